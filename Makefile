@@ -1,0 +1,27 @@
+PY := .venv/bin/python
+STAMP := .venv/.installed
+
+.PHONY: test demo bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+demo: $(STAMP)
+	$(PY) bench/demo.py
+
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]' || echo "some benchmark peers could not be installed; they will be skipped"
+	$(PY) bench/run.py
+
+lint: $(STAMP)
+	$(PY) -m pip install -q ruff
+	.venv/bin/ruff check srcad transforms tests bench
+
+clean:
+	rm -rf .venv build *.egg-info

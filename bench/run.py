@@ -1,0 +1,330 @@
+"""srcad benchmark: generated gradients next to hand-written ones and peer libraries.
+
+    python bench/run.py            # everything (make bench)
+    python bench/run.py --quick    # smaller sizes, fewer rounds
+    python bench/run.py --only eam --peers jax
+
+For every workload of ``workloads.py`` each method's gradient is first checked
+against the hand-written NumPy gradient; a method that disagrees is reported
+as WRONG and not timed. Then all methods are timed in interleaved rounds and
+the median time per call is reported with its ratio to the hand-written
+gradient. Also measured: peak extra memory at the largest eam size
+(tracemalloc), cold and warm start of srcad in fresh processes (empty, then
+warm, ``SRCAD_CACHE_DIR``), and the call overhead on a trivial function.
+Results go to stdout as Markdown, to ``bench/results.json`` and, when
+matplotlib is installed, to ``bench/results.png``.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+import peers  # noqa: E402
+import workloads  # noqa: E402
+
+HAND = "hand-written"
+TIGHT = (1e-7, 1e-12)  # (rtol, atol relative to the largest entry): agreement to rounding
+NUMPY_BASED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
+               "autograd grad")
+
+
+def _error(exc):
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"error: {type(exc).__name__}: {first}"[:160]
+
+
+def _srcad():
+    try:
+        import srcad
+        return srcad, None
+    except Exception as exc:  # the compiler may be mid-change; the bench still runs
+        return None, _error(exc)
+
+
+def methods_for(w, peer_names):
+    """{name: (call, to_result, (rtol, atol)) or "skipped/error: ..."} for workload ``w``."""
+    args = w.args
+    out = {HAND: (lambda: w.hand(*args), None, TIGHT)}
+    if w.make_hand_into is not None:
+        g = w.make_hand_into(args)
+        buf = w.make_out(args) if w.make_out else None
+        if buf is None:
+            out["hand into buffers"] = (lambda: g(*args), None, TIGHT)
+        else:
+            out["hand into buffers"] = (lambda: g(*args, buf), None, TIGHT)
+    for name, (fn, tol) in w.extras.items():
+        out[name] = (lambda fn=fn: fn(*args), None, tol)
+
+    srcad, err = _srcad()
+    if w.kind == "grad":
+        names = ["srcad grad"] + (["srcad grad(out=)"] if w.make_out else [])
+    else:
+        names = ["srcad jacobian"]
+    for name in names:
+        if srcad is None:
+            out[name] = err
+            continue
+        try:
+            if name == "srcad grad":
+                f = srcad.differentiate(w.fn, wrt=w.wrt)
+                out[name] = (lambda f=f: f.grad(*args), None, TIGHT)
+            elif name == "srcad grad(out=)":
+                f = srcad.differentiate(w.fn, wrt=w.wrt)
+                buf2 = w.make_out(args)
+                out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, TIGHT)
+            else:
+                jac = srcad.jacobian(w.fn, wrt=w.wrt)
+                out[name] = (lambda jac=jac: jac(*args), None, TIGHT)
+        except Exception as exc:
+            out[name] = _error(exc)
+
+    for name, m in peers.methods(w, peer_names).items():
+        out[name] = m if isinstance(m, str) else (m[0], m[1], TIGHT)
+    return out
+
+
+def bench_workload(w, peer_names, rounds, target):
+    """Verify, then time, every method of ``w``. Returns {method: row dict}."""
+    rows, calls = {}, {}
+    reference = w.hand(*w.args)
+    for name, m in methods_for(w, peer_names).items():
+        if isinstance(m, str):
+            rows[name] = {"status": m}
+            continue
+        call, to_result, (rtol, atol) = m
+        try:
+            t0 = time.perf_counter()
+            result = call()
+            first = time.perf_counter() - t0
+            if to_result is not None:
+                result = to_result(result)
+        except Exception as exc:
+            rows[name] = {"status": _error(exc)}
+            continue
+        bad = harness.mismatch(result, reference, rtol, atol) if name != HAND else None
+        if bad:
+            rows[name] = {"status": f"WRONG ({bad})"}
+            continue
+        rows[name] = {"status": "ok", "first_call_s": first}
+        calls[name] = call
+    for name, t in harness.time_interleaved(calls, rounds, target).items():
+        rows[name].update(t)
+    hand = rows.get(HAND, {}).get("median_s")
+    for row in rows.values():
+        if "median_s" in row and hand:
+            row["ratio"] = row["median_s"] / hand
+    return rows
+
+
+def memory(w, peer_names):
+    """Peak extra MiB of one gradient call per NumPy-based method at ``w``'s size."""
+    out = {}
+    for name, m in methods_for(w, peer_names).items():
+        if name not in NUMPY_BASED:
+            continue
+        if isinstance(m, str):
+            out[name] = m
+            continue
+        try:
+            out[name] = round(harness.peak_extra_mib(m[0]), 3)
+        except Exception as exc:
+            out[name] = _error(exc)
+    return out
+
+
+# ---------------------------------------------------------------- cold / warm start
+
+def child_start(key):
+    """In a fresh process: import srcad, build the workload, time the first and second call."""
+    t0 = time.perf_counter()
+    import srcad
+    t_import = time.perf_counter() - t0
+    w = {"eam": lambda: workloads.eam_workload(100), "mlp": workloads.mlp_workload,
+         "euler": workloads.euler_workload, "rs": workloads.rs_workload}[key]()
+    if w.kind == "grad":
+        call = srcad.differentiate(w.fn, wrt=w.wrt).grad
+    else:
+        call = srcad.jacobian(w.fn, wrt=w.wrt)
+    t0 = time.perf_counter()
+    call(*w.args)
+    t_first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    call(*w.args)
+    t_second = time.perf_counter() - t0
+    print(json.dumps({"import_s": t_import, "first_call_s": t_first, "second_call_s": t_second}))
+
+
+def start_times(keys):
+    return {key: harness.cold_and_warm([os.path.abspath(__file__), "--child-start", key])
+            for key in keys}
+
+
+# ---------------------------------------------------------------- dispatch overhead
+
+def dispatch(rounds, target):
+    srcad, err = _srcad()
+    calls = {"plain 2*x": lambda: workloads.sq_grad_hand(1.0)}
+    out = {}
+    if srcad is None:
+        out["srcad grad"] = err
+    else:
+        try:
+            f = srcad.differentiate(workloads.sq)
+            got = f.grad(1.0)
+            if got != 2.0:
+                raise AssertionError(f"grad of x*x at 1.0 is {got!r}")
+            calls["srcad grad"] = lambda: f.grad(1.0)
+        except Exception as exc:
+            out["srcad grad"] = _error(exc)
+    for name, t in harness.time_interleaved(calls, rounds, target).items():
+        out[name] = t["median_s"]
+    # TODO: the dispatch overhead proper (f.grad minus a direct call of the
+    # generated function) needs a public handle on the compiled function.
+    out["dispatch_overhead_s"] = None
+    return out
+
+
+# ---------------------------------------------------------------- reporting
+
+def _us(seconds):
+    return f"{seconds * 1e6:,.1f}" if seconds < 1e-2 else f"{seconds * 1e6:,.0f}"
+
+
+def markdown(results):
+    lines = ["| workload | method | µs per call | × hand-written |", "|---|---|---:|---:|"]
+    for wname, rows in results["timings"].items():
+        for mname, row in rows.items():
+            if "median_s" in row:
+                lines.append(f"| {wname} | {mname} | {_us(row['median_s'])} | "
+                             f"{row.get('ratio', float('nan')):.2f} |")
+            else:
+                status = row["status"].replace("|", "/")
+                lines.append(f"| {wname} | {mname} | {status} | |")
+    if results.get("memory"):
+        n = results["memory_n"]
+        lines += ["", f"Peak extra memory of one eam gradient at n={n:,} (tracemalloc, MiB; "
+                  "includes the returned gradient; jax and torch allocate outside its view):",
+                  "", "| method | MiB |", "|---|---:|"]
+        lines += [f"| {k} | {v} |" for k, v in results["memory"].items()]
+    if results.get("start"):
+        lines += ["", "srcad start-up in fresh processes (first call = transform + compile + "
+                  "run; warm = same `SRCAD_CACHE_DIR` again):", "",
+                  "| workload | import srcad ms | cold first call ms | warm first call ms | "
+                  "second call µs | files in cache |", "|---|---:|---:|---:|---:|---:|"]
+        for key, r in results["start"].items():
+            cold, warm = r["cold"], r["warm"]
+            if "error" in cold or "error" in warm:
+                lines.append(f"| {key} | {cold.get('error') or warm.get('error')} | | | | |")
+                continue
+            lines.append(f"| {key} | {cold['import_s'] * 1e3:.0f} | "
+                         f"{cold['first_call_s'] * 1e3:.1f} | {warm['first_call_s'] * 1e3:.1f} | "
+                         f"{_us(warm['second_call_s'])} | {r['cache_files_after_cold']} |")
+    d = results.get("dispatch")
+    if d:
+        def show(v):
+            return f"{_us(v)} µs" if isinstance(v, float) else str(v)
+        lines += ["", f"Trivial function `x*x` at 1.0, per call: `f.grad(1.0)` "
+                  f"{show(d.get('srcad grad'))}; plain `2*x` {show(d.get('plain 2*x'))}."]
+    return "\n".join(lines)
+
+
+def plot(results, path):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    series = {}
+    for wname, rows in results["timings"].items():
+        if not wname.startswith("eam n="):
+            continue
+        n = int(wname.split("=")[1])
+        for mname, row in rows.items():
+            if "median_s" in row:
+                series.setdefault(mname, []).append((n, row["median_s"] * 1e6))
+    if not series:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for mname, pts in series.items():
+        pts.sort()
+        ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", label=mname)
+    ax.set_xlabel("n (entries of x)")
+    ax.set_ylabel("µs per gradient (median)")
+    ax.set_title("eam gradient: time vs n")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def machine():
+    info = {"python": platform.python_version(), "numpy": np.__version__,
+            "platform": platform.platform(), "cpus": os.cpu_count()}
+    for lib in ("srcad", "jax", "torch", "autograd"):
+        try:
+            mod = __import__(lib)
+            info[lib] = getattr(mod, "__version__", "installed")
+        except Exception:
+            info[lib] = None
+    return info
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="eam up to 10^4, 3 rounds")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--only", action="append", choices=["eam", "mlp", "euler", "rs"])
+    ap.add_argument("--peers", default=",".join(peers.PEERS),
+                    help="comma-separated subset of jax,torch,autograd ('' for none)")
+    ap.add_argument("--no-start", action="store_true", help="skip cold/warm start")
+    ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
+    ap.add_argument("--png", default=os.path.join(HERE, "results.png"))
+    ap.add_argument("--child-start", help=argparse.SUPPRESS)
+    opts = ap.parse_args(argv)
+    if opts.child_start:
+        return child_start(opts.child_start)
+
+    peer_names = tuple(p for p in opts.peers.split(",") if p)
+    rounds = opts.rounds or (3 if opts.quick else 7)
+    target = 0.02 if opts.quick else 0.05
+    sizes = workloads.EAM_SIZES[:2] if opts.quick else workloads.EAM_SIZES
+    chosen = [w for w in workloads.all_workloads(sizes) if not opts.only or w.key in opts.only]
+
+    results = {"machine": machine(), "rounds": rounds, "timings": {}}
+    for w in chosen:
+        print(f"... {w.name}", file=sys.stderr, flush=True)
+        results["timings"][w.name] = bench_workload(w, peer_names, rounds, target)
+    eams = [w for w in chosen if w.key == "eam"]
+    if eams:
+        big = max(eams, key=lambda w: w.n)
+        print(f"... memory at eam n={big.n}", file=sys.stderr, flush=True)
+        results["memory_n"] = big.n
+        results["memory"] = memory(big, peer_names)
+    if not opts.no_start:
+        print("... cold and warm start", file=sys.stderr, flush=True)
+        results["start"] = start_times(sorted({w.key for w in chosen}))
+    results["dispatch"] = dispatch(rounds, target)
+
+    table = markdown(results)
+    print(table)
+    with open(opts.json, "w") as fh:
+        json.dump(results, fh, indent=1, default=str)
+    drew = plot(results, opts.png)
+    print(f"\nwrote {os.path.relpath(opts.json)}" + (f" and {os.path.relpath(opts.png)}"
+                                                    if drew else " (no matplotlib: no plot)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

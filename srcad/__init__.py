@@ -1,0 +1,23 @@
+"""srcad: source-transformation automatic differentiation for Python and NumPy.
+
+    import srcad
+
+    @srcad.differentiate
+    def f(x):
+        return np.sum(np.exp(x) ** 2)
+
+    f.grad(x)                    # the gradient, by generated code
+    print(f.source("grad", x))   # the generated code itself
+"""
+import transforms.rules  # noqa: F401  (fills the rule tables)
+from srcad.api import (Differentiable, clear_cache, differentiate, grad, jacobian, pullback,
+                       source, stats, value_and_grad)
+from srcad.check import check_grad
+from srcad.errors import InternalError, TransformError
+from srcad.reflect import (adjoint, checkpoint, hook, isderiving, nestlevel, showgrad,
+                           stop_gradient, tangent)
+
+__all__ = ["Differentiable", "TransformError", "InternalError", "adjoint", "check_grad",
+           "checkpoint", "clear_cache", "differentiate", "grad", "hook", "isderiving",
+           "jacobian", "nestlevel", "pullback", "showgrad", "source", "stats", "stop_gradient",
+           "tangent", "value_and_grad"]

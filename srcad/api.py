@@ -1,0 +1,378 @@
+"""The public API: ``@srcad.differentiate`` and the functional forms.
+
+A ``Differentiable`` keeps one compiled function per (kind, argument
+signature), in memory and on disk, and calls it directly on a hit::
+
+    @srcad.differentiate
+    def eam(x): ...
+
+    eam.grad(x)                 # compiles once for float64[1d], then reuses
+    print(eam.source("grad", x))
+"""
+import dataclasses
+import functools
+import importlib
+import inspect
+import threading
+
+import numpy as np
+
+from srcad import cache as disk
+from srcad import codegen
+from srcad.errors import TransformError
+from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
+
+STATS = {"transforms": 0, "memory_hits": 0, "disk_hits": 0}
+_LOCK = threading.RLock()
+
+
+def stats():
+    """Counters: transforms run, memory-cache hits, disk-cache hits (this process)."""
+    return dict(STATS)
+
+
+def _registry():
+    from transforms.rules import registry
+    return registry
+
+
+def _resolve_wrt(fn, wrt):
+    params = list(inspect.signature(fn).parameters)
+    single = wrt is None or not isinstance(wrt, (tuple, list))
+    items = [0] if wrt is None else ([wrt] if single else list(wrt))
+    names = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise TypeError(f"wrt must name parameters by name or position, got {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise ValueError(f"wrt={w} is out of range: `{fn.__name__}` has "
+                                 f"{len(params)} parameters {params}")
+            names.append(params[w])
+        else:
+            if w not in params:
+                raise ValueError(f"wrt names `{w}`, which is not a parameter of "
+                                 f"`{fn.__name__}` (parameters: {params})")
+            names.append(w)
+    if len(set(names)) != len(names):
+        raise ValueError(f"wrt names a parameter twice: {names}")
+    return params, tuple(names), single
+
+
+class Differentiable:
+    """A function with its derivatives; calling it calls the function unchanged."""
+
+    def __init__(self, fn, wrt=None, backend="numpy"):
+        if isinstance(fn, Differentiable):
+            fn = fn.fn
+        if backend not in ("numpy", "numba"):
+            raise ValueError(f"unknown backend {backend!r}: use 'numpy' or 'numba'")
+        if backend == "numba":
+            try:
+                import numba  # noqa: F401
+            except ImportError:
+                raise ImportError("backend='numba' needs numba: pip install 'srcad[numba]'") \
+                    from None
+        self.fn = fn
+        self.__srcad_wrapped__ = fn
+        functools.update_wrapper(self, fn)
+        self.backend = backend
+        self.params, self.wrt, self.single = _resolve_wrt(fn, wrt)
+        self.positions = tuple(self.params.index(n) for n in self.wrt)
+        self.compiles = 0
+        self._compiled = {}
+        self._version = -1
+        self._last = {}
+
+    def __repr__(self):
+        return f"<srcad.Differentiable {self.fn.__qualname__} wrt={self.wrt}>"
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else functools.partial(self, obj)
+
+    # ------------------------------------------------------------- dispatch
+    def _specialise(self, kind, args):
+        version = _registry().VERSION.number
+        if version != self._version:
+            self._compiled.clear()
+            self._version = version
+        sig = signature_of(args)
+        fn = self._compiled.get((kind, sig))
+        if fn is None:
+            with _LOCK:
+                fn = self._compile(kind, sig, args)
+                self._compiled[(kind, sig)] = fn
+        else:
+            STATS["memory_hits"] += 1
+        self._last[kind] = sig
+        return fn
+
+    def _check_args(self, args):
+        if len(args) != len(self.params):
+            raise TypeError(f"`{self.fn.__name__}` takes {len(self.params)} arguments "
+                            f"{self.params}, got {len(args)}")
+        for name, pos in zip(self.wrt, self.positions, strict=True):
+            a = abstract(args[pos])
+            if a[0] in ("int", "bool") or (a[0] in ("array", "npscalar")
+                                           and np.dtype(a[1]).kind in "biu"):
+                raise TypeError(f"cannot differentiate with respect to `{name}`: it is an "
+                                f"integer or boolean ({type(args[pos]).__name__}); pass a float")
+            if not is_differentiable(a):
+                raise TypeError(f"cannot differentiate with respect to `{name}`: a "
+                                f"{type(args[pos]).__name__} holds no float values")
+
+    def _compile(self, kind, sig, args):
+        from transforms import pipeline
+        self._check_args(args)
+        key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend)
+        entry = disk.load(key)
+        if entry is not None:
+            fn = _from_entry(entry, self.fn)
+            if fn is not None:
+                STATS["disk_hits"] += 1
+                return fn
+        numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
+        gen = pipeline.reverse_mode(self.fn, self.wrt, numeric)
+        STATS["transforms"] += 1
+        self.compiles += 1
+        gen.tree.body = codegen.annotate(gen.tree.body, gen.filename)
+        params = sorted(gen.env.namespace)
+        header = [f"srcad: reverse mode (vector-Jacobian product) of {self.fn.__qualname__}"
+                  f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
+                  f"wrt {self.wrt}, signature {describe(sig)}"]
+        text = codegen.to_source(gen.tree, params, header)
+        fn = codegen.load(text, gen.env.namespace, self.fn.__globals__, self.fn.__qualname__)
+        fn.__srcad_text__ = text
+        recipes = {name: gen.env.recipes.get(name) for name in params}
+        if all(r is not None for r in recipes.values()) and \
+                not _registry().CUSTOM_REVERSE and not _registry().CUSTOM_FORWARD:
+            deps = [[d.__module__, d.__qualname__, h] for d, h in gen.env.deps[1:]]
+            disk.store(key, text, recipes, deps)
+        return fn
+
+    # ------------------------------------------------------------- reverse
+    def _vjp(self, args, seed):
+        fn = self._specialise("vjp", args)
+        return fn(*args, seed)
+
+    def value_and_grad(self, *args, out=None):
+        value, grads = self._vjp(args, 1.0)
+        if np.ndim(value) != 0 or not np.isrealobj(value):
+            raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
+                             f"a value of shape {np.shape(value)}: use pullback or jacobian")
+        if out is not None:
+            return value, _write_out(out, grads, self.wrt, self.single)
+        return value, (grads[0] if self.single else tuple(grads))
+
+    def grad(self, *args, out=None):
+        return self.value_and_grad(*args, out=out)[1]
+
+    def pullback(self, *args):
+        value = self.fn(*args)
+
+        def back(cotangent):
+            _, grads = self._vjp(args, cotangent)
+            return tuple(grads)
+        return value, back
+
+    def source(self, kind="grad", *args):
+        kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp"}
+        if kind not in kinds:
+            raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
+        k = kinds[kind]
+        if args:
+            fn = self._specialise(k, args)
+        else:
+            sig = self._last.get(k)
+            if sig is None:
+                raise ValueError("no compiled signature yet: pass example arguments, "
+                                 "e.g. f.source('grad', x)")
+            fn = self._compiled[(k, sig)]
+        return codegen.inner_source(fn.__srcad_text__)
+
+    def jacobian(self, *args, mode="auto"):
+        from srcad import derivatives
+        return derivatives.jacobian(self, args, mode)
+
+
+def _code_key(fn):
+    from transforms.parse import code_hash
+    return (fn.__module__, fn.__qualname__, code_hash(fn))
+
+
+def _from_entry(entry, fn):
+    """Rebuild a compiled function from a disk entry, or None if anything is off."""
+    from transforms.parse import code_hash
+    try:
+        for module, qualname, h in entry.get("deps", []):
+            dep = _lookup(module, qualname)
+            if dep is None or code_hash(dep) != h:
+                return None
+        namespace = {}
+        closure = {}
+        if fn.__closure__:
+            closure = {n: c.cell_contents for n, c in
+                       zip(fn.__code__.co_freevars, fn.__closure__, strict=True)}
+        for name, recipe in entry["recipes"].items():
+            module, attr = recipe
+            if module == "<closure>":
+                namespace[name] = closure[attr]
+            elif attr is None:
+                namespace[name] = importlib.import_module(module)
+            else:
+                obj = _lookup(module, attr)
+                if obj is None:
+                    return None
+                namespace[name] = obj
+        compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
+        compiled.__srcad_text__ = entry["source"]
+        return compiled
+    except Exception:           # a corrupt or foreign entry is regenerated
+        return None
+
+
+def _lookup(module, qualname):
+    try:
+        obj = importlib.import_module(module)
+    except Exception:
+        return None
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _leaves(x, path):
+    if isinstance(x, np.ndarray):
+        yield path, x
+    elif isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+        for k, v in enumerate(x):
+            yield from _leaves(v, f"{path}[{k}]")
+    elif isinstance(x, tuple):
+        for f in x._fields:
+            yield from _leaves(getattr(x, f), f"{path}.{f}")
+    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+        for f in dataclasses.fields(x):
+            yield from _leaves(getattr(x, f.name), f"{path}.{f.name}")
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, f"{path}[{k!r}]")
+    else:
+        yield path, x
+
+
+def _write_out(out, grads, names, single):
+    """Copy ``grads`` into the caller's buffers after checking every one of them."""
+    outs = (out,) if single else out
+    if not isinstance(outs, (tuple, list)) or len(outs) != len(grads):
+        raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(grads)}'}"
+                         f" for wrt {names}")
+    pairs = []
+    for name, o, g in zip(names, outs, grads, strict=True):
+        gl, ol = list(_leaves(g, name)), list(_leaves(o, "out"))
+        if len(gl) != len(ol):
+            raise ValueError(f"out= for `{name}` does not have the structure of its gradient")
+        for (gp, gv), (_, ov) in zip(gl, ol, strict=True):
+            if not isinstance(gv, np.ndarray):
+                if isinstance(ov, np.ndarray) or not isinstance(gv, float):
+                    continue
+                raise ValueError(f"out= for `{gp}`: a float gradient cannot be written into "
+                                 "a buffer; pass an array argument or omit out=")
+            if not isinstance(ov, np.ndarray):
+                raise ValueError(f"out= for `{gp}` must be an ndarray, got {type(ov).__name__}")
+            if ov.shape != gv.shape:
+                raise ValueError(f"out= for `{gp}` has shape {ov.shape}, the gradient has "
+                                 f"shape {gv.shape}")
+            if ov.dtype != gv.dtype:
+                raise ValueError(f"out= for `{gp}` has dtype {ov.dtype}, the gradient has "
+                                 f"dtype {gv.dtype}")
+            if not ov.flags.writeable:
+                raise ValueError(f"out= for `{gp}` is read-only")
+            pairs.append((ov, gv))
+    for ov, gv in pairs:
+        np.copyto(ov, gv)
+    return out
+
+
+# ------------------------------------------------------------ functional API
+
+def differentiate(fn=None, *, wrt=None, backend="numpy"):
+    if fn is None:
+        return lambda f: Differentiable(f, wrt=wrt, backend=backend)
+    return Differentiable(fn, wrt=wrt, backend=backend)
+
+
+_BY_FN = {}
+
+
+def _differentiable(fn, wrt):
+    if isinstance(fn, Differentiable) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]):
+        return fn
+    base = fn.fn if isinstance(fn, Differentiable) else fn
+    key = (base, wrt if not isinstance(wrt, list) else tuple(wrt))
+    d = _BY_FN.get(key)
+    if d is None:
+        d = _BY_FN[key] = Differentiable(base, wrt=wrt)
+    return d
+
+
+def grad(fn, wrt=0):
+    d = _differentiable(fn, wrt)
+
+    def gradient(*args, out=None):
+        return d.grad(*args, out=out)
+    gradient.__srcad_wrapped__ = None
+    return gradient
+
+
+def value_and_grad(fn, wrt=0):
+    d = _differentiable(fn, wrt)
+
+    def value_and_gradient(*args, out=None):
+        return d.value_and_grad(*args, out=out)
+    return value_and_gradient
+
+
+def pullback(fn, *args, wrt=0):
+    return _differentiable(fn, wrt).pullback(*args)
+
+
+def jacobian(fn, wrt=0, mode="auto"):
+    d = _differentiable(fn, wrt)
+
+    def jac(*args):
+        return d.jacobian(*args, mode=mode)
+    return jac
+
+
+def source(fn, *args, kind="grad", wrt=0):
+    return _differentiable(fn, wrt).source(kind, *args)
+
+
+def pullback_positions(fn, args, positions):
+    """Used by generated code: (value, back) with one entry per argument."""
+    positions = tuple(positions)
+    d = _differentiable(fn, positions if positions else (0,))
+    value, grads = None, None
+
+    def back(g):
+        _, gs = d._vjp(args, g)
+        full = [None] * len(args)
+        for p, c in zip(positions, gs, strict=True):
+            full[p] = c
+        return tuple(full)
+    value = fn(*args)
+    return value, back
+
+
+def clear_cache():
+    """Drop every compiled specialisation, in memory and on disk."""
+    for d in list(_BY_FN.values()):
+        d._compiled.clear()
+    _BY_FN.clear()
+    _registry().VERSION.bump()
+    disk.clear()

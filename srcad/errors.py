@@ -1,0 +1,58 @@
+"""Errors raised by srcad.
+
+``TransformError`` is the user's error: code srcad cannot differentiate. It
+points at the user's file, line and column, shows the line with a caret, says
+what is unsupported and what to do instead::
+
+    srcad.TransformError: model.py:12:8: `try` statements cannot be differentiated
+        try:
+        ^
+    why: the reverse sweep must replay exactly the statements that ran
+    try: move the guarded code into a helper and give it a rule with @srcad.adjoint
+
+``InternalError`` is srcad's own bug: it names the pass that failed.
+"""
+import linecache
+
+
+class TransformError(Exception):
+    """Code that srcad cannot differentiate."""
+
+    def __init__(self, what, *, filename="<unknown>", lineno=None, col=None,
+                 why=None, hint=None, source_line=None):
+        self.what = what
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col or 0
+        self.why = why
+        self.hint = hint
+        if source_line is None and lineno is not None:
+            source_line = linecache.getline(filename, lineno).rstrip("\n")
+        self.source_line = source_line or ""
+        super().__init__(self._message())
+
+    def _message(self):
+        where = self.filename
+        if self.lineno is not None:
+            where += f":{self.lineno}:{self.col}"
+        parts = [f"{where}: {self.what}"]
+        if self.source_line:
+            stripped = self.source_line.lstrip()
+            indent = len(self.source_line) - len(stripped)
+            caret = max(0, self.col - indent)
+            parts.append("    " + stripped)
+            parts.append("    " + " " * caret + "^")
+        if self.why:
+            parts.append(f"why: {self.why}")
+        if self.hint:
+            parts.append(f"try: {self.hint}")
+        return "\n".join(parts)
+
+
+class InternalError(Exception):
+    """A bug in srcad: a pass produced or met something it should not."""
+
+    def __init__(self, pass_name, message):
+        self.pass_name = pass_name
+        super().__init__(f"internal error in pass '{pass_name}' (this is a bug in srcad, "
+                         f"please report it with the function that triggers it): {message}")

@@ -1,0 +1,239 @@
+"""Helpers that generated code calls (spelled ``_rt.name`` there).
+
+Cotangent conventions inside a generated sweep:
+- ``0.0`` is the zero cotangent of anything (a float, an array, a structure);
+- a number or an array is the cotangent of a number or an array;
+- a list is the cotangent of a tuple or a list (one entry per item), a dict
+  the cotangent of a dict or of an object's attributes (one entry per field).
+``finalize`` turns these into the gradient the user sees: the same structure
+and type as the argument, arrays of the argument's dtype, never an alias of an
+internal value.
+"""
+import dataclasses
+
+import numpy as np
+
+
+def is_zero(c):
+    return c is None or (type(c) is float and c == 0.0)
+
+
+def _fields(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return [f.name for f in dataclasses.fields(obj)]
+    return list(obj._fields)
+
+
+def _as_cot(c):
+    """A user-visible structured cotangent (dataclass, namedtuple) as a dict or list."""
+    if isinstance(c, tuple) and hasattr(c, "_fields"):
+        return {f: getattr(c, f) for f in c._fields}
+    if dataclasses.is_dataclass(c) and not isinstance(c, type):
+        return {f: getattr(c, f) for f in _fields(c)}
+    if isinstance(c, tuple):
+        return list(c)
+    return c
+
+
+def add_cot(a, b):
+    """a + b for cotangents of any structure (a fresh container when one side is zero)."""
+    if is_zero(a):
+        b = _as_cot(b)
+        if isinstance(b, list):
+            return list(b)
+        if isinstance(b, dict):
+            return dict(b)
+        return b
+    if is_zero(b):
+        return a
+    a, b = _as_cot(a), _as_cot(b)
+    if isinstance(a, list):
+        return [add_cot(x, y) for x, y in zip(a, b, strict=True)]
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = add_cot(out.get(k, 0.0), v)
+        return out
+    return a + b
+
+
+def index_cot(c, k):
+    """The cotangent of item ``k`` of a value whose cotangent is ``c``."""
+    if is_zero(c):
+        return 0.0
+    c = _as_cot(c)
+    if isinstance(c, dict):
+        return c.get(k, 0.0)
+    return c[k]
+
+
+def field_cot(c, name):
+    if is_zero(c):
+        return 0.0
+    if isinstance(c, dict):
+        return c.get(name, 0.0)
+    return getattr(c, name)
+
+
+def attr_acc(c, name, g):
+    if is_zero(g):
+        return c
+    out = {} if is_zero(c) else dict(_as_cot(c))
+    out[name] = add_cot(out.get(name, 0.0), g)
+    return out
+
+
+def _fancy(idx):
+    if isinstance(idx, np.ndarray):
+        return idx.dtype != bool
+    if isinstance(idx, (list,)):
+        return True
+    if isinstance(idx, tuple):
+        return any(_fancy(i) for i in idx)
+    return False
+
+
+def item_acc(c, x, idx, g):
+    """Add ``g`` into the cotangent ``c`` of ``x`` at ``x[idx]``."""
+    if is_zero(g):
+        return c
+    if isinstance(x, np.ndarray):
+        if is_zero(c):
+            c = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float32)
+                         if x.dtype.kind != "f" and x.dtype.kind != "c" else x.dtype)
+        if _fancy(idx):
+            np.add.at(c, idx, g)
+        else:
+            c[idx] += g
+        return c
+    if isinstance(x, dict):
+        out = {} if is_zero(c) else dict(c)
+        out[idx] = add_cot(out.get(idx, 0.0), g)
+        return out
+    if isinstance(x, (list, tuple)):
+        out = [0.0] * len(x) if is_zero(c) else list(_as_cot(c))
+        if isinstance(idx, slice):
+            for k, gk in zip(range(*idx.indices(len(x))), _as_cot(g), strict=True):
+                out[k] = add_cot(out[k], gk)
+        else:
+            out[idx] = add_cot(out[idx], g)
+        return out
+    raise TypeError(f"cannot index the cotangent of a {type(x).__name__}")
+
+
+def take_cot(c, idx):
+    """The cotangent of ``x[idx]`` before ``x[idx]`` is overwritten (a copy)."""
+    if is_zero(c):
+        return 0.0
+    item = c[idx]
+    return item.copy() if isinstance(item, np.ndarray) else item
+
+
+def zero_item(c, idx):
+    if is_zero(c):
+        return c
+    c[idx] = 0.0
+    return c
+
+
+def pop_cot(c):
+    if is_zero(c) or not c:
+        return 0.0
+    return c.pop()
+
+
+def copy_item(x, idx):
+    item = x[idx]
+    return item.copy() if isinstance(item, np.ndarray) else item
+
+
+def copy_value(v):
+    return v.copy() if isinstance(v, np.ndarray) else v
+
+
+def show(label, g):
+    print(f"{label}: {g}")
+
+
+def own(c):
+    return c.copy() if isinstance(c, np.ndarray) else c
+
+
+# ------------------------------------------------------------------ finalize
+
+def is_float_leaf(x):
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, (float, np.floating, complex, np.complexfloating)):
+        return True
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "fc"
+    return False
+
+
+def finalize(c, x):
+    """The gradient the user sees for argument ``x`` from its cotangent ``c``."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fc":
+            return x
+        if is_zero(c):
+            return np.zeros_like(x)
+        c = np.asarray(c)
+        if c.shape != x.shape:
+            c = np.broadcast_to(c, x.shape)
+        if c.dtype != x.dtype or c.base is not None or not c.flags.writeable:
+            return np.array(c, dtype=x.dtype)
+        return c
+    if isinstance(x, bool) or x is None or isinstance(x, (int, str, np.integer)):
+        return x
+    if isinstance(x, float):
+        return 0.0 if is_zero(c) else float(np.real(c)) if not isinstance(c, complex) else c
+    if isinstance(x, np.floating):
+        return type(x)(0.0 if is_zero(c) else c)
+    if isinstance(x, complex):
+        return 0j if is_zero(c) else complex(c)
+    c = 0.0 if is_zero(c) else _as_cot(c)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[finalize(index_cot(c, f), getattr(x, f)) for f in x._fields])
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        values = {f.name: finalize(field_cot(c, f.name), getattr(x, f.name))
+                  for f in dataclasses.fields(x) if f.init}
+        return dataclasses.replace(x, **values)
+    if isinstance(x, (tuple, list)):
+        return type(x)(finalize(index_cot(c, k), v) for k, v in enumerate(x))
+    if isinstance(x, dict):
+        return {k: finalize(index_cot(c, k), v) for k, v in x.items()}
+    return x
+
+
+def zeros_for(x):
+    return finalize(0.0, x)
+
+
+# --------------------------------------------------------- calls to pullbacks
+
+def vjp_call(fn, args, wrt):
+    """(value, back) of a user function through its own generated pullback."""
+    from srcad import api
+    return api.pullback_positions(fn, args, wrt)
+
+
+def call_back(back, g, args, label, is_rule):
+    """Call a pullback and check what it returns against the arguments."""
+    cots = back(g)
+    if not isinstance(cots, (tuple, list)):
+        cots = (cots,)
+    if len(cots) != len(args):
+        what = "the rule for" if is_rule else "the pullback of"
+        raise ValueError(f"{what} `{label}` returned {len(cots)} cotangents for "
+                         f"{len(args)} arguments")
+    out = []
+    for k, (c, a) in enumerate(zip(cots, args, strict=True)):
+        if c is None:
+            out.append(0.0)
+            continue
+        if isinstance(a, np.ndarray) and isinstance(c, np.ndarray) and c.shape != a.shape:
+            raise ValueError(f"the rule for `{label}` returned a cotangent of shape {c.shape} "
+                             f"for argument {k} of shape {a.shape}")
+        out.append(c)
+    return out

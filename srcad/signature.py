@@ -1,0 +1,81 @@
+"""Argument signatures: the abstract type that selects a compiled specialisation.
+
+A signature keeps what changes the generated code -- Python scalar kind,
+ndarray dtype and ndim, container structure, dataclass type -- and drops what
+does not (shapes, values). Two calls with the same signature share one
+compiled function; workspaces inside it are keyed by shape.
+
+    >>> signature_of((np.ones(3), 2.0))
+    (('array', '<f8', 1), ('float',))
+"""
+import dataclasses
+
+import numpy as np
+
+_SCALARS = {float: ("float",), int: ("int",), bool: ("bool",), complex: ("complex",),
+            str: ("str",), type(None): ("none",)}
+
+
+def abstract(x):
+    t = type(x)
+    s = _SCALARS.get(t)
+    if s is not None:
+        return s
+    if t is np.ndarray:
+        return ("array", x.dtype.str, x.ndim)
+    if isinstance(x, np.generic):
+        return ("npscalar", x.dtype.str)
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return ("namedtuple", f"{t.__module__}.{t.__qualname__}", tuple(abstract(v) for v in x))
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return ("dataclass", f"{t.__module__}.{t.__qualname__}",
+                tuple((f.name, abstract(getattr(x, f.name))) for f in dataclasses.fields(x)))
+    if t is tuple or t is list:
+        return (t.__name__, tuple(abstract(v) for v in x))
+    if t is dict:
+        return ("dict", tuple((repr(k), abstract(v)) for k, v in x.items()))
+    if isinstance(x, np.ndarray):
+        return ("array", x.dtype.str, x.ndim)
+    return ("const", f"{t.__module__}.{t.__qualname__}")
+
+
+def signature_of(args):
+    return tuple(abstract(a) for a in args)
+
+
+def describe(sig):
+    """Readable form for headers: ``(float64[2], float)``."""
+    parts = []
+    for s in sig:
+        if s[0] == "array":
+            parts.append(f"{np.dtype(s[1]).name}[{s[2]}d]")
+        elif s[0] in ("tuple", "list"):
+            parts.append(f"{s[0]}({describe(s[1])[1:-1]})")
+        elif s[0] in ("dataclass", "namedtuple"):
+            parts.append(s[1].rsplit(".", 1)[-1])
+        else:
+            parts.append(s[-1] if s[0] in ("const", "npscalar") else s[0])
+    return "(" + ", ".join(parts) + ")"
+
+
+def is_numeric(s):
+    """Does an argument of this abstract type hold a number or an array?"""
+    return s[0] in ("float", "int", "bool", "complex", "array", "npscalar")
+
+
+def is_differentiable(s):
+    """Can an argument of this abstract type carry a derivative?"""
+    kind = s[0]
+    if kind in ("float", "complex"):
+        return True
+    if kind in ("array", "npscalar"):
+        return np.dtype(s[1]).kind in "fc"
+    if kind in ("tuple", "list"):
+        return any(is_differentiable(v) for v in s[1])
+    if kind == "namedtuple":
+        return any(is_differentiable(v) for v in s[2])
+    if kind == "dataclass":
+        return any(is_differentiable(v) for _, v in s[2])
+    if kind == "dict":
+        return any(is_differentiable(v) for _, v in s[1])
+    return False

@@ -1,0 +1,177 @@
+"""Turn early exits into flags, so every block runs to its end.
+
+Before::
+
+    def f(x):
+        for i in range(n):
+            if x[i] < 0:
+                break
+            s = s + x[i]
+        return s
+
+After::
+
+    def f(x):
+        loop_break = False
+        for i in range(n):
+            if x[i] < 0:
+                loop_break = True
+            if not loop_break:
+                s = s + x[i]
+            if loop_break:
+                break
+        return s
+
+``break``/``continue``/``return`` set a flag; the statements after one are
+guarded by ``if not flag``. A loop body ends with ``if <flag>: break`` as its
+last statement (the only ``break`` left), a function with a single trailing
+``return``. The reverse sweep then sees straight blocks and recorded trip counts.
+"""
+import gast
+
+
+class Namer:
+    """Fresh, readable, collision-free names for one generated function."""
+
+    def __init__(self, taken=()):
+        self.taken = set(taken)
+
+    def fresh(self, base):
+        base = base.strip("_") or "t"
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+
+def names_in(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+def _assign(name, value):
+    return gast.Assign(targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                          type_comment=None)],
+                       value=value, type_comment=None)
+
+
+def _load(name):
+    return gast.Name(id=name, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def _not_any(flags):
+    flags = sorted(flags)
+    test = _load(flags[0]) if len(flags) == 1 else gast.BoolOp(
+        op=gast.Or(), values=[_load(f) for f in flags])
+    return gast.UnaryOp(op=gast.Not(), operand=test)
+
+
+def _any(flags):
+    flags = sorted(flags)
+    return _load(flags[0]) if len(flags) == 1 else gast.BoolOp(
+        op=gast.Or(), values=[_load(f) for f in flags])
+
+
+def _exits_loop(loop):
+    """Does a loop body break, continue (directly) or return (at any depth)?"""
+    if any(isinstance(n, gast.Return) for n in gast.walk(loop)):
+        return True
+    stack = list(loop.body)
+    while stack:
+        child = stack.pop()
+        if isinstance(child, (gast.Break, gast.Continue)):
+            return True
+        if not isinstance(child, (gast.For, gast.While)):
+            stack.extend(gast.iter_child_nodes(child))
+    return False
+
+
+class _Exits:
+    def __init__(self, namer):
+        self.namer = namer
+        self.ret = None          # (value name, flag name) once needed
+        self.loops = []          # stack of dicts: {"break": name|None, "continue": name|None}
+
+    def block(self, stmts):
+        out = []
+        for k, stmt in enumerate(stmts):
+            new, flags = self.stmt(stmt)
+            out.extend(new)
+            if flags:
+                rest, rest_flags = self.block(stmts[k + 1:])
+                if rest:
+                    out.append(gast.If(test=_not_any(flags), body=rest, orelse=[]))
+                return out, flags | rest_flags
+        return out, set()
+
+    def stmt(self, stmt):
+        if isinstance(stmt, gast.Return):
+            value, flag = self.ret
+            new = [_assign(value, stmt.value if stmt.value is not None else _const(None)),
+                   _assign(flag, _const(True))]
+            return [gast.copy_location(s, stmt) for s in new], {flag}
+        if isinstance(stmt, gast.Break):
+            loop = self.loops[-1]
+            loop["break"] = loop["break"] or self.namer.fresh("loop_break")
+            return [gast.copy_location(_assign(loop["break"], _const(True)), stmt)], {loop["break"]}
+        if isinstance(stmt, gast.Continue):
+            loop = self.loops[-1]
+            loop["continue"] = loop["continue"] or self.namer.fresh("loop_continue")
+            return [gast.copy_location(_assign(loop["continue"], _const(True)), stmt)], \
+                {loop["continue"]}
+        if isinstance(stmt, gast.If):
+            body, f1 = self.block(stmt.body)
+            orelse, f2 = self.block(stmt.orelse)
+            stmt.body, stmt.orelse = body or [gast.Pass()], orelse
+            return [stmt], f1 | f2
+        if isinstance(stmt, (gast.For, gast.While)):
+            return self.loop(stmt)
+        return [stmt], set()
+
+    def loop(self, stmt):
+        if not _exits_loop(stmt):
+            return [stmt], set()
+        loop = {"break": None, "continue": None}
+        self.loops.append(loop)
+        body, flags = self.block(stmt.body)
+        self.loops.pop()
+        before, out_flags = [], set()
+        exit_flags = set()
+        if loop["break"]:
+            before.append(_assign(loop["break"], _const(False)))
+            exit_flags.add(loop["break"])
+        if loop["continue"]:
+            body.insert(0, _assign(loop["continue"], _const(False)))
+        if self.ret and self.ret[1] in flags:
+            exit_flags.add(self.ret[1])
+            out_flags.add(self.ret[1])
+        if exit_flags:
+            body.append(gast.If(test=_any(exit_flags), body=[gast.Break()], orelse=[]))
+        stmt.body = body
+        return before + [stmt], out_flags
+
+
+def remove_exits(fn_node, namer):
+    """Rewrite ``fn_node`` in place so that only a trailing return remains."""
+    body = fn_node.body
+    returns = [n for n in gast.walk(fn_node) if isinstance(n, gast.Return)]
+    trailing = bool(body) and isinstance(body[-1], gast.Return)
+    needs_ret = len(returns) > (1 if trailing else 0)
+    ex = _Exits(namer)
+    if needs_ret:
+        ex.ret = (namer.fresh("retval"), namer.fresh("returned"))
+        new, _ = ex.block(body)
+        fn_node.body = ([_assign(ex.ret[0], _const(None)), _assign(ex.ret[1], _const(False))]
+                        + new + [gast.Return(value=_load(ex.ret[0]))])
+    else:
+        last = [body[-1]] if trailing else []
+        new, _ = ex.block(body[:-1] if trailing else body)
+        fn_node.body = new + last
+        if not trailing:
+            fn_node.body.append(gast.Return(value=_const(None)))
+    return fn_node

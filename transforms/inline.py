@@ -1,0 +1,126 @@
+"""Inline calls to small, non-recursive user helpers.
+
+Before (normal form)::
+
+    def eam(x):
+        t = rho(x)
+        p = np.sum(t)
+        ...
+
+with ``def rho(r): return np.exp(-3.0 * (r + 1.0))``. After::
+
+    def eam(x):
+        rho_r = x
+        rho_t = rho_r + 1.0
+        rho_t2 = -3.0 * rho_t
+        rho_t3 = np.exp(rho_t2)
+        t = rho_t3
+        p = np.sum(t)
+        ...
+
+The helper's locals get the helper's name as a prefix; its free names are
+bound in the shared namespace (renamed if they clash). A recursive call, or a
+helper too large to inline, stays a call: the reverse pass then calls the
+helper's own generated pullback.
+"""
+import inspect
+import types
+
+import gast
+
+from transforms import exits, fence, normalize
+from transforms.exits import _assign, _load
+from transforms.parse import MISSING, code_hash, parse_function, resolve
+from transforms.rules import registry
+from transforms.template import constant_node
+
+MAX_STATEMENTS = 400
+
+
+def _inlinable(obj):
+    if not isinstance(obj, types.FunctionType):
+        return False
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    if obj in registry.CUSTOM_REVERSE or obj in registry.SPECIAL or registry.is_nondiff(obj) \
+            or registry.lookup(registry.REVERSE, obj) is not None:
+        return False
+    module = getattr(obj, "__module__", "") or ""
+    return not module.startswith(("srcad", "transforms", "numpy"))
+
+
+class _Rename(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            node.id = self.mapping[node.id]
+        return node
+
+
+def _count(stmts):
+    return sum(1 for s in stmts for n in gast.walk(s) if isinstance(n, gast.stmt))
+
+
+def prepare(fn, env, namer, level):
+    """parse -> fence -> exits -> normalize for a helper; its own names, unprefixed."""
+    parsed = fence.check(parse_function(fn))
+    local_namer = exits.Namer(exits.names_in(parsed.tree))
+    exits.remove_exits(parsed.tree, local_namer)
+    tree = normalize.normalize(parsed, env, local_namer, level)
+    env.deps.append((fn, code_hash(fn)))
+    return tree
+
+
+def inline_calls(tree, env, namer, level, stack=()):
+    tree.body = _block(tree.body, env, namer, level, stack)
+    return tree
+
+
+def _block(stmts, env, namer, level, stack):
+    out = []
+    for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Call):
+            fn = resolve(s.value.func, env.namespace)
+            if fn is not MISSING and _inlinable(fn) and fn not in stack:
+                spliced = _inline(s, fn, env, namer, level, stack)
+                if spliced is not None:
+                    out.extend(spliced)
+                    continue
+        for field in ("body", "orelse"):
+            if hasattr(s, field) and isinstance(getattr(s, field), list):
+                setattr(s, field, _block(getattr(s, field), env, namer, level, stack))
+        out.append(s)
+    return out
+
+
+def _inline(s, fn, env, namer, level, stack):
+    tree = prepare(fn, env, namer, level)
+    tree = inline_calls(tree, env, namer, level, stack + (fn,))
+    if _count(tree.body) > MAX_STATEMENTS:
+        return None
+    call = s.value
+    sig = inspect.signature(fn)
+    bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    local_names = {a.id for a in tree.args.args} | {a.id for a in tree.args.kwonlyargs}
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            local_names.add(node.id)
+    mapping = {name: namer.fresh(f"{fn.__name__}_{name}") for name in sorted(local_names)}
+    env.taken.update(mapping.values())
+    out = []
+    for pname, param in sig.parameters.items():
+        if pname in bound.arguments:
+            value = bound.arguments[pname]
+        else:
+            value = constant_node(param.default, env, pname)
+        out.append(gast.copy_location(_assign(mapping[pname], value), s))
+    body = [_Rename(mapping).visit(stmt) for stmt in tree.body]
+    ret = body.pop()
+    out.extend(body)
+    out.append(gast.copy_location(_assign(s.targets[0].id, ret.value), s))
+    return out

@@ -1,0 +1,537 @@
+"""Three-address form: one operation per statement, loops over ``range``.
+
+Before::
+
+    def eam(x):
+        p = np.sum(rho(x))
+        return p ** 2 + p ** 3 + 0.25 * p ** 4
+
+After::
+
+    def eam(x):
+        t = rho(x)
+        p = np.sum(t)
+        t2 = p ** 2
+        t3 = p ** 3
+        t4 = t2 + t3
+        ...
+        return t8
+
+Invariant of the normal form (what later passes may assume):
+- every expression is an *atom* (a Name or a Constant) or one operation on
+  atoms: BinOp, UnaryOp, a single Compare, a Call with atom arguments, an
+  Attribute or Subscript of an atom (slices of atoms), a Tuple/List/Dict of
+  atoms;
+- statements are ``name = simple``, ``name[index] = atom``, ``lst.append(atom)``
+  as an expression statement, other calls as expression statements, ``if atom:``,
+  ``for i in range(atoms):`` (the target a plain name), ``while atom:`` (the
+  condition recomputed at the end of the body), a trailing ``if flag: break``
+  in a loop body and a single trailing ``return atom``;
+- free names are bound in ``env.namespace``; every call's function is a Name
+  bound there (``np.exp`` stays spelled ``np.exp`` when ``np`` is bound).
+"""
+import types
+
+import gast
+
+from srcad.errors import TransformError
+from transforms.exits import Namer, _assign, _const, _load
+from transforms.parse import MISSING, resolve
+from transforms.rules import registry
+
+
+def _store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def is_atom(node):
+    return isinstance(node, (gast.Name, gast.Constant))
+
+
+def trailing_break(body):
+    """The ``if flag: break`` that ends a loop body after exits, or None."""
+    if body and isinstance(body[-1], gast.If) and len(body[-1].body) == 1 \
+            and isinstance(body[-1].body[0], gast.Break):
+        return body[-1]
+    return None
+
+
+class Normalizer:
+    def __init__(self, parsed, env, namer, level):
+        self.parsed = parsed
+        self.env = env
+        self.namer = namer
+        self.level = level
+        fn = parsed.tree
+        self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
+        for node in gast.walk(fn):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                self.locals.add(node.id)
+        self.out = []
+
+    # ------------------------------------------------------------------ errors
+    def error(self, node, what, why=None, hint=None):
+        raise TransformError(what, filename=self.parsed.filename,
+                             lineno=getattr(node, "lineno", None),
+                             col=getattr(node, "col_offset", 0), why=why, hint=hint)
+
+    # ------------------------------------------------------------- statements
+    def block(self, stmts):
+        saved, self.out = self.out, []
+        for stmt in stmts:
+            self.stmt(stmt)
+        result, self.out = self.out, saved
+        return result
+
+    def emit(self, stmt, like=None):
+        if like is not None:
+            gast.copy_location(stmt, like)
+        self.out.append(stmt)
+
+    def stmt(self, s):
+        method = getattr(self, "stmt_" + type(s).__name__, None)
+        if method is None:
+            self.error(s, f"`{type(s).__name__}` statements are not supported")
+        method(s)
+
+    def stmt_Pass(self, s):
+        pass
+
+    def stmt_Expr(self, s):
+        if isinstance(s.value, gast.Constant):
+            return                               # docstring
+        if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
+                and s.value.func.attr == "append" and self._is_local_value(s.value.func.value):
+            lst = self.atom(s.value.func.value)
+            if len(s.value.args) != 1:
+                self.error(s, "`append` takes one argument")
+            item = self.atom(s.value.args[0])
+            call = gast.Call(func=gast.Attribute(value=lst, attr="append", ctx=gast.Load()),
+                             args=[item], keywords=[])
+            self.emit(gast.Expr(value=call), s)
+            return
+        value = self.simple(s.value)
+        self.emit(gast.Expr(value=value), s)
+
+    def stmt_Assign(self, s):
+        if len(s.targets) > 1:
+            value = self.atom(s.value)
+            for target in s.targets:
+                self.assign(target, value, s)
+            return
+        self.assign(s.targets[0], s.value, s)
+
+    def stmt_AnnAssign(self, s):
+        if s.value is not None:
+            self.assign(s.target, s.value, s)
+
+    def stmt_AugAssign(self, s):
+        target = s.target
+        if isinstance(target, gast.Name):
+            value = gast.BinOp(left=_load(target.id), op=s.op, right=s.value)
+            self.assign(target, value, s)
+        elif isinstance(target, gast.Subscript):
+            base = self.atom(target.value)
+            index = self.index(target.slice)
+            old = self.fresh_assign("t", gast.Subscript(value=base, slice=index,
+                                                        ctx=gast.Load()), s)
+            new = self.atom(gast.BinOp(left=old, op=s.op, right=s.value))
+            self.emit(gast.Assign(targets=[gast.Subscript(value=base, slice=index,
+                                                          ctx=gast.Store())],
+                                  value=new, type_comment=None), s)
+        else:
+            self.error(s, "augmented assignment to an attribute is not supported",
+                       "srcad does not follow mutation of objects",
+                       "build a new object instead")
+
+    def assign(self, target, value, s):
+        if isinstance(target, gast.Name):
+            if isinstance(value, gast.Tuple) is False and is_atom(value) is False:
+                value = self.simple(value, target.id)
+            elif isinstance(value, gast.Tuple):
+                value = self.simple(value)
+            self.emit(gast.Assign(targets=[_store(target.id)], value=value,
+                                  type_comment=None), s)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            if isinstance(value, (gast.Tuple, gast.List)) and len(value.elts) == len(target.elts):
+                parts = [self.fresh_assign("t", self.copyable(e), s) for e in value.elts]
+            else:
+                whole = self.atom(value)
+                parts = [self.fresh_assign("t", gast.Subscript(
+                    value=whole, slice=_const(k), ctx=gast.Load()), s)
+                    for k in range(len(target.elts))]
+            for sub, part in zip(target.elts, parts, strict=True):
+                self.assign(sub, part, s)
+        elif isinstance(target, gast.Subscript):
+            base = target.value
+            if not (isinstance(base, gast.Name) and base.id in self.locals):
+                self.error(s, "assignment into this subscript is not supported",
+                           "srcad follows writes into local arrays only",
+                           "create a local array (`out = np.zeros(n)`) and write into it")
+            index = self.index(target.slice)
+            item = self.atom(value)
+            self.emit(gast.Assign(targets=[gast.Subscript(value=_load(base.id), slice=index,
+                                                          ctx=gast.Store())],
+                                  value=item, type_comment=None), s)
+        else:
+            self.error(s, "assignment to an attribute is not supported",
+                       "srcad does not follow mutation of objects",
+                       "build a new object (e.g. dataclasses.replace) instead")
+
+    def copyable(self, expr):
+        # a Name on the right of a parallel assignment must be read before any write
+        return expr
+
+    def stmt_If(self, s):
+        test = self.atom(s.test)
+        body = self.block(s.body) or [gast.Pass()]
+        orelse = self.block(s.orelse)
+        self.emit(gast.If(test=test, body=body, orelse=orelse), s)
+
+    def stmt_For(self, s):
+        if s.orelse:
+            self.error(s, "`for ... else` is not supported", hint="use a flag variable")
+        body = list(s.body)
+        brk = trailing_break(body)
+        if brk is not None:
+            body.pop()
+        it = s.iter
+        head = []
+        fn = self.callee(it.func) if isinstance(it, gast.Call) else MISSING
+        if fn is range:
+            if not isinstance(s.target, gast.Name):
+                self.error(s, "the target of a `for` over `range` must be a plain name")
+            args = [self.atom(a) for a in it.args]
+            index = s.target.id
+        elif fn is zip or fn is enumerate:
+            index = self.namer.fresh("i")
+            seqs = [self.atom(a) for a in it.args] if fn is zip else [self.atom(it.args[0])]
+            lengths = [self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[q],
+                                                        keywords=[]), s) for q in seqs]
+            n = lengths[0] if len(lengths) == 1 else self.fresh_assign(
+                "n", gast.Call(func=self.builtin("min"), args=lengths, keywords=[]), s)
+            args = [n]
+            targets = s.target.elts if isinstance(s.target, (gast.Tuple, gast.List)) else None
+            if targets is None or len(targets) != 2 and fn is enumerate \
+                    or fn is zip and len(targets) != len(seqs):
+                self.error(s, f"unpack the items of `{fn.__name__}` into names in the `for`")
+            if fn is enumerate:
+                start = it.args[1] if len(it.args) > 1 else None
+                count = _load(index) if start is None else gast.BinOp(
+                    left=_load(index), op=gast.Add(), right=start)
+                head.append(gast.Assign(targets=[targets[0]], value=count, type_comment=None))
+                head.append(gast.Assign(targets=[targets[1]], value=gast.Subscript(
+                    value=seqs[0], slice=_load(index), ctx=gast.Load()), type_comment=None))
+            else:
+                for tgt, seq in zip(targets, seqs, strict=True):
+                    head.append(gast.Assign(targets=[tgt], value=gast.Subscript(
+                        value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
+        else:
+            seq = self.atom(it)
+            index = self.namer.fresh("i")
+            n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
+                                                 keywords=[]), s)
+            args = [n]
+            head.append(gast.Assign(targets=[s.target], value=gast.Subscript(
+                value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
+        self.locals.add(index)
+        new_body = self.block(head + body)
+        if brk is not None:
+            new_body.append(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
+        loop = gast.For(target=_store(index),
+                        iter=gast.Call(func=self.builtin("range"), args=args, keywords=[]),
+                        body=new_body or [gast.Pass()], orelse=[], type_comment=None)
+        self.emit(loop, s)
+
+    def stmt_While(self, s):
+        if s.orelse:
+            self.error(s, "`while ... else` is not supported", hint="use a flag variable")
+        body = list(s.body)
+        brk = trailing_break(body)
+        if brk is not None:
+            body.pop()
+        cond = self.namer.fresh("cond")
+        self.locals.add(cond)
+        self.emit(_assign(cond, self.simple(s.test)), s)
+        new_body = self.block(body)
+        saved, self.out = self.out, new_body
+        self.emit(_assign(cond, self.simple(s.test)), s)
+        if brk is not None:
+            self.emit(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
+        self.out = saved
+        self.emit(gast.While(test=_load(cond), body=new_body, orelse=[]), s)
+
+    def stmt_Break(self, s):
+        self.emit(gast.Break(), s)
+
+    def stmt_Return(self, s):
+        value = self.atom(s.value) if s.value is not None else _const(None)
+        self.emit(gast.Return(value=value), s)
+
+    # ------------------------------------------------------------ expressions
+    def fresh_assign(self, base, value, like=None):
+        name = self.namer.fresh(base)
+        self.locals.add(name)
+        if not is_atom(value):
+            value = self.simple(value, name)
+        stmt = _assign(name, value)
+        if like is not None:
+            gast.copy_location(stmt, like)
+        self.out.append(stmt)
+        return _load(name)
+
+    def atom(self, expr):
+        if isinstance(expr, gast.Constant):
+            return expr
+        if isinstance(expr, gast.Name):
+            return self.name(expr)
+        if isinstance(expr, gast.Attribute):
+            obj = resolve(expr, self.parsed.scope) if self._is_global(expr) else MISSING
+            if obj is not MISSING:
+                return self.bind_global(expr, obj)
+        return self.fresh_assign("t", expr)
+
+    def name(self, node):
+        if node.id in self.locals:
+            return _load(node.id)
+        obj = self.parsed.scope.get(node.id, MISSING)
+        if obj is MISSING:
+            self.error(node, f"name `{node.id}` is not defined")
+        return self.bind_global(node, obj)
+
+    def bind_global(self, node, obj):
+        base = node.id if isinstance(node, gast.Name) else node.attr
+        if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
+            return _const(obj)
+        recipe = None
+        if isinstance(node, gast.Name):
+            recipe = self.parsed.recipes.get(node.id)
+        name = self.env.bind(base, obj, recipe)
+        return _load(name)
+
+    def builtin(self, name):
+        import builtins
+        return _load(self.env.bind(name, getattr(builtins, name), ("builtins", name)))
+
+    def _is_global(self, expr):
+        while isinstance(expr, gast.Attribute):
+            expr = expr.value
+        return isinstance(expr, gast.Name) and expr.id not in self.locals
+
+    def _is_local_value(self, expr):
+        return not self._is_global(expr)
+
+    def callee(self, func):
+        if self._is_global(func):
+            return resolve(func, self.parsed.scope)
+        return MISSING
+
+    def simple(self, expr, hint="t"):
+        kind = type(expr).__name__
+        method = getattr(self, "expr_" + kind, None)
+        if method is None:
+            self.error(expr, f"`{kind}` expressions are not supported")
+        return method(expr, hint)
+
+    def expr_Name(self, e, hint):
+        return self.name(e)
+
+    def expr_Constant(self, e, hint):
+        return e
+
+    def expr_BinOp(self, e, hint):
+        return gast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
+
+    def expr_UnaryOp(self, e, hint):
+        operand = self.atom(e.operand)
+        if isinstance(e.op, gast.UAdd):
+            return operand
+        if isinstance(e.op, gast.USub) and isinstance(operand, gast.Constant) \
+                and isinstance(operand.value, (int, float, complex)) \
+                and not isinstance(operand.value, bool):
+            return _const(-operand.value)
+        return gast.UnaryOp(op=e.op, operand=operand)
+
+    def expr_Compare(self, e, hint):
+        if len(e.ops) == 1:
+            return gast.Compare(left=self.atom(e.left), ops=e.ops,
+                                comparators=[self.atom(e.comparators[0])])
+        parts, left = [], e.left
+        for op, right in zip(e.ops, e.comparators, strict=True):
+            parts.append(gast.Compare(left=left, ops=[op], comparators=[right]))
+            left = right
+        return self.expr_BoolOp(gast.BoolOp(op=gast.And(), values=parts), hint)
+
+    def expr_BoolOp(self, e, hint):
+        result = self.namer.fresh(hint if hint != "t" else "cond")
+        self.locals.add(result)
+        self._boolop(result, e.op, list(e.values))
+        return _load(result)
+
+    def _boolop(self, result, op, values):
+        self.out.append(_assign(result, self.simple(values[0])))
+        if len(values) == 1:
+            return
+        saved, self.out = self.out, []
+        self._boolop(result, op, values[1:])
+        rest, self.out = self.out, saved
+        test = _load(result) if isinstance(op, gast.And) else self.atom(
+            gast.UnaryOp(op=gast.Not(), operand=_load(result)))
+        self.out.append(gast.If(test=test, body=rest, orelse=[]))
+
+    def expr_IfExp(self, e, hint):
+        result = self.namer.fresh(hint)
+        self.locals.add(result)
+        test = self.atom(e.test)
+        body = self.block([_assign(result, e.body)])
+        orelse = self.block([_assign(result, e.orelse)])
+        self.out.append(gast.If(test=test, body=body, orelse=orelse))
+        return _load(result)
+
+    def expr_Tuple(self, e, hint):
+        return gast.Tuple(elts=[self.atom(x) for x in e.elts], ctx=gast.Load())
+
+    def expr_List(self, e, hint):
+        return gast.List(elts=[self.atom(x) for x in e.elts], ctx=gast.Load())
+
+    def expr_Dict(self, e, hint):
+        keys = []
+        for k in e.keys:
+            if k is None:
+                self.error(e, "`**` in a dict literal is not supported")
+            keys.append(self.atom(k))
+        return gast.Dict(keys=keys, values=[self.atom(v) for v in e.values])
+
+    def expr_Attribute(self, e, hint):
+        if self._is_global(e):
+            obj = resolve(e, self.parsed.scope)
+            if obj is MISSING:
+                self.error(e, f"cannot resolve `{gast.dump(e)}`")
+            return self.bind_global(e, obj)
+        base = self.atom(e.value)
+        target = registry.ATTRIBUTES.get(e.attr)
+        if target is not None:
+            return gast.Call(func=self.bind_callable(target), args=[base], keywords=[])
+        return gast.Attribute(value=base, attr=e.attr, ctx=gast.Load())
+
+    def expr_Subscript(self, e, hint):
+        base = self.atom(e.value)
+        return gast.Subscript(value=base, slice=self.index(e.slice), ctx=gast.Load())
+
+    def index(self, sl):
+        if isinstance(sl, gast.Slice):
+            return gast.Slice(lower=sl.lower and self.atom(sl.lower),
+                              upper=sl.upper and self.atom(sl.upper),
+                              step=sl.step and self.atom(sl.step))
+        if isinstance(sl, gast.Tuple):
+            return gast.Tuple(elts=[self.index(x) for x in sl.elts], ctx=gast.Load())
+        return self.atom(sl)
+
+    def bind_callable(self, obj):
+        name = getattr(obj, "__name__", "fn")
+        module = getattr(obj, "__module__", None)
+        return _load(self.env.bind(name, obj, (module, getattr(obj, "__qualname__", name))
+                                   if module else None))
+
+    def expr_Call(self, e, hint):
+        func = e.func
+        if isinstance(func, gast.Attribute) and not self._is_global(func):
+            target = registry.METHODS.get(func.attr)
+            if target is None:
+                self.error(e, f"the method call `.{func.attr}(...)` is not supported",
+                           "srcad differentiates NumPy array methods and plain functions",
+                           "call a module-level function instead")
+            base = self.atom(func.value)
+            args = [base] + [self.atom(a) for a in e.args]
+            keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
+            return gast.Call(func=self.bind_callable(target), args=args, keywords=keywords)
+        obj = self.callee(func)
+        if obj is MISSING:
+            self.error(e, "calls to a local value are not supported",
+                       "srcad resolves every callee at transform time",
+                       "call a module-level function")
+        obj = getattr(obj, "__srcad_wrapped__", obj)
+        special = registry.SPECIAL.get(obj) if _hashable(obj) else None
+        if special == "isderiving":
+            return _const(True)
+        if special == "nestlevel":
+            return _const(self.level)
+        if special == "level":
+            return _const(e.args[0].value + 1)
+        args = []
+        for a in e.args:
+            if isinstance(a, (gast.GeneratorExp, gast.ListComp)):
+                args.append(self.comprehension(a))
+            else:
+                args.append(self.atom(a))
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
+        return gast.Call(func=self.callable_ref(func, obj), args=args, keywords=keywords)
+
+    def callable_ref(self, func, obj):
+        """``np.linalg.solve`` stays spelled so, with its root bound in the namespace."""
+        if isinstance(func, gast.Attribute):
+            root = func
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            root_obj = self.parsed.scope.get(root.id, MISSING)
+            if isinstance(root_obj, types.ModuleType):
+                bound = self.bind_global(root, root_obj)
+                chain = gast.parse(_dotted(func)).body[0].value
+                _rename_root(chain, bound.id)
+                return chain
+        return self.bind_global(func, obj)
+
+    def expr_ListComp(self, e, hint):
+        return self.comprehension(e)
+
+    def expr_GeneratorExp(self, e, hint):
+        return self.comprehension(e)
+
+    def comprehension(self, e):
+        result = self.namer.fresh("items")
+        self.locals.add(result)
+        self.out.append(_assign(result, gast.List(elts=[], ctx=gast.Load())))
+        inner = gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=_load(result), attr="append", ctx=gast.Load()),
+            args=[e.elt], keywords=[]))
+        for gen in reversed(e.generators):
+            if gen.is_async:
+                self.error(e, "async comprehensions are not supported")
+            for cond in reversed(gen.ifs):
+                inner = gast.If(test=cond, body=[inner], orelse=[])
+            inner = gast.For(target=gen.target, iter=gen.iter, body=[inner], orelse=[],
+                             type_comment=None)
+        for node in gast.walk(inner):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                self.locals.add(node.id)
+        gast.copy_location(inner, e)
+        self.stmt(inner)
+        return _load(result)
+
+
+def _dotted(node):
+    if isinstance(node, gast.Attribute):
+        return _dotted(node.value) + "." + node.attr
+    return node.id
+
+
+def _rename_root(node, name):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    node.id = name
+
+
+def _hashable(obj):
+    try:
+        hash(obj)
+        return True
+    except TypeError:
+        return False
+
+
+def normalize(parsed, env, namer, level=1):
+    """Rewrite ``parsed.tree`` into the normal form; return the new FunctionDef."""
+    norm = Normalizer(parsed, env, namer, level)
+    fn = parsed.tree
+    fn.body = norm.block(fn.body)
+    return fn

@@ -1,0 +1,155 @@
+"""Read a Python function into a gast tree and an environment.
+
+Before::
+
+    @srcad.differentiate
+    def eam(x):
+        p = np.sum(rho(x))
+        ...
+
+After: ``Parsed(tree=<gast FunctionDef eam, decorators stripped, line
+numbers of the user's file>, env=Env(...))``. The environment resolves free
+names against the function's closure, globals and builtins at transform time;
+every object the generated code needs is bound by name in ``env.namespace``.
+"""
+import ast
+import builtins
+import inspect
+import linecache
+import textwrap
+import types
+from dataclasses import dataclass, field
+
+import gast
+
+from srcad.errors import TransformError
+
+
+@dataclass
+class Env:
+    """Names the generated code may reference, and where each came from."""
+    namespace: dict = field(default_factory=dict)   # generated name -> object
+    recipes: dict = field(default_factory=dict)     # generated name -> (module, attr) or None
+    deps: list = field(default_factory=list)       # (function, code hash) it depends on
+    taken: set = field(default_factory=set)         # local names of the generated function
+
+    def bind(self, preferred, obj, recipe=None):
+        """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""
+        name = preferred
+        k = 1
+        while (name in self.namespace and self.namespace[name] is not obj) or \
+                (name in self.taken and name not in self.namespace):
+            k += 1
+            name = f"{preferred}_{k}"
+        self.namespace[name] = obj
+        self.recipes.setdefault(name, recipe)
+        return name
+
+
+@dataclass
+class Parsed:
+    fn: object
+    tree: object            # gast.FunctionDef
+    filename: str
+    scope: dict             # free name -> object (closure, globals, builtins)
+    recipes: dict           # free name -> (module, attr) for the disk cache, None when unknown
+
+
+_MISSING = object()
+
+
+def source_of(fn):
+    """Source text, filename and first line of ``fn``."""
+    try:
+        lines, start = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise TransformError(
+            f"the source of `{getattr(fn, '__qualname__', fn)}` is not available",
+            filename=getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>"),
+            why=str(exc),
+            hint="define it in a file, or give it a rule with @srcad.adjoint") from None
+    filename = fn.__code__.co_filename
+    return "".join(lines), filename, start
+
+
+def parse_function(fn):
+    source, filename, start = source_of(fn)
+    text = textwrap.dedent(source)
+    indent = len(source) - len(source.lstrip()) - (len(text) - len(text.lstrip()))
+    try:
+        module = ast.parse(text)
+    except SyntaxError as exc:
+        raise TransformError(f"cannot parse the source of `{fn.__qualname__}`: {exc.msg}",
+                             filename=filename, lineno=(exc.lineno or 1) + start - 1) from None
+    ast.increment_lineno(module, start - 1)
+    if indent:
+        for node in ast.walk(module):
+            if hasattr(node, "col_offset"):
+                node.col_offset += indent
+    node = module.body[0]
+    if isinstance(node, ast.AsyncFunctionDef):
+        raise TransformError("async functions cannot be differentiated", filename=filename,
+                             lineno=node.lineno, col=node.col_offset,
+                             why="srcad transforms plain synchronous functions",
+                             hint="differentiate a synchronous function that the coroutine calls")
+    if not isinstance(node, ast.FunctionDef):
+        raise TransformError(f"`{fn.__qualname__}` is not a `def` function (lambdas are not "
+                             "supported)", filename=filename, lineno=start,
+                             hint="write it as a `def`")
+    node.decorator_list = []
+    tree = gast.ast_to_gast(node)
+    scope, recipes = free_names(fn)
+    return Parsed(fn, tree, filename, scope, recipes)
+
+
+def free_names(fn):
+    """Everything a function body can name that is not a local."""
+    scope, recipes = {}, {}
+    module = getattr(fn, "__module__", None)
+    for name, value in vars(builtins).items():
+        scope[name] = value
+        recipes[name] = ("builtins", name)
+    for name, value in fn.__globals__.items():
+        scope[name] = value
+        recipes[name] = (module, name) if module else None
+    if fn.__closure__:
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__, strict=True):
+            try:
+                scope[name] = cell.cell_contents
+            except ValueError:
+                continue
+            recipes[name] = ("<closure>", name)
+    return scope, recipes
+
+
+def resolve(node, scope):
+    """The object a dotted name (``np.linalg.solve``) refers to, or _MISSING."""
+    if isinstance(node, gast.Name):
+        return scope.get(node.id, _MISSING)
+    if isinstance(node, gast.Attribute):
+        base = resolve(node.value, scope)
+        if base is _MISSING or not isinstance(base, (types.ModuleType, type)):
+            return _MISSING
+        return getattr(base, node.attr, _MISSING)
+    return _MISSING
+
+
+MISSING = _MISSING
+
+
+def code_hash(fn):
+    """A fingerprint of a function's code (changes when its body is redefined)."""
+    import hashlib
+    h = hashlib.sha256()
+    try:
+        h.update(inspect.getsource(fn).encode())
+    except (OSError, TypeError):
+        code = fn.__code__
+        h.update(code.co_code)
+        h.update(repr(code.co_names).encode())
+    return h.hexdigest()[:16]
+
+
+def register_source(filename, text):
+    """Make generated source visible to tracebacks, debuggers and inspect."""
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)

@@ -1,0 +1,108 @@
+"""The compiler's table of contents: the passes, in order.
+
+Each pass is a function from tree to tree. This module only runs them, times
+them, dumps the source after the passes named in ``SRCAD_DUMP``
+(``SRCAD_DUMP=normalize,reverse``, or ``all``) and tags unexpected failures
+with the pass name (``InternalError``).
+"""
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import astunparse
+import gast
+
+from srcad.errors import InternalError, TransformError
+from transforms import activity, exits, fence, inline, normalize, reverse, simplify, ssa
+from transforms.parse import Env, code_hash, parse_function
+
+
+@dataclass
+class Generated:
+    tree: object              # the generated gast FunctionDef
+    env: Env                  # what it names
+    filename: str             # the user's file
+    lineno: int
+    timings: dict = field(default_factory=dict)
+
+
+class _Run:
+    def __init__(self):
+        dump = os.environ.get("SRCAD_DUMP", "")
+        self.dump = {d.strip() for d in dump.split(",") if d.strip()}
+        self.timings = {}
+
+    def __call__(self, name, fn, *args):
+        start = time.perf_counter()
+        try:
+            result = fn(*args)
+        except (TransformError, InternalError):
+            raise
+        except Exception as exc:   # a bug in a pass, not the user's fault
+            raise InternalError(name, f"{type(exc).__name__}: {exc}") from exc
+        self.timings[name] = time.perf_counter() - start
+        if name in self.dump or "all" in self.dump:
+            tree = result.tree if hasattr(result, "tree") else result
+            if isinstance(tree, gast.AST):
+                print(f"# --- after {name} ---", file=sys.stderr)
+                print(astunparse.unparse(gast.gast_to_ast(tree)), file=sys.stderr)
+        return result
+
+
+def front(fn, level, run):
+    """parse, fence, exits, normalize, inline, ssa: the shared front half."""
+    parsed = run("parse", parse_function, fn)
+    run("fence", fence.check, parsed)
+    params = {a.id for a in parsed.tree.args.args}
+    stores = {n.id for n in gast.walk(parsed.tree)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    namer = exits.Namer(params | stores)
+    env = Env(taken=namer.taken)
+    env.deps.append((fn, code_hash(fn)))
+    run("exits", exits.remove_exits, parsed.tree, namer)
+    tree = run("normalize", normalize.normalize, parsed, env, namer, level)
+    tree = run("inline", inline.inline_calls, tree, env, namer, level, (fn,))
+    tree = run("ssa", ssa.to_ssa, tree, namer)
+    return parsed, tree, env, namer
+
+
+def reverse_mode(fn, wrt, numeric_params=(), level=1):
+    """The vector-Jacobian product function of ``fn`` for the ``wrt`` parameters."""
+    run = _Run()
+    parsed, tree, env, namer = front(fn, level, run)
+    act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
+    import copy
+    first = run("reverse", lambda: reverse.Reverse(copy.deepcopy(tree), env,
+                                                   exits.Namer(namer.taken), act, wrt,
+                                                   parsed.filename).run())
+    restore = _restore_set(first)
+    if restore:
+        first = run("reverse", lambda: reverse.Reverse(tree, env, namer, act, wrt,
+                                                       parsed.filename, restore).run())
+    out = run("simplify", simplify.simplify, first)
+    return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
+
+
+def _restore_set(fn):
+    """Arrays written into (``x[i] = v``) whose values the adjoint reads."""
+    written = set()
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript) \
+                and isinstance(n.targets[0].value, gast.Name):
+            written.add(n.targets[0].value.id)
+    if not written:
+        return frozenset()
+    # reads after the last primal statement are the adjoint's; approximate by all reads
+    # outside the subscript-assignment targets themselves
+    reads = set()
+    adjoint_started = False
+    for s in fn.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id.endswith("_bar"):
+            adjoint_started = True
+        if adjoint_started:
+            for n in gast.walk(s):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                    reads.add(n.id)
+    return frozenset(written & reads)

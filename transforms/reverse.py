@@ -1,0 +1,544 @@
+"""Reverse mode: a primal sweep followed by an adjoint sweep, no tape.
+
+Before (SSA, activity known)::
+
+    def f(x):
+        s = 0.0
+        s2 = s
+        for i in range(n):
+            t = x[i]
+            s3 = s2 * t
+            s2 = s3
+        return s2
+
+After::
+
+    def f_vjp(x, seed):
+        s = 0.0
+        s2 = s
+        loop = []
+        for i in range(n):
+            t = x[i]
+            s3 = s2 * t
+            loop.append((i, s2, t))
+            s2 = s3
+        s2_bar = seed
+        x_bar = 0.0
+        for i, s2, t in reversed(loop):
+            s3_bar = s2_bar
+            s2_bar = 0.0
+            s2_bar = s2_bar + s3_bar * t
+            t_bar = s3_bar * s2
+            x_bar = _rt.item_acc(x_bar, x, i, t_bar)
+        return s2, (_rt.finalize(x_bar, x),)
+
+Values the adjoint reads stay in named locals. A loop records, per
+iteration, only the values its adjoint reads (headers at the start of the
+iteration, body values at its end) and runs its adjoint over the records in
+reverse; a ``for`` whose adjoint needs only its index runs over
+``reversed(range(...))``. An ``if`` reuses its (recorded) condition. Writes
+into arrays save the overwritten element when the adjoint reads the array.
+"""
+import operator
+import types
+
+import gast
+
+from srcad.errors import InternalError, TransformError
+from transforms import template
+from transforms.exits import _assign, _const, _load
+from transforms.normalize import trailing_break
+from transforms.parse import MISSING, resolve
+from transforms.rules import registry
+
+BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+
+
+def bar(name):
+    return name + "_bar"
+
+
+def rt(env, name):
+    """A runtime helper, spelled ``_rt.name`` in generated code."""
+    from srcad import runtime
+    env.bind("_rt", runtime, ("srcad.runtime", None))
+    return gast.Attribute(value=_load("_rt"), attr=name, ctx=gast.Load())
+
+
+def rt_call(env, name, *args):
+    return gast.Call(func=rt(env, name), args=list(args), keywords=[])
+
+
+def _stores_here(stmts):
+    """Names assigned by ``stmts`` (through ifs, not inside nested loop bodies)."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, gast.Assign):
+            for t in s.targets:
+                for n in gast.walk(t):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        out.add(n.id)
+        elif isinstance(s, gast.If):
+            out |= _stores_here(s.body) | _stores_here(s.orelse)
+    return out
+
+
+def _top_stores(stmts):
+    return {t.id for s in stmts if isinstance(s, gast.Assign) for t in s.targets
+            if isinstance(t, gast.Name)}
+
+
+def _loads(stmts):
+    out = set()
+    for s in stmts:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                out.add(n.id)
+    return out
+
+
+def classify(obj):
+    """What kind of derivative code a call to ``obj`` gets."""
+    try:
+        hash(obj)
+    except TypeError:
+        return "unknown"
+    special = registry.SPECIAL.get(obj)
+    if special:
+        return special
+    if obj in registry.CUSTOM_REVERSE:
+        return "custom"
+    if registry.lookup(registry.REVERSE, obj) is not None:
+        return "rule"
+    if registry.is_nondiff(obj):
+        return "nondiff"
+    if isinstance(obj, type) and (hasattr(obj, "__dataclass_fields__") or hasattr(obj, "_fields")):
+        return "construct"
+    if isinstance(obj, types.FunctionType):
+        return "vjp"
+    return "unknown"
+
+
+class Reverse:
+    def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset()):
+        self.fn = fn
+        self.env = env
+        self.namer = namer
+        self.active = activity.active
+        self.numeric = activity.numeric
+        self.wrt = list(wrt)
+        self.filename = filename
+        self.restore = restore            # arrays whose overwritten elements are saved
+        self.contributed = set()
+        self.scope_of = {}
+        self.params = [a.id for a in fn.args.args] + [a.id for a in fn.args.kwonlyargs]
+        self._assign_scopes(fn.body, None)
+        for p in self.params:
+            self.scope_of[p] = None
+        self.multi = self._multiply_assigned()
+
+    # ----------------------------------------------------------- bookkeeping
+    def _assign_scopes(self, stmts, scope):
+        for s in stmts:
+            if isinstance(s, gast.Assign):
+                t = s.targets[0]
+                if isinstance(t, gast.Name):
+                    self.scope_of.setdefault(t.id, scope)
+            elif isinstance(s, gast.If):
+                self._assign_scopes(s.body, scope)
+                self._assign_scopes(s.orelse, scope)
+            elif isinstance(s, (gast.For, gast.While)):
+                if isinstance(s, gast.For):
+                    self.scope_of.setdefault(s.target.id, s)
+                self._assign_scopes(s.body, s)
+
+    def _multiply_assigned(self):
+        count = {}
+        for n in gast.walk(self.fn):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                count[n.id] = count.get(n.id, 0) + 1
+        return {k for k, v in count.items() if v > 1}
+
+    def where(self, node):
+        return dict(filename=self.filename, lineno=getattr(node, "lineno", None),
+                    col=getattr(node, "col_offset", 0))
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.active
+
+    # ------------------------------------------------------------ accumulate
+    def accumulate(self, out, atom, expr):
+        if not self.is_active(atom):
+            return
+        name = atom.id
+        self.contributed.add(name)
+        if name in self.numeric:
+            value = gast.BinOp(left=_load(bar(name)), op=gast.Add(), right=expr)
+        else:
+            value = rt_call(self.env, "add_cot", _load(bar(name)), expr)
+        out.append(_assign(bar(name), value))
+
+    # ----------------------------------------------------------------- sweep
+    def run(self):
+        fn = self.fn
+        body = fn.body
+        ret = body[-1]
+        primal, adjoint = self.block(body[:-1])
+        value = ret.value
+        seed = self.namer.fresh("seed")
+        head = []
+        self.accumulate(head, value, _load(seed))
+        if isinstance(value, gast.Name) and value.id in self.restore:
+            copied = self.namer.fresh("value")
+            primal.append(_assign(copied, rt_call(self.env, "copy_value", value)))
+            value = _load(copied)
+        adjoint = head + adjoint
+        inits = self.inits(None)
+        results = []
+        for p in self.wrt:
+            if p in self.contributed:
+                results.append(rt_call(self.env, "finalize", _load(bar(p)), _load(p)))
+            else:
+                results.append(rt_call(self.env, "zeros_for", _load(p)))
+        out = gast.Return(value=gast.Tuple(elts=[value, gast.Tuple(elts=results, ctx=gast.Load())],
+                                           ctx=gast.Load()))
+        args = fn.args
+        new_args = gast.arguments(
+            args=list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
+                                              type_comment=None)],
+            posonlyargs=[], vararg=None, kwonlyargs=list(args.kwonlyargs),
+            kw_defaults=list(args.kw_defaults), kwarg=None, defaults=list(args.defaults))
+        return gast.FunctionDef(name=fn.name + "_vjp", args=new_args,
+                                body=primal + inits + adjoint + [out], decorator_list=[],
+                                returns=None, type_comment=None)
+
+    def inits(self, scope):
+        names = sorted(n for n in self.contributed if self.scope_of.get(n, None) is scope)
+        return [_assign(bar(n), _const(0.0)) for n in names]
+
+    def block(self, stmts):
+        primal, adjoint = [], []
+        for s in stmts:
+            p, a = self.stmt(s)
+            primal.extend(p)
+            adjoint[:0] = a
+        return primal, adjoint
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                return self.assign(s, target.id, s.value)
+            return self.setitem(s, target)
+        if isinstance(s, gast.Expr):
+            call = s.value
+            if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+                    and call.func.attr == "append":
+                return self.append(s, call)
+            return [s], []
+        if isinstance(s, gast.If):
+            p1, a1 = self.block(s.body)
+            p2, a2 = self.block(s.orelse)
+            primal = [gast.If(test=s.test, body=p1 or [gast.Pass()], orelse=p2)]
+            adjoint = []
+            if a1 or a2:
+                adjoint = [gast.If(test=s.test, body=a1 or [gast.Pass()], orelse=a2)]
+            return primal, adjoint
+        if isinstance(s, (gast.For, gast.While)):
+            return self.loop(s)
+        if isinstance(s, gast.Pass):
+            return [], []
+        raise InternalError("reverse", f"unexpected statement {type(s).__name__}")
+
+    # ------------------------------------------------------------ statements
+    def assign(self, s, name, value):
+        if name not in self.active:
+            return [s], []
+        y, g = _load(name), _load(bar(name))
+        adj = []
+        primal = [s]
+        if isinstance(value, gast.Name):
+            self.accumulate(adj, value, g)
+        elif isinstance(value, gast.BinOp):
+            op = BINOPS.get(type(value.op))
+            call = gast.Call(func=None, args=[value.left, value.right], keywords=[])
+            self.rule(adj, op, call, y, g, s)
+        elif isinstance(value, gast.UnaryOp):
+            call = gast.Call(func=None, args=[value.operand], keywords=[])
+            self.rule(adj, UNARYOPS.get(type(value.op)), call, y, g, s)
+        elif isinstance(value, gast.Call):
+            primal = self.call(adj, s, name, value, y, g)
+        elif isinstance(value, gast.Subscript):
+            base = value.value
+            if self.is_active(base):
+                self.contributed.add(base.id)
+                adj.append(_assign(bar(base.id), rt_call(
+                    self.env, "item_acc", _load(bar(base.id)), base, _index_value(value.slice), g)))
+        elif isinstance(value, gast.Attribute):
+            base = value.value
+            if self.is_active(base):
+                self.contributed.add(base.id)
+                adj.append(_assign(bar(base.id), rt_call(
+                    self.env, "attr_acc", _load(bar(base.id)), _const(value.attr), g)))
+        elif isinstance(value, (gast.Tuple, gast.List)):
+            for k, elt in enumerate(value.elts):
+                self.accumulate(adj, elt, rt_call(self.env, "index_cot", g, _const(k)))
+        elif isinstance(value, gast.Dict):
+            for key, elt in zip(value.keys, value.values, strict=True):
+                self.accumulate(adj, elt, rt_call(self.env, "index_cot", g, key))
+        elif isinstance(value, gast.Constant):
+            pass
+        else:
+            raise TransformError(f"cannot differentiate `{type(value).__name__}` expressions",
+                                 **self.where(s))
+        if name in self.multi:
+            adj.append(_assign(bar(name), _const(0.0)))
+        return primal, [_located(a, s) for a in adj]
+
+    def rule(self, adj, target, call, y, g, s):
+        rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        if rule is None:
+            raise TransformError(f"no derivative rule for `{getattr(target, '__name__', target)}`",
+                                 **self.where(s),
+                                 hint="register one with @srcad.adjoint")
+        exp = template.expand(rule, call, [y, g], self.env, self.namer, self.where(s))
+        active_terms = [(atom, expr) for atom, expr in exp.terms if self.is_active(atom)]
+        if not active_terms:
+            return
+        needed = _loads([gast.Expr(value=e) for _, e in active_terms])
+        for stmt in exp.prelude:
+            if _top_stores([stmt]) & needed or True:
+                adj.append(stmt)
+        for atom, expr in active_terms:
+            self.accumulate(adj, atom, expr)
+
+    def call(self, adj, s, name, call, y, g):
+        fn = resolve(call.func, self.env.namespace)
+        kind = classify(fn) if fn is not MISSING else "unknown"
+        if kind in ("nondiff", "stop_gradient"):
+            return [s]
+        if kind == "rule":
+            self.rule(adj, fn, call, y, g, s)
+            return [s]
+        if kind == "hook":
+            hook, x = call.args[0], call.args[1]
+            self.accumulate(adj, x, gast.Call(func=hook, args=[g], keywords=[]))
+            return [_assign(name, x)]
+        if kind == "showgrad":
+            x, label = call.args[0], call.args[1]
+            adj.append(gast.Expr(value=rt_call(self.env, "show", label, g)))
+            self.accumulate(adj, x, g)
+            return [_assign(name, x)]
+        if kind == "construct":
+            fields = _bind_fields(fn, call, self.where(s))
+            for field, atom in fields:
+                self.accumulate(adj, atom, rt_call(self.env, "field_cot", g, _const(field)))
+            return [s]
+        if kind in ("custom", "vjp", "checkpoint"):
+            return self.pullback_call(adj, s, name, fn, kind, call, g)
+        what = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        raise TransformError(
+            f"no derivative rule for `{what}` and its source is not available",
+            **self.where(s), why="srcad differentiates Python source and registered rules",
+            hint=f"register a rule with @srcad.adjoint({what}) (and @srcad.tangent for "
+                 "forward mode), or wrap the value in srcad.stop_gradient")
+
+    def pullback_call(self, adj, s, name, fn, kind, call, g):
+        args = list(call.args)
+        if kind == "checkpoint":
+            func, args = args[0], args[1:]
+            fn = resolve(func, self.env.namespace)
+        else:
+            func = call.func
+        if call.keywords:
+            import inspect
+            try:
+                bound = inspect.signature(fn).bind(*args, **{k.arg: k.value for k in call.keywords})
+            except TypeError as exc:
+                raise TransformError(f"cannot bind the call: {exc}", **self.where(s)) from None
+            args = list(bound.args)
+        active = [k for k, a in enumerate(args) if self.is_active(a)]
+        back = self.namer.fresh(name + "_back")
+        arg_tuple = gast.Tuple(elts=args, ctx=gast.Load())
+        wrt = gast.Tuple(elts=[_const(k) for k in active], ctx=gast.Load())
+        if kind == "custom":
+            rule_name = _load(self.env.bind(fn.__name__ + "_adjoint", registry.CUSTOM_REVERSE[fn]))
+            primal = [gast.Assign(targets=[gast.Tuple(elts=[_store(name), _store(back)],
+                                                      ctx=gast.Store())],
+                                  value=gast.Call(func=rule_name, args=args, keywords=[]),
+                                  type_comment=None)]
+            label = fn.__name__
+        elif kind == "vjp":
+            primal = [gast.Assign(targets=[gast.Tuple(elts=[_store(name), _store(back)],
+                                                      ctx=gast.Store())],
+                                  value=rt_call(self.env, "vjp_call", func, arg_tuple, wrt),
+                                  type_comment=None)]
+            label = fn.__name__
+        else:   # checkpoint: only the inputs are kept, the primal is recomputed
+            primal = [_assign(name, gast.Call(func=func, args=args, keywords=[]))]
+            adj.append(gast.Assign(targets=[gast.Tuple(elts=[_store("_"), _store(back)],
+                                                       ctx=gast.Store())],
+                                   value=rt_call(self.env, "vjp_call", func, arg_tuple, wrt),
+                                   type_comment=None))
+            label = fn.__name__
+        if not active:
+            return primal
+        parts = self.namer.fresh(name + "_cots")
+        adj.append(_assign(parts, rt_call(self.env, "call_back", _load(back), g, arg_tuple,
+                                          _const(label), _const(kind == "custom"))))
+        for k in active:
+            self.accumulate(adj, args[k], gast.Subscript(value=_load(parts), slice=_const(k),
+                                                         ctx=gast.Load()))
+        return primal
+
+    def setitem(self, s, target):
+        base = target.value
+        if not self.is_active(base):
+            return [s], []
+        index = _index_value(target.slice)
+        primal, adj = [], []
+        if base.id in self.restore:
+            old = self.namer.fresh(base.id + "_old")
+            primal.append(_assign(old, rt_call(self.env, "copy_item", base, index)))
+            adj.append(gast.Assign(targets=[gast.Subscript(value=_load(base.id), slice=target.slice,
+                                                           ctx=gast.Store())],
+                                   value=_load(old), type_comment=None))
+        primal.append(s)
+        self.contributed.add(base.id)
+        self.accumulate(adj, s.value, rt_call(self.env, "take_cot", _load(bar(base.id)), index))
+        adj.append(_assign(bar(base.id), rt_call(self.env, "zero_item", _load(bar(base.id)),
+                                                 index)))
+        return primal, [_located(a, s) for a in adj]
+
+    def append(self, s, call):
+        lst = call.func.value
+        if not self.is_active(lst):
+            return [s], []
+        item = call.args[0]
+        self.contributed.add(lst.id)
+        adj = []
+        popped = rt_call(self.env, "pop_cot", _load(bar(lst.id)))
+        if self.is_active(item):
+            self.accumulate(adj, item, popped)
+        else:
+            adj.append(gast.Expr(value=popped))
+        return [s], [_located(a, s) for a in adj]
+
+    # ----------------------------------------------------------------- loops
+    def loop(self, s):
+        body = list(s.body)
+        brk = trailing_break(body)
+        if brk is not None:
+            body.pop()
+        # split the header copies that end the body from the rest
+        here = _stores_here(body)
+        headers = {n for n in here if self.scope_of.get(n) is not s}
+        if isinstance(s, gast.For):
+            headers.discard(s.target.id)
+        k = len(body)
+        while k > 0 and isinstance(body[k - 1], gast.Assign) \
+                and isinstance(body[k - 1].targets[0], gast.Name) \
+                and body[k - 1].targets[0].id in headers:
+            k -= 1
+        main, copies = body[:k], body[k:]
+        p_main, a_main = self.block(main)
+        p_copies, a_copies = self.block(copies)
+        adjoint_body = a_copies + a_main
+        inits = self.inits(s)
+        adjoint_body = inits + adjoint_body
+        defs = _stores_here(p_main) | headers
+        if isinstance(s, gast.For):
+            defs.add(s.target.id)
+        needed = sorted(_loads(adjoint_body) & defs)
+        pre = []
+        loop_name = None
+        plain_range = isinstance(s, gast.For) and brk is None
+        if plain_range and set(needed) <= {s.target.id}:
+            if needed:
+                rev_iter = gast.Call(func=_load(self._builtin("reversed")), args=[s.iter],
+                                     keywords=[])
+                target = _store(s.target.id)
+            else:
+                rev_iter = s.iter
+                target = _store("_")
+            record = []
+        elif not needed:
+            loop_name = self.namer.fresh("trips")
+            pre.append(_assign(loop_name, _const(0)))
+            record = [gast.AugAssign(target=_store(loop_name), op=gast.Add(), value=_const(1))]
+            rev_iter = gast.Call(func=_load(self._builtin("range")), args=[_load(loop_name)],
+                                 keywords=[])
+            target = _store("_")
+        else:
+            loop_name = self.namer.fresh("loop")
+            pre.append(_assign(loop_name, gast.List(elts=[], ctx=gast.Load())))
+            item = _load(needed[0]) if len(needed) == 1 else gast.Tuple(
+                elts=[_load(n) for n in needed], ctx=gast.Load())
+            record = [gast.Expr(value=gast.Call(
+                func=gast.Attribute(value=_load(loop_name), attr="append", ctx=gast.Load()),
+                args=[item], keywords=[]))]
+            rev_iter = gast.Call(func=_load(self._builtin("reversed")), args=[_load(loop_name)],
+                                 keywords=[])
+            target = _store(needed[0]) if len(needed) == 1 else gast.Tuple(
+                elts=[_store(n) for n in needed], ctx=gast.Store())
+            top = _top_stores(p_main) | headers | ({s.target.id} if isinstance(s, gast.For)
+                                                   else set())
+            for n in needed:
+                if n not in top:
+                    pre.append(_assign(n, _const(None)))
+        new_body = p_main + record + p_copies + ([brk] if brk is not None else [])
+        if isinstance(s, gast.For):
+            primal = gast.For(target=s.target, iter=s.iter, body=new_body, orelse=[],
+                              type_comment=None)
+        else:
+            primal = gast.While(test=s.test, body=new_body, orelse=[])
+        gast.copy_location(primal, s)
+        adjoint = []
+        if a_main or a_copies:
+            adjoint = [gast.copy_location(gast.For(target=target, iter=rev_iter,
+                                                   body=adjoint_body or [gast.Pass()],
+                                                   orelse=[], type_comment=None), s)]
+        else:
+            pre = [p for p in pre if not (loop_name and _top_stores([p]) == {loop_name})]
+            new_body = p_main + p_copies + ([brk] if brk is not None else [])
+            primal.body = new_body
+        return pre + [primal], adjoint
+
+    def _builtin(self, name):
+        import builtins
+        return self.env.bind(name, getattr(builtins, name), ("builtins", name))
+
+
+def _store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def _located(stmt, like):
+    if getattr(like, "lineno", None) is not None:
+        for n in gast.walk(stmt):
+            if hasattr(n, "lineno") or isinstance(n, gast.stmt):
+                n.lineno = like.lineno
+                n.col_offset = getattr(like, "col_offset", 0)
+    return stmt
+
+
+def _index_value(sl):
+    """An index as a runtime value (slices become ``slice(...)`` calls)."""
+    if isinstance(sl, gast.Slice):
+        parts = [sl.lower or _const(None), sl.upper or _const(None), sl.step or _const(None)]
+        return gast.Call(func=_load("slice"), args=parts, keywords=[])
+    if isinstance(sl, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e) for e in sl.elts], ctx=gast.Load())
+    return sl
+
+
+def _bind_fields(cls, call, where):
+    import inspect
+    try:
+        bound = inspect.signature(cls).bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    except TypeError as exc:
+        raise TransformError(f"cannot bind the call to `{cls.__name__}`: {exc}", **where) from None
+    return list(bound.arguments.items())

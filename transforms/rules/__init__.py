@@ -1,0 +1,9 @@
+"""The derivative rules. Importing this package fills the tables in ``registry``.
+
+One module per topic; each registers its rules at import time.
+"""
+from transforms.rules import (builtins_rules, math_rules, numpy_linalg, numpy_reductions,  # noqa: F401
+                              numpy_rules, numpy_shapes, operators, registry)
+
+MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
+           builtins_rules)

@@ -1,0 +1,200 @@
+"""Derivative rules for NumPy reductions: sum, mean, prod, max/min, var/std, norm, cumsum.
+
+Reductions take ``axis`` (``None``, an int or a tuple, negative allowed) and
+``keepdims``; a reverse rule broadcasts the cotangent back over the reduced
+axes (``reduce_expand``), a forward rule reduces the tangent over the same
+axes shifted past a vector-mode leading axis (``reduce_tangent_axis``).
+
+Kinks (policy in numpy_rules.py): ``max``/``min`` split the cotangent evenly
+between tied entries; ``prod`` with zeros uses the exact product of the other
+entries; ``norm`` and ``std`` contribute 0 where they are 0.
+"""
+import math
+import operator
+
+import numpy as np
+
+from transforms.rules.registry import forward, reverse, tangent_lead
+
+# ---- helpers: reductions ----------------------------------------------------
+
+def reduce_axes(axis, ndim):
+    """The reduced axes as a tuple of non-negative ints (``None``: all)."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(operator.index(a) % ndim for a in axis)
+    return (operator.index(axis) % ndim,)
+
+
+def reduce_tangent_axis(axis, dx, x):
+    """The reduction ``axis`` of ``x``, shifted past a vector-mode leading axis."""
+    lead = len(tangent_lead(dx, x))
+    if not lead:
+        return axis
+    return tuple(a + lead for a in reduce_axes(axis, np.ndim(x)))
+
+
+def reduce_keep(g, a, axis, keepdims):
+    """A reduction's result (or cotangent) with the reduced axes of ``a`` kept as 1s."""
+    g = np.asarray(g)
+    if keepdims:
+        return g
+    axes = reduce_axes(axis, np.ndim(a))
+    return np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(np.shape(a))))
+
+
+def reduce_expand(g, a, axis, keepdims):
+    """A reduction's cotangent broadcast back to the shape of ``a`` (a new array)."""
+    return np.broadcast_to(reduce_keep(g, a, axis, keepdims), np.shape(a)).copy()
+
+
+def reduce_count(a, y):
+    """How many entries of ``a`` were reduced into each entry of ``y``."""
+    return np.size(a) // max(np.size(y), 1)
+
+
+def prod_others(a, axis):
+    """For each entry, the product of the other entries along the reduced axes."""
+    a = np.asarray(a, dtype=float)
+    axes = reduce_axes(axis, a.ndim)
+    back = tuple(range(a.ndim - len(axes), a.ndim))
+    moved = np.moveaxis(a, axes, back)
+    flat = moved.reshape(moved.shape[:a.ndim - len(axes)] + (-1,))
+    ones = np.ones_like(flat[..., :1])
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.moveaxis((left * right).reshape(moved.shape), back, axes)
+
+
+def extreme_weights(a, y, axis, keepdims):
+    """The indicator of the maximising (minimising) entries, ties sharing evenly."""
+    hit = a == reduce_keep(y, a, axis, keepdims)
+    return hit / np.sum(hit, axis=reduce_axes(axis, np.ndim(a)), keepdims=True)
+
+
+def var_weights(a, axis, ddof):
+    """d var / d a = 2 (a - mean) / (N - ddof)."""
+    axes = reduce_axes(axis, np.ndim(a))
+    n = math.prod(np.shape(a)[i] for i in axes)
+    return 2.0 * (a - np.mean(a, axis=axes, keepdims=True)) / (n - ddof)
+
+
+def std_weights(a, y, axis, ddof, keepdims):
+    """d std / d a = (a - mean) / ((N - ddof) std), 0 where std is 0."""
+    s = reduce_keep(y, a, axis, keepdims)
+    return var_weights(a, axis, ddof) / (2.0 * np.where(s == 0, 1.0, s))
+
+
+def norm_weights(x, y, ord, axis, keepdims):
+    """d norm(x) / d x for the 2-norm / Frobenius norm (and ord=1 of vectors); 0 at 0."""
+    vector = np.ndim(x) == 1 if axis is None else not isinstance(axis, (tuple, list))
+    if ord is None or ord == "fro" or (ord == 2 and vector):
+        n = reduce_keep(y, x, axis, keepdims)
+        return x / np.where(n == 0, 1.0, n)
+    if ord == 1 and vector:
+        return np.sign(x)
+    raise NotImplementedError(
+        f"np.linalg.norm with ord={ord!r} has a derivative rule only for ord=None, 'fro', "
+        "and ord=1 or 2 of vectors; register one with @srcad.adjoint(np.linalg.norm)")
+
+
+def cumsum_back(g, a, axis):
+    """The cotangent of ``cumsum``: a reversed cumulative sum."""
+    if axis is None:
+        return np.cumsum(np.ravel(g)[::-1])[::-1].reshape(np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def cumsum_tangent(dx, a, axis):
+    lead = tangent_lead(dx, a)
+    if axis is None:
+        return np.cumsum(np.reshape(dx, lead + (-1,)), axis=-1)
+    return np.cumsum(dx, axis=axis % np.ndim(a) + len(lead))
+
+
+# ---- reductions -------------------------------------------------------------
+
+@reverse(np.sum)
+def sum_bar(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (reduce_expand(g, a, axis, keepdims),)
+
+
+@forward(np.sum)
+def sum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (lambda da: np.sum(da, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+@reverse(np.mean)
+def mean_bar(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (reduce_expand(g, a, axis, keepdims) / reduce_count(a, y),)
+
+
+@forward(np.mean)
+def mean_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (lambda da: np.mean(da, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+@reverse(np.prod)
+def prod_bar(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (reduce_expand(g, a, axis, keepdims) * prod_others(a, axis),)
+
+
+@forward(np.prod)
+def prod_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (lambda da: np.sum(da * prod_others(a, axis), axis=reduce_tangent_axis(axis, da, a),
+                              keepdims=keepdims),)
+
+
+@reverse(np.max, np.amax, np.min, np.amin)
+def max_bar(y, g, a, axis=None, out=None, keepdims=False):
+    return (reduce_expand(g, a, axis, keepdims) * extreme_weights(a, y, axis, keepdims),)
+
+
+@forward(np.max, np.amax, np.min, np.amin)
+def max_dot(y, a, axis=None, out=None, keepdims=False):
+    w = extreme_weights(a, y, axis, keepdims)
+    return (lambda da: np.sum(da * w, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+@reverse(np.var)
+def var_bar(y, g, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return (reduce_expand(g, a, axis, keepdims) * var_weights(a, axis, ddof),)
+
+
+@forward(np.var)
+def var_dot(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    w = var_weights(a, axis, ddof)
+    return (lambda da: np.sum(da * w, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+@reverse(np.std)
+def std_bar(y, g, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    return (reduce_expand(g, a, axis, keepdims) * std_weights(a, y, axis, ddof, keepdims),)
+
+
+@forward(np.std)
+def std_dot(y, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    w = std_weights(a, y, axis, ddof, keepdims)
+    return (lambda da: np.sum(da * w, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+@reverse(np.linalg.norm)
+def norm_bar(y, g, x, ord=None, axis=None, keepdims=False):
+    return (reduce_expand(g, x, axis, keepdims) * norm_weights(x, y, ord, axis, keepdims),)
+
+
+@forward(np.linalg.norm)
+def norm_dot(y, x, ord=None, axis=None, keepdims=False):
+    w = norm_weights(x, y, ord, axis, keepdims)
+    return (lambda dx: np.sum(dx * w, axis=reduce_tangent_axis(axis, dx, x), keepdims=keepdims),)
+
+
+@reverse(np.cumsum)
+def cumsum_bar(y, g, a, axis=None, dtype=None, out=None):
+    return (cumsum_back(g, a, axis),)
+
+
+@forward(np.cumsum)
+def cumsum_dot(y, a, axis=None, dtype=None, out=None):
+    return (lambda da: cumsum_tangent(da, a, axis),)

@@ -1,0 +1,377 @@
+"""Derivative rules for NumPy elementwise functions, and the kink policy of all rules.
+
+The NumPy rules are split by topic: elementwise functions here, reductions
+in numpy_reductions.py, products and solves in numpy_linalg.py, shapes,
+sequences, construction and array methods in numpy_shapes.py. Arithmetic
+ufuncs (``np.add``, ``np.multiply``, ``np.power``...) share the operator
+rules in operators.py. Binary functions broadcast: reverse contributions are
+summed back with ``unbroadcast``, forward terms aligned with ``lift_tangent``.
+Every forward rule supports vector mode (a tangent with one extra leading
+axis).
+
+Kink policy: at a point where a function is not differentiable, its rule
+returns a one-sided or zero subgradient, never NaN and never an error:
+
+- ``abs``/``fabs`` at 0, ``norm`` and ``std`` where they are 0, ``arctan2``
+  and ``hypot`` at the origin: 0;
+- ``maximum``/``minimum`` at a tie: the cotangent is split 0.5 / 0.5;
+  ``max``/``min``/``amax``/``amin`` reductions split it evenly between ties;
+- ``clip`` at a bound: the clipped operand gets the cotangent (the bound does
+  not); strictly beyond a bound, the bound gets it;
+- ``prod`` with zeros: the exact product of the other entries (no division);
+- ``a ** b``: 0 to ``b`` where ``a <= 0``, 0 to ``a`` where ``b == 0``;
+- where the derivative itself is infinite (``sqrt`` and ``cbrt`` at 0,
+  ``arcsin`` at +-1) it is ``inf``: that is the mathematics, not a kink.
+"""
+import numpy as np
+
+from transforms.rules.registry import (broadcast_tangent, forward, lift_tangent, reverse,
+                                       unbroadcast)
+
+
+# ---- helpers: elementwise ---------------------------------------------------
+
+def maximum_weight(a, b):
+    """The share of ``maximum(a, b)``'s cotangent that goes to ``a`` (0.5 at ties)."""
+    return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+
+
+def ratio_or_zero(n, d):
+    """n / d, taken as 0 where d == 0."""
+    return n / np.where(d == 0, 1.0, d)
+
+
+def clip_pick(positional, keyword):
+    return positional if positional is not None else keyword
+
+
+def clip_inside(a, lo, hi):
+    """1.0 where ``clip`` passes ``a`` through (bounds included), else 0.0."""
+    inside = np.ones(np.shape(a), dtype=bool)
+    if lo is not None:
+        inside = inside & (a >= lo)
+    if hi is not None:
+        inside = inside & (a <= hi)
+    return inside * 1.0
+
+
+def clip_outside(a, bound, below):
+    """1.0 where ``clip`` replaces ``a`` by ``bound`` (strictly beyond it)."""
+    if bound is None:
+        return None
+    return ((a < bound) if below else (a > bound)) * 1.0
+
+
+def clip_bound_back(g, a, bound, below):
+    if bound is None:
+        return None
+    return unbroadcast(g * clip_outside(a, bound, below), bound)
+
+
+# ---- elementwise: exponentials and logarithms -------------------------------
+
+@reverse(np.exp)
+def exp_bar(y, g, x):
+    return (g * y,)
+
+
+@forward(np.exp)
+def exp_dot(y, x):
+    return (lambda dx: dx * y,)
+
+
+@reverse(np.exp2)
+def exp2_bar(y, g, x):
+    return (g * y * np.log(2.0),)
+
+
+@forward(np.exp2)
+def exp2_dot(y, x):
+    return (lambda dx: dx * (y * np.log(2.0)),)
+
+
+@reverse(np.expm1)
+def expm1_bar(y, g, x):
+    return (g * (y + 1.0),)
+
+
+@forward(np.expm1)
+def expm1_dot(y, x):
+    return (lambda dx: dx * (y + 1.0),)
+
+
+@reverse(np.log)
+def log_bar(y, g, x):
+    return (g / x,)
+
+
+@forward(np.log)
+def log_dot(y, x):
+    return (lambda dx: dx / x,)
+
+
+@reverse(np.log2)
+def log2_bar(y, g, x):
+    return (g / (x * np.log(2.0)),)
+
+
+@forward(np.log2)
+def log2_dot(y, x):
+    return (lambda dx: dx / (x * np.log(2.0)),)
+
+
+@reverse(np.log10)
+def log10_bar(y, g, x):
+    return (g / (x * np.log(10.0)),)
+
+
+@forward(np.log10)
+def log10_dot(y, x):
+    return (lambda dx: dx / (x * np.log(10.0)),)
+
+
+@reverse(np.log1p)
+def log1p_bar(y, g, x):
+    return (g / (1.0 + x),)
+
+
+@forward(np.log1p)
+def log1p_dot(y, x):
+    return (lambda dx: dx / (1.0 + x),)
+
+
+@reverse(np.logaddexp)
+def logaddexp_bar(y, g, a, b):
+    return (unbroadcast(g * np.exp(a - y), a), unbroadcast(g * np.exp(b - y), b))
+
+
+@forward(np.logaddexp)
+def logaddexp_dot(y, a, b):
+    return (lambda da: lift_tangent(da, a, y) * np.exp(a - y),
+            lambda db: lift_tangent(db, b, y) * np.exp(b - y))
+
+
+# ---- elementwise: powers and roots ------------------------------------------
+
+@reverse(np.sqrt)
+def sqrt_bar(y, g, x):
+    return (g * 0.5 / y,)
+
+
+@forward(np.sqrt)
+def sqrt_dot(y, x):
+    return (lambda dx: dx * (0.5 / y),)
+
+
+@reverse(np.cbrt)
+def cbrt_bar(y, g, x):
+    return (g / (3.0 * y * y),)
+
+
+@forward(np.cbrt)
+def cbrt_dot(y, x):
+    return (lambda dx: dx / (3.0 * y * y),)
+
+
+@reverse(np.square)
+def square_bar(y, g, x):
+    return (g * 2.0 * x,)
+
+
+@forward(np.square)
+def square_dot(y, x):
+    return (lambda dx: dx * (2.0 * x),)
+
+
+@reverse(np.reciprocal)
+def reciprocal_bar(y, g, x):
+    return (-g * y * y,)
+
+
+@forward(np.reciprocal)
+def reciprocal_dot(y, x):
+    return (lambda dx: -dx * (y * y),)
+
+
+@reverse(np.hypot)
+def hypot_bar(y, g, a, b):
+    return (unbroadcast(g * ratio_or_zero(a, y), a), unbroadcast(g * ratio_or_zero(b, y), b))
+
+
+@forward(np.hypot)
+def hypot_dot(y, a, b):
+    return (lambda da: lift_tangent(da, a, y) * ratio_or_zero(a, y),
+            lambda db: lift_tangent(db, b, y) * ratio_or_zero(b, y))
+
+
+# ---- elementwise: trigonometric and hyperbolic ------------------------------
+
+@reverse(np.sin)
+def sin_bar(y, g, x):
+    return (g * np.cos(x),)
+
+
+@forward(np.sin)
+def sin_dot(y, x):
+    return (lambda dx: dx * np.cos(x),)
+
+
+@reverse(np.cos)
+def cos_bar(y, g, x):
+    return (-g * np.sin(x),)
+
+
+@forward(np.cos)
+def cos_dot(y, x):
+    return (lambda dx: -dx * np.sin(x),)
+
+
+@reverse(np.tan)
+def tan_bar(y, g, x):
+    return (g * (1.0 + y * y),)
+
+
+@forward(np.tan)
+def tan_dot(y, x):
+    return (lambda dx: dx * (1.0 + y * y),)
+
+
+@reverse(np.arcsin)
+def arcsin_bar(y, g, x):
+    return (g / np.sqrt(1.0 - x * x),)
+
+
+@forward(np.arcsin)
+def arcsin_dot(y, x):
+    return (lambda dx: dx / np.sqrt(1.0 - x * x),)
+
+
+@reverse(np.arccos)
+def arccos_bar(y, g, x):
+    return (-g / np.sqrt(1.0 - x * x),)
+
+
+@forward(np.arccos)
+def arccos_dot(y, x):
+    return (lambda dx: -dx / np.sqrt(1.0 - x * x),)
+
+
+@reverse(np.arctan)
+def arctan_bar(y, g, x):
+    return (g / (1.0 + x * x),)
+
+
+@forward(np.arctan)
+def arctan_dot(y, x):
+    return (lambda dx: dx / (1.0 + x * x),)
+
+
+@reverse(np.arctan2)
+def arctan2_bar(y, g, a, b):
+    r = a * a + b * b
+    return (unbroadcast(g * ratio_or_zero(b, r), a), unbroadcast(-g * ratio_or_zero(a, r), b))
+
+
+@forward(np.arctan2)
+def arctan2_dot(y, a, b):
+    r = a * a + b * b
+    return (lambda da: lift_tangent(da, a, y) * ratio_or_zero(b, r),
+            lambda db: -lift_tangent(db, b, y) * ratio_or_zero(a, r))
+
+
+@reverse(np.sinh)
+def sinh_bar(y, g, x):
+    return (g * np.cosh(x),)
+
+
+@forward(np.sinh)
+def sinh_dot(y, x):
+    return (lambda dx: dx * np.cosh(x),)
+
+
+@reverse(np.cosh)
+def cosh_bar(y, g, x):
+    return (g * np.sinh(x),)
+
+
+@forward(np.cosh)
+def cosh_dot(y, x):
+    return (lambda dx: dx * np.sinh(x),)
+
+
+@reverse(np.tanh)
+def tanh_bar(y, g, x):
+    return (g * (1.0 - y * y),)
+
+
+@forward(np.tanh)
+def tanh_dot(y, x):
+    return (lambda dx: dx * (1.0 - y * y),)
+
+
+# ---- elementwise: kinks and selection ---------------------------------------
+
+@reverse(np.abs, np.fabs)
+def abs_bar(y, g, x):
+    return (g * np.sign(x),)
+
+
+@forward(np.abs, np.fabs)
+def abs_dot(y, x):
+    return (lambda dx: dx * np.sign(x),)
+
+
+@reverse(np.maximum, np.fmax)
+def maximum_bar(y, g, a, b):
+    w = maximum_weight(a, b)
+    return (unbroadcast(g * w, a), unbroadcast(g * (1.0 - w), b))
+
+
+@forward(np.maximum, np.fmax)
+def maximum_dot(y, a, b):
+    w = maximum_weight(a, b)
+    return (lambda da: lift_tangent(da, a, y) * w, lambda db: lift_tangent(db, b, y) * (1.0 - w))
+
+
+@reverse(np.minimum, np.fmin)
+def minimum_bar(y, g, a, b):
+    w = maximum_weight(b, a)
+    return (unbroadcast(g * w, a), unbroadcast(g * (1.0 - w), b))
+
+
+@forward(np.minimum, np.fmin)
+def minimum_dot(y, a, b):
+    w = maximum_weight(b, a)
+    return (lambda da: lift_tangent(da, a, y) * w, lambda db: lift_tangent(db, b, y) * (1.0 - w))
+
+
+@reverse(np.where)
+def where_bar(y, g, condition, a, b):
+    return (None, unbroadcast(np.where(condition, g, 0.0), a),
+            unbroadcast(np.where(condition, 0.0, g), b))
+
+
+@forward(np.where)
+def where_dot(y, condition, a, b):
+    return (None, lambda da: np.where(condition, broadcast_tangent(da, a, y), 0.0),
+            lambda db: np.where(condition, 0.0, broadcast_tangent(db, b, y)))
+
+
+@reverse(np.clip)
+def clip_bar(y, g, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    lo = clip_pick(a_min, min)
+    hi = clip_pick(a_max, max)
+    return (unbroadcast(g * clip_inside(a, lo, hi), a),
+            clip_bound_back(g, a, a_min, True), clip_bound_back(g, a, a_max, False), None,
+            clip_bound_back(g, a, min, True), clip_bound_back(g, a, max, False))
+
+
+@forward(np.clip)
+def clip_dot(y, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    lo = clip_pick(a_min, min)
+    hi = clip_pick(a_max, max)
+    return (lambda da: broadcast_tangent(da, a, y) * clip_inside(a, lo, hi),
+            lambda dlo: broadcast_tangent(dlo, a_min, y) * clip_outside(a, a_min, True),
+            lambda dhi: broadcast_tangent(dhi, a_max, y) * clip_outside(a, a_max, False), None,
+            lambda dlo: broadcast_tangent(dlo, min, y) * clip_outside(a, min, True),
+            lambda dhi: broadcast_tangent(dhi, max, y) * clip_outside(a, max, False))

@@ -1,0 +1,388 @@
+"""Derivative rules for NumPy shape functions, sequences and constructors;
+the array methods and attributes; the non-differentiable NumPy functions.
+
+Shape functions move entries without changing them: the cotangent is moved
+back (``transpose`` by the inverse permutation, ``reshape`` to the operand's
+shape), and a forward rule moves the tangent, keeping a vector-mode leading
+axis in front.
+
+Sequence arguments (``concatenate``, ``stack``, ``hstack``, ``vstack``, and
+``array``/``asarray`` of a list or tuple) get a **list** of contributions,
+one per element (nested lists for nested sequences); a scalar element gets a
+float. Their forward terms take a list of tangents, ``None`` for a constant
+element.
+
+Array methods map onto functions (``x.sum(1)`` is ``np.sum(x, 1)``);
+``x.reshape(3, 4)``, ``x.transpose(1, 0)``, ``x.flatten()`` and
+``x.astype(t)`` map onto the small functions ``array_reshape``... defined
+here, whose templates take a ``*shape``/``*axes`` parameter (bound to a tuple).
+"""
+import numpy as np
+
+from transforms.rules.registry import (attribute, broadcast_tangent, forward, method, nondiff,
+                                       reverse, tangent_lead, unbroadcast)
+
+
+# ---- helpers: moving entries ------------------------------------------------
+
+def shape_tangent(dx, x, y, order="C"):
+    """The tangent ``dx`` of ``x`` reshaped like ``y``, keeping a vector-mode axis."""
+    lead = tangent_lead(dx, x)
+    if lead and order not in ("C", None):
+        return np.stack([np.reshape(d, np.shape(y), order=order) for d in dx])
+    return np.reshape(dx, lead + np.shape(y), order=order)
+
+
+def shape_perm(axes, ndim):
+    """The permutation ``transpose(x, axes)`` applies, as non-negative ints."""
+    if axes is None:
+        return tuple(reversed(range(ndim)))
+    return tuple(int(a) % ndim for a in axes)
+
+
+def shape_transpose_back(g, a, axes):
+    return np.transpose(g, np.argsort(shape_perm(axes, np.ndim(a))))
+
+
+def shape_transpose_tangent(dx, a, axes):
+    lead = len(tangent_lead(dx, a))
+    perm = shape_perm(axes, np.ndim(a))
+    return np.transpose(dx, tuple(range(lead)) + tuple(p + lead for p in perm))
+
+
+def shape_flip_axes(axis, dx, x):
+    lead = len(tangent_lead(dx, x))
+    if not lead:
+        return axis
+    axes = range(np.ndim(x)) if axis is None else np.atleast_1d(axis)
+    return tuple(int(a) % np.ndim(x) + lead for a in axes)
+
+
+def shape_method_axes(axes):
+    """``x.transpose()``, ``x.transpose(1, 0)`` and ``x.transpose((1, 0))`` as one ``axes``."""
+    if len(axes) == 0:
+        return None
+    return axes[0] if len(axes) == 1 else axes
+
+
+# ---- helpers: sequences -----------------------------------------------------
+
+def seq_shape(x, ndmin):
+    return (1,) * (ndmin - np.ndim(x)) + np.shape(x)
+
+
+def seq_leaf(p, x):
+    """A piece of a cotangent shaped like element ``x`` (a float for a scalar)."""
+    if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
+        return float(np.reshape(p, ()))
+    return np.reshape(p, np.shape(x))
+
+
+def seq_split(g, xs, axis, ndmin):
+    """Cut the cotangent of a concatenation into one piece per element."""
+    shapes = [seq_shape(x, ndmin) for x in xs]
+    if axis is None:
+        g, axis = np.ravel(g), 0
+        sizes = [int(np.prod(s)) for s in shapes]
+    else:
+        axis = axis % len(shapes[0])
+        sizes = [s[axis] for s in shapes]
+    pieces = np.split(g, np.cumsum(sizes)[:-1], axis=axis)
+    return [seq_leaf(p, x) for p, x in zip(pieces, xs, strict=True)]
+
+
+def seq_tangents(ds, xs):
+    """The vector-mode lead and the tangents of a sequence, zeros for ``None``."""
+    lead = next((tangent_lead(d, x) for d, x in zip(ds, xs, strict=True) if d is not None), ())
+    ts = [np.zeros(lead + np.shape(x)) if d is None else np.asarray(d)
+          for d, x in zip(ds, xs, strict=True)]
+    return lead, ts
+
+
+def seq_concat_tangent(ds, xs, axis, ndmin):
+    lead, ts = seq_tangents(ds, xs)
+    ts = [np.reshape(t, lead + seq_shape(x, ndmin)) for t, x in zip(ts, xs, strict=True)]
+    if axis is None:
+        ts, axis = [np.reshape(t, lead + (-1,)) for t in ts], 0
+    axis = axis % (ts[0].ndim - len(lead))
+    return np.concatenate(ts, axis=axis + len(lead))
+
+
+def seq_hstack_axis(tup):
+    return 0 if np.ndim(tup[0]) <= 1 else 1
+
+
+def seq_stack_back(g, xs, axis):
+    axis = axis % (np.ndim(xs[0]) + 1)
+    return [seq_leaf(np.take(g, i, axis=axis), x) for i, x in enumerate(xs)]
+
+
+def seq_stack_tangent(ds, xs, axis):
+    lead, ts = seq_tangents(ds, xs)
+    return np.stack(ts, axis=axis % (np.ndim(xs[0]) + 1) + len(lead))
+
+
+def seq_array_back(g, obj):
+    """The cotangent of ``np.array(obj)``, structured like ``obj``."""
+    if isinstance(obj, (list, tuple)):
+        return [seq_array_back(g[i], o) for i, o in enumerate(obj)]
+    return seq_leaf(g, obj)
+
+
+def seq_array_lead(d, obj):
+    if d is None:
+        return None
+    if isinstance(obj, (list, tuple)):
+        leads = (seq_array_lead(di, oi) for di, oi in zip(d, obj, strict=True))
+        return next((lead for lead in leads if lead is not None), None)
+    return tangent_lead(d, obj)
+
+
+def seq_array_tangent(d, obj, lead=None):
+    """The tangent of ``np.array(obj)`` from a tangent structured like ``obj``."""
+    if lead is None:
+        lead = seq_array_lead(d, obj) or ()
+    if isinstance(obj, (list, tuple)):
+        parts = [seq_array_tangent(None if d is None else di, oi, lead)
+                 for di, oi in zip(d if d is not None else [None] * len(obj), obj, strict=True)]
+        return np.stack(parts, axis=len(lead))
+    if d is None:
+        return np.zeros(lead + np.shape(obj))
+    return np.array(d, dtype=float)
+
+
+# ---- array methods with a shape or axes list --------------------------------
+
+def array_reshape(a, *shape, order="C"):
+    """``a.reshape(*shape)``: what ``x.reshape(3, 4)`` and ``x.reshape((3, 4))`` call."""
+    return np.reshape(a, shape[0] if len(shape) == 1 else shape, order=order)
+
+
+def array_transpose(a, *axes):
+    """``a.transpose(*axes)``."""
+    return np.transpose(a, shape_method_axes(axes))
+
+
+def array_flatten(a, order="C"):
+    """``a.flatten(order)``: a copy, never a view."""
+    return np.asarray(a).flatten(order)
+
+
+def array_astype(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """``a.astype(dtype, ...)``."""
+    return np.asarray(a).astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+
+
+# ---- reshaping --------------------------------------------------------------
+
+@reverse(np.reshape)
+def reshape_bar(y, g, a, /, shape=None, order="C", *, newshape=None, copy=None):
+    return (np.reshape(g, np.shape(a), order=order),)
+
+
+@forward(np.reshape)
+def reshape_dot(y, a, /, shape=None, order="C", *, newshape=None, copy=None):
+    return (lambda da: shape_tangent(da, a, y, order),)
+
+
+@reverse(array_reshape)
+def array_reshape_bar(y, g, a, *shape, order="C"):
+    return (np.reshape(g, np.shape(a), order=order),)
+
+
+@forward(array_reshape)
+def array_reshape_dot(y, a, *shape, order="C"):
+    return (lambda da: shape_tangent(da, a, y, order),)
+
+
+@reverse(np.ravel, array_flatten)
+def ravel_bar(y, g, a, order="C"):
+    return (np.reshape(g, np.shape(a), order=order),)
+
+
+@forward(np.ravel, array_flatten)
+def ravel_dot(y, a, order="C"):
+    return (lambda da: shape_tangent(da, a, y, order),)
+
+
+@reverse(np.squeeze, np.expand_dims)
+def squeeze_bar(y, g, a, axis=None):
+    return (np.reshape(g, np.shape(a)),)
+
+
+@forward(np.squeeze, np.expand_dims)
+def squeeze_dot(y, a, axis=None):
+    return (lambda da: shape_tangent(da, a, y),)
+
+
+@reverse(np.broadcast_to)
+def broadcast_to_bar(y, g, array, shape, subok=False):
+    return (unbroadcast(g, array),)
+
+
+@forward(np.broadcast_to)
+def broadcast_to_dot(y, array, shape, subok=False):
+    return (lambda da: broadcast_tangent(da, array, y),)
+
+
+@reverse(np.copy)
+def copy_bar(y, g, a, order="K", subok=False):
+    return (g,)
+
+
+@forward(np.copy)
+def copy_dot(y, a, order="K", subok=False):
+    return (lambda da: np.copy(da),)
+
+
+@reverse(array_astype)
+def astype_bar(y, g, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    return (np.asarray(g).astype(np.result_type(a)),)
+
+
+@forward(array_astype)
+def astype_dot(y, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    return (lambda da: np.asarray(da).astype(dtype),)
+
+
+# ---- permuting --------------------------------------------------------------
+
+@reverse(np.transpose)
+def transpose_bar(y, g, a, axes=None):
+    return (shape_transpose_back(g, a, axes),)
+
+
+@forward(np.transpose)
+def transpose_dot(y, a, axes=None):
+    return (lambda da: shape_transpose_tangent(da, a, axes),)
+
+
+@reverse(array_transpose)
+def array_transpose_bar(y, g, a, *axes):
+    return (shape_transpose_back(g, a, shape_method_axes(axes)),)
+
+
+@forward(array_transpose)
+def array_transpose_dot(y, a, *axes):
+    return (lambda da: shape_transpose_tangent(da, a, shape_method_axes(axes)),)
+
+
+@reverse(np.flip)
+def flip_bar(y, g, m, axis=None):
+    return (np.flip(g, axis),)
+
+
+@forward(np.flip)
+def flip_dot(y, m, axis=None):
+    return (lambda dm: np.flip(dm, shape_flip_axes(axis, dm, m)),)
+
+
+# ---- joining sequences ------------------------------------------------------
+
+@reverse(np.concatenate)
+def concatenate_bar(y, g, arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (seq_split(g, arrays, axis, 0),)
+
+
+@forward(np.concatenate)
+def concatenate_dot(y, arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (lambda ds: seq_concat_tangent(ds, arrays, axis, 0),)
+
+
+@reverse(np.hstack)
+def hstack_bar(y, g, tup, *, dtype=None, casting="same_kind"):
+    return (seq_split(g, tup, seq_hstack_axis(tup), 1),)
+
+
+@forward(np.hstack)
+def hstack_dot(y, tup, *, dtype=None, casting="same_kind"):
+    return (lambda ds: seq_concat_tangent(ds, tup, seq_hstack_axis(tup), 1),)
+
+
+@reverse(np.vstack)
+def vstack_bar(y, g, tup, *, dtype=None, casting="same_kind"):
+    return (seq_split(g, tup, 0, 2),)
+
+
+@forward(np.vstack)
+def vstack_dot(y, tup, *, dtype=None, casting="same_kind"):
+    return (lambda ds: seq_concat_tangent(ds, tup, 0, 2),)
+
+
+@reverse(np.stack)
+def stack_bar(y, g, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (seq_stack_back(g, arrays, axis),)
+
+
+@forward(np.stack)
+def stack_dot(y, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (lambda ds: seq_stack_tangent(ds, arrays, axis),)
+
+
+# ---- constructors -----------------------------------------------------------
+
+@reverse(np.array)
+def array_bar(y, g, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
+    return (seq_array_back(np.reshape(g, np.shape(object)), object),)
+
+
+@forward(np.array)
+def array_dot(y, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
+    return (lambda d: shape_tangent(seq_array_tangent(d, object), object, y),)
+
+
+@reverse(np.asarray)
+def asarray_bar(y, g, a, dtype=None, order=None, *, device=None, copy=None):
+    return (seq_array_back(g, a),)
+
+
+@forward(np.asarray)
+def asarray_dot(y, a, dtype=None, order=None, *, device=None, copy=None):
+    return (lambda d: seq_array_tangent(d, a),)
+
+
+@reverse(np.full)
+def full_bar(y, g, shape, fill_value, dtype=None, order="C"):
+    return (None, unbroadcast(g, fill_value))
+
+
+@forward(np.full)
+def full_dot(y, shape, fill_value, dtype=None, order="C"):
+    return (None, lambda df: broadcast_tangent(df, fill_value, y))
+
+
+@reverse(np.full_like)
+def full_like_bar(y, g, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    return (None, unbroadcast(g, fill_value))
+
+
+@forward(np.full_like)
+def full_like_dot(y, a, fill_value, dtype=None, order="K", subok=True, shape=None):
+    return (None, lambda df: broadcast_tangent(df, fill_value, y))
+
+
+# ---- array methods and attributes -------------------------------------------
+
+for _name, _target in [
+        ("sum", np.sum), ("mean", np.mean), ("prod", np.prod), ("max", np.max),
+        ("min", np.min), ("var", np.var), ("std", np.std), ("cumsum", np.cumsum),
+        ("dot", np.dot), ("trace", np.trace), ("clip", np.clip), ("ravel", np.ravel),
+        ("squeeze", np.squeeze), ("copy", np.copy), ("reshape", array_reshape),
+        ("transpose", array_transpose), ("flatten", array_flatten), ("astype", array_astype),
+        ("argmax", np.argmax), ("argmin", np.argmin), ("argsort", np.argsort),
+        ("any", np.any), ("all", np.all), ("nonzero", np.nonzero)]:
+    method(_name, _target)
+del _name, _target
+attribute("T", np.transpose)
+
+
+# ---- not differentiable -----------------------------------------------------
+
+nondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix,
+        np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
+        np.arange, np.linspace, np.eye, np.identity, np.shape, np.ndim, np.size,
+        np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.searchsorted,
+        np.isfinite, np.isnan, np.isinf, np.isclose, np.allclose, np.array_equal,
+        np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
+        np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.any, np.all,
+        np.floor_divide, np.heaviside)

@@ -1,0 +1,113 @@
+"""Derivative rules for arithmetic: Python operators and their NumPy ufuncs.
+
+``a + b`` reaches the passes as ``operator.add(a, b)``; ``np.add(a, b)``,
+``np.power`` and ``pow`` mean the same arithmetic and share the rules here.
+Operands broadcast: reverse contributions are summed back to each operand's
+shape with ``unbroadcast``; forward terms align a lower-rank operand's tangent
+with ``lift_tangent`` (or ``broadcast_tangent`` when nothing else in the term
+has the result's shape), so every forward rule here supports vector mode.
+
+``a @ b`` (``operator.matmul``) shares ``np.matmul``'s rule in numpy_rules.py.
+
+Kinks: ``a ** b`` contributes ``0`` to ``b`` where ``a <= 0`` (the log of the
+base is taken only where it is real) and ``0`` to ``a`` where ``b == 0``.
+"""
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from transforms.rules.registry import (broadcast_tangent, forward, lift_tangent, reverse,
+                                       unbroadcast)
+
+
+def pow_dbase(a, b):
+    """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0."""
+    if np.ndim(b) == 0:
+        return b * a ** (b - 1) if b != 0 else a * 0.0
+    return np.where(b == 0, 0.0, b * a ** np.where(b == 0, 1.0, b - 1.0))
+
+
+def pow_log(a):
+    """log(a) where a > 0, else 0: the exponent's derivative is a**b * log(a)."""
+    if isinstance(a, np.ndarray):
+        return np.log(np.where(a > 0, a, 1.0))
+    return math.log(a) if a > 0 else 0.0
+
+
+# ---- sums and differences ---------------------------------------------------
+
+@reverse(operator.add, np.add)
+def add_bar(y, g, a, b, out=None):
+    return (unbroadcast(g, a), unbroadcast(g, b))
+
+
+@forward(operator.add, np.add)
+def add_dot(y, a, b, out=None):
+    return (lambda da: broadcast_tangent(da, a, y), lambda db: broadcast_tangent(db, b, y))
+
+
+@reverse(operator.sub, np.subtract)
+def sub_bar(y, g, a, b, out=None):
+    return (unbroadcast(g, a), unbroadcast(-g, b))
+
+
+@forward(operator.sub, np.subtract)
+def sub_dot(y, a, b, out=None):
+    return (lambda da: broadcast_tangent(da, a, y), lambda db: -broadcast_tangent(db, b, y))
+
+
+@reverse(operator.neg, np.negative)
+def neg_bar(y, g, a, out=None):
+    return (-g,)
+
+
+@forward(operator.neg, np.negative)
+def neg_dot(y, a, out=None):
+    return (lambda da: -da,)
+
+
+@reverse(operator.pos, np.positive)
+def pos_bar(y, g, a, out=None):
+    return (g,)
+
+
+@forward(operator.pos, np.positive)
+def pos_dot(y, a, out=None):
+    return (lambda da: +da,)
+
+
+# ---- products and quotients -------------------------------------------------
+
+@reverse(operator.mul, np.multiply)
+def mul_bar(y, g, a, b, out=None):
+    return (unbroadcast(g * b, a), unbroadcast(g * a, b))
+
+
+@forward(operator.mul, np.multiply)
+def mul_dot(y, a, b, out=None):
+    return (lambda da: lift_tangent(da, a, y) * b, lambda db: a * lift_tangent(db, b, y))
+
+
+@reverse(operator.truediv, np.divide)
+def truediv_bar(y, g, a, b, out=None):
+    return (unbroadcast(g / b, a), unbroadcast(-g * y / b, b))
+
+
+@forward(operator.truediv, np.divide)
+def truediv_dot(y, a, b, out=None):
+    return (lambda da: lift_tangent(da, a, y) / b, lambda db: -lift_tangent(db, b, y) * (y / b))
+
+
+# ---- powers -----------------------------------------------------------------
+
+@reverse(operator.pow, np.power, builtins.pow)
+def pow_bar(y, g, a, b, out=None):
+    return (unbroadcast(g * pow_dbase(a, b), a), unbroadcast(g * y * pow_log(a), b))
+
+
+@forward(operator.pow, np.power, builtins.pow)
+def pow_dot(y, a, b, out=None):
+    return (lambda da: lift_tangent(da, a, y) * pow_dbase(a, b),
+            lambda db: lift_tangent(db, b, y) * (y * pow_log(a)))

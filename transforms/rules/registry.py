@@ -1,0 +1,188 @@
+"""The derivative rule tables: data that the passes consume.
+
+A rule is a *template*: a small plain function whose body is inlined into the
+generated code with its parameters replaced by the call's operands.
+
+Reverse rule, registered with ``@reverse(target, ...)``::
+
+    @reverse(np.exp)
+    def exp(y, g, x):
+        return (g * y,)
+
+Parameters: ``y`` is the primal result, ``g`` its cotangent, then the
+parameters of the primal callable (names and defaults as the callable spells
+them, so a call binds to them like to the callable itself). The return value
+is a tuple whose i-th entry is the contribution to the cotangent of the i-th
+primal parameter; ``None``, or a missing trailing entry, means the parameter is
+not differentiable. The body may assign temporaries before the ``return``;
+they get fresh names when inlined. A contribution must already have the shape
+of its operand (use ``unbroadcast`` for broadcasting operations).
+
+Forward rule, registered with ``@forward(target, ...)``::
+
+    @forward(np.exp)
+    def exp(y, x):
+        return (lambda dx: dx * y,)
+
+Parameters: ``y`` then the primal parameters. The i-th entry is a one-argument
+lambda mapping the i-th parameter's tangent to its term of the output tangent
+(terms of several active operands are summed); ``None`` means not
+differentiable. Tangents may carry an extra leading axis (vector mode) when the
+rule is registered with ``vector=True``: such a rule must only use operations
+that broadcast over a leading axis of the tangent.
+
+``nondiff(target, ...)`` declares callables whose result carries no derivative
+(``np.sign``, ``np.zeros``, ``len``...). ``method(name, target)`` maps an array
+method (``x.sum(...)``) to the function that implements it (``np.sum(x, ...)``).
+
+A template may call plain helper functions defined in its rule module (pure
+NumPy); they are bound by name into the generated code's namespace.
+"""
+import inspect
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Rule:
+    target: object
+    template: Callable
+    vector: bool = False
+
+
+REVERSE: dict = {}        # callable -> Rule
+FORWARD: dict = {}        # callable -> Rule
+NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
+METHODS: dict = {}        # method name -> callable
+ATTRIBUTES: dict = {}     # attribute name on arrays -> callable of one argument (``x.T``)
+CUSTOM_REVERSE: dict = {}  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
+CUSTOM_FORWARD: dict = {}  # user callable -> rule(args, tangents) -> (value, tangent)  (@srcad.tangent)
+SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
+INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
+
+
+@dataclass
+class _Version:
+    number: int = 0
+    listeners: list = field(default_factory=list)
+
+    def bump(self):
+        self.number += 1
+        for listener in list(self.listeners):
+            listener()
+
+
+VERSION = _Version()
+
+
+def _key(target):
+    return target
+
+
+def reverse(*targets):
+    def register(template):
+        for target in targets:
+            REVERSE[_key(target)] = Rule(target, template)
+        VERSION.bump()
+        return template
+    return register
+
+
+def forward(*targets, vector=True):
+    def register(template):
+        for target in targets:
+            FORWARD[_key(target)] = Rule(target, template, vector)
+        VERSION.bump()
+        return template
+    return register
+
+
+def nondiff(*targets):
+    for target in targets:
+        NONDIFF.add(_key(target))
+    VERSION.bump()
+
+
+def method(name, target):
+    METHODS[name] = target
+    VERSION.bump()
+
+
+def attribute(name, target):
+    ATTRIBUTES[name] = target
+    VERSION.bump()
+
+
+def lookup(table, target):
+    try:
+        return table.get(_key(target))
+    except TypeError:   # unhashable callable
+        return None
+
+
+def is_nondiff(target):
+    try:
+        return _key(target) in NONDIFF
+    except TypeError:
+        return False
+
+
+def template_signature(rule, leading):
+    """The primal parameters of a template (dropping its ``leading`` ones)."""
+    sig = inspect.signature(rule.template)
+    params = list(sig.parameters.values())[leading:]
+    return sig.replace(parameters=params)
+
+
+# Helpers shared by many rules; rule modules import them from here.
+
+def unbroadcast(g, x):
+    """Sum the cotangent ``g`` down to the shape of operand ``x``."""
+    if isinstance(x, (float, int, complex)) and not isinstance(x, bool):
+        if isinstance(g, (float, int)):
+            return g
+        return g.sum().item() if g.ndim else g.item()
+    shape = x.shape if hasattr(x, "shape") else ()
+    gshape = g.shape if hasattr(g, "shape") else ()
+    if gshape == shape:
+        return g
+    extra = len(gshape) - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    if not shape:
+        return g[()] if hasattr(g, "ndim") else g
+    return g
+
+
+def tangent_lead(dx, x):
+    """The leading shape of a tangent: ``()``, or ``(k,)`` in vector mode."""
+    return tuple(np.shape(dx)[:np.ndim(dx) - np.ndim(x)])
+
+
+def lift_tangent(dx, x, y):
+    """Align the tangent ``dx`` of operand ``x`` with the result ``y``'s rank.
+
+    In vector mode ``dx`` has one more (leading) axis than ``x``: unit axes are
+    inserted after it so that ``dx`` broadcasts against the other operands the
+    way ``x`` does. Otherwise ``dx`` is returned unchanged.
+    """
+    lead = tangent_lead(dx, x)
+    pad = np.ndim(y) - np.ndim(x)
+    if not lead or pad <= 0:
+        return dx
+    return np.reshape(dx, lead + (1,) * pad + np.shape(x))
+
+
+def broadcast_tangent(dx, x, y):
+    """The tangent ``dx`` of operand ``x``, broadcast to the full shape of ``y``."""
+    lead = tangent_lead(dx, x)
+    shape = lead + np.shape(y)
+    dx = lift_tangent(dx, x, y)
+    if np.shape(dx) == shape:
+        return dx
+    return np.broadcast_to(dx, shape).copy()

@@ -1,0 +1,158 @@
+"""Inline a rule template at a call site.
+
+Before (the rule, in ``transforms/rules``)::
+
+    @reverse(np.exp)
+    def exp(y, g, x):
+        return (g * y,)
+
+and the call ``t2 = np.exp(t1)`` whose cotangent is ``t2_bar``.
+
+After: ``Expansion(prelude=[], terms=[(t1, <t2_bar * t2>)])`` -- the machinery
+accumulates each term into the operand's cotangent.
+"""
+import ast
+import builtins
+import inspect
+import textwrap
+from dataclasses import dataclass
+
+import gast
+
+from srcad.errors import InternalError, TransformError
+from transforms.exits import _const, _load
+
+
+@dataclass
+class Expansion:
+    prelude: list        # statements computing template temporaries
+    terms: list          # (operand atom, expression or Lambda) per primal parameter, None entries dropped
+
+
+_PARSED = {}
+
+
+def _template_tree(fn):
+    tree = _PARSED.get(fn)
+    if tree is None:
+        src = textwrap.dedent(inspect.getsource(fn))
+        node = ast.parse(src).body[0]
+        node.decorator_list = []
+        tree = gast.ast_to_gast(node)
+        _PARSED[fn] = tree
+    return tree
+
+
+class _Subst(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping and isinstance(node.ctx, gast.Load):
+            return _clone(self.mapping[node.id])
+        if node.id in self.mapping and isinstance(node.ctx, gast.Store):
+            repl = self.mapping[node.id]
+            return gast.Name(id=repl.id, ctx=node.ctx, annotation=None, type_comment=None)
+        return node
+
+    def visit_Lambda(self, node):
+        inner = {a.id for a in node.args.args}
+        saved = self.mapping
+        self.mapping = {k: v for k, v in saved.items() if k not in inner}
+        node.body = self.visit(node.body)
+        self.mapping = saved
+        return node
+
+
+def _clone(node):
+    return gast.parse(gast.dump(node)) if False else _deepcopy(node)
+
+
+def _deepcopy(node):
+    import copy
+    return copy.deepcopy(node)
+
+
+def constant_node(value, env, hint):
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return _const(value)
+    if isinstance(value, tuple) and all(isinstance(v, (int, float, bool)) or v is None
+                                        for v in value):
+        return gast.Tuple(elts=[_const(v) for v in value], ctx=gast.Load())
+    return _load(env.bind(hint, value))
+
+
+def bind_call(target, template, leading, call, env, where):
+    """Map template parameter names to the call's atoms (defaults filled in)."""
+    sig = inspect.signature(template)
+    params = list(sig.parameters.values())[leading:]
+    sig = sig.replace(parameters=params)
+    try:
+        bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    except TypeError as exc:
+        raise TransformError(f"cannot bind the call to `{getattr(target, '__name__', target)}`"
+                             f" to its rule: {exc}", **where) from None
+    mapping = {}
+    for p in params:
+        if p.name in bound.arguments:
+            value = bound.arguments[p.name]
+            if p.kind is p.VAR_POSITIONAL:
+                value = gast.Tuple(elts=list(value), ctx=gast.Load())
+            elif p.kind is p.VAR_KEYWORD:
+                raise TransformError("rules cannot take **kwargs", **where)
+            mapping[p.name] = value
+        elif p.default is not p.empty:
+            mapping[p.name] = constant_node(p.default, env, p.name)
+        elif p.kind is p.VAR_POSITIONAL:
+            mapping[p.name] = gast.Tuple(elts=[], ctx=gast.Load())
+    return [p.name for p in params], mapping
+
+
+def expand(rule, call, lead_values, env, namer, where):
+    """Inline ``rule`` for ``call``; ``lead_values`` are the atoms of (y, g) or (y,)."""
+    template = rule.template
+    tree = _template_tree(template)
+    all_params = [a.id for a in tree.args.args] + (
+        [tree.args.vararg.id] if tree.args.vararg else []) + [a.id for a in tree.args.kwonlyargs]
+    leading = len(lead_values)
+    names, mapping = bind_call(rule.target, template, leading, call, env, where)
+    for pname, value in zip(all_params[:leading], lead_values, strict=True):
+        mapping[pname] = value
+    body = [_deepcopy(s) for s in tree.body]
+    if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+        body = body[1:]
+    if not body or not isinstance(body[-1], gast.Return):
+        raise InternalError("template", f"rule for {rule.target!r} must end with a return")
+    local_names = set()
+    for stmt in body[:-1]:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+                local_names.add(node.id)
+    for name in local_names:
+        mapping[name] = _load(namer.fresh(name))
+    # free names of the template (np, helpers) are bound into the namespace
+    module_globals = template.__globals__
+    lambda_params = {a.id for node in gast.walk(tree) if isinstance(node, gast.Lambda)
+                     for a in node.args.args}
+    for stmt in body:
+        for node in gast.walk(stmt):
+            if isinstance(node, gast.Name) and node.id not in mapping \
+                    and node.id not in lambda_params and isinstance(node.ctx, gast.Load):
+                obj = module_globals.get(node.id, getattr(builtins, node.id, None))
+                if obj is None:
+                    raise InternalError("template", f"unknown name {node.id} in rule "
+                                        f"{template.__qualname__}")
+                mapping[node.id] = _load(env.bind(node.id, obj, (template.__module__, node.id)))
+    subst = _Subst(mapping)
+    body = [subst.visit(s) for s in body]
+    ret = body[-1].value
+    entries = ret.elts if isinstance(ret, gast.Tuple) else [ret]
+    terms = []
+    for k, expr in enumerate(entries):
+        if k >= len(names):
+            break
+        if isinstance(expr, gast.Constant) and expr.value is None:
+            continue
+        operand = mapping[names[k]]
+        terms.append((operand, expr))
+    return Expansion(body[:-1], terms)
