@@ -14,8 +14,8 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import harness  # noqa: E402
-import workloads  # noqa: E402
+import harness
+import workloads
 
 RULE = "=" * 78
 
@@ -51,7 +51,7 @@ def show(w, srcad):
 def main():
     try:
         import srcad
-    except Exception:
+    except Exception:  # noqa: BLE001 -- report any import failure, then stop
         traceback.print_exc()
         print("\nsrcad could not be imported", file=sys.stderr)
         return 1
@@ -61,7 +61,7 @@ def main():
     for w in showcase:
         try:
             show(w, srcad)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- one failing showcase must not hide the others
             failed.append(w.name)
             print(f"\n!! {w.name}: {type(exc).__name__}: {exc}")
     print(f"\n{RULE}")

@@ -16,7 +16,6 @@ import tracemalloc
 
 import numpy as np
 
-
 # ---------------------------------------------------------------- verification
 
 def leaves(x):
@@ -67,7 +66,7 @@ def calibrate(call, target):
         if elapsed >= target or number >= 1_000_000:
             break
         number = max(number * 2, int(number * target / max(elapsed, 1e-9)) + 1)
-    return max(1, int(math.ceil(number * target / max(elapsed, 1e-9))))
+    return max(1, math.ceil(number * target / max(elapsed, 1e-9)))
 
 
 def time_interleaved(calls, rounds=7, target=0.05):
@@ -120,7 +119,7 @@ def run_child(argv, cache_dir, timeout=600):
     env = dict(os.environ, SRCAD_CACHE_DIR=cache_dir)
     try:
         proc = subprocess.run([sys.executable, *argv], env=env, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s"}
     lines = proc.stdout.strip().splitlines()

@@ -140,7 +140,7 @@ def methods(w, peers=tuple(PEERS)):
             out.update(PEERS[lib](w))
         except ImportError as exc:
             out[lib] = f"skipped: {lib} is not installed ({exc.name or exc})"
-        except Exception as exc:  # a peer that breaks must not stop the benchmark
+        except Exception as exc:  # noqa: BLE001 -- a broken peer must not stop the benchmark
             out[lib] = f"error: {type(exc).__name__}: {exc}"
     return out
 

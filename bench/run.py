@@ -26,9 +26,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import harness  # noqa: E402
-import peers  # noqa: E402
-import workloads  # noqa: E402
+import harness
+import peers
+import workloads
 
 HAND = "hand-written"
 TIGHT = (1e-7, 1e-12)  # (rtol, atol relative to the largest entry): agreement to rounding
@@ -45,23 +45,26 @@ def _srcad():
     try:
         import srcad
         return srcad, None
-    except Exception as exc:  # the compiler may be mid-change; the bench still runs
+    except Exception as exc:  # noqa: BLE001 -- report it in the table, keep benchmarking
         return None, _error(exc)
 
 
 def methods_for(w, peer_names):
-    """{name: (call, to_result, (rtol, atol)) or "skipped/error: ..."} for workload ``w``."""
+    """{name: (call, to_result, (rtol, atol), out) or "skipped/error: ..."} for workload ``w``.
+
+    ``out`` is the buffer a method must return itself (the ``out=`` contract), else None.
+    """
     args = w.args
-    out = {HAND: (lambda: w.hand(*args), None, TIGHT)}
+    out = {HAND: (lambda: w.hand(*args), None, TIGHT, None)}
     if w.make_hand_into is not None:
         g = w.make_hand_into(args)
         buf = w.make_out(args) if w.make_out else None
         if buf is None:
-            out["hand into buffers"] = (lambda: g(*args), None, TIGHT)
+            out["hand into buffers"] = (lambda: g(*args), None, TIGHT, None)
         else:
-            out["hand into buffers"] = (lambda: g(*args, buf), None, TIGHT)
+            out["hand into buffers"] = (lambda: g(*args, buf), None, TIGHT, buf)
     for name, (fn, tol) in w.extras.items():
-        out[name] = (lambda fn=fn: fn(*args), None, tol)
+        out[name] = (lambda fn=fn: fn(*args), None, tol, None)
 
     srcad, err = _srcad()
     if w.kind == "grad":
@@ -75,19 +78,19 @@ def methods_for(w, peer_names):
         try:
             if name == "srcad grad":
                 f = srcad.differentiate(w.fn, wrt=w.wrt)
-                out[name] = (lambda f=f: f.grad(*args), None, TIGHT)
+                out[name] = (lambda f=f: f.grad(*args), None, TIGHT, None)
             elif name == "srcad grad(out=)":
                 f = srcad.differentiate(w.fn, wrt=w.wrt)
                 buf2 = w.make_out(args)
-                out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, TIGHT)
+                out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, TIGHT, buf2)
             else:
                 jac = srcad.jacobian(w.fn, wrt=w.wrt)
-                out[name] = (lambda jac=jac: jac(*args), None, TIGHT)
-        except Exception as exc:
+                out[name] = (lambda jac=jac: jac(*args), None, TIGHT, None)
+        except Exception as exc:  # noqa: BLE001 -- reported as an error row
             out[name] = _error(exc)
 
     for name, m in peers.methods(w, peer_names).items():
-        out[name] = m if isinstance(m, str) else (m[0], m[1], TIGHT)
+        out[name] = m if isinstance(m, str) else (m[0], m[1], TIGHT, None)
     return out
 
 
@@ -99,17 +102,19 @@ def bench_workload(w, peer_names, rounds, target):
         if isinstance(m, str):
             rows[name] = {"status": m}
             continue
-        call, to_result, (rtol, atol) = m
+        call, to_result, (rtol, atol), buf = m
         try:
             t0 = time.perf_counter()
             result = call()
             first = time.perf_counter() - t0
             if to_result is not None:
                 result = to_result(result)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- reported as an error row
             rows[name] = {"status": _error(exc)}
             continue
         bad = harness.mismatch(result, reference, rtol, atol) if name != HAND else None
+        if not bad and buf is not None and result is not buf:
+            bad = "returned a new object instead of `out`"
         if bad:
             rows[name] = {"status": f"WRONG ({bad})"}
             continue
@@ -135,7 +140,7 @@ def memory(w, peer_names):
             continue
         try:
             out[name] = round(harness.peak_extra_mib(m[0]), 3)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- reported as an error row
             out[name] = _error(exc)
     return out
 
@@ -182,7 +187,7 @@ def dispatch(rounds, target):
             if got != 2.0:
                 raise AssertionError(f"grad of x*x at 1.0 is {got!r}")
             calls["srcad grad"] = lambda: f.grad(1.0)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 -- reported as an error row
             out["srcad grad"] = _error(exc)
     for name, t in harness.time_interleaved(calls, rounds, target).items():
         out[name] = t["median_s"]
@@ -210,15 +215,16 @@ def markdown(results):
                 lines.append(f"| {wname} | {mname} | {status} | |")
     if results.get("memory"):
         n = results["memory_n"]
-        lines += ["", f"Peak extra memory of one eam gradient at n={n:,} (tracemalloc, MiB; "
-                  "includes the returned gradient; jax and torch allocate outside its view):",
-                  "", "| method | MiB |", "|---|---:|"]
+        note = (f"Peak extra memory of one eam gradient at n={n:,} (tracemalloc, MiB; "
+                "includes the returned gradient; jax and torch allocate outside its view):")
+        lines += ["", note, "", "| method | MiB |", "|---|---:|"]
         lines += [f"| {k} | {v} |" for k, v in results["memory"].items()]
     if results.get("start"):
-        lines += ["", "srcad start-up in fresh processes (first call = transform + compile + "
-                  "run; warm = same `SRCAD_CACHE_DIR` again):", "",
-                  "| workload | import srcad ms | cold first call ms | warm first call ms | "
-                  "second call µs | files in cache |", "|---|---:|---:|---:|---:|---:|"]
+        note = ("srcad start-up in fresh processes (first call = transform + compile + run; "
+                "warm = same `SRCAD_CACHE_DIR` again):")
+        header = ("| workload | import srcad ms | cold first call ms | warm first call ms | "
+                  "second call µs | files in cache |")
+        lines += ["", note, "", header, "|---|---:|---:|---:|---:|---:|"]
         for key, r in results["start"].items():
             cold, warm = r["cold"], r["warm"]
             if "error" in cold or "error" in warm:
@@ -231,8 +237,9 @@ def markdown(results):
     if d:
         def show(v):
             return f"{_us(v)} µs" if isinstance(v, float) else str(v)
-        lines += ["", f"Trivial function `x*x` at 1.0, per call: `f.grad(1.0)` "
-                  f"{show(d.get('srcad grad'))}; plain `2*x` {show(d.get('plain 2*x'))}."]
+        note = (f"Trivial function `x*x` at 1.0, per call: `f.grad(1.0)` "
+                f"{show(d.get('srcad grad'))}; plain `2*x` {show(d.get('plain 2*x'))}.")
+        lines += ["", note]
     return "\n".join(lines)
 
 
@@ -275,7 +282,7 @@ def machine():
         try:
             mod = __import__(lib)
             info[lib] = getattr(mod, "__version__", "installed")
-        except Exception:
+        except Exception:  # noqa: BLE001 -- any failure means: not available
             info[lib] = None
     return info
 

@@ -96,7 +96,7 @@ def mlp_grad_hand(W1, b1, W2, b2, X, y):
 
 
 def make_mlp_grad_into(args):
-    W1, b1, W2, b2, X, y = args
+    W1, _, W2, _, X, _ = args
     a = np.empty((X.shape[0], W1.shape[1]))
     h = np.empty_like(a)
     r = np.empty((X.shape[0], W2.shape[1]))

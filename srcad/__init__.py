@@ -10,14 +10,14 @@
     print(f.source("grad", x))   # the generated code itself
 """
 import transforms.rules  # noqa: F401  (fills the rule tables)
-from srcad.api import (Differentiable, clear_cache, differentiate, grad, jacobian, pullback,
-                       source, stats, value_and_grad)
+from srcad.api import (Differentiable, clear_cache, derivative, differentiate, grad, jacobian,
+                       jvp, pullback, source, stats, value_and_grad)
 from srcad.check import check_grad
 from srcad.errors import InternalError, TransformError
 from srcad.reflect import (adjoint, checkpoint, hook, isderiving, nestlevel, showgrad,
                            stop_gradient, tangent)
 
 __all__ = ["Differentiable", "TransformError", "InternalError", "adjoint", "check_grad",
-           "checkpoint", "clear_cache", "differentiate", "grad", "hook", "isderiving",
+           "checkpoint", "clear_cache", "derivative", "differentiate", "jvp", "grad", "hook", "isderiving",
            "jacobian", "nestlevel", "pullback", "showgrad", "source", "stats", "stop_gradient",
            "tangent", "value_and_grad"]

@@ -111,6 +111,10 @@ class Differentiable:
         return fn
 
     def _check_args(self, args):
+        kinds = [p.kind for p in inspect.signature(self.fn).parameters.values()]
+        if inspect.Parameter.VAR_POSITIONAL in kinds or inspect.Parameter.VAR_KEYWORD in kinds:
+            from transforms import pipeline
+            pipeline.check(self.fn)
         if len(args) != len(self.params):
             raise TypeError(f"`{self.fn.__name__}` takes {len(self.params)} arguments "
                             f"{self.params}, got {len(args)}")
@@ -127,7 +131,7 @@ class Differentiable:
     def _compile(self, kind, sig, args):
         from transforms import pipeline
         self._check_args(args)
-        key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend)
+        key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend, _custom_key())
         entry = disk.load(key)
         if entry is not None:
             fn = _from_entry(entry, self.fn)
@@ -135,20 +139,25 @@ class Differentiable:
                 STATS["disk_hits"] += 1
                 return fn
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
-        gen = pipeline.reverse_mode(self.fn, self.wrt, numeric)
+        if kind == "vjp":
+            gen = pipeline.reverse_mode(self.fn, self.wrt, numeric)
+            what = "reverse mode (vector-Jacobian product)"
+        else:
+            gen = pipeline.forward_mode(self.fn, self.wrt, numeric, vector=(kind == "jvpvec"))
+            what = "forward mode (Jacobian-vector product" + (
+                ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1
         self.compiles += 1
         gen.tree.body = codegen.annotate(gen.tree.body, gen.filename)
         params = sorted(gen.env.namespace)
-        header = [f"srcad: reverse mode (vector-Jacobian product) of {self.fn.__qualname__}"
+        header = [f"srcad: {what} of {self.fn.__qualname__}"
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         text = codegen.to_source(gen.tree, params, header)
         fn = codegen.load(text, gen.env.namespace, self.fn.__globals__, self.fn.__qualname__)
         fn.__srcad_text__ = text
         recipes = {name: gen.env.recipes.get(name) for name in params}
-        if all(r is not None for r in recipes.values()) and \
-                not _registry().CUSTOM_REVERSE and not _registry().CUSTOM_FORWARD:
+        if all(r is not None for r in recipes.values()):
             deps = [[d.__module__, d.__qualname__, h] for d, h in gen.env.deps[1:]]
             disk.store(key, text, recipes, deps)
         return fn
@@ -193,9 +202,41 @@ class Differentiable:
             fn = self._compiled[(k, sig)]
         return codegen.inner_source(fn.__srcad_text__)
 
+    # ------------------------------------------------------------- forward
+    def jvp(self, args, tangents):
+        args = tuple(args)
+        tangents = _check_tangents(self, args, tangents)
+        fn = self._specialise("jvp", args)
+        return fn(*args, *tangents)
+
     def jacobian(self, *args, mode="auto"):
         from srcad import derivatives
         return derivatives.jacobian(self, args, mode)
+
+
+def _custom_key():
+    """User rules change generated code: they are part of the disk key."""
+    from transforms.parse import code_hash
+    reg = _registry()
+    out = []
+    for table in (reg.CUSTOM_REVERSE, reg.CUSTOM_FORWARD):
+        out.append(sorted((getattr(t, "__module__", "?"), getattr(t, "__qualname__", repr(t)),
+                           code_hash(r)) for t, r in table.items()))
+    return tuple(map(tuple, out))
+
+
+def _check_tangents(d, args, tangents):
+    if not isinstance(tangents, (tuple, list)):
+        tangents = (tangents,)
+    tangents = tuple(tangents)
+    if len(tangents) != len(d.wrt):
+        raise ValueError(f"jvp needs one tangent per wrt argument {d.wrt}, got {len(tangents)}")
+    for name, pos, t in zip(d.wrt, d.positions, tangents, strict=True):
+        a = args[pos]
+        if isinstance(a, (np.ndarray, float, np.floating)) and np.shape(t) != np.shape(a):
+            raise ValueError(f"the tangent for `{name}` has shape {np.shape(t)}, the argument "
+                             f"has shape {np.shape(a)}")
+    return tangents
 
 
 def _code_key(fn):
@@ -347,6 +388,31 @@ def jacobian(fn, wrt=0, mode="auto"):
     def jac(*args):
         return d.jacobian(*args, mode=mode)
     return jac
+
+
+def jvp(fn, args, tangents, wrt=0):
+    return _differentiable(fn, wrt).jvp(args, tangents)
+
+
+def derivative(fn):
+    """d fn / dx for a function of one scalar (forward mode; the value may be an array)."""
+    d = _differentiable(fn, 0)
+
+    def deriv(x, *rest):
+        if np.ndim(x) != 0:
+            raise ValueError(f"derivative needs a scalar input, got shape {np.shape(x)}: "
+                             "use jacobian")
+        return d.jvp((x,) + rest, (1.0 if isinstance(x, float) else np.ones_like(x),))[1]
+    return deriv
+
+
+def jvp_positions(fn, args, tangents):
+    """Used by generated code: (value, tangent) with None for constant arguments."""
+    positions = tuple(k for k, t in enumerate(tangents) if t is not None)
+    if not positions:
+        return fn(*args), 0.0
+    d = _differentiable(fn, positions)
+    return d.jvp(args, tuple(tangents[k] for k in positions))
 
 
 def source(fn, *args, kind="grad", wrt=0):

@@ -294,7 +294,7 @@ def _entrywise(objective, base_args, leaves, rtol, atol):
             for index in np.ndindex(work.shape):
                 x0 = float(work[index])
 
-                def g(t, index=index):
+                def g(t, index=index, work=work, call_args=call_args):
                     work[index] = t
                     return objective(call_args)
 

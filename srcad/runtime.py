@@ -237,3 +237,115 @@ def call_back(back, g, args, label, is_rule):
                              f"for argument {k} of shape {a.shape}")
         out.append(c)
     return out
+
+
+# ------------------------------------------------------------- forward mode
+
+def zero_tangent(x):
+    """A materialised zero tangent for ``x`` (inside containers, where 0.0 won't broadcast)."""
+    if isinstance(x, np.ndarray):
+        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
+    if isinstance(x, (float, int)) and not isinstance(x, bool):
+        return 0.0
+    return 0.0
+
+
+def _carries(v):
+    """Can this value carry a derivative (a float leaf or a container of some)?"""
+    if is_float_leaf(v):
+        return True
+    if isinstance(v, (tuple, list)):
+        return any(_carries(u) for u in v)
+    if isinstance(v, dict):
+        return any(_carries(u) for u in v.values())
+    return dataclasses.is_dataclass(v) and not isinstance(v, type)
+
+
+def tangent_item(t, x, idx, vector):
+    if is_zero(t):
+        return 0.0
+    if not isinstance(x, np.ndarray) and not _carries(x[idx]):
+        return 0.0
+    if vector and isinstance(t, np.ndarray):
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        return t[(slice(None),) + idx]
+    if dataclasses.is_dataclass(t) or (isinstance(t, tuple) and hasattr(t, "_fields")):
+        t = _as_cot(t)
+    if isinstance(t, dict):
+        return t.get(idx, 0.0)
+    return t[idx]
+
+
+def tangent_attr(t, x, name):
+    if is_zero(t) or not _carries(getattr(x, name)):
+        return 0.0
+    if isinstance(t, dict):
+        return t.get(name, 0.0)
+    return getattr(t, name)
+
+
+def tangent_construct(y, fields):
+    return {k: v for k, v in fields.items()} if fields else 0.0
+
+
+def tangent_setitem(t, x, idx, v, vector):
+    """The tangent of ``x`` after ``x[idx] = v`` (``t`` is owned by the caller)."""
+    if is_zero(t):
+        if is_zero(v):
+            return t
+        lead = np.shape(v)[:np.ndim(v) - np.ndim(x[idx])] if vector else ()
+        t = np.zeros(lead + x.shape, dtype=np.result_type(x.dtype, np.float32))
+    if vector:
+        idx = idx if isinstance(idx, tuple) else (idx,)
+        t[(slice(None),) + idx] = v
+    else:
+        t[idx] = v
+    return t
+
+
+def tangent_out(t, y, vector):
+    """The output tangent in the structure of the output ``y``."""
+    if vector:
+        return t
+    if is_zero(t):
+        return zeros_for_value(y)
+    if isinstance(y, np.ndarray):
+        t = np.asarray(t)
+        if t.shape != y.shape:
+            t = np.broadcast_to(t, y.shape)
+        if t.dtype != y.dtype and y.dtype.kind in "fc" or t.base is not None:
+            t = np.array(t, dtype=y.dtype if y.dtype.kind in "fc" else t.dtype)
+        return t
+    if isinstance(y, tuple) and hasattr(y, "_fields"):
+        t = _as_cot(t)
+        return type(y)(*[tangent_out(index_cot(t, f), getattr(y, f), False) for f in y._fields])
+    if dataclasses.is_dataclass(y) and not isinstance(y, type):
+        t = _as_cot(t)
+        return dataclasses.replace(y, **{f.name: tangent_out(field_cot(t, f.name),
+                                                             getattr(y, f.name), False)
+                                         for f in dataclasses.fields(y) if f.init})
+    if isinstance(y, (tuple, list)):
+        return type(y)(tangent_out(index_cot(t, k), v, False) for k, v in enumerate(y))
+    if isinstance(y, dict):
+        return {k: tangent_out(index_cot(t, k), v, False) for k, v in y.items()}
+    if isinstance(y, float):
+        return float(np.real(t)) if np.ndim(t) == 0 else t
+    return t
+
+
+def zeros_for_value(y):
+    if isinstance(y, np.ndarray):
+        return np.zeros_like(y, dtype=np.result_type(y.dtype, np.float32))
+    if isinstance(y, (tuple, list)) and not hasattr(y, "_fields"):
+        return type(y)(zeros_for_value(v) for v in y)
+    if isinstance(y, dict):
+        return {k: zeros_for_value(v) for k, v in y.items()}
+    if isinstance(y, (float, int, np.number)) and not isinstance(y, bool):
+        return 0.0
+    return finalize(0.0, y)
+
+
+def jvp_call(fn, args, tangents):
+    """(value, tangent) of a user function through its own generated jvp."""
+    from srcad import api
+    return api.jvp_positions(fn, args, tangents)

@@ -227,7 +227,7 @@ def test_redefined_helper_gives_the_new_gradient(cache_dir, module_dir, rng):
     assert not np.allclose(g1, g2)
 
 
-# --------------------------------------------------------------------------- the disk cache, across processes
+# ------------------------------------------------------------------ the disk cache, other processes
 
 SHARED_MODULE = """
     import numpy as np
@@ -248,12 +248,13 @@ x = np.array(json.loads(sys.argv[1]))
 y = np.array(json.loads(sys.argv[2]))
 f = srcad.differentiate(mod.shared, wrt=("x", "y"))
 gx, gy = f.grad(x, y)
-print(json.dumps({"compiles": f.compiles, "stats": srcad.stats(), "gx": gx.tolist(), "gy": gy.tolist()}))
+report = {"compiles": f.compiles, "stats": srcad.stats(), "gx": gx.tolist(), "gy": gy.tolist()}
+print(json.dumps(report))
 """
 
 
 def run_child(module_dir, cache_dir, x, y):
-    """Compute the gradient of ``disk_shared.shared`` in a fresh interpreter sharing the disk cache."""
+    """The gradient of ``disk_shared.shared`` from a fresh interpreter sharing the disk cache."""
     env = dict(os.environ)
     env["SRCAD_CACHE_DIR"] = str(cache_dir)
     srcad_root = os.path.dirname(os.path.dirname(os.path.abspath(srcad.__file__)))
@@ -307,7 +308,8 @@ def _foreign(data):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("corrupt", [_garbage, _truncated, _foreign], ids=["garbage", "truncated", "foreign"])
+@pytest.mark.parametrize("corrupt", [_garbage, _truncated, _foreign],
+                         ids=["garbage", "truncated", "foreign"])
 def test_corrupted_disk_entry_is_regenerated(cache_dir, module_dir, rng, corrupt):
     mod, x, y, _, _ = _shared_setup(cache_dir, module_dir, rng)
     files = cache_files(cache_dir)

@@ -165,7 +165,8 @@ def red_sum_axis(X):
 
 
 def red_mean_axis(X):
-    return np.sum(np.mean(X, axis=1) ** 2) + np.mean(X ** 3) + np.sum(np.mean(X, axis=0, keepdims=True) * X)
+    column_means = np.mean(X, axis=0, keepdims=True)
+    return np.sum(np.mean(X, axis=1) ** 2) + np.mean(X ** 3) + np.sum(column_means * X)
 
 
 def red_prod(X):
@@ -181,7 +182,7 @@ def red_vector_output(X):
     return np.sum(X ** 2, axis=0) * np.max(X, axis=1).sum()
 
 
-# =========================================================================== linear algebra and shapes
+# =========================================================================== linear algebra, shapes
 
 def la_dot(x, y):
     return np.dot(x, y) * np.dot(x, x)
@@ -663,7 +664,7 @@ def struct_layers(layers, x):
     return np.sum(h ** 2)
 
 
-# =========================================================================== closures and module constants
+# ======================================================================= closures, module constants
 
 def make_scaled(c):
     def scaled(x):
@@ -804,12 +805,14 @@ case("linalg", la_norm, (U(5), U(3, 3)), wrt=(0, 1))
 case("linalg", la_array_output, (U(3, 5), U(5)), wrt=(0, 1))
 # broadcasting, wrt the broadcast operand
 case("broadcast", bc_row_add_sub, (A34, U(4)), wrt=(0, 1))
-case("broadcast", bc_col_row_mul_div, (U(3, 1, lo=0.5, hi=1.0), U(1, 4, lo=0.5, hi=1.0)), wrt=(0, 1))
+case("broadcast", bc_col_row_mul_div, (U(3, 1, lo=0.5, hi=1.0), U(1, 4, lo=0.5, hi=1.0)),
+     wrt=(0, 1))
 case("broadcast", bc_row_pow, (U(3, 4, lo=0.5, hi=1.5), U(4, lo=1.0, hi=2.0)), wrt=(0, 1))
 case("broadcast", bc_scalar_array, (1.3, U(6)), wrt=(0, 1))
 case("broadcast", bc_scalar_only, (0.8, U(6)), wrt="a")
 case("broadcast", bc_row_array_output, (U(3, 4), U(4)), wrt="b")
-case("broadcast", bc_arctan2_maximum, (distinct(3, 4), np.array([-0.25, 0.15, 0.35, -0.45])), wrt=(0, 1))
+case("broadcast", bc_arctan2_maximum, (distinct(3, 4), np.array([-0.25, 0.15, 0.35, -0.45])),
+     wrt=(0, 1))
 # indexing
 case("indexing", idx_int, (U(6),))
 case("indexing", idx_2d_int, (U(3, 4),))
@@ -846,7 +849,8 @@ case("loop", loop_continue, (away(8),))
 case("loop", while_break, (0.8,))
 case("loop", early_return_if, (U(5, lo=-1.0, hi=-0.1),), id="early_return_if-taken")
 case("loop", early_return_if, (U(5, lo=0.1, hi=1.0),), id="early_return_if-not-taken")
-case("loop", early_return_loop, (np.array([0.4, 0.5, 0.9, 0.8, 0.6]),), id="early_return_loop-taken")
+case("loop", early_return_loop, (np.array([0.4, 0.5, 0.9, 0.8, 0.6]),),
+     id="early_return_loop-taken")
 case("loop", early_return_loop, (U(4, lo=0.1, hi=0.5),), id="early_return_loop-not-taken")
 # user helpers, nested and recursive
 case("helper", helper_simple, (U(6),))
@@ -896,9 +900,10 @@ case("realistic", softmax_cross_entropy, (U(4, 3), U(10, 4), _gen.integers(0, 3,
 case("realistic", rosenbrock, (U(6, lo=-0.5, hi=1.5),))
 
 
-REQUIRED_CATEGORIES = {"arith", "math", "elementwise", "reduction", "linalg", "broadcast", "indexing",
-                       "methods", "branch", "loop", "helper", "tuple", "list", "setitem", "struct",
-                       "closure", "realistic"}
+REQUIRED_CATEGORIES = {
+    "arith", "math", "elementwise", "reduction", "linalg", "broadcast", "indexing", "methods",
+    "branch", "loop", "helper", "tuple", "list", "setitem", "struct", "closure", "realistic",
+}
 
 
 def _params(cases):

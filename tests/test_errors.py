@@ -147,7 +147,7 @@ def test_rejected_construct(fn):
     lineno, code = marked_line(fn)
     message = str(err)
 
-    assert err.lineno == lineno, f"reported line {err.lineno}, the offending statement is line {lineno}"
+    assert err.lineno == lineno, f"reported line {err.lineno}, the offending line is {lineno}"
     assert THIS_FILE in message
     assert code in message, f"the offending line {code!r} is not shown in:\n{message}"
     # Beyond the location and the line itself, the message explains and suggests.
@@ -256,6 +256,9 @@ def singular_solve(A, b):
 
 
 def _is_ours_or_library(filename):
+    """Frames of this file, NumPy, pytest or srcad's own modules (not generated code)."""
+    if filename.startswith("<"):
+        return False                  # a pseudo file name: generated code registered in linecache
     here = os.path.abspath(__file__)
     roots = [os.path.dirname(np.__file__), os.path.dirname(srcad.__file__),
              os.path.dirname(pytest.__file__)]

@@ -28,6 +28,7 @@ import types
 
 import gast
 
+from srcad.errors import TransformError
 from transforms import exits, fence, normalize
 from transforms.exits import _assign, _load
 from transforms.parse import MISSING, code_hash, parse_function, resolve
@@ -75,32 +76,42 @@ def prepare(fn, env, namer, level):
     return tree
 
 
-def inline_calls(tree, env, namer, level, stack=()):
-    tree.body = _block(tree.body, env, namer, level, stack)
+def inline_calls(tree, env, namer, level, stack=(), filename="<unknown>"):
+    tree.body = _block(tree.body, env, namer, level, stack, filename)
     return tree
 
 
-def _block(stmts, env, namer, level, stack):
+def _block(stmts, env, namer, level, stack, filename):
     out = []
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Call):
             fn = resolve(s.value.func, env.namespace)
             if fn is not MISSING and _inlinable(fn) and fn not in stack:
-                spliced = _inline(s, fn, env, namer, level, stack)
+                try:
+                    spliced = _inline(s, fn, env, namer, level, stack)
+                except TransformError as exc:
+                    if exc.lineno is not None:
+                        raise
+                    name = getattr(fn, "__qualname__", repr(fn))
+                    raise TransformError(
+                        f"no derivative rule for `{name}` and its source is not available",
+                        filename=filename, lineno=s.lineno, col=s.col_offset,
+                        why=exc.why or exc.what,
+                        hint=f"register a rule with @srcad.adjoint({name})") from None
                 if spliced is not None:
                     out.extend(spliced)
                     continue
         for field in ("body", "orelse"):
             if hasattr(s, field) and isinstance(getattr(s, field), list):
-                setattr(s, field, _block(getattr(s, field), env, namer, level, stack))
+                setattr(s, field, _block(getattr(s, field), env, namer, level, stack, filename))
         out.append(s)
     return out
 
 
 def _inline(s, fn, env, namer, level, stack):
     tree = prepare(fn, env, namer, level)
-    tree = inline_calls(tree, env, namer, level, stack + (fn,))
+    tree = inline_calls(tree, env, namer, level, stack + (fn,), fn.__code__.co_filename)
     if _count(tree.body) > MAX_STATEMENTS:
         return None
     call = s.value

@@ -289,7 +289,14 @@ class Normalizer:
             obj = resolve(expr, self.parsed.scope) if self._is_global(expr) else MISSING
             if obj is not MISSING:
                 return self.bind_global(expr, obj)
-        return self.fresh_assign("t", expr)
+        value = self.simple(expr)
+        if is_atom(value):
+            return value
+        name = self.namer.fresh("t")
+        self.locals.add(name)
+        self.out.append(gast.copy_location(_assign(name, value), expr)
+                        if hasattr(expr, "lineno") else _assign(name, value))
+        return _load(name)
 
     def name(self, node):
         if node.id in self.locals:

@@ -14,7 +14,7 @@ import astunparse
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import activity, exits, fence, inline, normalize, reverse, simplify, ssa
+from transforms import activity, exits, fence, forward, inline, normalize, reverse, simplify, ssa
 from transforms.parse import Env, code_hash, parse_function
 
 
@@ -62,9 +62,14 @@ def front(fn, level, run):
     env.deps.append((fn, code_hash(fn)))
     run("exits", exits.remove_exits, parsed.tree, namer)
     tree = run("normalize", normalize.normalize, parsed, env, namer, level)
-    tree = run("inline", inline.inline_calls, tree, env, namer, level, (fn,))
+    tree = run("inline", inline.inline_calls, tree, env, namer, level, (fn,), parsed.filename)
     tree = run("ssa", ssa.to_ssa, tree, namer)
     return parsed, tree, env, namer
+
+
+def check(fn):
+    """Only parse and fence: the errors a user should see before anything else."""
+    return fence.check(parse_function(fn))
 
 
 def reverse_mode(fn, wrt, numeric_params=(), level=1):
@@ -81,6 +86,17 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1):
         first = run("reverse", lambda: reverse.Reverse(tree, env, namer, act, wrt,
                                                        parsed.filename, restore).run())
     out = run("simplify", simplify.simplify, first)
+    return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
+
+
+def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False):
+    """The Jacobian-vector product function of ``fn`` for the ``wrt`` parameters."""
+    run = _Run()
+    parsed, tree, env, namer = front(fn, level, run)
+    act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
+    out = run("forward", lambda: forward.Forward(tree, env, namer, act, wrt, parsed.filename,
+                                                 vector).run())
+    out = run("simplify", simplify.simplify, out)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 
 

@@ -145,6 +145,16 @@ def solve_uncol(v, b):
     return v[..., 0] if np.ndim(b) == 1 else v
 
 
+def solve_pad(d, x, rank):
+    """A vector-mode tangent ``d`` of ``x`` with unit batch axes after its leading axis,
+    up to ``rank`` axes besides it, so that it broadcasts against the other operand."""
+    lead = tangent_lead(d, x)
+    pad = rank - (np.ndim(d) - len(lead))
+    if not lead or pad <= 0:
+        return d
+    return np.reshape(d, lead + (1,) * pad + np.shape(d)[len(lead):])
+
+
 def solve_adjoint(g, a, b):
     """``solve(a.T, g)`` in column form: the cotangent of the right-hand side."""
     return np.linalg.solve(np.swapaxes(a, -1, -2), solve_col(g, b))
@@ -260,8 +270,10 @@ def solve_bar(y, g, a, b):
 
 @forward(np.linalg.solve)
 def solve_dot(y, a, b):
-    return (lambda da: -solve_uncol(np.linalg.solve(a, da @ solve_col(y, b)), b),
-            lambda db: solve_uncol(np.linalg.solve(a, solve_col(db, b)), b))
+    yc = solve_col(y, b)
+    return (lambda da: -solve_uncol(np.linalg.solve(a, solve_pad(da, a, yc.ndim) @ yc), b),
+            lambda db: solve_uncol(np.linalg.solve(
+                a, solve_pad(solve_col(db, b), solve_col(b, b), np.ndim(a))), b))
 
 
 @reverse(np.linalg.inv)

@@ -176,12 +176,12 @@ def array_astype(a, dtype, order="K", casting="unsafe", subok=True, copy=True):
 # ---- reshaping --------------------------------------------------------------
 
 @reverse(np.reshape)
-def reshape_bar(y, g, a, /, shape=None, order="C", *, newshape=None, copy=None):
+def reshape_bar(y, g, a, shape=None, order="C", *, newshape=None, copy=None):
     return (np.reshape(g, np.shape(a), order=order),)
 
 
 @forward(np.reshape)
-def reshape_dot(y, a, /, shape=None, order="C", *, newshape=None, copy=None):
+def reshape_dot(y, a, shape=None, order="C", *, newshape=None, copy=None):
     return (lambda da: shape_tangent(da, a, y, order),)
 
 
@@ -280,12 +280,12 @@ def flip_dot(y, m, axis=None):
 # ---- joining sequences ------------------------------------------------------
 
 @reverse(np.concatenate)
-def concatenate_bar(y, g, arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+def concatenate_bar(y, g, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (seq_split(g, arrays, axis, 0),)
 
 
 @forward(np.concatenate)
-def concatenate_dot(y, arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+def concatenate_dot(y, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_concat_tangent(ds, arrays, axis, 0),)
 
 

@@ -1,0 +1,253 @@
+"""Forward mode: each active statement followed by its tangent statement.
+
+Before (normal form, ``wrt = m``)::
+
+    def f(m):
+        t = xs - m
+        t2 = t ** 2
+        t3 = -1.5 * t2
+        y = np.exp(t3)
+        return y
+
+After::
+
+    def f_jvp(m, m_dot):
+        t = xs - m
+        t_dot = -m_dot
+        t2 = t ** 2
+        t2_dot = t_dot * (2 * t)
+        t3 = -1.5 * t2
+        t3_dot = -1.5 * t2_dot
+        y = np.exp(t3)
+        y_dot = t3_dot * y
+        return y, _rt.tangent_out(y_dot, y)
+
+Loops and branches stay as they are; inactive values get no tangent code. A
+tangent may carry an extra leading axis (vector mode: k directions at once)
+when every rule used supports it.
+"""
+import gast
+
+from srcad.errors import TransformError
+from transforms import template
+from transforms.exits import _assign, _const, _load
+from transforms.parse import MISSING, resolve
+from transforms.reverse import BINOPS, UNARYOPS, _store, classify, rt_call
+from transforms.rules import registry
+
+
+def dot(name):
+    return name + "_dot"
+
+
+class Forward:
+    def __init__(self, fn, env, namer, activity, wrt, filename, vector=False):
+        self.fn = fn
+        self.env = env
+        self.namer = namer
+        self.active = activity.varied & activity.useful
+        self.wrt = list(wrt)
+        self.filename = filename
+        self.vector = vector
+        self.owned = set()
+        for n in gast.walk(fn):
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript):
+                self.owned.add(n.targets[0].value.id)
+
+    def where(self, node):
+        return dict(filename=self.filename, lineno=getattr(node, "lineno", None),
+                    col=getattr(node, "col_offset", 0))
+
+    def is_active(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.active
+
+    def tangent_of(self, atom):
+        return _load(dot(atom.id)) if self.is_active(atom) else None
+
+    def run(self):
+        fn = self.fn
+        body = self.block(fn.body[:-1])
+        value = fn.body[-1].value
+        tan = self.tangent_of(value)
+        out = rt_call(self.env, "tangent_out", tan if tan is not None else _const(0.0), value,
+                      _const(self.vector))
+        body.append(gast.Return(value=gast.Tuple(elts=[value, out], ctx=gast.Load())))
+        args = fn.args
+        dots = [gast.Name(id=dot(p), ctx=gast.Param(), annotation=None, type_comment=None)
+                for p in self.wrt]
+        new_args = gast.arguments(args=list(args.args) + dots, posonlyargs=[], vararg=None,
+                                  kwonlyargs=list(args.kwonlyargs),
+                                  kw_defaults=list(args.kw_defaults), kwarg=None,
+                                  defaults=list(args.defaults))
+        return gast.FunctionDef(name=fn.name + "_jvp", args=new_args, body=body,
+                                decorator_list=[], returns=None, type_comment=None)
+
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.stmt(s))
+        return out
+
+    def stmt(self, s):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                if target.id not in self.active:
+                    return [s]
+                return self.assign(s, target.id, s.value)
+            return self.setitem(s, target)
+        if isinstance(s, gast.Expr):
+            call = s.value
+            if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+                    and call.func.attr == "append" and self.is_active(call.func.value):
+                item = call.args[0]
+                tan = self.tangent_of(item) or rt_call(self.env, "zero_tangent", item)
+                return [s, gast.Expr(value=gast.Call(
+                    func=gast.Attribute(value=_load(dot(call.func.value.id)), attr="append",
+                                        ctx=gast.Load()), args=[tan], keywords=[]))]
+            return [s]
+        if isinstance(s, gast.If):
+            s.body = self.block(s.body) or [gast.Pass()]
+            s.orelse = self.block(s.orelse)
+            return [s]
+        if isinstance(s, (gast.For, gast.While)):
+            s.body = self.block(s.body) or [gast.Pass()]
+            return [s]
+        return [s]
+
+    def own(self, name, expr):
+        if name in self.owned:
+            return rt_call(self.env, "own", expr)
+        return expr
+
+    def assign(self, s, name, value):
+        primal, tan = [s], None
+        if isinstance(value, gast.Name):
+            tan = self.tangent_of(value)
+        elif isinstance(value, gast.BinOp):
+            call = gast.Call(func=None, args=[value.left, value.right], keywords=[])
+            tan = self.rule(BINOPS.get(type(value.op)), call, _load(name), s, primal)
+        elif isinstance(value, gast.UnaryOp):
+            call = gast.Call(func=None, args=[value.operand], keywords=[])
+            tan = self.rule(UNARYOPS.get(type(value.op)), call, _load(name), s, primal)
+        elif isinstance(value, gast.Call):
+            primal, tan = self.call(s, name, value)
+        elif isinstance(value, gast.Subscript):
+            base = self.tangent_of(value.value)
+            if base is not None:
+                tan = rt_call(self.env, "tangent_item", base, value.value, _index(value.slice),
+                              _const(self.vector))
+        elif isinstance(value, gast.Attribute):
+            base = self.tangent_of(value.value)
+            if base is not None:
+                tan = rt_call(self.env, "tangent_attr", base, value.value, _const(value.attr))
+        elif isinstance(value, (gast.Tuple, gast.List)):
+            elts = [self.tangent_of(e) or rt_call(self.env, "zero_tangent", e)
+                    for e in value.elts]
+            tan = type(value)(elts=elts, ctx=gast.Load())
+        elif isinstance(value, gast.Dict):
+            tan = gast.Dict(keys=value.keys, values=[
+                self.tangent_of(e) or rt_call(self.env, "zero_tangent", e) for e in value.values])
+        out = list(primal)
+        out.append(_assign(dot(name), self.own(name, tan if tan is not None else _const(0.0))))
+        return [gast.copy_location(o, s) for o in out]
+
+    def rule(self, target, call, y, s, primal):
+        rule = registry.lookup(registry.FORWARD, target) if target is not None else None
+        name = getattr(target, "__name__", repr(target))
+        if rule is None:
+            raise TransformError(f"no forward-mode rule for `{name}`", **self.where(s),
+                                 hint=f"register one with @srcad.tangent({name})")
+        if self.vector and not rule.vector:
+            raise TransformError(f"the forward rule for `{name}` does not support vector mode",
+                                 **self.where(s))
+        exp = template.expand(rule, call, [y], self.env, self.namer, self.where(s))
+        terms = []
+        for atom, lam in exp.terms:
+            tan = self.tangent_of(atom)
+            if tan is None:
+                continue
+            if not isinstance(lam, gast.Lambda):
+                raise TransformError(f"the forward rule for `{name}` must return lambdas",
+                                     **self.where(s))
+            param = lam.args.args[0].id
+            terms.append(template._Subst({param: tan}).visit(template._deepcopy(lam.body)))
+        if not terms:
+            return None
+        primal.extend(exp.prelude)
+        total = terms[0]
+        for t in terms[1:]:
+            total = gast.BinOp(left=total, op=gast.Add(), right=t)
+        return total
+
+    def call(self, s, name, call):
+        fn = resolve(call.func, self.env.namespace)
+        kind = classify(fn) if fn is not MISSING else "unknown"
+        if kind in ("nondiff", "stop_gradient"):
+            return [s], None
+        if kind == "rule" and registry.lookup(registry.FORWARD, fn) is not None \
+                and fn not in registry.CUSTOM_FORWARD:
+            primal = [s]
+            return primal, self.rule(fn, call, _load(name), s, primal)
+        if kind in ("hook", "showgrad"):
+            x = call.args[1] if kind == "hook" else call.args[0]
+            return [_assign(name, x)], self.tangent_of(x)
+        if kind == "construct":
+            import inspect
+            bound = inspect.signature(fn).bind(*call.args,
+                                               **{k.arg: k.value for k in call.keywords})
+            fields = gast.Dict(keys=[_const(k) for k in bound.arguments],
+                               values=[self.tangent_of(v) or _const(0.0)
+                                       for v in bound.arguments.values()])
+            return [s], rt_call(self.env, "tangent_construct", _load(name), fields)
+        args = list(call.args)
+        if kind == "checkpoint":
+            func, args = args[0], args[1:]
+            fn = resolve(func, self.env.namespace)
+            kind = classify(fn)
+        else:
+            func = call.func
+        if fn is not MISSING and fn in registry.CUSTOM_FORWARD:
+            rule = _load(self.env.bind(fn.__name__ + "_tangent", registry.CUSTOM_FORWARD[fn]))
+            tans = gast.Tuple(elts=[self.tangent_of(a) or rt_call(self.env, "zero_tangent", a)
+                                    for a in args], ctx=gast.Load())
+            value = gast.Call(func=rule, args=[gast.Tuple(elts=args, ctx=gast.Load()), tans],
+                              keywords=[])
+        elif kind in ("vjp", "custom"):
+            if kind == "custom":
+                raise TransformError(f"`{fn.__name__}` has a reverse rule (@srcad.adjoint) but no "
+                                     "forward rule", **self.where(s),
+                                     hint=f"register one with @srcad.tangent({fn.__name__})")
+            if call.keywords:
+                raise TransformError("keyword arguments to a recursive helper are not supported "
+                                     "in forward mode", **self.where(s))
+            tans = gast.Tuple(elts=[self.tangent_of(a) or _const(None) for a in args],
+                              ctx=gast.Load())
+            value = rt_call(self.env, "jvp_call", func, gast.Tuple(elts=args, ctx=gast.Load()),
+                            tans)
+        else:
+            what = getattr(fn, "__qualname__", None) or repr(fn)
+            raise TransformError(f"no derivative rule for `{what}` and its source is not "
+                                 "available", **self.where(s),
+                                 hint=f"register rules with @srcad.tangent({what}) and "
+                                      f"@srcad.adjoint({what})")
+        tmp = self.namer.fresh(name + "_tan")
+        primal = [gast.Assign(targets=[gast.Tuple(elts=[_store(name), _store(tmp)],
+                                                  ctx=gast.Store())],
+                              value=value, type_comment=None)]
+        return primal, _load(tmp)
+
+    def setitem(self, s, target):
+        base = target.value
+        if not self.is_active(base):
+            return [s]
+        tan = self.tangent_of(s.value) or _const(0.0)
+        upd = _assign(dot(base.id), rt_call(self.env, "tangent_setitem", _load(dot(base.id)),
+                                            base, _index(target.slice), tan,
+                                            _const(self.vector)))
+        return [s, gast.copy_location(upd, s)]
+
+
+def _index(sl):
+    from transforms.reverse import _index_value
+    return _index_value(sl)
