@@ -131,7 +131,7 @@ class Differentiable:
     def _compile(self, kind, sig, args):
         from transforms import pipeline
         self._check_args(args)
-        key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend, _custom_key())
+        key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend)
         entry = disk.load(key)
         if entry is not None:
             fn = _from_entry(entry, self.fn)
@@ -159,7 +159,12 @@ class Differentiable:
         recipes = {name: gen.env.recipes.get(name) for name in params}
         if all(r is not None for r in recipes.values()):
             deps = [[d.__module__, d.__qualname__, h] for d, h in gen.env.deps[1:]]
-            disk.store(key, text, recipes, deps)
+            callees = []
+            for c in gen.env.callees + [d for d, _ in gen.env.deps]:
+                mod, qual = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
+                if isinstance(mod, str) and isinstance(qual, str):
+                    callees.append([mod, qual] + _rule_hashes(c))
+            disk.store(key, text, recipes, deps, callees)
         return fn
 
     # ------------------------------------------------------------- reverse
@@ -214,15 +219,18 @@ class Differentiable:
         return derivatives.jacobian(self, args, mode)
 
 
-def _custom_key():
-    """User rules change generated code: they are part of the disk key."""
+def _rule_hashes(c):
+    """Fingerprints of the user rules registered for ``c`` (None where there is none)."""
     from transforms.parse import code_hash
     reg = _registry()
     out = []
     for table in (reg.CUSTOM_REVERSE, reg.CUSTOM_FORWARD):
-        out.append(sorted((getattr(t, "__module__", "?"), getattr(t, "__qualname__", repr(t)),
-                           code_hash(r)) for t, r in table.items()))
-    return tuple(map(tuple, out))
+        try:
+            rule = table.get(c)
+        except TypeError:
+            rule = None
+        out.append(code_hash(rule) if rule is not None else None)
+    return out
 
 
 def _check_tangents(d, args, tangents):
@@ -251,6 +259,10 @@ def _from_entry(entry, fn):
         for module, qualname, h in entry.get("deps", []):
             dep = _lookup(module, qualname)
             if dep is None or code_hash(dep) != h:
+                return None
+        for module, qualname, rev, fwd in entry.get("callees", []):
+            obj = _lookup(module, qualname)
+            if obj is not None and _rule_hashes(obj) != [rev, fwd]:
                 return None
         namespace = {}
         closure = {}

@@ -57,12 +57,12 @@ def load(key):
     return entry
 
 
-def store(key, source, recipes, deps):
+def store(key, source, recipes, deps, callees=()):
     folder = directory()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         entry = {"format": FORMAT, "key": key, "source": source, "recipes": recipes,
-                 "deps": deps}
+                 "deps": deps, "callees": list(callees)}
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(entry, fh)

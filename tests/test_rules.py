@@ -32,8 +32,12 @@ import pytest
 
 import transforms.rules
 from transforms.rules import registry
-from transforms.rules.numpy_shapes import (array_astype, array_flatten, array_reshape,
-                                           array_transpose)
+from transforms.rules.numpy_shapes import (
+    array_astype,
+    array_flatten,
+    array_reshape,
+    array_transpose,
+)
 
 EPS = 1e-6
 RTOL = 1e-5
@@ -188,7 +192,8 @@ ROWS = [
     row(np.true_divide, f_np_true_divide, A4, X((3, 4), "nonzero")),
     row(np.negative, f_np_negative, A34), row(np.positive, f_np_positive, A34),
     row(np.power, f_np_power, P34, X((3, 1))),
-    row(builtins.pow, f_builtin_pow, X((), "pos"), S), row(builtins.pow, f_builtin_pow2, S, post=(2,)),
+    row(builtins.pow, f_builtin_pow, X((), "pos"), S),
+    row(builtins.pow, f_builtin_pow2, S, post=(2,)),
 ]
 
 
@@ -364,10 +369,12 @@ def f_norm_pairs(x): return np.linalg.norm(x, axis=(1, 2))
 ROWS += [
     row(np.sum, f_sum, A34), row(np.sum, f_sum_axis1, A34, axis=1),
     row(np.sum, f_sum_axes, A234, axis=(0, 2)),
-    row(np.sum, f_sum_keep, A234, axis=-1, keepdims=True), row(np.sum, f_sum_method, A34, post=(0,)),
+    row(np.sum, f_sum_keep, A234, axis=-1, keepdims=True),
+    row(np.sum, f_sum_method, A34, post=(0,)),
     row(np.mean, f_mean, A34), row(np.mean, f_mean_keep, A34, axis=0, keepdims=True),
     row(np.mean, f_mean_axes, A234, axis=(0, 1)), row(np.mean, f_mean_method, A234, axis=-1),
-    row(np.prod, f_prod, X((2, 3), "pos")), row(np.prod, f_prod_axis1, X((3, 4), "nonzero"), axis=1),
+    row(np.prod, f_prod, X((2, 3), "pos")),
+    row(np.prod, f_prod_axis1, X((3, 4), "nonzero"), axis=1),
     row(np.prod, f_prod_axes, X((2, 3, 2), "nonzero"), axis=(0, 2), keepdims=True),
     row(np.prod, f_prod_method, X((3, 4), "nonzero"), post=(1,)),
     row(np.max, f_max, A34), row(np.max, f_max_axis0, A34, axis=0),
@@ -496,7 +503,8 @@ ROWS += [
     row(np.broadcast_to, f_broadcast_to, S, post=((3, 4),)),
     row(np.copy, f_copy, A34), row(np.copy, f_copy_method, A34),
     row(array_astype, f_astype, A34, post=(np.float64,)),
-    row(np.transpose, f_transpose, A234), row(np.transpose, f_transpose_axes, A234, post=((1, 0, 2),)),
+    row(np.transpose, f_transpose, A234),
+    row(np.transpose, f_transpose_axes, A234, post=((1, 0, 2),)),
     row(np.transpose, f_transpose_neg, A234, post=((-1, 0, 1),)), row(np.transpose, f_T, A34),
     row(array_transpose, f_transpose_method, A234),
     row(array_transpose, f_transpose_method_args, A234, post=(2, 0, 1)),
@@ -531,7 +539,8 @@ def f_builtin_min(xs): return min(xs)
 
 ROWS += [
     row(builtins.abs, f_builtin_abs, X((), "nonzero")), row(builtins.abs, f_builtin_abs, N34),
-    row(builtins.float, f_builtin_float, S), row(builtins.float, f_builtin_float, X((), array0=True)),
+    row(builtins.float, f_builtin_float, S),
+    row(builtins.float, f_builtin_float, X((), array0=True)),
     row(builtins.sum, f_builtin_sum, seq(S, S, S)), row(builtins.sum, f_builtin_sum, seq(A3, A3)),
     row(builtins.sum, f_builtin_sum, A34), row(builtins.sum, f_builtin_sum_start, seq(A3, S), S),
     row(builtins.max, f_builtin_max2, S, S), row(builtins.max, f_builtin_max, seq(S, S, S)),
@@ -763,14 +772,16 @@ def test_template_shape(template):
     bound |= {a.arg for n in ast.walk(tree) if isinstance(n, ast.Lambda) for a in n.args.args}
     free = {n.id for s in tree.body for n in ast.walk(s)
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
-    assert free <= SHARED | helpers(module), f"unexpected free names {free - SHARED - helpers(module)}"
+    unexpected = free - SHARED - helpers(module)
+    assert not unexpected, f"unexpected free names {unexpected}"
 
 
 def test_helper_names_are_unique():
     seen = {}
     for module in RULE_MODULES:
         for name in helpers(module):
-            assert name not in seen, f"helper {name} is defined in {seen.get(name)} and {module.__name__}"
+            assert name not in seen, \
+                f"helper {name} is defined in {seen.get(name)} and {module.__name__}"
             seen[name] = module.__name__
 
 

@@ -183,6 +183,7 @@ class Forward:
     def call(self, s, name, call):
         fn = resolve(call.func, self.env.namespace)
         kind = classify(fn) if fn is not MISSING else "unknown"
+        self.env.callees.append(fn)
         if kind in ("nondiff", "stop_gradient"):
             return [s], None
         if kind == "rule" and registry.lookup(registry.FORWARD, fn) is not None \

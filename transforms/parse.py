@@ -32,6 +32,7 @@ class Env:
     recipes: dict = field(default_factory=dict)     # generated name -> (module, attr) or None
     deps: list = field(default_factory=list)       # (function, code hash) it depends on
     taken: set = field(default_factory=set)         # local names of the generated function
+    callees: list = field(default_factory=list)     # every callable the derivative code classified
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""

@@ -318,6 +318,7 @@ class Reverse:
     def call(self, adj, s, name, call, y, g):
         fn = resolve(call.func, self.env.namespace)
         kind = classify(fn) if fn is not MISSING else "unknown"
+        self.env.callees.append(fn)
         if kind in ("nondiff", "stop_gradient"):
             return [s]
         if kind == "rule":

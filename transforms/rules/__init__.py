@@ -2,8 +2,16 @@
 
 One module per topic; each registers its rules at import time.
 """
-from transforms.rules import (builtins_rules, math_rules, numpy_linalg, numpy_reductions,  # noqa: F401
-                              numpy_rules, numpy_shapes, operators, registry)
+from transforms.rules import (  # noqa: F401
+    builtins_rules,
+    math_rules,
+    numpy_linalg,
+    numpy_reductions,
+    numpy_rules,
+    numpy_shapes,
+    operators,
+    registry,
+)
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
            builtins_rules)

@@ -60,7 +60,7 @@ def builtin_seq_weights(a, y):
 
 
 def builtin_extreme_back(g, y, a, b, larger):
-    """Contribution of ``a`` to ``max(a, b)``/``min(a, b)``, or of ``a``'s elements to ``max(a)``."""
+    """Contribution of ``a`` to ``max(a, b)``/``min(a, b)``, or of its elements to ``max(a)``."""
     if b is None:
         w = builtin_seq_weights(a, y)
         return g * w if isinstance(a, np.ndarray) else [g * we for we in w]

@@ -15,7 +15,6 @@ import numpy as np
 
 from transforms.rules.registry import forward, lift_tangent, reverse, tangent_lead, unbroadcast
 
-
 # ---- helpers: matrix products -----------------------------------------------
 
 def matmul_cotangent(g, a, b):

@@ -25,9 +25,7 @@ returns a one-sided or zero subgradient, never NaN and never an error:
 """
 import numpy as np
 
-from transforms.rules.registry import (broadcast_tangent, forward, lift_tangent, reverse,
-                                       unbroadcast)
-
+from transforms.rules.registry import broadcast_tangent, forward, lift_tangent, reverse, unbroadcast
 
 # ---- helpers: elementwise ---------------------------------------------------
 

@@ -19,9 +19,16 @@ here, whose templates take a ``*shape``/``*axes`` parameter (bound to a tuple).
 """
 import numpy as np
 
-from transforms.rules.registry import (attribute, broadcast_tangent, forward, method, nondiff,
-                                       reverse, tangent_lead, unbroadcast)
-
+from transforms.rules.registry import (
+    attribute,
+    broadcast_tangent,
+    forward,
+    method,
+    nondiff,
+    reverse,
+    tangent_lead,
+    unbroadcast,
+)
 
 # ---- helpers: moving entries ------------------------------------------------
 

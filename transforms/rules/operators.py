@@ -18,8 +18,7 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (broadcast_tangent, forward, lift_tangent, reverse,
-                                       unbroadcast)
+from transforms.rules.registry import broadcast_tangent, forward, lift_tangent, reverse, unbroadcast
 
 
 def pow_dbase(a, b):
