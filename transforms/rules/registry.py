@@ -40,7 +40,7 @@ NumPy); they are bound by name into the generated code's namespace.
 """
 import inspect
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -58,7 +58,7 @@ NONDIFF: set = set()      # callables (by id-stable objects) with zero derivativ
 METHODS: dict = {}        # method name -> callable
 ATTRIBUTES: dict = {}     # attribute name on arrays -> callable of one argument (``x.T``)
 CUSTOM_REVERSE: dict = {}  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
-CUSTOM_FORWARD: dict = {}  # user callable -> rule(args, tangents) -> (value, tangent)  (@srcad.tangent)
+CUSTOM_FORWARD: dict = {}  # user callable -> rule(args, tangents) -> (value, tangent)
 SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
 
