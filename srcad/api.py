@@ -140,7 +140,9 @@ class Differentiable:
                 return fn
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
         if kind == "vjp":
-            gen = pipeline.reverse_mode(self.fn, self.wrt, numeric)
+            from transforms.shapes import param_shapes
+            gen = pipeline.reverse_mode(self.fn, self.wrt, numeric,
+                                        param_shapes=param_shapes(self.params, sig))
             what = "reverse mode (vector-Jacobian product)"
         else:
             gen = pipeline.forward_mode(self.fn, self.wrt, numeric, vector=(kind == "jvpvec"))

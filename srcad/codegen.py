@@ -23,7 +23,7 @@ import astunparse
 import gast
 
 COMMENT = "#srcad#"
-_COMMENT_LINE = re.compile(r"^(\s*)(?:'|\")" + COMMENT + r" ?(.*?)(?:'|\")$")
+_COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"|\"\"\")" + COMMENT + r" ?(.*?)(?:'|\"|\"\"\")$")
 
 
 def _comment(text):

@@ -155,6 +155,13 @@ def show(label, g):
     print(f"{label}: {g}")
 
 
+def zeros_cot(x):
+    """A zero cotangent array of its own for ``x`` (updated in place by the sweep)."""
+    if isinstance(x, np.ndarray):
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+    return 0.0
+
+
 def own(c):
     return c.copy() if isinstance(c, np.ndarray) else c
 

@@ -14,7 +14,8 @@ import astunparse
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import activity, exits, fence, forward, inline, normalize, reverse, simplify, ssa
+from transforms import (activity, exits, fence, forward, inline, normalize, reverse, shapes,
+                        simplify, ssa)
 from transforms.parse import Env, code_hash, parse_function
 
 
@@ -72,19 +73,20 @@ def check(fn):
     return fence.check(parse_function(fn))
 
 
-def reverse_mode(fn, wrt, numeric_params=(), level=1):
+def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None):
     """The vector-Jacobian product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
     parsed, tree, env, namer = front(fn, level, run)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
+    known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     import copy
     first = run("reverse", lambda: reverse.Reverse(copy.deepcopy(tree), env,
                                                    exits.Namer(namer.taken), act, wrt,
-                                                   parsed.filename).run())
+                                                   parsed.filename, shapes=known).run())
     restore = _restore_set(first)
     if restore:
         first = run("reverse", lambda: reverse.Reverse(tree, env, namer, act, wrt,
-                                                       parsed.filename, restore).run())
+                                                       parsed.filename, restore, known).run())
     out = run("simplify", simplify.simplify, first)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 

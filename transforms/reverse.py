@@ -123,7 +123,7 @@ def classify(obj):
 
 
 class Reverse:
-    def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset()):
+    def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset(), shapes=None):
         self.fn = fn
         self.env = env
         self.namer = namer
@@ -132,6 +132,8 @@ class Reverse:
         self.wrt = list(wrt)
         self.filename = filename
         self.restore = restore            # arrays whose overwritten elements are saved
+        self.shapes = shapes or {}        # name -> shape symbol (transforms.shapes)
+        self.owned = set()                # cotangents updated in place (x_bar[i] += g)
         self.contributed = set()
         self.scope_of = {}
         self.params = [a.id for a in fn.args.args] + [a.id for a in fn.args.kwonlyargs]
@@ -139,6 +141,7 @@ class Reverse:
         for p in self.params:
             self.scope_of[p] = None
         self.multi = self._multiply_assigned()
+        self.for_targets = {n.target.id for n in gast.walk(fn) if isinstance(n, gast.For)}
 
     # ----------------------------------------------------------- bookkeeping
     def _assign_scopes(self, stmts, scope):
@@ -217,7 +220,25 @@ class Reverse:
 
     def inits(self, scope):
         names = sorted(n for n in self.contributed if self.scope_of.get(n, None) is scope)
-        return [_assign(bar(n), _const(0.0)) for n in names]
+        return [_assign(bar(n), rt_call(self.env, "zeros_cot", _load(n)) if n in self.owned
+                        else _const(0.0)) for n in names]
+
+    def shape(self, atom):
+        if isinstance(atom, gast.Constant):
+            return ("scalar",) if isinstance(atom.value, (int, float)) else None
+        if isinstance(atom, gast.Name):
+            if atom.id in self.for_targets:
+                return ("scalar",)
+            return self.shapes.get(atom.id)
+        return None
+
+    def direct_index(self, base, sl):
+        """Can ``base_bar[sl] += g`` be written directly (a plain, non-fancy index)?"""
+        shape = self.shapes.get(base.id)
+        if shape is None or shape[0] != "array":
+            return False
+        parts = sl.elts if isinstance(sl, gast.Tuple) else [sl]
+        return all(isinstance(p, gast.Slice) or self.shape(p) == ("scalar",) for p in parts)
 
     def block(self, stmts):
         primal, adjoint = [], []
@@ -275,8 +296,15 @@ class Reverse:
             base = value.value
             if self.is_active(base):
                 self.contributed.add(base.id)
-                adj.append(_assign(bar(base.id), rt_call(
-                    self.env, "item_acc", _load(bar(base.id)), base, _index_value(value.slice), g)))
+                if self.direct_index(base, value.slice):
+                    self.owned.add(base.id)
+                    adj.append(gast.AugAssign(
+                        target=gast.Subscript(value=_load(bar(base.id)), slice=value.slice,
+                                              ctx=gast.Store()), op=gast.Add(), value=g))
+                else:
+                    adj.append(_assign(bar(base.id), rt_call(
+                        self.env, "item_acc", _load(bar(base.id)), base,
+                        _index_value(value.slice), g)))
         elif isinstance(value, gast.Attribute):
             base = value.value
             if self.is_active(base):
@@ -305,6 +333,10 @@ class Reverse:
                                  **self.where(s),
                                  hint="register one with @srcad.adjoint")
         exp = template.expand(rule, call, [y, g], self.env, self.namer, self.where(s))
+        if self.shape(y) is not None:
+            same = _DropUnbroadcast(self.env, self.shape, self.shape(y))
+            exp.prelude = [same.visit(p) for p in exp.prelude]
+            exp.terms = [(a, same.visit(e)) for a, e in exp.terms]
         active_terms = [(atom, expr) for atom, expr in exp.terms if self.is_active(atom)]
         if not active_terms:
             return
@@ -409,9 +441,20 @@ class Reverse:
                                    value=_load(old), type_comment=None))
         primal.append(s)
         self.contributed.add(base.id)
-        self.accumulate(adj, s.value, rt_call(self.env, "take_cot", _load(bar(base.id)), index))
-        adj.append(_assign(bar(base.id), rt_call(self.env, "zero_item", _load(bar(base.id)),
-                                                 index)))
+        if self.direct_index(base, target.slice) and all(
+                not isinstance(p, gast.Slice) for p in (
+                    target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice])):
+            self.owned.add(base.id)
+            item = gast.Subscript(value=_load(bar(base.id)), slice=target.slice, ctx=gast.Load())
+            self.accumulate(adj, s.value, item)
+            adj.append(gast.Assign(targets=[gast.Subscript(
+                value=_load(bar(base.id)), slice=target.slice, ctx=gast.Store())],
+                value=_const(0.0), type_comment=None))
+        else:
+            self.accumulate(adj, s.value, rt_call(self.env, "take_cot", _load(bar(base.id)),
+                                                  index))
+            adj.append(_assign(bar(base.id), rt_call(self.env, "zero_item",
+                                                     _load(bar(base.id)), index)))
         return primal, [_located(a, s) for a in adj]
 
     def append(self, s, call):
@@ -511,6 +554,20 @@ class Reverse:
     def _builtin(self, name):
         import builtins
         return self.env.bind(name, getattr(builtins, name), ("builtins", name))
+
+
+class _DropUnbroadcast(gast.NodeTransformer):
+    """``unbroadcast(g, x)`` is ``g`` when ``x`` has the shape of the result."""
+
+    def __init__(self, env, shape, result):
+        self.env, self.shape, self.result = env, shape, result
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if resolve(node.func, self.env.namespace) is registry.unbroadcast and \
+                len(node.args) == 2 and self.shape(node.args[1]) == self.result:
+            return node.args[0]
+        return node
 
 
 def _store(name):

@@ -33,6 +33,10 @@ def _owned_names(fn):
     """Cotangents that are updated in place and must not alias another value."""
     out = set()
     for n in gast.walk(fn):
+        if isinstance(n, (gast.AugAssign, gast.Assign)):
+            for t in (n.targets if isinstance(n, gast.Assign) else [n.target]):
+                if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+                    out.add(t.value.id)
         if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                 and n.func.attr in ("item_acc", "zero_item", "attr_acc", "pop_cot") \
                 and n.args and isinstance(n.args[0], gast.Name):
@@ -86,6 +90,77 @@ def _first_assign(stmts, owned):
     return [s for k, s in enumerate(stmts) if k not in drop]
 
 
+class _Substitute(gast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
+            new = self.mapping[node.id]
+            if isinstance(new, str):
+                return gast.copy_location(gast.Name(id=new, ctx=gast.Load(), annotation=None,
+                                                   type_comment=None), node)
+            return gast.copy_location(gast.Constant(value=new.value, kind=None), node)
+        return node
+
+
+def _stores(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Store)}
+
+
+def _propagate(stmts, protected):
+    """Forward-substitute copies (``a = b``, ``a = 1.0``) within one straight block."""
+    copies = {}
+    out = []
+    for s in stmts:
+        compound = isinstance(s, (gast.If, gast.For, gast.While))
+        if compound:
+            for field in ("body", "orelse"):
+                setattr(s, field, _propagate(getattr(s, field), protected) or
+                        ([gast.Pass()] if field == "body" else []))
+            stored = _stores(s)
+            live = {a: b for a, b in copies.items()
+                    if a not in stored and (not isinstance(b, str) or b not in stored)}
+            s = _Substitute(live).visit(s)
+        elif copies:
+            s = _Substitute(copies).visit(s)
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id:
+            continue                                  # a = a
+        for name in _stores(s):
+            copies.pop(name, None)
+            for a in [a for a, b in copies.items() if b == name]:
+                del copies[a]
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id not in protected:
+            v = s.value
+            if isinstance(v, gast.Name) or (isinstance(v, gast.Constant)
+                                            and isinstance(v.value, (int, float))
+                                            and not isinstance(v.value, bool)):
+                copies[s.targets[0].id] = v.id if isinstance(v, gast.Name) else v
+        out.append(s)
+    return out
+
+
+def _dead_tail(stmts, live_after):
+    """Drop top-level pure assignments whose names are not read afterwards."""
+    live = set(live_after)
+    keep = []
+    for s in reversed(stmts):
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id not in live and isinstance(s.value, _PURE) \
+                and not isinstance(s.value, gast.Subscript):
+            continue
+        if isinstance(s, (gast.For, gast.While)):
+            live |= set(_loads(s)) | _stores(s)
+        else:
+            live -= {t.id for t in getattr(s, "targets", []) if isinstance(t, gast.Name)}
+            live |= set(_loads(s))
+        keep.append(s)
+    return keep[::-1]
+
+
 def _dead(fn):
     changed = True
     while changed:
@@ -111,5 +186,8 @@ def _dead(fn):
 def simplify(fn):
     owned = _owned_names(fn)
     fn.body = _first_assign(fn.body, owned)
+    protected = owned | {a.id for a in fn.args.args}
+    fn.body = _propagate(fn.body, protected)
     _dead(fn)
+    fn.body = _dead_tail(fn.body, ())
     return fn

@@ -1,0 +1,133 @@
+"""Which values are scalars, and which arrays surely share a shape.
+
+Before: an SSA function and its argument signature::
+
+    def f(x, k):          # x: float64[1d], k: float
+        t = x * k
+        u = np.exp(t)
+        s = np.sum(u)
+        v = x[0]
+
+After: ``{"x": A1, "k": SCALAR, "t": A1, "u": A1, "s": SCALAR, "v": SCALAR}``:
+``A1`` is a symbol for "the shape of ``x``". A name missing from the table
+has an unknown shape. The reverse pass drops ``unbroadcast(g, x)`` when the
+result and the operand share a symbol, and uses ``x_bar[i] += g`` for a scalar
+index into an array.
+"""
+import math
+import operator
+
+import gast
+import numpy as np
+
+from transforms.parse import MISSING, resolve
+
+SCALAR = ("scalar",)
+_TOP = ("unknown",)
+_ELEMENTWISE_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv,
+                       gast.Mod)
+_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std}
+_SCALAR_BUILTINS = {len, float, int}
+
+
+def _merge(a, b):
+    if a is None:
+        return b
+    if b is None or a == b:
+        return a
+    return _TOP
+
+
+def _broadcast(a, b):
+    if a is None or b is None:
+        return None
+    if a == SCALAR:
+        return b
+    if b == SCALAR:
+        return a
+    return a if a == b else _TOP
+
+
+def _statements(body):
+    for s in body:
+        yield s
+        for field in ("body", "orelse"):
+            yield from _statements(getattr(s, field, []) or [])
+
+
+def infer(fn, param_shapes, namespace):
+    """``param_shapes``: name -> SCALAR, ("array", name, ndim) or None."""
+    table = {p: s for p, s in param_shapes.items() if s is not None}
+    int_indices = {s.target.id for s in _statements(fn.body) if isinstance(s, gast.For)}
+    defs = [(s.targets[0].id, s.value) for s in _statements(fn.body)
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
+    for _ in range(10):
+        new = {p: s for p, s in param_shapes.items() if s is not None}
+        for name, value in defs:
+            new[name] = _merge(new.get(name), _shape(value, table, namespace, int_indices))
+        if new == table:
+            break
+        table = new
+    return {k: v for k, v in table.items() if v is not None and v != _TOP}
+
+
+def _atom(node, table, int_indices):
+    if isinstance(node, gast.Constant):
+        v = node.value
+        return SCALAR if isinstance(v, (int, float, complex)) else None
+    if isinstance(node, gast.Name):
+        if node.id in int_indices:
+            return SCALAR
+        return table.get(node.id)
+    return None
+
+
+def _shape(value, table, namespace, int_indices):
+    atom = lambda n: _atom(n, table, int_indices)  # noqa: E731
+    if isinstance(value, (gast.Name, gast.Constant)):
+        return atom(value)
+    if isinstance(value, gast.BinOp) and isinstance(value.op, _ELEMENTWISE_BINOPS):
+        return _broadcast(atom(value.left), atom(value.right))
+    if isinstance(value, gast.UnaryOp):
+        return atom(value.operand)
+    if isinstance(value, gast.Compare):
+        return _broadcast(atom(value.left), atom(value.comparators[0]))
+    if isinstance(value, gast.Subscript):
+        base = atom(value.value)
+        index = value.slice
+        if base is not None and base != SCALAR and base[0] == "array" and base[2] == 1 \
+                and atom(index) == SCALAR:
+            return SCALAR
+        return None
+    if isinstance(value, gast.Call):
+        fn = resolve(value.func, namespace)
+        if fn is MISSING:
+            return None
+        args = [atom(a) for a in value.args]
+        if getattr(fn, "__module__", None) == "math" or fn in (operator.neg,):
+            return SCALAR
+        try:
+            if fn in _SCALAR_BUILTINS:
+                return SCALAR
+            if fn in _REDUCTIONS and len(value.args) == 1 and not value.keywords:
+                return SCALAR
+        except TypeError:
+            return None
+        if isinstance(fn, np.ufunc) and not value.keywords:
+            if fn.nin == 1 and len(args) == 1:
+                return args[0]
+            if fn.nin == 2 and len(args) == 2:
+                return _broadcast(args[0], args[1])
+    return None
+
+
+def param_shapes(params, signature):
+    out = {}
+    for p, s in zip(params, signature, strict=True):
+        if s[0] in ("float", "int", "bool", "complex", "npscalar"):
+            out[p] = SCALAR
+        elif s[0] == "array":
+            out[p] = SCALAR if s[2] == 0 else ("array", p, s[2])
+        else:
+            out[p] = None
+    return out
