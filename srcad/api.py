@@ -83,6 +83,7 @@ class Differentiable:
         self._compiled = {}
         self._version = -1
         self._last = {}
+        self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
 
     def __repr__(self):
         return f"<srcad.Differentiable {self.fn.__qualname__} wrt={self.wrt}>"
@@ -195,7 +196,8 @@ class Differentiable:
         return value, back
 
     def source(self, kind="grad", *args):
-        kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp"}
+        kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp",
+                 "jvpvec": "jvpvec"}
         if kind not in kinds:
             raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
         k = kinds[kind]

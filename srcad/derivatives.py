@@ -1,0 +1,90 @@
+"""Jacobians (forward, reverse, or the cheaper one), Hessians and Hessian-vector products.
+
+``jacobian(d, args, "auto")`` counts input and output entries: with fewer
+inputs than outputs it pushes one tangent per input through the vector-mode
+forward code (one pass), otherwise it pulls one cotangent per output back
+through the reverse code. The output size for a shape of the inputs is
+learned on the first call and remembered.
+"""
+import numpy as np
+
+_OUT_SIZE = {}
+
+
+def _size(x):
+    return int(np.size(x))
+
+
+def _wrt_values(d, args):
+    return [args[p] for p in d.positions]
+
+
+def _check_array_like(d, args):
+    for name, a in zip(d.wrt, _wrt_values(d, args), strict=True):
+        if not isinstance(a, (float, np.ndarray, np.floating)):
+            raise TypeError(f"jacobian needs float or ndarray arguments; `{name}` is a "
+                            f"{type(a).__name__}")
+
+
+def _shape_key(d, args):
+    return (id(d), tuple(np.shape(a) if isinstance(a, np.ndarray) else type(a) for a in args))
+
+
+def jacobian(d, args, mode):
+    if mode not in ("auto", "forward", "reverse"):
+        raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
+    args = tuple(args)
+    _check_array_like(d, args)
+    ins = _wrt_values(d, args)
+    n_in = sum(_size(a) for a in ins)
+    if mode == "auto":
+        key = _shape_key(d, args)
+        n_out = _OUT_SIZE.get(key)
+        if n_out is None:
+            n_out = _OUT_SIZE[key] = _size(d.fn(*args))
+        mode = "forward" if n_in < n_out else "reverse"
+    d.last_jacobian_mode = mode
+    if mode == "forward":
+        return _forward(d, args, ins, n_in)
+    return _reverse(d, args, ins)
+
+
+def _forward(d, args, ins, n_in):
+    """All columns in one vector-mode forward pass (k = number of input entries)."""
+    tangents, offset = [], 0
+    for a in ins:
+        n = _size(a)
+        t = np.zeros((n_in, n), dtype=np.result_type(np.asarray(a).dtype, np.float32))
+        t[offset:offset + n, :] = np.eye(n)
+        tangents.append(t.reshape((n_in,) + np.shape(a)))
+        offset += n
+    fn = d._specialise("jvpvec", args)
+    value, tan = fn(*args, *tangents)
+    value = np.asarray(value)
+    tan = np.broadcast_to(np.asarray(tan, dtype=float), (n_in,) + value.shape) \
+        if np.ndim(tan) < value.ndim + 1 else np.asarray(tan)
+    out, offset = [], 0
+    for a in ins:
+        n = _size(a)
+        block = tan[offset:offset + n].reshape((n,) + value.shape)
+        block = np.moveaxis(block, 0, -1).reshape(value.shape + np.shape(a))
+        out.append(np.array(block))
+        offset += n
+    return out[0] if d.single else tuple(out)
+
+
+def _reverse(d, args, ins):
+    """One pullback per output entry."""
+    value = np.asarray(d.fn(*args))
+    rows = [[] for _ in ins]
+    for k in range(max(value.size, 1)):
+        seed = np.zeros(value.shape, dtype=np.result_type(value.dtype, np.float32))
+        seed.flat[k] = 1.0
+        seed = float(seed) if value.ndim == 0 else seed
+        _, grads = d._vjp(args, seed)
+        for r, g in zip(rows, grads, strict=True):
+            r.append(np.asarray(g, dtype=float))
+    out = []
+    for a, r in zip(ins, rows, strict=True):
+        out.append(np.stack(r).reshape(value.shape + np.shape(a)))
+    return out[0] if d.single else tuple(out)
