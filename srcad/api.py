@@ -21,6 +21,7 @@ from srcad import cache as disk
 from srcad import codegen
 from srcad.errors import TransformError
 from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
+from transforms.rules import registry as _REG
 
 STATS = {"transforms": 0, "memory_hits": 0, "disk_hits": 0}
 _LOCK = threading.RLock()
@@ -96,10 +97,9 @@ class Differentiable:
 
     # ------------------------------------------------------------- dispatch
     def _specialise(self, kind, args):
-        version = _registry().VERSION.number
-        if version != self._version:
+        if _REG.VERSION.number != self._version:
             self._compiled.clear()
-            self._version = version
+            self._version = _REG.VERSION.number
         sig = signature_of(args)
         fn = self._compiled.get((kind, sig))
         if fn is None:
@@ -142,8 +142,12 @@ class Differentiable:
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
         if kind == "vjp":
             from transforms.shapes import param_shapes
+            kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
+                         np.dtype(s[1]).kind == "f" else None)
+                     for p, s in zip(self.params, sig, strict=True)}
             gen = pipeline.reverse_mode(self.fn, self.wrt, numeric,
-                                        param_shapes=param_shapes(self.params, sig))
+                                        param_shapes=param_shapes(self.params, sig),
+                                        param_kinds=kinds)
             what = "reverse mode (vector-Jacobian product)"
         else:
             gen = pipeline.forward_mode(self.fn, self.wrt, numeric, vector=(kind == "jvpvec"))
@@ -177,7 +181,7 @@ class Differentiable:
 
     def value_and_grad(self, *args, out=None):
         value, grads = self._vjp(args, 1.0)
-        if np.ndim(value) != 0 or not np.isrealobj(value):
+        if type(value) is not float and (np.ndim(value) != 0 or not np.isrealobj(value)):
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"a value of shape {np.shape(value)}: use pullback or jacobian")
         if out is not None:

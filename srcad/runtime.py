@@ -213,6 +213,14 @@ def finalize(c, x):
     return x
 
 
+def finalize_array(c, x):
+    """``finalize`` for a float ndarray argument (the common case, kept short)."""
+    if type(c) is np.ndarray and c.shape == x.shape and c.dtype == x.dtype \
+            and c.base is None and c.flags.writeable:
+        return c
+    return finalize(c, x)
+
+
 def zeros_for(x):
     return finalize(0.0, x)
 

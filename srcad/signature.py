@@ -18,11 +18,11 @@ _SCALARS = {float: ("float",), int: ("int",), bool: ("bool",), complex: ("comple
 
 def abstract(x):
     t = type(x)
+    if t is np.ndarray:
+        return ("array", x.dtype.str, x.ndim)
     s = _SCALARS.get(t)
     if s is not None:
         return s
-    if t is np.ndarray:
-        return ("array", x.dtype.str, x.ndim)
     if isinstance(x, np.generic):
         return ("npscalar", x.dtype.str)
     if isinstance(x, tuple) and hasattr(x, "_fields"):
@@ -40,7 +40,7 @@ def abstract(x):
 
 
 def signature_of(args):
-    return tuple(abstract(a) for a in args)
+    return tuple(map(abstract, args))
 
 
 def describe(sig):

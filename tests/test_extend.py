@@ -9,6 +9,7 @@ un-customised pieces, or from the ratio to srcad's own default gradient.
 Rules registered by a test are removed after it (the ``_restore_rules``
 fixture), so no test sees another's rules.
 """
+import ast
 import dataclasses
 import gc
 import importlib
@@ -108,10 +109,6 @@ def test_custom_rule_is_used_and_named_in_the_source(rng):
     x, y = rng.uniform(0.5, 1.5, 4), rng.uniform(-1.0, 1.0, 4)
     fd_check(mul_sum, (x, y), (0, 1), rng)
     default = srcad.grad(mul_sum, wrt=(0, 1))(x, y)
-    d_default = fd_gradient(lambda a, b: np.sum(np.sin(a) * b * 0.0 + np.sin(a) * b * a),
-                            (x, y), 0)
-    assert_grad_close(default[0], mul_sum, (x, y), 0)
-    del d_default
 
     @srcad.adjoint(mul)
     def mul_adjoint(a, b):
@@ -203,7 +200,7 @@ def test_rule_with_a_nondifferentiable_argument_returns_none(rng):
 def test_custom_tangent_is_used_in_jvp(rng):
     x, y = rng.uniform(0.5, 1.5, 4), rng.uniform(-1.0, 1.0, 4)
     fd_check_forward(mul_sum, (x, y), (0, 1), rng)
-    tx, ty = rng.standard_normal(4), rng.standard_normal(4)
+    ty = rng.standard_normal(4)      # only y's tangent: all of it goes through mul
     _, default = srcad.jvp(mul_sum, (x, y), (np.zeros(4), ty), wrt=(0, 1))
 
     @srcad.tangent(mul)
@@ -215,7 +212,6 @@ def test_custom_tangent_is_used_in_jvp(rng):
     assert value == pytest.approx(mul_sum(x, y), rel=1e-12)
     np.testing.assert_allclose(scaled, 2.0 * default, rtol=1e-12)
     assert "mul_tangent(" in srcad.source(mul_sum, x, y, kind="jvp", wrt=(0, 1))
-    del tx
 
 
 def test_custom_tangent_with_adjoint_checks_against_differences(rng):
@@ -612,7 +608,9 @@ def test_nestlevel_is_zero_plainly_and_one_inside_a_gradient():
 @pytest.mark.parametrize("kind", ["grad", "jvp"])
 def test_reflection_is_constant_in_the_generated_code(fn, kind):
     src = srcad.source(fn, 3.0, kind=kind)
-    assert "isderiving" not in src and "nestlevel" not in src, src
+    names = {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)}
+    names |= {n.attr for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Attribute)}
+    assert not names & {"isderiving", "nestlevel"}, src     # comments may quote the line
 
 
 def test_nestlevel_zygote_example_levels_0_and_1(capsys):

@@ -73,7 +73,7 @@ def check(fn):
     return fence.check(parse_function(fn))
 
 
-def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None):
+def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_kinds=None):
     """The vector-Jacobian product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
     parsed, tree, env, namer = front(fn, level, run)
@@ -82,11 +82,13 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None):
     import copy
     first = run("reverse", lambda: reverse.Reverse(copy.deepcopy(tree), env,
                                                    exits.Namer(namer.taken), act, wrt,
-                                                   parsed.filename, shapes=known).run())
+                                                   parsed.filename, shapes=known,
+                                                   param_kinds=param_kinds).run())
     restore = _restore_set(first)
     if restore:
         first = run("reverse", lambda: reverse.Reverse(tree, env, namer, act, wrt,
-                                                       parsed.filename, restore, known).run())
+                                                       parsed.filename, restore, known,
+                                                       param_kinds).run())
     out = run("simplify", simplify.simplify, first)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 

@@ -123,7 +123,8 @@ def classify(obj):
 
 
 class Reverse:
-    def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset(), shapes=None):
+    def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset(), shapes=None,
+                 param_kinds=None):
         self.fn = fn
         self.env = env
         self.namer = namer
@@ -134,6 +135,7 @@ class Reverse:
         self.restore = restore            # arrays whose overwritten elements are saved
         self.shapes = shapes or {}        # name -> shape symbol (transforms.shapes)
         self.owned = set()                # cotangents updated in place (x_bar[i] += g)
+        self.param_kinds = param_kinds or {}   # "float" / "array" where the signature says so
         self.contributed = set()
         self.scope_of = {}
         self.params = [a.id for a in fn.args.args] + [a.id for a in fn.args.kwonlyargs]
@@ -202,7 +204,13 @@ class Reverse:
         inits = self.inits(None)
         results = []
         for p in self.wrt:
-            if p in self.contributed:
+            kind = self.param_kinds.get(p)
+            if p in self.contributed and kind == "float":
+                results.append(gast.Call(func=_load(self._builtin("float")),
+                                         args=[_load(bar(p))], keywords=[]))
+            elif p in self.contributed and kind == "array":
+                results.append(rt_call(self.env, "finalize_array", _load(bar(p)), _load(p)))
+            elif p in self.contributed:
                 results.append(rt_call(self.env, "finalize", _load(bar(p)), _load(p)))
             else:
                 results.append(rt_call(self.env, "zeros_for", _load(p)))

@@ -24,6 +24,10 @@ from transforms.rules.registry import broadcast_tangent, forward, lift_tangent, 
 def pow_dbase(a, b):
     """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0."""
     if np.ndim(b) == 0:
+        if b == 2:
+            return 2.0 * a
+        if b == 3:
+            return 3.0 * (a * a)
         return b * a ** (b - 1) if b != 0 else a * 0.0
     return np.where(b == 0, 0.0, b * a ** np.where(b == 0, 1.0, b - 1.0))
 
