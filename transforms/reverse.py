@@ -45,7 +45,7 @@ import types
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import template
+from transforms import exits, template
 from transforms.exits import _assign, _const, _load
 from transforms.normalize import trailing_break
 from transforms.parse import MISSING, resolve
@@ -144,6 +144,12 @@ class Reverse:
             self.scope_of[p] = None
         self.multi = self._multiply_assigned()
         self.for_targets = {n.target.id for n in gast.walk(fn) if isinstance(n, gast.For)}
+        self.defs = {}
+        for n in gast.walk(fn):
+            if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
+                name = n.targets[0].id
+                self.defs[name] = None if name in self.defs or name in self.multi else n
+        self.bar_shapes = {}              # cotangents kept unexpanded: name_bar -> shape
 
     # ----------------------------------------------------------- bookkeeping
     def _assign_scopes(self, stmts, scope):
@@ -336,6 +342,11 @@ class Reverse:
 
     def rule(self, adj, target, call, y, g, s):
         rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        whole = registry.lookup(registry.REVERSE_WHOLE, target) if target is not None else None
+        if whole is not None and len(call.args) == 1 and not call.keywords \
+                and self.is_active(call.args[0]) and self.broadcast_ok(call.args[0], 0):
+            rule = whole
+            self.bar_shapes[bar(call.args[0].id)] = self.shape(y)
         if rule is None:
             raise TransformError(f"no derivative rule for `{getattr(target, '__name__', target)}`",
                                  **self.where(s),
@@ -354,6 +365,88 @@ class Reverse:
                 adj.append(stmt)
         for atom, expr in active_terms:
             self.accumulate(adj, atom, expr)
+
+    # ---------------------------------------------- unexpanded cotangents
+    def broadcast_ok(self, atom, depth):
+        """May ``atom``'s cotangent be a value that merely broadcasts to its shape?
+
+        Yes when every adjoint that reads it either multiplies it by an array of
+        the full shape, or passes it on, unchanged in shape, to an operand of the
+        same shape for which the same holds (or to a ``wrt`` argument).
+        """
+        shape = self.shape(atom)
+        if depth > 8 or shape is None or shape[0] != "array":
+            return False
+        name = atom.id
+        if name in self.params:
+            return name in self.wrt and self.param_kinds.get(name) == "array"
+        stmt = self.defs.get(name)
+        if stmt is None:
+            return False
+        value = stmt.value
+        if isinstance(value, gast.Name):
+            return self.shape(value) == shape and self.broadcast_ok(value, depth + 1)
+        if isinstance(value, gast.BinOp):
+            target, args = BINOPS.get(type(value.op)), [value.left, value.right]
+        elif isinstance(value, gast.UnaryOp):
+            target, args = UNARYOPS.get(type(value.op)), [value.operand]
+        elif isinstance(value, gast.Call) and not value.keywords:
+            target, args = resolve(value.func, self.env.namespace), list(value.args)
+            if classify(target) != "rule":
+                return False
+        else:
+            return False
+        rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        if rule is None:
+            return False
+        call = gast.Call(func=None, args=args, keywords=[])
+        probe = template.expand(rule, call, [atom, _load("srcad_probe_g")], self.env,
+                                exits.Namer(self.namer.taken), self.where(stmt))
+        same = _DropUnbroadcast(self.env, self.shape, shape)
+        for operand, expr in probe.terms:
+            if not self.is_active(operand):
+                continue
+            if probe.prelude:
+                return False
+            expr = same.visit(expr)
+            if self._full(expr, shape):
+                continue
+            if self.shape(operand) == shape and _linear_in(expr, "srcad_probe_g", self.shape) \
+                    and self.broadcast_ok(operand, depth + 1):
+                continue
+            return False
+        return True
+
+    def _full(self, expr, shape):
+        """Is ``expr`` a product with a factor that has the full ``shape``?"""
+        for factor in _factors(expr):
+            if self._array_factor(factor, shape):
+                return True
+        return False
+
+    def _array_factor(self, node, shape):
+        if isinstance(node, gast.Name):
+            return self.shape(node) == shape
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return (self._array_factor(node.left, shape) and self._plain(node.right)) or \
+                (self._array_factor(node.right, shape) and self._plain(node.left))
+        if isinstance(node, gast.UnaryOp):
+            return self._array_factor(node.operand, shape)
+        if isinstance(node, gast.Call):
+            fn = resolve(node.func, self.env.namespace)
+            if registry.is_elementwise(fn):
+                return any(self._array_factor(a, shape) for a in node.args)
+        return False
+
+    def _plain(self, node):
+        """Elementwise arithmetic of names and constants (no reductions)."""
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return self.shape(node) is not None
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return self._plain(node.left) and self._plain(node.right)
+        if isinstance(node, gast.UnaryOp):
+            return self._plain(node.operand)
+        return False
 
     def call(self, adj, s, name, call, y, g):
         fn = resolve(call.func, self.env.namespace)
@@ -576,6 +669,26 @@ class _DropUnbroadcast(gast.NodeTransformer):
                 len(node.args) == 2 and self.shape(node.args[1]) == self.result:
             return node.args[0]
         return node
+
+
+def _factors(expr):
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Mult, gast.Div)):
+        return _factors(expr.left) + _factors(expr.right)
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        return _factors(expr.operand)
+    return [expr]
+
+
+def _linear_in(expr, g, shape):
+    """Is ``expr`` the name ``g`` times scalars (so it keeps ``g``'s shape)?"""
+    count = 0
+    for f in _factors(expr):
+        if isinstance(f, gast.Name) and f.id == g:
+            count += 1
+        elif not (isinstance(f, gast.Constant) or shape(f) == ("scalar",)):
+            return False
+    return count == 1 and not (isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Div)
+                               and isinstance(expr.right, gast.Name) and expr.right.id == g)
 
 
 def _store(name):

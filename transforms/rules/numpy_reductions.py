@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import forward, reverse, tangent_lead
+from transforms.rules.registry import forward, reverse, reverse_whole, tangent_lead
 
 # ---- helpers: reductions ----------------------------------------------------
 
@@ -123,6 +123,16 @@ def sum_bar(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
 @forward(np.sum)
 def sum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
     return (lambda da: np.sum(da, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+@reverse_whole(np.sum)
+def sum_bar_whole(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (g,)
+
+
+@reverse_whole(np.mean)
+def mean_bar_whole(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (g / np.size(a),)
 
 
 @reverse(np.mean)

@@ -18,9 +18,11 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import broadcast_tangent, forward, lift_tangent, reverse, unbroadcast
+from transforms.rules.registry import (broadcast_tangent, elementwise, forward, lift_tangent,
+                                       reverse, unbroadcast)
 
 
+@elementwise
 def pow_dbase(a, b):
     """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0."""
     if np.ndim(b) == 0:

@@ -54,6 +54,10 @@ class Rule:
 
 REVERSE: dict = {}        # callable -> Rule
 FORWARD: dict = {}        # callable -> Rule
+REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose cotangent may
+                          # stay unexpanded (a value that broadcasts against the operand)
+ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
+                          # their array arguments)
 NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
 METHODS: dict = {}        # method name -> callable
 ATTRIBUTES: dict = {}     # attribute name on arrays -> callable of one argument (``x.T``)
@@ -99,6 +103,24 @@ def forward(*targets, vector=True):
     return register
 
 
+def reverse_whole(*targets):
+    """Register a rule for ``target(a)`` with every other argument at its default, whose
+    contribution may be returned unexpanded (e.g. ``g`` for ``sum``): the machinery uses it
+    only when the operand's own adjoint turns a broadcast cotangent into a full one."""
+    def register(template):
+        for target in targets:
+            REVERSE_WHOLE[_key(target)] = Rule(target, template)
+        VERSION.bump()
+        return template
+    return register
+
+
+def elementwise(helper):
+    """Mark a rule helper as elementwise (see ELEMENTWISE)."""
+    ELEMENTWISE.add(helper)
+    return helper
+
+
 def nondiff(*targets):
     for target in targets:
         NONDIFF.add(_key(target))
@@ -120,6 +142,16 @@ def lookup(table, target):
         return table.get(_key(target))
     except TypeError:   # unhashable callable
         return None
+
+
+def is_elementwise(fn):
+    """A NumPy ufunc, or a rule helper marked elementwise."""
+    if isinstance(fn, np.ufunc):
+        return True
+    try:
+        return fn in ELEMENTWISE
+    except TypeError:
+        return False
 
 
 def is_nondiff(target):
