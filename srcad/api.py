@@ -147,7 +147,7 @@ class Differentiable:
                      for p, s in zip(self.params, sig, strict=True)}
             gen = pipeline.reverse_mode(self.fn, self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig),
-                                        param_kinds=kinds)
+                                        param_kinds=kinds, optimize=(kind == "vjp"))
             what = "reverse mode (vector-Jacobian product)"
         else:
             gen = pipeline.forward_mode(self.fn, self.wrt, numeric, vector=(kind == "jvpvec"))
@@ -175,12 +175,21 @@ class Differentiable:
         return fn
 
     # ------------------------------------------------------------- reverse
-    def _vjp(self, args, seed):
+    def _vjp(self, args, seed, out=None):
         fn = self._specialise("vjp", args)
+        return fn(*args, seed, out)
+
+    def _vjp_plain(self, args, seed):
+        """The un-optimised gradient: no workspace, so calls may nest (recursion)."""
+        fn = self._specialise("vjp_plain", args)
         return fn(*args, seed)
 
     def value_and_grad(self, *args, out=None):
-        value, grads = self._vjp(args, 1.0)
+        if out is not None:
+            outs = _check_out(out, args, self.positions, self.wrt, self.single)
+            value, grads = self._vjp(args, 1.0, outs)
+        else:
+            value, grads = self._vjp(args, 1.0)
         if type(value) is not float and (np.ndim(value) != 0 or not np.isrealobj(value)):
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"a value of shape {np.shape(value)}: use pullback or jacobian")
@@ -281,6 +290,9 @@ def _from_entry(entry, fn):
             module, attr = recipe
             if module == "<closure>":
                 namespace[name] = closure[attr]
+            elif module == "<workspace>":
+                from srcad.runtime import Workspace
+                namespace[name] = Workspace()
             elif attr is None:
                 namespace[name] = importlib.import_module(module)
             else:
@@ -326,6 +338,32 @@ def _leaves(x, path):
         yield path, x
 
 
+def _check_out(out, args, positions, names, single):
+    """The tuple of top-level buffers to hand to generated code (after checking all of ``out``)."""
+    outs = (out,) if single else out
+    if not isinstance(outs, (tuple, list)) or len(outs) != len(names):
+        raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(names)}'}"
+                         f" for wrt {names}")
+    top = []
+    for name, pos, o in zip(names, positions, outs, strict=True):
+        a = args[pos]
+        if isinstance(a, np.ndarray):
+            if not isinstance(o, np.ndarray):
+                raise ValueError(f"out= for `{name}` must be an ndarray, got {type(o).__name__}")
+            if o.shape != a.shape:
+                raise ValueError(f"out= for `{name}` has shape {o.shape}, the gradient has "
+                                 f"shape {a.shape}")
+            if o.dtype != a.dtype:
+                raise ValueError(f"out= for `{name}` has dtype {o.dtype}, the gradient has "
+                                 f"dtype {a.dtype}")
+            if not o.flags.writeable:
+                raise ValueError(f"out= for `{name}` is read-only")
+            top.append(o)
+        else:
+            top.append(None)
+    return tuple(top)
+
+
 def _write_out(out, grads, names, single):
     """Copy ``grads`` into the caller's buffers after checking every one of them."""
     outs = (out,) if single else out
@@ -355,7 +393,8 @@ def _write_out(out, grads, names, single):
                 raise ValueError(f"out= for `{gp}` is read-only")
             pairs.append((ov, gv))
     for ov, gv in pairs:
-        np.copyto(ov, gv)
+        if ov is not gv:
+            np.copyto(ov, gv)
     return out
 
 
@@ -446,7 +485,7 @@ def pullback_positions(fn, args, positions):
     value, grads = None, None
 
     def back(g):
-        _, gs = d._vjp(args, g)
+        _, gs = d._vjp_plain(args, g)
         full = [None] * len(args)
         for p, c in zip(positions, gs, strict=True):
             full[p] = c

@@ -10,6 +10,7 @@ and type as the argument, arrays of the argument's dtype, never an alias of an
 internal value.
 """
 import dataclasses
+import threading
 
 import numpy as np
 
@@ -364,3 +365,23 @@ def jvp_call(fn, args, tangents):
     """(value, tangent) of a user function through its own generated jvp."""
     from srcad import api
     return api.jvp_positions(fn, args, tangents)
+
+
+# ---------------------------------------------------------------- workspaces
+
+class Workspace:
+    """Buffers of one compiled gradient, per thread, keyed by slot and shape."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def take(self, slot, shape, dtype):
+        try:
+            buffers = self._local.buffers
+        except AttributeError:
+            buffers = self._local.buffers = {}
+        key = (slot, shape, dtype)
+        buf = buffers.get(key)
+        if buf is None:
+            buf = buffers[key] = np.empty(shape, dtype)
+        return buf

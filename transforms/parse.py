@@ -44,6 +44,7 @@ class Env:
             name = f"{preferred}_{k}"
         self.namespace[name] = obj
         self.recipes.setdefault(name, recipe)
+        self.taken.add(name)
         return name
 
 

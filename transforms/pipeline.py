@@ -14,7 +14,7 @@ import astunparse
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import (activity, exits, fence, forward, inline, normalize, reverse, shapes,
+from transforms import (activity, buffers, exits, fence, forward, inline, normalize, reverse, shapes,
                         simplify, ssa)
 from transforms.parse import Env, code_hash, parse_function
 
@@ -26,6 +26,7 @@ class Generated:
     filename: str             # the user's file
     lineno: int
     timings: dict = field(default_factory=dict)
+    shapes: dict = field(default_factory=dict)   # name -> shape symbol (cotangents included)
 
 
 class _Run:
@@ -73,24 +74,31 @@ def check(fn):
     return fence.check(parse_function(fn))
 
 
-def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_kinds=None):
+def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_kinds=None,
+                 optimize=True):
     """The vector-Jacobian product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
     parsed, tree, env, namer = front(fn, level, run)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     import copy
-    first = run("reverse", lambda: reverse.Reverse(copy.deepcopy(tree), env,
-                                                   exits.Namer(namer.taken), act, wrt,
-                                                   parsed.filename, shapes=known,
-                                                   param_kinds=param_kinds).run())
+    last = reverse.Reverse(copy.deepcopy(tree), env, exits.Namer(namer.taken), act, wrt,
+                           parsed.filename, shapes=known, param_kinds=param_kinds)
+    first = run("reverse", last.run)
     restore = _restore_set(first)
     if restore:
-        first = run("reverse", lambda: reverse.Reverse(tree, env, namer, act, wrt,
-                                                       parsed.filename, restore, known,
-                                                       param_kinds).run())
-    out = run("simplify", simplify.simplify, first)
-    return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
+        last = reverse.Reverse(tree, env, namer, act, wrt, parsed.filename, restore, known,
+                               param_kinds)
+        first = run("reverse", last.run)
+    bar_shapes = dict(known)
+    bar_shapes.update({n + "_bar": v for n, v in known.items()})
+    bar_shapes.update(last.bar_shapes)
+    out = run("simplify", simplify.simplify, first, bar_shapes.get, namer)
+    if optimize:
+        out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
+                  param_kinds or {})
+    return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,
+                     bar_shapes)
 
 
 def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False):

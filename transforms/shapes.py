@@ -64,7 +64,8 @@ def infer(fn, param_shapes, namespace):
     for _ in range(10):
         new = {p: s for p, s in param_shapes.items() if s is not None}
         for name, value in defs:
-            new[name] = _merge(new.get(name), _shape(value, table, namespace, int_indices))
+            shape = _shape(value, table, namespace, int_indices)
+            new[name] = _merge(new.get(name), _TOP if shape is None else shape)
         if new == table:
             break
         table = new

@@ -183,11 +183,92 @@ def _dead(fn):
                     setattr(node, field, keep or ([gast.Pass()] if field == "body" else []))
 
 
-def simplify(fn):
+def _scalar_first(stmts, shape, namer):
+    """``b = s1 * A`` then ``c = b * s2`` (b used once) -> ``k = s1 * s2; c = k * A``.
+
+    Scalar factors are multiplied together before they touch the array, so an
+    adjoint chain like ``(p_bar * t) * -3.0`` makes one pass over memory, not two.
+    """
+    uses = {}
+    for s in stmts:
+        for name in _loads(s):
+            uses[name] = uses.get(name, 0) + 1
+    out = []
+    k = 0
+    while k < len(stmts):
+        s = stmts[k]
+        nxt = stmts[k + 1] if k + 1 < len(stmts) else None
+        split = _scalar_times_array(s, shape)
+        if split is not None and nxt is not None and uses.get(s.targets[0].id) == 1:
+            s1, arr = split
+            b = s.targets[0].id
+            other = _other_factor(nxt, b, shape)
+            if other is not None:
+                op, s2 = other
+                name = namer.fresh("s")
+                out.append(gast.copy_location(gast.Assign(
+                    targets=[gast.Name(id=name, ctx=gast.Store(), annotation=None,
+                                       type_comment=None)],
+                    value=gast.BinOp(left=s1, op=op, right=s2), type_comment=None), nxt))
+                nxt.value = gast.BinOp(left=gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                      type_comment=None),
+                                       op=gast.Mult(), right=arr)
+                out.append(nxt)
+                k += 2
+                continue
+        out.append(s)
+        k += 1
+    return out
+
+
+def _is_scalar(node, shape):
+    if isinstance(node, gast.Constant):
+        return isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    return isinstance(node, gast.Name) and shape(node.id) == ("scalar",)
+
+
+def _is_array(node, shape):
+    if not isinstance(node, gast.Name):
+        return False
+    s = shape(node.id)
+    return s is not None and s[0] == "array"
+
+
+def _scalar_times_array(s, shape):
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and isinstance(s.value, gast.BinOp) and isinstance(s.value.op, gast.Mult)):
+        return None
+    left, right = s.value.left, s.value.right
+    if _is_scalar(left, shape) and _is_array(right, shape):
+        return left, right
+    if _is_array(left, shape) and _is_scalar(right, shape):
+        return right, left
+    return None
+
+
+def _other_factor(s, b, shape):
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and isinstance(s.value, gast.BinOp)):
+        return None
+    v = s.value
+    is_b = lambda n: isinstance(n, gast.Name) and n.id == b  # noqa: E731
+    if isinstance(v.op, gast.Mult):
+        if is_b(v.left) and _is_scalar(v.right, shape):
+            return gast.Mult(), v.right
+        if is_b(v.right) and _is_scalar(v.left, shape):
+            return gast.Mult(), v.left
+    if isinstance(v.op, gast.Div) and is_b(v.left) and _is_scalar(v.right, shape):
+        return gast.Div(), v.right
+    return None
+
+
+def simplify(fn, shape=None, namer=None):
     owned = _owned_names(fn)
     fn.body = _first_assign(fn.body, owned)
     protected = owned | {a.id for a in fn.args.args}
     fn.body = _propagate(fn.body, protected)
     _dead(fn)
     fn.body = _dead_tail(fn.body, ())
+    if shape is not None and namer is not None:
+        fn.body = _scalar_first(fn.body, shape, namer)
     return fn

@@ -19,7 +19,7 @@ import operator
 import numpy as np
 
 from transforms.rules.registry import (broadcast_tangent, elementwise, forward, lift_tangent,
-                                       reverse, unbroadcast)
+                                       out_form, reverse, unbroadcast)
 
 
 @elementwise
@@ -116,3 +116,12 @@ def pow_bar(y, g, a, b, out=None):
 def pow_dot(y, a, b, out=None):
     return (lambda da: lift_tangent(da, a, y) * pow_dbase(a, b),
             lambda db: lift_tangent(db, b, y) * (y * pow_log(a)))
+
+
+# ---- out= forms of the operators (used by the buffer plan) -------------------
+
+out_form(operator.add, np.add)
+out_form(operator.sub, np.subtract)
+out_form(operator.mul, np.multiply)
+out_form(operator.truediv, np.divide)
+out_form(operator.neg, np.negative)

@@ -56,6 +56,7 @@ REVERSE: dict = {}        # callable -> Rule
 FORWARD: dict = {}        # callable -> Rule
 REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose cotangent may
                           # stay unexpanded (a value that broadcasts against the operand)
+OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operator.add -> np.add)
 ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
                           # their array arguments)
 NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
@@ -113,6 +114,12 @@ def reverse_whole(*targets):
         VERSION.bump()
         return template
     return register
+
+
+def out_form(target, ufunc):
+    """Declare the ufunc that computes ``target`` and accepts ``out=``."""
+    OUT_FORMS[target] = ufunc
+    VERSION.bump()
 
 
 def elementwise(helper):

@@ -1,0 +1,202 @@
+"""Buffer plan: elementwise intermediates live in a reused workspace; results go to ``out``.
+
+Before (a simplified gradient, ``x: float64[1d]``)::
+
+    def eam_vjp(x, seed):
+        t = x + 1.0
+        t2 = -3.0 * t
+        t3 = np.exp(t2)
+        p = np.sum(t3)
+        ...
+        x_bar = s * t3
+        return p2, (_rt.finalize_array(x_bar, x),)
+
+After::
+
+    def eam_vjp(x, seed, out=None):
+        w0 = _ws.take(0, x.shape, x.dtype)
+        x_out = None if out is None else out[0]
+        t = np.add(x, 1.0, out=w0)
+        t2 = np.multiply(-3.0, t, out=w0)      # t is dead: its buffer is reused
+        t3 = np.exp(t2, out=w0)
+        p = np.sum(t3)
+        ...
+        x_bar = np.multiply(s, t3, out=x_out)  # a new array, or the caller's buffer
+        return p2, (_rt.finalize_array(x_bar, x),)
+
+Only top-level statements (not in a loop or a branch) whose value has a known
+array shape and whose every reader is elementwise or a reduction take part, so a
+buffer never escapes: nothing returned, recorded or passed to other code is a
+workspace buffer. Workspaces are per thread and keyed by shape (``runtime.Workspace``).
+"""
+import gast
+
+from transforms.exits import _assign, _const, _load
+from transforms.parse import MISSING, resolve
+from transforms.reverse import BINOPS, rt
+from transforms.rules import registry
+
+
+def _ufunc_of(value, namespace):
+    """The out=-capable elementwise function computing ``value``, or None."""
+    if isinstance(value, gast.BinOp):
+        target = BINOPS.get(type(value.op))
+        return registry.OUT_FORMS.get(target), [value.left, value.right]
+    if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
+        import operator
+        return registry.OUT_FORMS.get(operator.neg), [value.operand]
+    if isinstance(value, gast.Call) and not value.keywords:
+        fn = resolve(value.func, namespace)
+        if fn is not MISSING and registry.is_elementwise(fn) and _is_ufunc(fn):
+            return fn, list(value.args)
+    return None, None
+
+
+def _is_ufunc(fn):
+    return hasattr(fn, "nin") and hasattr(fn, "nout") and fn.nout == 1
+
+
+def _safe_readers(fn, namespace):
+    """Names whose every read is an operand of elementwise code or of a reduction."""
+    unsafe = set()
+    safe_calls = set(registry.REVERSE_WHOLE)
+
+    def visit(node, safe):
+        if isinstance(node, gast.Name):
+            if isinstance(node.ctx, gast.Load) and not safe:
+                unsafe.add(node.id)
+            return
+        if isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare)):
+            for child in gast.iter_child_nodes(node):
+                visit(child, not isinstance(node, gast.BinOp)
+                      or not isinstance(node.op, gast.MatMult))
+            return
+        if isinstance(node, gast.Call):
+            target = resolve(node.func, namespace)
+            ok = target is not MISSING and (_is_ufunc(target) or _in(target, safe_calls))
+            visit(node.func, False)
+            for a in node.args:
+                visit(a, ok)
+            for k in node.keywords:
+                visit(k.value, False)
+            return
+        for child in gast.iter_child_nodes(node):
+            visit(child, False)
+
+    for stmt in fn.body:
+        visit(stmt, False)
+    return unsafe
+
+
+def _in(target, table):
+    try:
+        return target in table
+    except TypeError:
+        return False
+
+
+def plan(fn, env, namer, shapes, wrt, param_kinds):
+    """Rewrite ``fn`` (a simplified vjp) to use workspace buffers and ``out``."""
+    namespace = env.namespace
+    body = fn.body
+    ret = body[-1]
+    unsafe = _safe_readers(fn, namespace)
+    last_use = {}
+    for k, s in enumerate(body):
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                last_use[n.id] = k
+    results = _results(ret, wrt)
+    array_params = {p for p in wrt if param_kinds.get(p) == "array"}
+    out_names = {}
+    prologue = []
+    free, taken = {}, {}         # shape param -> free buffer ids; name -> buffer id
+    count = 0
+    buffer_names = []
+    out_param = namer.fresh("out")
+    new_body = []
+    for k, s in enumerate(body[:-1]):
+        rewritten = None
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            name = s.targets[0].id
+            ufunc, args = _ufunc_of(s.value, namespace)
+            shape = shapes(name)
+            if ufunc is not None and shape is not None and shape[0] == "array" \
+                    and param_kinds.get(shape[1]) == "array":
+                owner = shape[1]
+                # operands dying here give their buffers back first (ufuncs allow out == in)
+                for a in args:
+                    if isinstance(a, gast.Name) and a.id in taken and last_use.get(a.id) == k:
+                        free.setdefault(owner, []).append(taken.pop(a.id))
+                target = None
+                if name in results and results[name] in array_params \
+                        and shapes(results[name]) == shape and last_use.get(name) == len(body) - 1:
+                    param = results[name]
+                    if param not in out_names:
+                        out_names[param] = namer.fresh(param + "_out")
+                    target = _load(out_names[param])
+                elif name not in unsafe and name not in results:
+                    pool = free.setdefault(owner, [])
+                    if pool:
+                        buf = pool.pop()
+                    else:
+                        buf = count
+                        count += 1
+                        buffer_names.append(namer.fresh("work"))
+                        prologue.append(_assign(buffer_names[buf], gast.Call(
+                            func=gast.Attribute(value=_load("_ws"), attr="take", ctx=gast.Load()),
+                            args=[_const(buf), gast.Attribute(value=_load(owner), attr="shape",
+                                                              ctx=gast.Load()),
+                                  gast.Attribute(value=_load(owner), attr="dtype",
+                                                 ctx=gast.Load())], keywords=[])))
+                    taken[name] = buf
+                    target = _load(buffer_names[buf])
+                if target is not None:
+                    func = _ufunc_ref(env, ufunc)
+                    rewritten = gast.copy_location(_assign(name, gast.Call(
+                        func=func, args=args, keywords=[gast.keyword(arg="out", value=target)])), s)
+        new_body.append(rewritten or s)
+        for name in [n for n, b in taken.items() if last_use.get(n, -1) <= k]:
+            shape = shapes(name)
+            free.setdefault(shape[1], []).append(taken.pop(name))
+    if count:
+        from srcad import runtime
+        env.bind("_ws", runtime.Workspace(), ("<workspace>", None))
+    outs = []
+    for p, name in out_names.items():
+        index = wrt.index(p)
+        outs.append(_assign(name, gast.IfExp(
+            test=gast.Compare(left=_load(out_param), ops=[gast.Is()],
+                              comparators=[_const(None)]),
+            body=_const(None),
+            orelse=gast.Subscript(value=_load(out_param), slice=_const(index), ctx=gast.Load()))))
+    fn.body = prologue + outs + new_body + [ret]
+    fn.args.args.append(gast.Name(id=out_param, ctx=gast.Param(), annotation=None,
+                                  type_comment=None))
+    fn.args.defaults.append(_const(None))
+    return fn
+
+
+def _ufunc_ref(env, ufunc):
+    """``np.add`` when NumPy is bound as ``np`` (as it nearly always is)."""
+    import numpy
+    name = ufunc.__name__
+    if getattr(numpy, name, None) is ufunc:
+        mod = env.bind("np", numpy, ("numpy", None))
+        return gast.Attribute(value=_load(mod), attr=name, ctx=gast.Load())
+    return _load(env.bind(name, ufunc, ("numpy", name)))
+
+
+def _results(ret, wrt):
+    """Names handed to finalize in the return statement -> the parameter they belong to."""
+    out = {}
+    value = ret.value
+    if not isinstance(value, gast.Tuple) or len(value.elts) != 2:
+        return out
+    grads = value.elts[1]
+    if not isinstance(grads, gast.Tuple):
+        return out
+    for p, e in zip(wrt, grads.elts, strict=False):
+        if isinstance(e, gast.Call) and e.args and isinstance(e.args[0], gast.Name):
+            out[e.args[0].id] = p
+    return out
