@@ -140,7 +140,7 @@ class Differentiable:
                 STATS["disk_hits"] += 1
                 return fn
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
-        if kind == "vjp":
+        if kind in ("vjp", "vjp_plain"):
             from transforms.shapes import param_shapes
             kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
                          np.dtype(s[1]).kind == "f" else None)

@@ -57,18 +57,24 @@ def _statements(body):
 
 def infer(fn, param_shapes, namespace):
     """``param_shapes``: name -> SCALAR, ("array", name, ndim) or None."""
-    table = {p: s for p, s in param_shapes.items() if s is not None}
+    table = {p: (s if s is not None else _TOP) for p, s in param_shapes.items()}
     int_indices = {s.target.id for s in _statements(fn.body) if isinstance(s, gast.For)}
     defs = [(s.targets[0].id, s.value) for s in _statements(fn.body)
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
-    for _ in range(10):
-        new = {p: s for p, s in param_shapes.items() if s is not None}
+    for _ in range(20):          # a monotone fixpoint: absent -> a shape -> unknown
+        changed = False
         for name, value in defs:
+            if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
+                   and n.id not in table and n.id not in int_indices and n.id not in namespace
+                   for n in gast.walk(value)):
+                continue          # an operand has no value yet: look again next round
             shape = _shape(value, table, namespace, int_indices)
-            new[name] = _merge(new.get(name), _TOP if shape is None else shape)
-        if new == table:
+            merged = _merge(table.get(name), _TOP if shape is None else shape)
+            if merged != table.get(name):
+                table[name] = merged
+                changed = True
+        if not changed:
             break
-        table = new
     return {k: v for k, v in table.items() if v is not None and v != _TOP}
 
 
