@@ -102,6 +102,11 @@ class Differentiable:
             self._version = _REG.VERSION.number
         sig = signature_of(args)
         fn = self._compiled.get((kind, sig))
+        if fn is not None:
+            for scope, name, obj in fn.__srcad_guards__:
+                if scope.get(name) is not obj:      # an inlined helper was redefined
+                    fn = None
+                    break
         if fn is None:
             with _LOCK:
                 fn = self._compile(kind, sig, args)
@@ -132,6 +137,9 @@ class Differentiable:
     def _compile(self, kind, sig, args):
         from transforms import pipeline
         self._check_args(args)
+        own = _own_rule(self.fn, kind, self.positions)
+        if own is not None:
+            return own
         key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend)
         entry = disk.load(key)
         if entry is not None:
@@ -163,6 +171,7 @@ class Differentiable:
         text = codegen.to_source(gen.tree, params, header)
         fn = codegen.load(text, gen.env.namespace, self.fn.__globals__, self.fn.__qualname__)
         fn.__srcad_text__ = text
+        fn.__srcad_guards__ = _guards(gen.env)
         recipes = {name: gen.env.recipes.get(name) for name in params}
         if all(r is not None for r in recipes.values()):
             deps = [[d.__module__, d.__qualname__, h] for d, h in gen.env.deps[1:]]
@@ -236,6 +245,71 @@ class Differentiable:
         return derivatives.jacobian(self, args, mode)
 
 
+def _guards(env):
+    """(module dict, name, function) for every user function the generated code
+    inlined or calls: rebinding one of those names makes the next call recompile."""
+    import sys
+    import types
+    out, seen = [], set()
+    candidates = [(getattr(d, "__module__", None), getattr(d, "__name__", None), d)
+                  for d, _ in env.deps[1:]]
+    for name, obj in env.namespace.items():
+        recipe = env.recipes.get(name)
+        if isinstance(obj, types.FunctionType) and recipe and recipe[0] not in (
+                "<closure>", "<workspace>", "builtins"):
+            candidates.append((recipe[0], recipe[1], obj))
+    for module_name, name, obj in candidates:
+        if not module_name or module_name.split(".")[0] in ("srcad", "transforms", "numpy"):
+            continue
+        module = sys.modules.get(module_name)
+        if module is not None and name and vars(module).get(name) is obj \
+                and (module_name, name) not in seen:
+            seen.add((module_name, name))
+            out.append((vars(module), name, obj))
+    return tuple(out)
+
+
+def _guards_from(deps):
+    import sys
+    out = []
+    for module, qualname, _ in deps:
+        mod = sys.modules.get(module)
+        if mod is not None and "." not in qualname and qualname in vars(mod):
+            out.append((vars(mod), qualname, vars(mod)[qualname]))
+    return tuple(out)
+
+
+def _own_rule(fn, kind, positions):
+    """A user rule registered on the differentiated function itself is used as is."""
+    from srcad import runtime
+    if kind in ("vjp", "vjp_plain") and fn in _REG.CUSTOM_REVERSE:
+        rule = _REG.CUSTOM_REVERSE[fn]
+
+        def vjp(*args_seed_out):
+            args, seed = args_seed_out[:len(inspect.signature(fn).parameters)], \
+                args_seed_out[len(inspect.signature(fn).parameters)]
+            value, back = rule(*args)
+            cots = runtime.call_back(back, seed, args, fn.__name__, True)
+            return value, tuple(runtime.finalize(cots[p], args[p]) for p in positions)
+        vjp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"
+        vjp.__srcad_guards__ = ()
+        return vjp
+    if kind in ("jvp", "jvpvec") and fn in _REG.CUSTOM_FORWARD:
+        rule = _REG.CUSTOM_FORWARD[fn]
+        n = len(inspect.signature(fn).parameters)
+
+        def jvp(*args_tangents):
+            args, tans = args_tangents[:n], args_tangents[n:]
+            full = [runtime.zero_tangent(a) for a in args]
+            for p, t in zip(positions, tans, strict=True):
+                full[p] = t
+            return rule(tuple(args), tuple(full))
+        jvp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"
+        jvp.__srcad_guards__ = ()
+        return jvp
+    return None
+
+
 def _rule_hashes(c):
     """Fingerprints of the user rules registered for ``c`` (None where there is none)."""
     from transforms.parse import code_hash
@@ -302,6 +376,7 @@ def _from_entry(entry, fn):
                 namespace[name] = obj
         compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
         compiled.__srcad_text__ = entry["source"]
+        compiled.__srcad_guards__ = _guards_from(entry.get("deps", []))
         return compiled
     except Exception:           # a corrupt or foreign entry is regenerated
         return None
@@ -478,20 +553,24 @@ def source(fn, *args, kind="grad", wrt=0):
     return _differentiable(fn, wrt).source(kind, *args)
 
 
-def pullback_positions(fn, args, positions):
-    """Used by generated code: (value, back) with one entry per argument."""
+def pullback_positions(fn, args, positions, value=True):
+    """Used by generated code: (value, back) with one entry per argument.
+
+    With ``value=False`` (a checkpoint's reverse sweep, never re-entered) the
+    pullback runs the optimised gradient and its workspace; otherwise the plain
+    one, which a recursive function may re-enter safely.
+    """
     positions = tuple(positions)
     d = _differentiable(fn, positions if positions else (0,))
-    value, grads = None, None
+    run = d._vjp_plain if value else d._vjp
 
     def back(g):
-        _, gs = d._vjp_plain(args, g)
+        _, gs = run(args, g)
         full = [None] * len(args)
         for p, c in zip(positions, gs, strict=True):
             full[p] = c
         return tuple(full)
-    value = fn(*args)
-    return value, back
+    return (fn(*args) if value else None), back
 
 
 def clear_cache():

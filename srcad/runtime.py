@@ -234,6 +234,12 @@ def vjp_call(fn, args, wrt):
     return api.pullback_positions(fn, args, wrt)
 
 
+def vjp_back(fn, args, wrt):
+    """Only the pullback of a user function (its value is not computed here)."""
+    from srcad import api
+    return api.pullback_positions(fn, args, wrt, value=False)[1]
+
+
 def call_back(back, g, args, label, is_rule):
     """Call a pullback and check what it returns against the arguments."""
     cots = back(g)
@@ -248,9 +254,12 @@ def call_back(back, g, args, label, is_rule):
         if c is None:
             out.append(0.0)
             continue
-        if isinstance(a, np.ndarray) and isinstance(c, np.ndarray) and c.shape != a.shape:
-            raise ValueError(f"the rule for `{label}` returned a cotangent of shape {c.shape} "
-                             f"for argument {k} of shape {a.shape}")
+        if isinstance(a, np.ndarray) and np.shape(c) != a.shape and np.ndim(c) != 0:
+            raise ValueError(f"the rule for `{label}` returned a cotangent of shape "
+                             f"{np.shape(c)} for argument {k} of shape {a.shape}")
+        if isinstance(a, (float, np.floating)) and np.ndim(c) != 0:
+            raise ValueError(f"the rule for `{label}` returned a cotangent of shape "
+                             f"{np.shape(c)} for argument {k}, a scalar")
         out.append(c)
     return out
 

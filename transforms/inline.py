@@ -45,11 +45,11 @@ def _inlinable(obj):
         hash(obj)
     except TypeError:
         return False
-    if obj in registry.CUSTOM_REVERSE or obj in registry.SPECIAL or registry.is_nondiff(obj) \
+    if obj in registry.CUSTOM_REVERSE or obj in registry.CUSTOM_FORWARD or obj in registry.SPECIAL or registry.is_nondiff(obj) \
             or registry.lookup(registry.REVERSE, obj) is not None:
         return False
-    module = getattr(obj, "__module__", "") or ""
-    return not module.startswith(("srcad", "transforms", "numpy"))
+    module = (getattr(obj, "__module__", "") or "").split(".")[0]
+    return module not in ("srcad", "transforms", "numpy")
 
 
 class _Rename(gast.NodeTransformer):

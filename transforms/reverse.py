@@ -513,11 +513,9 @@ class Reverse:
             label = fn.__name__
         else:   # checkpoint: only the inputs are kept, the primal is recomputed
             primal = [_assign(name, gast.Call(func=func, args=args, keywords=[]))]
-            adj.append(gast.Assign(targets=[gast.Tuple(elts=[_store("_"), _store(back)],
-                                                       ctx=gast.Store())],
-                                   value=rt_call(self.env, "vjp_call", func, arg_tuple, wrt),
-                                   type_comment=None))
+            adj.append(_assign(back, rt_call(self.env, "vjp_back", func, arg_tuple, wrt)))
             label = fn.__name__
+        primal = [gast.copy_location(p, s) for p in primal]
         if not active:
             return primal
         parts = self.namer.fresh(name + "_cots")

@@ -62,8 +62,33 @@ ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has 
 NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
 METHODS: dict = {}        # method name -> callable
 ATTRIBUTES: dict = {}     # attribute name on arrays -> callable of one argument (``x.T``)
-CUSTOM_REVERSE: dict = {}  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
-CUSTOM_FORWARD: dict = {}  # user callable -> rule(args, tangents) -> (value, tangent)
+class _Table(dict):
+    """A rule table whose every change invalidates what was compiled against it."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        VERSION.bump()
+
+    def __delitem__(self, key):
+        super().__delitem__(key)
+        VERSION.bump()
+
+    def pop(self, *args):
+        out = super().pop(*args)
+        VERSION.bump()
+        return out
+
+    def clear(self):
+        super().clear()
+        VERSION.bump()
+
+    def update(self, *args, **kwargs):
+        super().update(*args, **kwargs)
+        VERSION.bump()
+
+
+CUSTOM_REVERSE: dict = _Table()  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
+CUSTOM_FORWARD: dict = _Table()  # user callable -> rule(args, tangents) -> (value, tangent)
 SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
 
