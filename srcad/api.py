@@ -69,22 +69,29 @@ class Differentiable:
         if backend not in ("numpy", "numba"):
             raise ValueError(f"unknown backend {backend!r}: use 'numpy' or 'numba'")
         if backend == "numba":
-            try:
-                import numba  # noqa: F401
-            except ImportError:
-                raise ImportError("backend='numba' needs numba: pip install 'srcad[numba]'") \
-                    from None
+            raise NotImplementedError(
+                "backend='numba' is not available yet: the generated NumPy code is the only "
+                "backend; use backend='numpy'")
         self.fn = fn
         self.__srcad_wrapped__ = fn
         functools.update_wrapper(self, fn)
         self.backend = backend
-        self.params, self.wrt, self.single = _resolve_wrt(fn, wrt)
+        self.inner = getattr(fn, "__srcad_derivative__", None)   # (Differentiable, "grad")
+        self.params, self.wrt, self.single = _resolve_wrt(self.base_fn, wrt)
         self.positions = tuple(self.params.index(n) for n in self.wrt)
         self.compiles = 0
         self._compiled = {}
         self._version = -1
         self._last = {}
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
+
+    @property
+    def base_fn(self):
+        """The user's function at the bottom of a derivative of a derivative."""
+        d = self
+        while d.inner is not None:
+            d = d.inner[0]
+        return d.fn
 
     def __repr__(self):
         return f"<srcad.Differentiable {self.fn.__qualname__} wrt={self.wrt}>"
@@ -117,10 +124,11 @@ class Differentiable:
         return fn
 
     def _check_args(self, args):
-        kinds = [p.kind for p in inspect.signature(self.fn).parameters.values()]
+        base = self.base_fn
+        kinds = [p.kind for p in inspect.signature(base).parameters.values()]
         if inspect.Parameter.VAR_POSITIONAL in kinds or inspect.Parameter.VAR_KEYWORD in kinds:
             from transforms import pipeline
-            pipeline.check(self.fn)
+            pipeline.check(base)
         if len(args) != len(self.params):
             raise TypeError(f"`{self.fn.__name__}` takes {len(self.params)} arguments "
                             f"{self.params}, got {len(args)}")
@@ -140,7 +148,8 @@ class Differentiable:
         own = _own_rule(self.fn, kind, self.positions)
         if own is not None:
             return own
-        key = disk.key_of(_code_key(self.fn), kind, self.wrt, sig, self.backend)
+        key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
+                          self.backend)
         entry = disk.load(key)
         if entry is not None:
             fn = _from_entry(entry, self.fn)
@@ -153,12 +162,13 @@ class Differentiable:
             kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
                          np.dtype(s[1]).kind == "f" else None)
                      for p, s in zip(self.params, sig, strict=True)}
-            gen = pipeline.reverse_mode(self.fn, self.wrt, numeric,
+            gen = pipeline.reverse_mode(self._target(args), self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig),
                                         param_kinds=kinds, optimize=(kind == "vjp"))
             what = "reverse mode (vector-Jacobian product)"
         else:
-            gen = pipeline.forward_mode(self.fn, self.wrt, numeric, vector=(kind == "jvpvec"))
+            gen = pipeline.forward_mode(self._target(args), self.wrt, numeric,
+                                        vector=(kind == "jvpvec"))
             what = "forward mode (Jacobian-vector product" + (
                 ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1
@@ -182,6 +192,33 @@ class Differentiable:
                     callees.append([mod, qual] + _rule_hashes(c))
             disk.store(key, text, recipes, deps, callees)
         return fn
+
+    def _nesting(self):
+        out, d = [], self
+        while d.inner is not None:
+            out.append((d.inner[1], d.inner[0].wrt))
+            d = d.inner[0]
+        return tuple(out)
+
+    def _target(self, args):
+        """The Python function to transform: the user's, or for a derivative of a
+        derivative, a small function calling the inner derivative's generated code."""
+        if self.inner is None:
+            return self.fn
+        inner, kind = self.inner
+        plain = inner._specialise("vjp_plain", args)
+        names = ", ".join(self.params)
+        result = "grads[0]" if inner.single else "grads"
+        name = f"{inner.base_fn.__name__}_{kind}{len(self._nesting())}"
+        text = (f"def {name}({names}):\n"
+                f"    value, grads = {plain.__name__}({names}, 1.0)\n"
+                f"    return {result}\n")
+        filename = f"<srcad {name} {id(plain):x}>"
+        import linecache
+        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+        scope = {"__name__": inner.base_fn.__module__, plain.__name__: plain}
+        exec(compile(text, filename, "exec"), scope)
+        return scope[name]
 
     # ------------------------------------------------------------- reverse
     def _vjp(self, args, seed, out=None):
@@ -243,6 +280,14 @@ class Differentiable:
     def jacobian(self, *args, mode="auto"):
         from srcad import derivatives
         return derivatives.jacobian(self, args, mode)
+
+    def hessian(self, *args):
+        from srcad import derivatives
+        return derivatives.hessian(self, args)
+
+    def hvp(self, args, v):
+        from srcad import derivatives
+        return derivatives.hvp(self, tuple(args), v)
 
 
 def _guards(env):
@@ -500,8 +545,21 @@ def grad(fn, wrt=0):
 
     def gradient(*args, out=None):
         return d.grad(*args, out=out)
-    gradient.__srcad_wrapped__ = None
+    gradient.__srcad_derivative__ = (d, "grad")
+    gradient.__name__ = f"{getattr(d.fn, '__name__', 'f')}_grad"
     return gradient
+
+
+def hessian(fn, wrt=0):
+    d = _differentiable(fn, wrt)
+
+    def hess(*args):
+        return d.hessian(*args)
+    return hess
+
+
+def hvp(fn, args, v, wrt=0):
+    return _differentiable(fn, wrt).hvp(args, v)
 
 
 def value_and_grad(fn, wrt=0):

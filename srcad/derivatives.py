@@ -58,7 +58,11 @@ def _forward(d, args, ins, n_in):
         t[offset:offset + n, :] = np.eye(n)
         tangents.append(t.reshape((n_in,) + np.shape(a)))
         offset += n
-    fn = d._specialise("jvpvec", args)
+    from srcad.errors import TransformError
+    try:
+        fn = d._specialise("jvpvec", args)
+    except TransformError:
+        return _forward_columns(d, args, ins, n_in)
     value, tan = fn(*args, *tangents)
     value = np.asarray(value)
     tan = np.broadcast_to(np.asarray(tan, dtype=float), (n_in,) + value.shape) \
@@ -88,3 +92,66 @@ def _reverse(d, args, ins):
     for a, r in zip(ins, rows, strict=True):
         out.append(np.stack(r).reshape(value.shape + np.shape(a)))
     return out[0] if d.single else tuple(out)
+
+
+def _forward_columns(d, args, ins, n_in):
+    """One forward pass per input entry (when a rule has no vector mode)."""
+    cols, value = [], None
+    for j in range(n_in):
+        tangents, offset = [], 0
+        for a in ins:
+            n = _size(a)
+            t = np.zeros(n)
+            if offset <= j < offset + n:
+                t[j - offset] = 1.0
+            tangents.append(float(t[0]) if isinstance(a, float) else t.reshape(np.shape(a)))
+            offset += n
+        value, tan = d.jvp(args, tuple(tangents))
+        cols.append(np.asarray(tan, dtype=float))
+    value = np.asarray(value)
+    tan = np.stack(cols)
+    out, offset = [], 0
+    for a in ins:
+        n = _size(a)
+        block = tan[offset:offset + n].reshape((n,) + value.shape)
+        out.append(np.array(np.moveaxis(block, 0, -1).reshape(value.shape + np.shape(a))))
+        offset += n
+    return out[0] if d.single else tuple(out)
+
+
+def _gradient_of(d):
+    """A Differentiable for the gradient function of ``d`` (same parameters and wrt)."""
+    from srcad.api import Differentiable
+    cached = getattr(d, "_gradient_fn", None)
+    if cached is None:
+        def gradient(*args):
+            return d.grad(*args)
+        gradient.__srcad_derivative__ = (d, "grad")
+        gradient.__name__ = f"{d.fn.__name__}_grad"
+        cached = d._gradient_fn = Differentiable(gradient, wrt=d.wrt if not d.single
+                                                 else d.wrt[0])
+    return cached
+
+
+def _check_scalar(d, args, what):
+    value = d.fn(*args)
+    if np.ndim(value) != 0:
+        raise ValueError(f"{what} needs a scalar function; `{d.fn.__name__}` returned a value "
+                         f"of shape {np.shape(value)}")
+
+
+def hessian(d, args):
+    """Forward over reverse: the Jacobian of the gradient, by forward mode."""
+    args = tuple(args)
+    _check_scalar(d, args, "hessian")
+    _check_array_like(d, args)
+    return jacobian(_gradient_of(d), args, "forward")
+
+
+def hvp(d, args, v):
+    """One forward-mode pass over the gradient's code, in direction ``v``."""
+    _check_scalar(d, args, "hvp")
+    g = _gradient_of(d)
+    tangents = (v,) if d.single else tuple(v)
+    _, out = g.jvp(args, tangents)
+    return out

@@ -38,7 +38,12 @@ def nestlevel():
     return 0
 
 
-for _fn, _kind in ((stop_gradient, "stop_gradient"), (hook, "hook"), (showgrad, "showgrad"),
+def level(k):
+    """What ``nestlevel()`` became in generated code: the constant ``k``."""
+    return k
+
+
+for _fn, _kind in ((level, "level"), (stop_gradient, "stop_gradient"), (hook, "hook"), (showgrad, "showgrad"),
                    (checkpoint, "checkpoint"), (isderiving, "isderiving"),
                    (nestlevel, "nestlevel")):
     registry.SPECIAL[_fn] = _kind

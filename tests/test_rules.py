@@ -727,6 +727,39 @@ OURS = {m.__name__ for m in RULE_MODULES}
 SHARED = {"np", "math", "unbroadcast", "lift_tangent", "broadcast_tangent", "tangent_lead"}
 
 
+# rules for the helpers that templates call (so generated code can be differentiated again)
+from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402
+from transforms.rules.numpy_reductions import reduce_expand, reduce_keep  # noqa: E402
+from transforms.rules.operators import pow_dbase  # noqa: E402
+from transforms.rules.registry import broadcast_tangent, lift_tangent, unbroadcast  # noqa: E402
+
+
+def f_pow_dbase(a, b): return pow_dbase(a, b)
+def f_unbroadcast(c, x): return unbroadcast(c, x)
+def f_lift_tangent(dx, x, z): return lift_tangent(dx, x, z)
+def f_broadcast_tangent(dx, x, z): return broadcast_tangent(dx, x, z)
+def f_reduce_expand(c, a): return reduce_expand(c, a, 0, False)
+def f_reduce_keep(c, a): return reduce_keep(c, a, 1, False)
+def f_matmul_back_a(c, a, b): return matmul_back_a(c, a, b)
+def f_matmul_back_b(c, a, b): return matmul_back_b(c, a, b)
+
+
+Z4, Z34, Z45 = K(np.zeros(4)), K(np.zeros((3, 4))), K(np.zeros((4, 5)))
+ROWS += [
+    row(pow_dbase, f_pow_dbase, P34, X((), "pos")), row(pow_dbase, f_pow_dbase, P34, P34),
+    row(unbroadcast, f_unbroadcast, A34, K(np.zeros((1, 4)))),
+    row(unbroadcast, f_unbroadcast, A34, Z4),
+    row(lift_tangent, f_lift_tangent, X((2, 4)), Z4, Z34),
+    row(broadcast_tangent, f_broadcast_tangent, X((2, 4)), Z4, Z34),
+    row(reduce_expand, f_reduce_expand, A4, Z34),
+    row(reduce_keep, f_reduce_keep, A3, Z34),
+    row(matmul_back_a, f_matmul_back_a, X((3, 5)), Z34, X((4, 5))),
+    row(matmul_back_a, f_matmul_back_a, A3, K(np.zeros(4)), A34),
+    row(matmul_back_b, f_matmul_back_b, X((3, 5)), A34, Z45),
+    row(matmul_back_b, f_matmul_back_b, A3, A34, K(np.zeros(4))),
+]
+
+
 def our_rules():
     for kind, table in (("reverse", registry.REVERSE), ("forward", registry.FORWARD)):
         for target, rule in table.items():

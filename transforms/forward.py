@@ -50,9 +50,21 @@ class Forward:
         self.filename = filename
         self.vector = vector
         self.owned = set()
+        self.primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.dots = {}
         for n in gast.walk(fn):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript):
                 self.owned.add(n.targets[0].value.id)
+
+    def dot(self, name):
+        """``x_dot``, or a fresh variant when the code already has a value of that name."""
+        out = self.dots.get(name)
+        if out is None:
+            out = dot(name)
+            if out in self.primal_names or out in self.dots.values():
+                out = self.namer.fresh(out)
+            self.dots[name] = out
+        return out
 
     def where(self, node):
         return dict(filename=self.filename, lineno=getattr(node, "lineno", None),
@@ -62,7 +74,7 @@ class Forward:
         return isinstance(atom, gast.Name) and atom.id in self.active
 
     def tangent_of(self, atom):
-        return _load(dot(atom.id)) if self.is_active(atom) else None
+        return _load(self.dot(atom.id)) if self.is_active(atom) else None
 
     def run(self):
         fn = self.fn
@@ -73,7 +85,7 @@ class Forward:
                       _const(self.vector))
         body.append(gast.Return(value=gast.Tuple(elts=[value, out], ctx=gast.Load())))
         args = fn.args
-        dots = [gast.Name(id=dot(p), ctx=gast.Param(), annotation=None, type_comment=None)
+        dots = [gast.Name(id=self.dot(p), ctx=gast.Param(), annotation=None, type_comment=None)
                 for p in self.wrt]
         new_args = gast.arguments(args=list(args.args) + dots, posonlyargs=[], vararg=None,
                                   kwonlyargs=list(args.kwonlyargs),
@@ -103,7 +115,7 @@ class Forward:
                 item = call.args[0]
                 tan = self.tangent_of(item) or rt_call(self.env, "zero_tangent", item)
                 return [s, gast.Expr(value=gast.Call(
-                    func=gast.Attribute(value=_load(dot(call.func.value.id)), attr="append",
+                    func=gast.Attribute(value=_load(self.dot(call.func.value.id)), attr="append",
                                         ctx=gast.Load()), args=[tan], keywords=[]))]
             return [s]
         if isinstance(s, gast.If):
@@ -149,7 +161,7 @@ class Forward:
             tan = gast.Dict(keys=value.keys, values=[
                 self.tangent_of(e) or rt_call(self.env, "zero_tangent", e) for e in value.values])
         out = list(primal)
-        out.append(_assign(dot(name), self.own(name, tan if tan is not None else _const(0.0))))
+        out.append(_assign(self.dot(name), self.own(name, tan if tan is not None else _const(0.0))))
         return [gast.copy_location(o, s) for o in out]
 
     def rule(self, target, call, y, s, primal):
@@ -243,7 +255,7 @@ class Forward:
         if not self.is_active(base):
             return [s]
         tan = self.tangent_of(s.value) or _const(0.0)
-        upd = _assign(dot(base.id), rt_call(self.env, "tangent_setitem", _load(dot(base.id)),
+        upd = _assign(self.dot(base.id), rt_call(self.env, "tangent_setitem", _load(self.dot(base.id)),
                                             base, _index(target.slice), tan,
                                             _const(self.vector)))
         return [s, gast.copy_location(upd, s)]

@@ -203,6 +203,15 @@ class Normalizer:
                 self.error(s, "the target of a `for` over `range` must be a plain name")
             args = [self.atom(a) for a in it.args]
             index = s.target.id
+        elif fn is reversed and len(it.args) == 1:
+            seq = self.atom(it.args[0])
+            index = self.namer.fresh("i")
+            n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
+                                                 keywords=[]), s)
+            start = self.fresh_assign("t", gast.BinOp(left=n, op=gast.Sub(), right=_const(1)), s)
+            args = [start, _const(-1), _const(-1)]
+            head.append(gast.Assign(targets=[s.target], value=gast.Subscript(
+                value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
         elif fn is zip or fn is enumerate:
             index = self.namer.fresh("i")
             seqs = [self.atom(a) for a in it.args] if fn is zip else [self.atom(it.args[0])]
@@ -461,10 +470,12 @@ class Normalizer:
         special = registry.SPECIAL.get(obj) if _hashable(obj) else None
         if special == "isderiving":
             return _const(True)
-        if special == "nestlevel":
-            return _const(self.level)
-        if special == "level":
-            return _const(e.args[0].value + 1)
+        if special in ("nestlevel", "level"):
+            # ``level(k)`` marks a resolved nestlevel(): transforming generated code
+            # again (a gradient of a gradient) raises it by one
+            level = self.level if special == "nestlevel" else e.args[0].value + 1
+            marker = next(f for f, kind in registry.SPECIAL.items() if kind == "level")
+            return gast.Call(func=self.bind_callable(marker), args=[_const(level)], keywords=[])
         if special == "showgrad" and len(e.args) == 1 and not e.keywords:
             import ast
             text = ast.unparse(gast.gast_to_ast(e.args[0])).strip()

@@ -85,13 +85,13 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     last = reverse.Reverse(copy.deepcopy(tree), env, exits.Namer(namer.taken), act, wrt,
                            parsed.filename, shapes=known, param_kinds=param_kinds)
     first = run("reverse", last.run)
-    restore = _restore_set(first)
+    restore = _restore_set(first, last.primal_length)
     if restore:
         last = reverse.Reverse(tree, env, namer, act, wrt, parsed.filename, restore, known,
                                param_kinds)
         first = run("reverse", last.run)
     bar_shapes = dict(known)
-    bar_shapes.update({n + "_bar": v for n, v in known.items()})
+    bar_shapes.update({last.bars[n]: v for n, v in known.items() if n in last.bars})
     bar_shapes.update(last.bar_shapes)
     out = run("simplify", simplify.simplify, first, bar_shapes.get, namer)
     if optimize:
@@ -112,8 +112,8 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False):
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 
 
-def _restore_set(fn):
-    """Arrays written into (``x[i] = v``) whose values the adjoint reads."""
+def _restore_set(fn, primal_length):
+    """Arrays written into (``x[i] = v``) whose values the adjoint sweep reads."""
     written = set()
     for n in gast.walk(fn):
         if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript) \
@@ -121,16 +121,9 @@ def _restore_set(fn):
             written.add(n.targets[0].value.id)
     if not written:
         return frozenset()
-    # reads after the last primal statement are the adjoint's; approximate by all reads
-    # outside the subscript-assignment targets themselves
     reads = set()
-    adjoint_started = False
-    for s in fn.body:
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and s.targets[0].id.endswith("_bar"):
-            adjoint_started = True
-        if adjoint_started:
-            for n in gast.walk(s):
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                    reads.add(n.id)
+    for s in fn.body[primal_length:]:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads.add(n.id)
     return frozenset(written & reads)

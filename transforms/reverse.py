@@ -143,6 +143,8 @@ class Reverse:
         for p in self.params:
             self.scope_of[p] = None
         self.multi = self._multiply_assigned()
+        self.primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.bars = {}                    # primal name -> its cotangent's name
         self.for_targets = {n.target.id for n in gast.walk(fn) if isinstance(n, gast.For)}
         self.defs = {}
         for n in gast.walk(fn):
@@ -173,6 +175,16 @@ class Reverse:
                 count[n.id] = count.get(n.id, 0) + 1
         return {k for k, v in count.items() if v > 1}
 
+    def bar(self, name):
+        """``x_bar``, or a fresh variant when the code already has a value of that name."""
+        out = self.bars.get(name)
+        if out is None:
+            out = bar(name)
+            if out in self.primal_names or out in self.bars.values():
+                out = self.namer.fresh(out)
+            self.bars[name] = out
+        return out
+
     def where(self, node):
         return dict(filename=self.filename, lineno=getattr(node, "lineno", None),
                     col=getattr(node, "col_offset", 0))
@@ -187,10 +199,10 @@ class Reverse:
         name = atom.id
         self.contributed.add(name)
         if name in self.numeric:
-            value = gast.BinOp(left=_load(bar(name)), op=gast.Add(), right=expr)
+            value = gast.BinOp(left=_load(self.bar(name)), op=gast.Add(), right=expr)
         else:
-            value = rt_call(self.env, "add_cot", _load(bar(name)), expr)
-        out.append(_assign(bar(name), value))
+            value = rt_call(self.env, "add_cot", _load(self.bar(name)), expr)
+        out.append(_assign(self.bar(name), value))
 
     # ----------------------------------------------------------------- sweep
     def run(self):
@@ -213,11 +225,11 @@ class Reverse:
             kind = self.param_kinds.get(p)
             if p in self.contributed and kind == "float":
                 results.append(gast.Call(func=_load(self._builtin("float")),
-                                         args=[_load(bar(p))], keywords=[]))
+                                         args=[_load(self.bar(p))], keywords=[]))
             elif p in self.contributed and kind == "array":
-                results.append(rt_call(self.env, "finalize_array", _load(bar(p)), _load(p)))
+                results.append(rt_call(self.env, "finalize_array", _load(self.bar(p)), _load(p)))
             elif p in self.contributed:
-                results.append(rt_call(self.env, "finalize", _load(bar(p)), _load(p)))
+                results.append(rt_call(self.env, "finalize", _load(self.bar(p)), _load(p)))
             else:
                 results.append(rt_call(self.env, "zeros_for", _load(p)))
         out = gast.Return(value=gast.Tuple(elts=[value, gast.Tuple(elts=results, ctx=gast.Load())],
@@ -228,13 +240,14 @@ class Reverse:
                                               type_comment=None)],
             posonlyargs=[], vararg=None, kwonlyargs=list(args.kwonlyargs),
             kw_defaults=list(args.kw_defaults), kwarg=None, defaults=list(args.defaults))
+        self.primal_length = len(primal)
         return gast.FunctionDef(name=fn.name + "_vjp", args=new_args,
                                 body=primal + inits + adjoint + [out], decorator_list=[],
                                 returns=None, type_comment=None)
 
     def inits(self, scope):
         names = sorted(n for n in self.contributed if self.scope_of.get(n, None) is scope)
-        return [_assign(bar(n), rt_call(self.env, "zeros_cot", _load(n)) if n in self.owned
+        return [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n)) if n in self.owned
                         else _const(0.0)) for n in names]
 
     def shape(self, atom):
@@ -292,7 +305,7 @@ class Reverse:
     def assign(self, s, name, value):
         if name not in self.active:
             return [s], []
-        y, g = _load(name), _load(bar(name))
+        y, g = _load(name), _load(self.bar(name))
         adj = []
         primal = [s]
         if isinstance(value, gast.Name):
@@ -313,18 +326,18 @@ class Reverse:
                 if self.direct_index(base, value.slice):
                     self.owned.add(base.id)
                     adj.append(gast.AugAssign(
-                        target=gast.Subscript(value=_load(bar(base.id)), slice=value.slice,
+                        target=gast.Subscript(value=_load(self.bar(base.id)), slice=value.slice,
                                               ctx=gast.Store()), op=gast.Add(), value=g))
                 else:
-                    adj.append(_assign(bar(base.id), rt_call(
-                        self.env, "item_acc", _load(bar(base.id)), base,
+                    adj.append(_assign(self.bar(base.id), rt_call(
+                        self.env, "item_acc", _load(self.bar(base.id)), base,
                         _index_value(value.slice), g)))
         elif isinstance(value, gast.Attribute):
             base = value.value
             if self.is_active(base):
                 self.contributed.add(base.id)
-                adj.append(_assign(bar(base.id), rt_call(
-                    self.env, "attr_acc", _load(bar(base.id)), _const(value.attr), g)))
+                adj.append(_assign(self.bar(base.id), rt_call(
+                    self.env, "attr_acc", _load(self.bar(base.id)), _const(value.attr), g)))
         elif isinstance(value, (gast.Tuple, gast.List)):
             for k, elt in enumerate(value.elts):
                 self.accumulate(adj, elt, rt_call(self.env, "index_cot", g, _const(k)))
@@ -337,7 +350,7 @@ class Reverse:
             raise TransformError(f"cannot differentiate `{type(value).__name__}` expressions",
                                  **self.where(s))
         if name in self.multi:
-            adj.append(_assign(bar(name), _const(0.0)))
+            adj.append(_assign(self.bar(name), _const(0.0)))
         return primal, [_located(a, s) for a in adj]
 
     def rule(self, adj, target, call, y, g, s):
@@ -346,7 +359,7 @@ class Reverse:
         if whole is not None and len(call.args) == 1 and not call.keywords \
                 and self.is_active(call.args[0]) and self.broadcast_ok(call.args[0], 0):
             rule = whole
-            self.bar_shapes[bar(call.args[0].id)] = self.shape(y)
+            self.bar_shapes[self.bar(call.args[0].id)] = self.shape(y)
         if rule is None:
             raise TransformError(f"no derivative rule for `{getattr(target, '__name__', target)}`",
                                  **self.where(s),
@@ -544,16 +557,16 @@ class Reverse:
                 not isinstance(p, gast.Slice) for p in (
                     target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice])):
             self.owned.add(base.id)
-            item = gast.Subscript(value=_load(bar(base.id)), slice=target.slice, ctx=gast.Load())
+            item = gast.Subscript(value=_load(self.bar(base.id)), slice=target.slice, ctx=gast.Load())
             self.accumulate(adj, s.value, item)
             adj.append(gast.Assign(targets=[gast.Subscript(
-                value=_load(bar(base.id)), slice=target.slice, ctx=gast.Store())],
+                value=_load(self.bar(base.id)), slice=target.slice, ctx=gast.Store())],
                 value=_const(0.0), type_comment=None))
         else:
-            self.accumulate(adj, s.value, rt_call(self.env, "take_cot", _load(bar(base.id)),
+            self.accumulate(adj, s.value, rt_call(self.env, "take_cot", _load(self.bar(base.id)),
                                                   index))
-            adj.append(_assign(bar(base.id), rt_call(self.env, "zero_item",
-                                                     _load(bar(base.id)), index)))
+            adj.append(_assign(self.bar(base.id), rt_call(self.env, "zero_item",
+                                                     _load(self.bar(base.id)), index)))
         return primal, [_located(a, s) for a in adj]
 
     def append(self, s, call):
@@ -563,7 +576,7 @@ class Reverse:
         item = call.args[0]
         self.contributed.add(lst.id)
         adj = []
-        popped = rt_call(self.env, "pop_cot", _load(bar(lst.id)))
+        popped = rt_call(self.env, "pop_cot", _load(self.bar(lst.id)))
         if self.is_active(item):
             self.accumulate(adj, item, popped)
         else:

@@ -316,3 +316,28 @@ def diag_bar(y, g, v, k=0):
 @forward(np.diag)
 def diag_dot(y, v, k=0):
     return (lambda dv: diag_tangent(dv, v, k),)
+
+
+# ---- rules for the helpers above, so generated code can be differentiated again --
+# matmul_back_a(g, a, b) is d<g, a @ b>/da: linear in g and in b, so
+#   <G, matmul_back_a(dg, a, b)> = <dg, G @ b>  and  <G, matmul_back_a(g, a, db)> =
+#   <db, matmul_back_b(g, G, b)>; likewise for matmul_back_b.
+
+@reverse(matmul_back_a)
+def matmul_back_a_bar(y, g, c, a, b):
+    return (unbroadcast(np.matmul(g, b), c), None, matmul_back_b(c, g, b))
+
+
+@forward(matmul_back_a, vector=False)
+def matmul_back_a_dot(y, c, a, b):
+    return (lambda dc: matmul_back_a(dc, a, b), None, lambda db: matmul_back_a(c, a, db))
+
+
+@reverse(matmul_back_b)
+def matmul_back_b_bar(y, g, c, a, b):
+    return (unbroadcast(np.matmul(a, g), c), matmul_back_a(c, a, g), None)
+
+
+@forward(matmul_back_b, vector=False)
+def matmul_back_b_dot(y, c, a, b):
+    return (lambda dc: matmul_back_b(dc, a, b), lambda da: matmul_back_b(c, da, b), None)

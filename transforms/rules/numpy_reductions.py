@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import forward, reverse, reverse_whole, tangent_lead
+from transforms.rules.registry import forward, nondiff, reverse, reverse_whole, tangent_lead
 
 # ---- helpers: reductions ----------------------------------------------------
 
@@ -208,3 +208,33 @@ def cumsum_bar(y, g, a, axis=None, dtype=None, out=None):
 @forward(np.cumsum)
 def cumsum_dot(y, a, axis=None, dtype=None, out=None):
     return (lambda da: cumsum_tangent(da, a, axis),)
+
+
+# ---- rules for the helpers above, so generated code can be differentiated again --
+
+nondiff(reduce_axes, reduce_count, reduce_tangent_axis)
+
+
+@reverse(reduce_expand)
+def reduce_expand_bar(y, g, c, a, axis, keepdims):
+    return (reduce_sum_to(g, c, a, axis), None, None, None)
+
+
+@forward(reduce_expand, vector=False)
+def reduce_expand_dot(y, c, a, axis, keepdims):
+    return (lambda dc: reduce_expand(dc, a, axis, keepdims), None, None, None)
+
+
+@reverse(reduce_keep)
+def reduce_keep_bar(y, g, c, a, axis, keepdims):
+    return (np.reshape(g, np.shape(c)), None, None, None)
+
+
+@forward(reduce_keep, vector=False)
+def reduce_keep_dot(y, c, a, axis, keepdims):
+    return (lambda dc: reduce_keep(dc, a, axis, keepdims), None, None, None)
+
+
+def reduce_sum_to(g, c, a, axis):
+    """Sum ``g`` (shaped like ``a``) over the reduced axes, into the shape of ``c``."""
+    return np.reshape(np.sum(g, axis=reduce_axes(axis, np.ndim(a))), np.shape(c))

@@ -19,7 +19,7 @@ import operator
 import numpy as np
 
 from transforms.rules.registry import (broadcast_tangent, elementwise, forward, lift_tangent,
-                                       out_form, reverse, unbroadcast)
+                                       nondiff, out_form, reverse, tangent_lead, unbroadcast)
 
 
 @elementwise
@@ -125,3 +125,59 @@ out_form(operator.sub, np.subtract)
 out_form(operator.mul, np.multiply)
 out_form(operator.truediv, np.divide)
 out_form(operator.neg, np.negative)
+
+
+# ---- rules for the helpers above, so generated code can be differentiated again --
+
+@reverse(pow_dbase)
+def pow_dbase_bar(y, g, a, b):
+    return (unbroadcast(g * pow_ddbase(a, b), a), unbroadcast(g * pow_dbase_db(a, b), b))
+
+
+@forward(pow_dbase)
+def pow_dbase_dot(y, a, b):
+    return (lambda da: lift_tangent(da, a, y) * pow_ddbase(a, b),
+            lambda db: lift_tangent(db, b, y) * pow_dbase_db(a, b))
+
+
+def pow_ddbase(a, b):
+    """d/da of b * a**(b-1)."""
+    return pow_dbase(a, b - 1) * b
+
+
+def pow_dbase_db(a, b):
+    """d/db of b * a**(b-1) = a**(b-1) * (1 + b log a), with log a taken as 0 where a <= 0."""
+    return a ** (b - 1) * (1 + b * pow_log(a))
+
+
+@reverse(unbroadcast)
+def unbroadcast_bar(y, g, c, x):
+    return (np.broadcast_to(g, np.shape(c)) + 0.0, None)
+
+
+@forward(unbroadcast, vector=False)
+def unbroadcast_dot(y, c, x):
+    return (lambda dc: unbroadcast(dc, x), None)
+
+
+@reverse(lift_tangent)
+def lift_tangent_bar(y, g, dx, x, z):
+    return (np.reshape(g, np.shape(dx)), None, None)
+
+
+@forward(lift_tangent, vector=False)
+def lift_tangent_dot(y, dx, x, z):
+    return (lambda d: lift_tangent(d, x, z), None, None)
+
+
+@reverse(broadcast_tangent)
+def broadcast_tangent_bar(y, g, dx, x, z):
+    return (unbroadcast(g, dx), None, None)
+
+
+@forward(broadcast_tangent, vector=False)
+def broadcast_tangent_dot(y, dx, x, z):
+    return (lambda d: broadcast_tangent(d, x, z), None, None)
+
+
+nondiff(tangent_lead)

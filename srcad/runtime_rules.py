@@ -1,0 +1,148 @@
+"""Rules for the runtime helpers, so that generated code can be differentiated again.
+
+Gradients of gradients, Hessians and Hessian-vector products transform srcad's
+own (un-optimised) generated code; every helper that code calls needs a
+reverse and a forward rule, registered here like any other rule.
+"""
+import numpy as np
+
+from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, finalize,
+                           finalize_array, index_cot, item_acc, own, show, take_cot, tangent_attr,
+                           tangent_item, tangent_out, zero_item, zero_tangent, zeros_cot,
+                           zeros_for)
+from transforms.rules.registry import forward, nondiff, reverse
+
+nondiff(zeros_for, zeros_cot, zero_tangent, show)
+
+
+# ---- identities and copies ------------------------------------------------------
+
+@reverse(finalize, finalize_array)
+def finalize_bar(y, g, c, x):
+    return (g, None)
+
+
+@forward(finalize, finalize_array)
+def finalize_dot(y, c, x):
+    return (lambda dc: dc, None)
+
+
+@reverse(copy_value, own)
+def copy_value_bar(y, g, v):
+    return (g,)
+
+
+@forward(copy_value, own)
+def copy_value_dot(y, v):
+    return (lambda dv: dv,)
+
+
+@reverse(tangent_out)
+def tangent_out_bar(y, g, t, v, vector):
+    return (g, None, None)
+
+
+@forward(tangent_out)
+def tangent_out_dot(y, t, v, vector):
+    return (lambda dt: dt, None, None)
+
+
+# ---- sums of cotangents ---------------------------------------------------------
+
+@reverse(add_cot)
+def add_cot_bar(y, g, a, b):
+    return (g, g)
+
+
+@forward(add_cot)
+def add_cot_dot(y, a, b):
+    return (lambda da: da, lambda db: db)
+
+
+# ---- items and fields -------------------------------------------------------------
+
+@reverse(item_acc)
+def item_acc_bar(y, g, c, x, idx, v):
+    return (g, None, None, take_cot(g, idx))
+
+
+@forward(item_acc, vector=False)
+def item_acc_dot(y, c, x, idx, v):
+    return (lambda dc: dc, None, None, lambda dv: item_acc(0.0, x, idx, dv))
+
+
+@reverse(index_cot, take_cot)
+def index_cot_bar(y, g, c, k):
+    return (runtime_item_like(c, k, g), None)
+
+
+@forward(index_cot, take_cot)
+def index_cot_dot(y, c, k):
+    return (lambda dc: index_cot(dc, k), None)
+
+
+@reverse(copy_item)
+def copy_item_bar(y, g, x, idx):
+    return (runtime_item_like(x, idx, g), None)
+
+
+@forward(copy_item)
+def copy_item_dot(y, x, idx):
+    return (lambda dx: copy_item(dx, idx), None)
+
+
+@reverse(zero_item)
+def zero_item_bar(y, g, c, idx):
+    return (zero_item(own(g), idx), None)
+
+
+@forward(zero_item, vector=False)
+def zero_item_dot(y, c, idx):
+    return (lambda dc: zero_item(own(dc), idx), None)
+
+
+@reverse(attr_acc)
+def attr_acc_bar(y, g, c, name, v):
+    return (g, None, field_cot(g, name))
+
+
+@forward(attr_acc)
+def attr_acc_dot(y, c, name, v):
+    return (lambda dc: dc, None, lambda dv: attr_acc(0.0, name, dv))
+
+
+@reverse(field_cot)
+def field_cot_bar(y, g, c, name):
+    return (attr_acc(0.0, name, g), None)
+
+
+@forward(field_cot)
+def field_cot_dot(y, c, name):
+    return (lambda dc: field_cot(dc, name), None)
+
+
+@reverse(tangent_item)
+def tangent_item_bar(y, g, t, x, idx, vector):
+    return (runtime_item_like(x, idx, g), None, None, None)
+
+
+@forward(tangent_item, vector=False)
+def tangent_item_dot(y, t, x, idx, vector):
+    return (lambda dt: tangent_item(dt, x, idx, vector), None, None, None)
+
+
+@reverse(tangent_attr)
+def tangent_attr_bar(y, g, t, x, name):
+    return (attr_acc(0.0, name, g), None, None)
+
+
+@forward(tangent_attr)
+def tangent_attr_dot(y, t, x, name):
+    return (lambda dt: tangent_attr(dt, x, name), None, None)
+
+
+def runtime_item_like(x, idx, g):
+    """A zero cotangent shaped like ``x`` with ``g`` added at ``idx``."""
+    if isinstance(x, np.ndarray):
+        return item_acc(0.0, x, idx, g)
+    return item_acc(0.0, x, idx, g)
