@@ -628,7 +628,6 @@ def test_nestlevel_zygote_example_levels_0_and_1(capsys):
     assert capsys.readouterr().out == "1 levels of nesting\n"
 
 
-@pytest.mark.xfail(reason="nested grad not implemented yet", strict=False)
 def test_nestlevel_is_two_inside_a_gradient_of_a_gradient(capsys):
     first = srcad.grad(thrice_square)
     assert_grad_close(first(3.0), thrice_square, (3.0,), 0)
@@ -798,11 +797,7 @@ def _readme_params():
         return [pytest.param(None, None, id="missing")]
     params = []
     for k, (body, expected) in enumerate(blocks):
-        marks = []
-        if "srcad.grad(srcad.grad(" in body:
-            marks.append(pytest.mark.xfail(reason="nested grad not implemented yet",
-                                           strict=False))
-        params.append(pytest.param(body, expected, id=f"block{k}", marks=marks))
+        params.append(pytest.param(body, expected, id=f"block{k}"))
     return params
 
 

@@ -145,6 +145,7 @@ class Reverse:
         self.multi = self._multiply_assigned()
         self.primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.bars = {}                    # primal name -> its cotangent's name
+        self.read = set()                 # names whose cotangent an adjoint statement reads
         self.for_targets = {n.target.id for n in gast.walk(fn) if isinstance(n, gast.For)}
         self.defs = {}
         for n in gast.walk(fn):
@@ -246,7 +247,8 @@ class Reverse:
                                 returns=None, type_comment=None)
 
     def inits(self, scope):
-        names = sorted(n for n in self.contributed if self.scope_of.get(n, None) is scope)
+        names = sorted(n for n in self.contributed | self.read
+                       if self.scope_of.get(n, None) is scope)
         return [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n)) if n in self.owned
                         else _const(0.0)) for n in names]
 
@@ -306,6 +308,7 @@ class Reverse:
         if name not in self.active:
             return [s], []
         y, g = _load(name), _load(self.bar(name))
+        self.read.add(name)
         adj = []
         primal = [s]
         if isinstance(value, gast.Name):
