@@ -236,7 +236,8 @@ class Differentiable:
             value, grads = self._vjp(args, 1.0, outs)
         else:
             value, grads = self._vjp(args, 1.0)
-        if type(value) is not float and (np.ndim(value) != 0 or not np.isrealobj(value)):
+        if not isinstance(value, (float, np.floating)) and (
+                np.ndim(value) != 0 or not np.isrealobj(value)):
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"a value of shape {np.shape(value)}: use pullback or jacobian")
         if out is not None:

@@ -19,12 +19,12 @@ _SCALARS = {float: ("float",), int: ("int",), bool: ("bool",), complex: ("comple
 def abstract(x):
     t = type(x)
     if t is np.ndarray:
-        return ("array", x.dtype.str, x.ndim)
+        return ("array", x.dtype, x.ndim)
     s = _SCALARS.get(t)
     if s is not None:
         return s
     if isinstance(x, np.generic):
-        return ("npscalar", x.dtype.str)
+        return ("npscalar", x.dtype)
     if isinstance(x, tuple) and hasattr(x, "_fields"):
         return ("namedtuple", f"{t.__module__}.{t.__qualname__}", tuple(abstract(v) for v in x))
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
@@ -35,7 +35,7 @@ def abstract(x):
     if t is dict:
         return ("dict", tuple((repr(k), abstract(v)) for k, v in x.items()))
     if isinstance(x, np.ndarray):
-        return ("array", x.dtype.str, x.ndim)
+        return ("array", x.dtype, x.ndim)
     return ("const", f"{t.__module__}.{t.__qualname__}")
 
 
@@ -54,7 +54,8 @@ def describe(sig):
         elif s[0] in ("dataclass", "namedtuple"):
             parts.append(s[1].rsplit(".", 1)[-1])
         else:
-            parts.append(s[-1] if s[0] in ("const", "npscalar") else s[0])
+            parts.append(np.dtype(s[1]).name if s[0] == "npscalar"
+                         else s[-1] if s[0] == "const" else s[0])
     return "(" + ", ".join(parts) + ")"
 
 

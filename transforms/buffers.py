@@ -119,9 +119,11 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
         rewritten = None
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
+            rewritten = _method_form(s, namespace, shapes, param_kinds)
             ufunc, args = _ufunc_of(s.value, namespace)
             shape = shapes(name)
-            if ufunc is not None and shape is not None and shape[0] == "array" \
+            if rewritten is None and ufunc is not None and shape is not None \
+                    and shape[0] == "array" \
                     and param_kinds.get(shape[1]) == "array":
                 owner = shape[1]
                 # operands dying here give their buffers back first (ufuncs allow out == in)
@@ -175,6 +177,28 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                                   type_comment=None))
     fn.args.defaults.append(_const(None))
     return fn
+
+
+def _method_form(s, namespace, shapes, param_kinds):
+    """``p = np.sum(a)`` on a float array -> ``p = float(a.sum())``: a Python float is
+    the cheapest scalar for the arithmetic that follows."""
+    value = s.value
+    if not (isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords
+            and isinstance(value.args[0], gast.Name)):
+        return None
+    fn = resolve(value.func, namespace)
+    try:
+        method = registry.METHOD_FORMS.get(fn)
+    except TypeError:
+        return None
+    shape = shapes(value.args[0].id)
+    if method is None or shape is None or shape[0] != "array" \
+            or param_kinds.get(shape[1]) != "array":
+        return None
+    call = gast.Call(func=gast.Attribute(value=value.args[0], attr=method, ctx=gast.Load()),
+                     args=[], keywords=[])
+    return gast.copy_location(_assign(s.targets[0].id, gast.Call(
+        func=_load("float"), args=[call], keywords=[])), s)
 
 
 def _ufunc_ref(env, ufunc):

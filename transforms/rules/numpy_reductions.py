@@ -14,7 +14,8 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import forward, nondiff, reverse, reverse_whole, tangent_lead
+from transforms.rules.registry import (forward, method_form, nondiff, reverse, reverse_whole,
+                                       tangent_lead)
 
 # ---- helpers: reductions ----------------------------------------------------
 
@@ -123,6 +124,9 @@ def sum_bar(y, g, a, axis=None, dtype=None, out=None, keepdims=False):
 @forward(np.sum)
 def sum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
     return (lambda da: np.sum(da, axis=reduce_tangent_axis(axis, da, a), keepdims=keepdims),)
+
+
+method_form(np.sum, "sum")
 
 
 @reverse_whole(np.sum)

@@ -25,7 +25,7 @@ from transforms.rules.registry import (broadcast_tangent, elementwise, forward, 
 @elementwise
 def pow_dbase(a, b):
     """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0."""
-    if np.ndim(b) == 0:
+    if type(b) is int or type(b) is float or np.ndim(b) == 0:
         if b == 2:
             return 2.0 * a
         if b == 3:

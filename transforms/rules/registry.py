@@ -56,6 +56,8 @@ REVERSE: dict = {}        # callable -> Rule
 FORWARD: dict = {}        # callable -> Rule
 REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose cotangent may
                           # stay unexpanded (a value that broadcasts against the operand)
+METHOD_FORMS: dict = {}   # whole-array reduction -> the array method computing it faster
+                          # (np.sum(a) -> a.sum()), used by the buffer plan
 OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operator.add -> np.add)
 ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
                           # their array arguments)
@@ -139,6 +141,12 @@ def reverse_whole(*targets):
         VERSION.bump()
         return template
     return register
+
+
+def method_form(target, name):
+    """Declare that ``target(a)`` (other arguments at defaults) equals ``a.name()``."""
+    METHOD_FORMS[target] = name
+    VERSION.bump()
 
 
 def out_form(target, ufunc):
