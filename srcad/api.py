@@ -23,6 +23,8 @@ from srcad.errors import TransformError
 from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
 from transforms.rules import registry as _REG
 
+_VERSION = _REG.VERSION
+
 STATS = {"transforms": 0, "memory_hits": 0, "disk_hits": 0}
 _LOCK = threading.RLock()
 
@@ -83,6 +85,7 @@ class Differentiable:
         self._compiled = {}
         self._version = -1
         self._last = {}
+        self._hot = {}                   # kind -> the specialisation used last
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
 
     @property
@@ -104,16 +107,30 @@ class Differentiable:
 
     # ------------------------------------------------------------- dispatch
     def _specialise(self, kind, args):
+        sig = tuple(map(abstract, args))
+        fn = self._hot.get(kind)            # the last hit of this kind: one comparison
+        if fn is not None and fn.__srcad_sig__ == sig and self._version == _VERSION.number:
+            guards = fn.__srcad_guards__
+            if not guards or all(scope.get(name) is obj for scope, name, obj in guards):
+                return fn
+        fn = self._compiled.get((kind, sig))
+        if fn is not None and self._version == _REG.VERSION.number:
+            guards = fn.__srcad_guards__
+            if not guards or all(scope.get(name) is obj for scope, name, obj in guards):
+                STATS["memory_hits"] += 1
+                self._last[kind] = sig
+                fn.__srcad_sig__ = sig
+                self._hot[kind] = fn
+                return fn
+        self._hot.pop(kind, None)
         if _REG.VERSION.number != self._version:
             self._compiled.clear()
+            self._hot.clear()
             self._version = _REG.VERSION.number
-        sig = signature_of(args)
         fn = self._compiled.get((kind, sig))
-        if fn is not None:
-            for scope, name, obj in fn.__srcad_guards__:
-                if scope.get(name) is not obj:      # an inlined helper was redefined
-                    fn = None
-                    break
+        if fn is not None and not all(scope.get(name) is obj
+                                      for scope, name, obj in fn.__srcad_guards__):
+            fn = None                        # an inlined helper was redefined
         if fn is None:
             with _LOCK:
                 fn = self._compile(kind, sig, args)
@@ -231,11 +248,12 @@ class Differentiable:
         return fn(*args, seed)
 
     def value_and_grad(self, *args, out=None):
+        fn = self._specialise("vjp", args)
         if out is not None:
             outs = _check_out(out, args, self.positions, self.wrt, self.single)
-            value, grads = self._vjp(args, 1.0, outs)
+            value, grads = fn(*args, 1.0, outs)
         else:
-            value, grads = self._vjp(args, 1.0)
+            value, grads = fn(*args, 1.0, None)
         if not isinstance(value, (float, np.floating)) and (
                 np.ndim(value) != 0 or not np.isrealobj(value)):
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
@@ -245,6 +263,11 @@ class Differentiable:
         return value, (grads[0] if self.single else tuple(grads))
 
     def grad(self, *args, out=None):
+        fn = self._specialise("vjp", args)
+        if out is None:
+            value, grads = fn(*args, 1.0, None)
+            if isinstance(value, (float, np.floating)):     # the common case, kept short
+                return grads[0] if self.single else grads
         return self.value_and_grad(*args, out=out)[1]
 
     def pullback(self, *args):
