@@ -184,8 +184,10 @@ class Differentiable:
                                         param_kinds=kinds, optimize=(kind == "vjp"))
             what = "reverse mode (vector-Jacobian product)"
         else:
+            from transforms.shapes import param_shapes
             gen = pipeline.forward_mode(self._target(args), self.wrt, numeric,
-                                        vector=(kind == "jvpvec"))
+                                        vector=(kind == "jvpvec"),
+                                        param_shapes=param_shapes(self.params, sig))
             what = "forward mode (Jacobian-vector product" + (
                 ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1
@@ -259,6 +261,8 @@ class Differentiable:
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"a value of shape {np.shape(value)}: use pullback or jacobian")
         if out is not None:
+            if all(g is o for g, o in zip(grads, outs, strict=True)):
+                return value, out               # the generated code wrote into out itself
             return value, _write_out(out, grads, self.wrt, self.single)
         return value, (grads[0] if self.single else tuple(grads))
 
@@ -302,8 +306,7 @@ class Differentiable:
         return fn(*args, *tangents)
 
     def jacobian(self, *args, mode="auto"):
-        from srcad import derivatives
-        return derivatives.jacobian(self, args, mode)
+        return _derivatives().jacobian(self, args, mode)
 
     def hessian(self, *args):
         from srcad import derivatives
@@ -391,6 +394,11 @@ def _rule_hashes(c):
             rule = None
         out.append(code_hash(rule) if rule is not None else None)
     return out
+
+
+def _derivatives():
+    from srcad import derivatives
+    return derivatives
 
 
 def _check_tangents(d, args, tangents):
@@ -491,7 +499,10 @@ def _check_out(out, args, positions, names, single):
     top = []
     for name, pos, o in zip(names, positions, outs, strict=True):
         a = args[pos]
-        if isinstance(a, np.ndarray):
+        if type(a) is np.ndarray and type(o) is np.ndarray and o.shape == a.shape \
+                and o.dtype == a.dtype and o.flags.writeable:
+            top.append(o)                       # the common case, checked in one line
+        elif isinstance(a, np.ndarray):
             if not isinstance(o, np.ndarray):
                 raise ValueError(f"out= for `{name}` must be an ndarray, got {type(o).__name__}")
             if o.shape != a.shape:

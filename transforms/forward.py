@@ -41,7 +41,7 @@ def dot(name):
 
 
 class Forward:
-    def __init__(self, fn, env, namer, activity, wrt, filename, vector=False):
+    def __init__(self, fn, env, namer, activity, wrt, filename, vector=False, shapes=None):
         self.fn = fn
         self.env = env
         self.namer = namer
@@ -49,6 +49,7 @@ class Forward:
         self.wrt = list(wrt)
         self.filename = filename
         self.vector = vector
+        self.shapes = shapes or {}
         self.owned = set()
         self.primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.dots = {}
@@ -174,6 +175,8 @@ class Forward:
             raise TransformError(f"the forward rule for `{name}` does not support vector mode",
                                  **self.where(s))
         exp = template.expand(rule, call, [y], self.env, self.namer, self.where(s))
+        if not self.vector:
+            exp.terms = [(a, _DropVectorHelpers(self).visit(t)) for a, t in exp.terms]
         terms = []
         for atom, lam in exp.terms:
             tan = self.tangent_of(atom)
@@ -259,6 +262,32 @@ class Forward:
                                             base, _index(target.slice), tan,
                                             _const(self.vector)))
         return [s, gast.copy_location(upd, s)]
+
+
+class _DropVectorHelpers(gast.NodeTransformer):
+    """Outside vector mode ``lift_tangent(d, x, y)`` is ``d``, and so is
+    ``broadcast_tangent(d, x, y)`` when ``x`` and ``y`` surely have one shape."""
+
+    def __init__(self, fwd):
+        self.fwd = fwd
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        fn = resolve(node.func, self.fwd.env.namespace)
+        try:
+            kind = registry.VECTOR_HELPERS.get(fn)
+        except TypeError:
+            return node
+        if kind == "lift":
+            return node.args[0]
+        if kind == "axis":
+            return node.args[0]
+        if kind == "broadcast" and len(node.args) == 3:
+            a, b = (self.fwd.shapes.get(n.id) if isinstance(n, gast.Name) else None
+                    for n in node.args[1:])
+            if a is not None and a == b:
+                return node.args[0]
+        return node
 
 
 def _index(sl):

@@ -101,13 +101,14 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
                      bar_shapes)
 
 
-def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False):
+def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes=None):
     """The Jacobian-vector product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
     parsed, tree, env, namer = front(fn, level, run)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
+    known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     out = run("forward", lambda: forward.Forward(tree, env, namer, act, wrt, parsed.filename,
-                                                 vector).run())
+                                                 vector, known).run())
     out = run("simplify", simplify.simplify, out)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 

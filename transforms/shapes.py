@@ -57,7 +57,8 @@ def _statements(body):
 
 def infer(fn, param_shapes, namespace):
     """``param_shapes``: name -> SCALAR, ("array", name, ndim) or None."""
-    table = {p: (s if s is not None else _TOP) for p, s in param_shapes.items()}
+    table = constant_shapes(namespace)
+    table.update({p: (s if s is not None else _TOP) for p, s in param_shapes.items()})
     int_indices = {s.target.id for s in _statements(fn.body) if isinstance(s, gast.For)}
     defs = [(s.targets[0].id, s.value) for s in _statements(fn.body)
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
@@ -87,6 +88,15 @@ def _atom(node, table, int_indices):
             return SCALAR
         return table.get(node.id)
     return None
+
+
+def constant_shapes(namespace):
+    """Arrays captured from the module or a closure have a fixed shape of their own."""
+    out = {}
+    for name, value in namespace.items():
+        if isinstance(value, np.ndarray):
+            out[name] = SCALAR if value.ndim == 0 else ("array", "<constant>" + name, value.ndim)
+    return out
 
 
 def _shape(value, table, namespace, int_indices):

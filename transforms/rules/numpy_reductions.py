@@ -15,7 +15,7 @@ import operator
 import numpy as np
 
 from transforms.rules.registry import (forward, method_form, nondiff, reverse, reverse_whole,
-                                       tangent_lead)
+                                       tangent_lead, vector_helper)
 
 # ---- helpers: reductions ----------------------------------------------------
 
@@ -28,6 +28,7 @@ def reduce_axes(axis, ndim):
     return (operator.index(axis) % ndim,)
 
 
+@vector_helper("axis")
 def reduce_tangent_axis(axis, dx, x):
     """The reduction ``axis`` of ``x``, shifted past a vector-mode leading axis."""
     lead = len(tangent_lead(dx, x))

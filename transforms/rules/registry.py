@@ -56,6 +56,9 @@ REVERSE: dict = {}        # callable -> Rule
 FORWARD: dict = {}        # callable -> Rule
 REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose cotangent may
                           # stay unexpanded (a value that broadcasts against the operand)
+VECTOR_HELPERS: dict = {}  # helper -> "lift" | "broadcast" | "axis": forward-rule helpers
+                           # that only matter in vector mode (or when shapes differ):
+                           # lift(d, x, y) and axis(a, d, x) are d and a outside vector mode
 METHOD_FORMS: dict = {}   # whole-array reduction -> the array method computing it faster
                           # (np.sum(a) -> a.sum()), used by the buffer plan
 OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operator.add -> np.add)
@@ -231,11 +234,30 @@ def unbroadcast(g, x):
     return g
 
 
+def vector_helper(kind):
+    def register(helper):
+        VECTOR_HELPERS[helper] = kind
+        return helper
+    return register
+
+
+def fast_shape(v):
+    """``np.shape`` without its dispatch cost for the common cases."""
+    t = type(v)
+    if t is np.ndarray:
+        return v.shape
+    if t is float or t is int:
+        return ()
+    return np.shape(v)
+
+
 def tangent_lead(dx, x):
     """The leading shape of a tangent: ``()``, or ``(k,)`` in vector mode."""
-    return tuple(np.shape(dx)[:np.ndim(dx) - np.ndim(x)])
+    sd, sx = fast_shape(dx), fast_shape(x)
+    return sd[:len(sd) - len(sx)]
 
 
+@vector_helper("lift")
 def lift_tangent(dx, x, y):
     """Align the tangent ``dx`` of operand ``x`` with the result ``y``'s rank.
 
@@ -244,17 +266,20 @@ def lift_tangent(dx, x, y):
     way ``x`` does. Otherwise ``dx`` is returned unchanged.
     """
     lead = tangent_lead(dx, x)
-    pad = np.ndim(y) - np.ndim(x)
-    if not lead or pad <= 0:
+    if not lead:
         return dx
-    return np.reshape(dx, lead + (1,) * pad + np.shape(x))
+    pad = len(fast_shape(y)) - len(fast_shape(x))
+    if pad <= 0:
+        return dx
+    return np.reshape(dx, lead + (1,) * pad + fast_shape(x))
 
 
+@vector_helper("broadcast")
 def broadcast_tangent(dx, x, y):
     """The tangent ``dx`` of operand ``x``, broadcast to the full shape of ``y``."""
     lead = tangent_lead(dx, x)
-    shape = lead + np.shape(y)
+    shape = lead + fast_shape(y)
     dx = lift_tangent(dx, x, y)
-    if np.shape(dx) == shape:
+    if fast_shape(dx) == shape:
         return dx
     return np.broadcast_to(dx, shape).copy()
