@@ -107,8 +107,10 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes
     parsed, tree, env, namer = front(fn, level, run)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
-    out = run("forward", lambda: forward.Forward(tree, env, namer, act, wrt, parsed.filename,
-                                                 vector, known).run())
+    fwd = forward.Forward(tree, env, namer, act, wrt, parsed.filename, vector, known)
+    out = run("forward", fwd.run)
+    if not vector:      # primal values only: a tangent may be a broadcasting 0.0
+        out = simplify.method_forms(out, known.get, env.namespace)
     out = run("simplify", simplify.simplify, out)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 

@@ -262,6 +262,37 @@ def _other_factor(s, b, shape):
     return None
 
 
+class _MethodForms(gast.NodeTransformer):
+    """``np.sum(a)`` (or with ``axis=None, keepdims=False``) on an array -> ``a.sum()``:
+    the array method skips NumPy's Python-level dispatch."""
+
+    def __init__(self, shape, namespace):
+        self.shape, self.namespace = shape, namespace
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        from transforms.parse import resolve
+        from transforms.rules import registry
+        if len(node.args) != 1 or not isinstance(node.args[0], gast.Name):
+            return node
+        if any(not (k.arg in ("axis", "keepdims") and isinstance(k.value, gast.Constant)
+                    and k.value.value in (None, False)) for k in node.keywords):
+            return node
+        try:
+            method = registry.METHOD_FORMS.get(resolve(node.func, self.namespace))
+        except TypeError:
+            return None
+        shape = self.shape(node.args[0].id)
+        if method is None or shape is None or shape[0] != "array":
+            return node
+        return gast.Call(func=gast.Attribute(value=node.args[0], attr=method, ctx=gast.Load()),
+                         args=[], keywords=[])
+
+
+def method_forms(fn, shape, namespace):
+    return _MethodForms(shape, namespace).visit(fn)
+
+
 def simplify(fn, shape=None, namer=None):
     owned = _owned_names(fn)
     fn.body = _first_assign(fn.body, owned)
