@@ -275,13 +275,14 @@ class _MethodForms(gast.NodeTransformer):
         from transforms.rules import registry
         if len(node.args) != 1 or not isinstance(node.args[0], gast.Name):
             return node
-        if any(not (k.arg in ("axis", "keepdims") and isinstance(k.value, gast.Constant)
-                    and k.value.value in (None, False)) for k in node.keywords):
+        defaults = {"axis": None, "keepdims": False}
+        if any(not (k.arg in defaults and isinstance(k.value, gast.Constant)
+                    and k.value.value is defaults[k.arg]) for k in node.keywords):
             return node
         try:
             method = registry.METHOD_FORMS.get(resolve(node.func, self.namespace))
         except TypeError:
-            return None
+            return node
         shape = self.shape(node.args[0].id)
         if method is None or shape is None or shape[0] != "array":
             return node
