@@ -390,8 +390,8 @@ class Reverse:
         the full shape, or passes it on, unchanged in shape, to an operand of the
         same shape for which the same holds (or to a ``wrt`` argument).
         """
-        shape = self.shape(atom)
-        if depth > 8 or shape is None or shape[0] != "array":
+        shape = self.shape(atom)            # may be unknown (None)
+        if depth > 8 or not isinstance(atom, gast.Name):
             return False
         name = atom.id
         if name in self.params:
@@ -401,7 +401,7 @@ class Reverse:
             return False
         value = stmt.value
         if isinstance(value, gast.Name):
-            return self.shape(value) == shape and self.broadcast_ok(value, depth + 1)
+            return self.broadcast_ok(value, depth + 1)
         if isinstance(value, gast.BinOp):
             target, args = BINOPS.get(type(value.op)), [value.left, value.right]
         elif isinstance(value, gast.UnaryOp):
@@ -419,22 +419,56 @@ class Reverse:
         probe = template.expand(rule, call, [atom, _load("srcad_probe_g")], self.env,
                                 exits.Namer(self.namer.taken), self.where(stmt))
         same = _DropUnbroadcast(self.env, self.shape, shape)
+        elementwise = isinstance(value, (gast.BinOp, gast.UnaryOp)) and not isinstance(
+            getattr(value, "op", None), gast.MatMult) or (
+            isinstance(value, gast.Call) and registry.is_elementwise(target))
         for operand, expr in probe.terms:
             if not self.is_active(operand):
                 continue
             if probe.prelude:
                 return False
             expr = same.visit(expr)
+            others_scalar = all(self.shape(a) == ("scalar",) for a in args if a is not operand)
+            same_shape = self.shape(operand) == shape or (elementwise and others_scalar)
             if self._full(expr, shape):
                 continue
-            if self.shape(operand) == shape and _linear_in(expr, "srcad_probe_g", self.shape) \
+            if same_shape and self._full_of(expr, operand):
+                continue
+            if same_shape and _linear_in(_strip_unbroadcast(expr, operand, self.env),
+                                         "srcad_probe_g", self.shape) \
                     and self.broadcast_ok(operand, depth + 1):
                 continue
             return False
         return True
 
+    def _full_of(self, expr, operand):
+        """Does ``expr`` (maybe inside ``unbroadcast(., operand)``) have a factor that is
+        ``operand`` itself, or elementwise in it?"""
+        expr = _strip_unbroadcast(expr, operand, self.env)
+        for factor in _factors(expr):
+            if self._elementwise_of(factor, operand.id):
+                return True
+        return False
+
+    def _elementwise_of(self, node, name):
+        if isinstance(node, gast.Name):
+            return node.id == name
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return (self._elementwise_of(node.left, name) and self._plain(node.right)) or \
+                (self._elementwise_of(node.right, name) and self._plain(node.left))
+        if isinstance(node, gast.UnaryOp):
+            return self._elementwise_of(node.operand, name)
+        if isinstance(node, gast.Call):
+            fn = resolve(node.func, self.env.namespace)
+            if registry.is_elementwise(fn):
+                return any(self._elementwise_of(a, name) for a in node.args) and all(
+                    self._elementwise_of(a, name) or self._plain(a) for a in node.args)
+        return False
+
     def _full(self, expr, shape):
         """Is ``expr`` a product with a factor that has the full ``shape``?"""
+        if shape is None or shape[0] != "array":
+            return False
         for factor in _factors(expr):
             if self._array_factor(factor, shape):
                 return True
@@ -683,6 +717,14 @@ class _DropUnbroadcast(gast.NodeTransformer):
                 len(node.args) == 2 and self.shape(node.args[1]) == self.result:
             return node.args[0]
         return node
+
+
+def _strip_unbroadcast(expr, operand, env):
+    if isinstance(expr, gast.Call) and resolve(expr.func, env.namespace) is registry.unbroadcast \
+            and len(expr.args) == 2 and isinstance(expr.args[1], gast.Name) \
+            and expr.args[1].id == operand.id:
+        return expr.args[0]
+    return expr
 
 
 def _factors(expr):
