@@ -160,7 +160,6 @@ class Differentiable:
                                 f"{type(args[pos]).__name__} holds no float values")
 
     def _compile(self, kind, sig, args):
-        from transforms import pipeline
         self._check_args(args)
         own = _own_rule(self.fn, kind, self.positions)
         if own is not None:
@@ -173,6 +172,7 @@ class Differentiable:
             if fn is not None:
                 STATS["disk_hits"] += 1
                 return fn
+        from transforms import pipeline
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
         if kind in ("vjp", "vjp_plain"):
             from transforms.shapes import param_shapes
@@ -384,7 +384,7 @@ def _own_rule(fn, kind, positions):
 
 def _rule_hashes(c):
     """Fingerprints of the user rules registered for ``c`` (None where there is none)."""
-    from transforms.parse import code_hash
+    from transforms.fingerprint import code_hash
     reg = _registry()
     out = []
     for table in (reg.CUSTOM_REVERSE, reg.CUSTOM_FORWARD):
@@ -416,13 +416,13 @@ def _check_tangents(d, args, tangents):
 
 
 def _code_key(fn):
-    from transforms.parse import code_hash
+    from transforms.fingerprint import code_hash
     return (fn.__module__, fn.__qualname__, code_hash(fn))
 
 
 def _from_entry(entry, fn):
     """Rebuild a compiled function from a disk entry, or None if anything is off."""
-    from transforms.parse import code_hash
+    from transforms.fingerprint import code_hash
     try:
         for module, qualname, h in entry.get("deps", []):
             dep = _lookup(module, qualname)

@@ -26,15 +26,18 @@ def directory():
 
 
 def compiler_version():
-    """A fingerprint of the compiler's own source: a new srcad never reads old entries."""
+    """A fingerprint of the compiler's own files (name, size, modification time): a
+    changed srcad never reads the entries of another."""
     global _COMPILER
     if _COMPILER is None:
         h = hashlib.sha256()
-        root = pathlib.Path(__file__).resolve().parent.parent
-        for sub in ("transforms", "srcad"):
-            for path in sorted((root / sub).rglob("*.py")):
-                h.update(path.name.encode())
-                h.update(path.read_bytes())
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        for sub in ("srcad", "transforms", os.path.join("transforms", "rules")):
+            with os.scandir(os.path.join(root, sub)) as entries:
+                for entry in sorted(entries, key=lambda e: e.name):
+                    if entry.name.endswith(".py"):
+                        st = entry.stat()
+                        h.update(f"{sub}/{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode())
         _COMPILER = h.hexdigest()[:16]
     return _COMPILER
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import gast
 
 from srcad.errors import TransformError
+from transforms.fingerprint import code_hash  # noqa: F401  (re-exported for the passes)
 
 
 @dataclass
@@ -137,19 +138,6 @@ def resolve(node, scope):
 
 
 MISSING = _MISSING
-
-
-def code_hash(fn):
-    """A fingerprint of a function's code (changes when its body is redefined)."""
-    import hashlib
-    h = hashlib.sha256()
-    try:
-        h.update(inspect.getsource(fn).encode())
-    except (OSError, TypeError):
-        code = fn.__code__
-        h.update(code.co_code)
-        h.update(repr(code.co_names).encode())
-    return h.hexdigest()[:16]
 
 
 def register_source(filename, text):
