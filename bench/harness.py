@@ -115,7 +115,7 @@ def peak_extra_mib(call):
 # ---------------------------------------------------------------- cold and warm start
 
 def run_child(argv, cache_dir, timeout=600):
-    """Run ``python argv`` with ``SRCAD_CACHE_DIR=cache_dir``; parse its last output line as JSON."""
+    """Run ``python argv`` with ``SRCAD_CACHE_DIR=cache_dir``; its last output line is JSON."""
     env = dict(os.environ, SRCAD_CACHE_DIR=cache_dir)
     try:
         proc = subprocess.run([sys.executable, *argv], env=env, capture_output=True,

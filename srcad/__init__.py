@@ -10,15 +10,58 @@
     print(f.source("grad", x))   # the generated code itself
 """
 import transforms.rules  # noqa: F401  (fills the rule tables)
-from srcad.api import (Differentiable, clear_cache, derivative, differentiate, grad, hessian,
-                       hvp, jacobian, jvp, pullback, source, stats, value_and_grad)
-from srcad.check import check_grad
 from srcad import runtime_rules  # noqa: F401  (rules for the runtime helpers)
+from srcad.api import (
+                       Differentiable,
+                       clear_cache,
+                       derivative,
+                       differentiate,
+                       grad,
+                       hessian,
+                       hvp,
+                       jacobian,
+                       jvp,
+                       pullback,
+                       source,
+                       stats,
+                       value_and_grad,
+)
+from srcad.check import check_grad
 from srcad.errors import InternalError, TransformError
-from srcad.reflect import (adjoint, checkpoint, hook, isderiving, nestlevel, showgrad,
-                           stop_gradient, tangent)
+from srcad.reflect import (
+                       adjoint,
+                       checkpoint,
+                       hook,
+                       isderiving,
+                       nestlevel,
+                       showgrad,
+                       stop_gradient,
+                       tangent,
+)
 
-__all__ = ["Differentiable", "TransformError", "InternalError", "adjoint", "check_grad",
-           "checkpoint", "clear_cache", "derivative", "differentiate", "jvp", "grad", "hook", "isderiving",
-           "hessian", "hvp", "jacobian", "nestlevel", "pullback", "showgrad", "source", "stats", "stop_gradient",
-           "tangent", "value_and_grad"]
+__all__ = [
+                       "Differentiable",
+                       "InternalError",
+                       "TransformError",
+                       "adjoint",
+                       "check_grad",
+                       "checkpoint",
+                       "clear_cache",
+                       "derivative",
+                       "differentiate",
+                       "grad",
+                       "hessian",
+                       "hook",
+                       "hvp",
+                       "isderiving",
+                       "jacobian",
+                       "jvp",
+                       "nestlevel",
+                       "pullback",
+                       "showgrad",
+                       "source",
+                       "stats",
+                       "stop_gradient",
+                       "tangent",
+                       "value_and_grad",
+]

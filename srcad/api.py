@@ -19,8 +19,7 @@ import numpy as np
 
 from srcad import cache as disk
 from srcad import codegen
-from srcad.errors import TransformError
-from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
+from srcad.signature import abstract, describe, is_differentiable, is_numeric
 from transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION

@@ -43,7 +43,8 @@ def level(k):
     return k
 
 
-for _fn, _kind in ((level, "level"), (stop_gradient, "stop_gradient"), (hook, "hook"), (showgrad, "showgrad"),
+for _fn, _kind in ((level, "level"), (stop_gradient, "stop_gradient"), (hook, "hook"),
+                   (showgrad, "showgrad"),
                    (checkpoint, "checkpoint"), (isderiving, "isderiving"),
                    (nestlevel, "nestlevel")):
     registry.SPECIAL[_fn] = _kind

@@ -6,10 +6,27 @@ reverse and a forward rule, registered here like any other rule.
 """
 import numpy as np
 
-from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, finalize,
-                           finalize_array, index_cot, item_acc, own, show, take_cot, tangent_attr,
-                           tangent_item, tangent_out, zero_item, zero_tangent, zeros_cot,
-                           zeros_for)
+from srcad.runtime import (
+    add_cot,
+    attr_acc,
+    copy_item,
+    copy_value,
+    field_cot,
+    finalize,
+    finalize_array,
+    index_cot,
+    item_acc,
+    own,
+    show,
+    take_cot,
+    tangent_attr,
+    tangent_item,
+    tangent_out,
+    zero_item,
+    zero_tangent,
+    zeros_cot,
+    zeros_for,
+)
 from transforms.rules.registry import forward, nondiff, reverse
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show)

@@ -33,7 +33,7 @@ import gast
 
 from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
-from transforms.reverse import BINOPS, rt
+from transforms.reverse import BINOPS
 from transforms.rules import registry
 
 

@@ -258,7 +258,8 @@ class Forward:
         if not self.is_active(base):
             return [s]
         tan = self.tangent_of(s.value) or _const(0.0)
-        upd = _assign(self.dot(base.id), rt_call(self.env, "tangent_setitem", _load(self.dot(base.id)),
+        upd = _assign(self.dot(base.id), rt_call(self.env, "tangent_setitem",
+                                                 _load(self.dot(base.id)),
                                             base, _index(target.slice), tan,
                                             _const(self.vector)))
         return [s, gast.copy_location(upd, s)]

@@ -30,7 +30,7 @@ import gast
 
 from srcad.errors import TransformError
 from transforms import exits, fence, normalize
-from transforms.exits import _assign, _load
+from transforms.exits import _assign
 from transforms.parse import MISSING, code_hash, parse_function, resolve
 from transforms.rules import registry
 from transforms.template import constant_node
@@ -45,7 +45,8 @@ def _inlinable(obj):
         hash(obj)
     except TypeError:
         return False
-    if obj in registry.CUSTOM_REVERSE or obj in registry.CUSTOM_FORWARD or obj in registry.SPECIAL or registry.is_nondiff(obj) \
+    if obj in registry.CUSTOM_REVERSE or obj in registry.CUSTOM_FORWARD \
+            or obj in registry.SPECIAL or registry.is_nondiff(obj) \
             or registry.lookup(registry.REVERSE, obj) is not None:
         return False
     module = (getattr(obj, "__module__", "") or "").split(".")[0]

@@ -35,7 +35,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms.exits import Namer, _assign, _const, _load
+from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
 from transforms.rules import registry
 

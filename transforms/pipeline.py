@@ -14,8 +14,19 @@ import astunparse
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import (activity, buffers, exits, fence, forward, inline, normalize, reverse, shapes,
-                        simplify, ssa)
+from transforms import (
+    activity,
+    buffers,
+    exits,
+    fence,
+    forward,
+    inline,
+    normalize,
+    reverse,
+    shapes,
+    simplify,
+    ssa,
+)
 from transforms.parse import Env, code_hash, parse_function
 
 

@@ -594,7 +594,8 @@ class Reverse:
                 not isinstance(p, gast.Slice) for p in (
                     target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice])):
             self.owned.add(base.id)
-            item = gast.Subscript(value=_load(self.bar(base.id)), slice=target.slice, ctx=gast.Load())
+            item = gast.Subscript(value=_load(self.bar(base.id)), slice=target.slice,
+                                  ctx=gast.Load())
             self.accumulate(adj, s.value, item)
             adj.append(gast.Assign(targets=[gast.Subscript(
                 value=_load(self.bar(base.id)), slice=target.slice, ctx=gast.Store())],

@@ -14,7 +14,6 @@ has an unknown shape. The reverse pass drops ``unbroadcast(g, x)`` when the
 result and the operand share a symbol, and uses ``x_bar[i] += g`` for a scalar
 index into an array.
 """
-import math
 import operator
 
 import gast
@@ -100,7 +99,7 @@ def constant_shapes(namespace):
 
 
 def _shape(value, table, namespace, int_indices):
-    atom = lambda n: _atom(n, table, int_indices)  # noqa: E731
+    atom = lambda n: _atom(n, table, int_indices)
     if isinstance(value, (gast.Name, gast.Constant)):
         return atom(value)
     if isinstance(value, gast.BinOp) and isinstance(value.op, _ELEMENTWISE_BINOPS):

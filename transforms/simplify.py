@@ -251,7 +251,7 @@ def _other_factor(s, b, shape):
             and isinstance(s.value, gast.BinOp)):
         return None
     v = s.value
-    is_b = lambda n: isinstance(n, gast.Name) and n.id == b  # noqa: E731
+    is_b = lambda n: isinstance(n, gast.Name) and n.id == b
     if isinstance(v.op, gast.Mult):
         if is_b(v.left) and _is_scalar(v.right, shape):
             return gast.Mult(), v.right

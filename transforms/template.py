@@ -26,7 +26,8 @@ from transforms.exits import _const, _load
 @dataclass
 class Expansion:
     prelude: list        # statements computing template temporaries
-    terms: list          # (operand atom, expression or Lambda) per primal parameter, None entries dropped
+    terms: list          # (operand atom, expression or Lambda) per primal parameter;
+                         # None entries dropped
 
 
 _PARSED = {}

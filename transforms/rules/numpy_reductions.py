@@ -14,8 +14,15 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (forward, method_form, nondiff, reverse, reverse_whole,
-                                       tangent_lead, vector_helper)
+from transforms.rules.registry import (
+    forward,
+    method_form,
+    nondiff,
+    reverse,
+    reverse_whole,
+    tangent_lead,
+    vector_helper,
+)
 
 # ---- helpers: reductions ----------------------------------------------------
 

@@ -18,8 +18,17 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (broadcast_tangent, elementwise, forward, lift_tangent,
-                                       nondiff, out_form, reverse, tangent_lead, unbroadcast)
+from transforms.rules.registry import (
+    broadcast_tangent,
+    elementwise,
+    forward,
+    lift_tangent,
+    nondiff,
+    out_form,
+    reverse,
+    tangent_lead,
+    unbroadcast,
+)
 
 
 @elementwise

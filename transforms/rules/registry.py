@@ -39,8 +39,8 @@ A template may call plain helper functions defined in its rule module (pure
 NumPy); they are bound by name into the generated code's namespace.
 """
 import inspect
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
