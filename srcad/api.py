@@ -260,7 +260,7 @@ class Differentiable:
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"a value of shape {np.shape(value)}: use pullback or jacobian")
         if out is not None:
-            if all(g is o for g, o in zip(grads, outs, strict=True)):
+            if all([g is o for g, o in zip(grads, outs, strict=True)]):
                 return value, out               # the generated code wrote into out itself
             return value, _write_out(out, grads, self.wrt, self.single)
         return value, (grads[0] if self.single else tuple(grads))
@@ -271,6 +271,15 @@ class Differentiable:
             value, grads = fn(*args, 1.0, None)
             if isinstance(value, (float, np.floating)):     # the common case, kept short
                 return grads[0] if self.single else grads
+        elif self.single and type(out) is np.ndarray:
+            a = args[self.positions[0]]
+            if type(a) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype \
+                    and out.flags.writeable:
+                value, grads = fn(*args, 1.0, (out,))
+                if isinstance(value, (float, np.floating)):
+                    if grads[0] is not out:          # not written in place: copy it over
+                        np.copyto(out, grads[0])
+                    return out
         return self.value_and_grad(*args, out=out)[1]
 
     def pullback(self, *args):
