@@ -17,6 +17,7 @@ from srcad.errors import InternalError, TransformError
 from transforms import (
     activity,
     buffers,
+    hoist,
     exits,
     fence,
     forward,
@@ -77,6 +78,7 @@ def front(fn, level, run):
     tree = run("normalize", normalize.normalize, parsed, env, namer, level)
     tree = run("inline", inline.inline_calls, tree, env, namer, level, (fn,), parsed.filename)
     tree = run("ssa", ssa.to_ssa, tree, namer)
+    tree = run("hoist", hoist.hoist, tree)
     return parsed, tree, env, namer
 
 

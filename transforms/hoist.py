@@ -1,0 +1,81 @@
+"""Hoist loop-invariant arithmetic out of loops.
+
+Before (SSA)::
+
+    for i in range(n):
+        t3 = -k
+        t4 = t3 * x2
+        ...
+
+After::
+
+    t3 = -k
+    for i in range(n):
+        t4 = t3 * x2
+        ...
+
+A top-level statement of a loop body moves before the loop when it is plain
+arithmetic (a BinOp, UnaryOp or Compare of atoms), its target is assigned
+nowhere else, and nothing it reads is assigned inside the loop. The primal
+computes it once, the loop stops recording it, and its adjoint accumulates
+across iterations and runs once.
+"""
+from collections import Counter
+
+import gast
+
+_PURE = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)
+
+
+def _stores(node):
+    return {n.id for n in gast.walk(node)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def _loads(node):
+    return {n.id for n in gast.walk(node)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def hoist(fn):
+    counts = Counter(n.id for n in gast.walk(fn)
+                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
+    fn.body = _block(fn.body, counts)
+    return fn
+
+
+def _block(stmts, counts):
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _block(inner, counts))
+        if isinstance(s, (gast.For, gast.While)):
+            out.extend(_hoisted(s, counts))
+        out.append(s)
+    return out
+
+
+def _hoisted(loop, counts):
+    moved = []
+    changed = True
+    while changed:
+        changed = False
+        assigned = _stores(loop)
+        if isinstance(loop, gast.While):
+            assigned |= _loads(loop.test)
+        for s in list(loop.body):
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                    and isinstance(s.value, _PURE)):
+                continue
+            name = s.targets[0].id
+            if counts[name] != 1 or _loads(s.value) & assigned:
+                continue
+            loop.body.remove(s)
+            moved.append(s)
+            changed = True
+            break
+    if not loop.body:
+        loop.body = [gast.Pass()]
+    return moved
