@@ -248,9 +248,16 @@ def rs_workload():
 EAM_SIZES = (100, 10_000, 1_000_000)
 
 
+def wide_jacobian_workload(n=100):
+    """The Jacobian of a scalar function of 100 inputs (auto mode should pick reverse)."""
+    x = np.random.default_rng(SEED).uniform(0.0, 1.0, n)
+    return Workload(f"eam jacobian 1x{n} (auto)", "eam", eam, 0, (x,), eam_grad_hand,
+                    kind="jacobian", n=n)
+
+
 def all_workloads(eam_sizes=EAM_SIZES):
     return [eam_workload(n) for n in eam_sizes] + [mlp_workload(), euler_workload(),
-                                                   rs_workload()]
+                                                   rs_workload(), wide_jacobian_workload()]
 
 
 # ---------------------------------------------------------------- dispatch overhead

@@ -19,7 +19,7 @@ import numpy as np
 
 from srcad import cache as disk
 from srcad import codegen
-from srcad.signature import abstract, describe, is_differentiable, is_numeric
+from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
 from transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -106,7 +106,7 @@ class Differentiable:
 
     # ------------------------------------------------------------- dispatch
     def _specialise(self, kind, args):
-        sig = tuple(map(abstract, args))
+        sig = signature_of(args)
         fn = self._hot.get(kind)            # the last hit of this kind: one comparison
         if fn is not None and fn.__srcad_sig__ == sig and self._version == _VERSION.number:
             guards = fn.__srcad_guards__
@@ -266,7 +266,10 @@ class Differentiable:
         return value, (grads[0] if self.single else tuple(grads))
 
     def grad(self, *args, out=None):
-        fn = self._specialise("vjp", args)
+        fn = self._hot.get("vjp")
+        if fn is None or fn.__srcad_sig__ != signature_of(args) or fn.__srcad_guards__ \
+                or self._version != _VERSION.number:
+            fn = self._specialise("vjp", args)
         if out is None:
             value, grads = fn(*args, 1.0, None)
             if isinstance(value, (float, np.floating)):     # the common case, kept short
@@ -289,6 +292,19 @@ class Differentiable:
             _, grads = self._vjp(args, cotangent)
             return tuple(grads)
         return value, back
+
+    @property
+    def signatures(self):
+        """The (kind, signature) pairs compiled so far, readable: ``[("vjp", "(float64[1d])")]``."""
+        return [(kind, describe(sig)) for kind, sig in self._compiled]
+
+    def compiled(self, kind="grad", *args):
+        """The generated function itself for the signature of ``args`` (what ``grad`` calls:
+        ``fn(*args, seed, out)`` for "grad", ``fn(*args, *tangents)`` for "jvp")."""
+        kinds = {"grad": "vjp", "pullback": "vjp", "jvp": "jvp"}
+        if kind not in kinds:
+            raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
+        return self._specialise(kinds[kind], args)
 
     def source(self, kind="grad", *args):
         kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp",

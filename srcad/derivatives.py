@@ -8,7 +8,7 @@ learned on the first call and remembered.
 """
 import numpy as np
 
-_OUT_SIZE = {}
+_OUT_SHAPE = {}   # (function, argument shapes) -> output shape, learned once
 
 
 def _size(x):
@@ -36,24 +36,41 @@ def _shape_key(d, args):
 
 
 def jacobian(d, args, mode):
+    args = tuple(args)
+    # the plan (mode taken, output shape) depends only on the argument types and shapes
+    key = (mode,) + tuple([a.shape if type(a) is np.ndarray else type(a) for a in args])
+    plan = d._jacobian_plans.get(key) if hasattr(d, "_jacobian_plans") else None
+    if plan is not None:
+        taken, out_shape, n_in = plan
+        d.last_jacobian_mode = taken
+        ins = [args[p] for p in d.positions]
+        if taken == "forward":
+            return _forward(d, args, ins, n_in)
+        return _reverse(d, args, ins, out_shape)
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
-    args = tuple(args)
     _check_array_like(d, args)
     ins = _wrt_values(d, args)
     n_in = sum(_size(a) for a in ins)
     if mode == "auto" and n_in == 1:
         mode = "forward"                # one forward pass is never dearer than one pullback
-    if mode == "auto":
+    out_shape = None
+    if mode != "forward":
         key = _shape_key(d, args)
-        n_out = _OUT_SIZE.get(key)
-        if n_out is None:
-            n_out = _OUT_SIZE[key] = _size(d.fn(*args))
+        out_shape = _OUT_SHAPE.get(key)
+        if out_shape is None:
+            out_shape = _OUT_SHAPE[key] = np.shape(d.fn(*args))
+    requested = mode
+    if mode == "auto":
+        n_out = int(np.prod(out_shape)) if out_shape else 1
         mode = "forward" if n_in < n_out else "reverse"
     d.last_jacobian_mode = mode
+    if not hasattr(d, "_jacobian_plans"):
+        d._jacobian_plans = {}
+    d._jacobian_plans[(requested,) + key[1:]] = (mode, out_shape, n_in)
     if mode == "forward":
         return _forward(d, args, ins, n_in)
-    return _reverse(d, args, ins)
+    return _reverse(d, args, ins, out_shape)
 
 
 def _forward(d, args, ins, n_in):
@@ -94,20 +111,24 @@ def _forward(d, args, ins, n_in):
     return out[0] if d.single else tuple(out)
 
 
-def _reverse(d, args, ins):
-    """One pullback per output entry."""
-    value = np.asarray(d.fn(*args))
+def _reverse(d, args, ins, out_shape):
+    """One pullback per output entry (a single one for a scalar function)."""
+    if out_shape == ():
+        _, grads = d._vjp(args, 1.0)
+        out = [g if type(g) is np.ndarray and g.dtype == np.float64 else
+               np.array(g, dtype=float) for g in grads]   # a gradient is a fresh array
+        return out[0] if d.single else tuple(out)
+    size = int(np.prod(out_shape))
     rows = [[] for _ in ins]
-    for k in range(max(value.size, 1)):
-        seed = np.zeros(value.shape, dtype=np.result_type(value.dtype, np.float32))
+    for k in range(size):
+        seed = np.zeros(out_shape)
         seed.flat[k] = 1.0
-        seed = float(seed) if value.ndim == 0 else seed
         _, grads = d._vjp(args, seed)
         for r, g in zip(rows, grads, strict=True):
             r.append(np.asarray(g, dtype=float))
     out = []
     for a, r in zip(ins, rows, strict=True):
-        out.append(np.stack(r).reshape(value.shape + np.shape(a)))
+        out.append(np.stack(r).reshape(out_shape + np.shape(a)))
     return out[0] if d.single else tuple(out)
 
 

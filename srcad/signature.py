@@ -40,7 +40,15 @@ def abstract(x):
 
 
 def signature_of(args):
-    return tuple(map(abstract, args))
+    out = []
+    for x in args:
+        t = type(x)
+        if t is np.ndarray:
+            out.append(("array", x.dtype, x.ndim))
+        else:
+            s = _SCALARS.get(t)
+            out.append(s if s is not None else abstract(x))
+    return tuple(out)
 
 
 def describe(sig):

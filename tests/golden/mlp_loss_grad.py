@@ -1,0 +1,29 @@
+# Golden snapshot: srcad.source(mlp_loss, kind='grad', wrt=('W1', 'b1', 'W2', 'b2')).
+# Generated; rewrite with SRCAD_UPDATE_GOLDEN=1 (see tests/test_golden.py).
+# ruff: noqa
+# srcad: reverse mode (vector-Jacobian product) of mlp_loss (golden_functions.py:19)
+# wrt ('W1', 'b1', 'W2', 'b2'), signature (float64[2d], float64[1d], float64[2d], float64[1d], float64[2d], float64[2d])
+def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
+    # golden_functions.py:20  h = np.tanh(X @ W1 + b1)
+    t = X @ W1
+    t2 = t + b1
+    h = np.tanh(t2)
+    # golden_functions.py:21  pred = h @ W2 + b2
+    t3 = h @ W2
+    pred = t3 + b2
+    # golden_functions.py:22  return np.mean((pred - y) ** 2)
+    t4 = pred - y
+    t5 = t4 ** 2
+    t6 = np.mean(t5)
+    t5_bar = seed / np.size(t5)
+    t4_bar = unbroadcast(t5_bar * pow_dbase(t4, 2), t4)
+    pred_bar = unbroadcast(t4_bar, pred)
+    t3_bar = unbroadcast(pred_bar, t3)
+    b2_bar = unbroadcast(pred_bar, b2)
+    h_bar = matmul_back_a(t3_bar, h, W2)
+    W2_bar = matmul_back_b(t3_bar, h, W2)
+    t2_bar = h_bar * (1.0 - h * h)
+    t_bar = unbroadcast(t2_bar, t)
+    b1_bar = unbroadcast(t2_bar, b1)
+    W1_bar = matmul_back_b(t_bar, X, W1)
+    return (t6, (_rt.finalize_array(W1_bar, W1), _rt.finalize_array(b1_bar, b1), _rt.finalize_array(W2_bar, W2), _rt.finalize_array(b2_bar, b2)))
