@@ -90,15 +90,10 @@ def exp_times_sin(x):
     return np.sum(u * v)
 
 
-_TEMPORARY = ("buffers: an expression nested in an adjoint statement is not planned "
-              "(`np.add(x_bar, seed * x, out=x_out)`, `np.multiply(v_bar, np.cos(x), out=x_out)`): "
-              "one n-sized temporary per call with out=")
-
-
 @pytest.mark.parametrize("fn", [
     softplus_sum,
-    pytest.param(sum_of_squares, marks=pytest.mark.xfail(strict=True, reason=_TEMPORARY)),
-    pytest.param(exp_times_sin, marks=pytest.mark.xfail(strict=True, reason=_TEMPORARY)),
+    sum_of_squares,      # nested operands in adjoint statements get buffers of their own
+    exp_times_sin,
 ])
 def test_with_out_elementwise_gradients_allocate_nothing(fn):
     grad = srcad.grad(fn)

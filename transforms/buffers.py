@@ -95,9 +95,67 @@ def _in(target, table):
         return False
 
 
+def _flatten(fn, namespace, namer, shapes):
+    """Give nested elementwise operands of top-level statements names of their own
+    (``x_bar = x_bar + seed * x`` -> ``t = seed * x; x_bar = x_bar + t``) so that
+    each can get a buffer; return the extended shape lookup."""
+    extra = {}
+
+    def shape(node):
+        if isinstance(node, gast.Name):
+            return extra.get(node.id) or shapes(node.id)
+        if isinstance(node, gast.Constant):
+            return ("scalar",) if isinstance(node.value, (int, float)) else None
+        ufunc, args = _ufunc_of(node, namespace)
+        if ufunc is None:
+            return None
+        found = [shape(a) for a in args]
+        arrays = {f for f in found if f is not None and f[0] == "array"}
+        if len(arrays) == 1 and all(f is not None for f in found):
+            return arrays.pop()
+        return None
+
+    def lift(node, out):
+        ufunc, args = _ufunc_of(node, namespace)
+        if ufunc is None:
+            return node
+        for k, a in enumerate(args):
+            inner, _ = _ufunc_of(a, namespace)
+            if inner is not None and shape(a) is not None and shape(a)[0] == "array":
+                a = lift(a, out)
+                name = namer.fresh("t")
+                extra[name] = shape(a)
+                out.append(_assign(name, a))
+                _replace_arg(node, k, _load(name))
+        return node
+
+    body = []
+    for s in fn.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            pre = []
+            s.value = lift(s.value, pre)
+            body.extend(gast.copy_location(p, s) for p in pre)
+        body.append(s)
+    fn.body = body
+    return lambda name: extra.get(name) or shapes(name)
+
+
+def _replace_arg(node, k, new):
+    if isinstance(node, gast.BinOp):
+        if k == 0:
+            node.left = new
+        else:
+            node.right = new
+    elif isinstance(node, gast.UnaryOp):
+        node.operand = new
+    else:
+        node.args[k] = new
+
+
 def plan(fn, env, namer, shapes, wrt, param_kinds):
     """Rewrite ``fn`` (a simplified vjp) to use workspace buffers and ``out``."""
     namespace = env.namespace
+    shapes = _flatten(fn, namespace, namer, shapes)
     body = fn.body
     ret = body[-1]
     unsafe = _safe_readers(fn, namespace)

@@ -213,6 +213,7 @@ class Reverse:
         primal, adjoint = self.block(body[:-1])
         value = ret.value
         seed = self.namer.fresh("seed")
+        self.bar_shapes[seed] = self.shape(value)     # the cotangent has the output's shape
         head = []
         self.accumulate(head, value, _load(seed))
         if isinstance(value, gast.Name) and value.id in self.restore:
