@@ -86,6 +86,7 @@ class Differentiable:
         self._last = {}
         self._hot = {}                   # kind -> the specialisation used last
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
+        self._jacobian_plans = {}        # argument shapes -> (mode taken, output shape, inputs)
 
     @property
     def base_fn(self):
@@ -267,9 +268,14 @@ class Differentiable:
 
     def grad(self, *args, out=None):
         fn = self._hot.get("vjp")
-        if fn is None or fn.__srcad_sig__ != signature_of(args) or fn.__srcad_guards__ \
+        if fn is None or fn.__srcad_sig__ != signature_of(args) \
                 or self._version != _VERSION.number:
             fn = self._specialise("vjp", args)
+        else:
+            for scope, name, obj in fn.__srcad_guards__:
+                if scope.get(name) is not obj:       # a helper was redefined: recompile
+                    fn = self._specialise("vjp", args)
+                    break
         if out is None:
             value, grads = fn(*args, 1.0, None)
             if isinstance(value, (float, np.floating)):     # the common case, kept short
@@ -330,7 +336,7 @@ class Differentiable:
         return fn(*args, *tangents)
 
     def jacobian(self, *args, mode="auto"):
-        return _derivatives().jacobian(self, args, mode)
+        return _DERIVATIVES.jacobian(self, args, mode)
 
     def hessian(self, *args):
         from srcad import derivatives
@@ -421,8 +427,7 @@ def _rule_hashes(c):
 
 
 def _derivatives():
-    from srcad import derivatives
-    return derivatives
+    return _DERIVATIVES
 
 
 def _check_tangents(d, args, tangents):
@@ -697,3 +702,6 @@ def clear_cache():
     _BY_FN.clear()
     _registry().VERSION.bump()
     disk.clear()
+
+
+from srcad import derivatives as _DERIVATIVES  # noqa: E402  (it needs this module's names lazily)

@@ -38,11 +38,15 @@ def _shape_key(d, args):
 def jacobian(d, args, mode):
     args = tuple(args)
     # the plan (mode taken, output shape) depends only on the argument types and shapes
-    key = (mode,) + tuple([a.shape if type(a) is np.ndarray else type(a) for a in args])
-    plan = d._jacobian_plans.get(key) if hasattr(d, "_jacobian_plans") else None
+    plan_key = (mode,) + tuple([a.shape if type(a) is np.ndarray else type(a) for a in args])
+    plan = d._jacobian_plans.get(plan_key)
     if plan is not None:
         taken, out_shape, n_in = plan
         d.last_jacobian_mode = taken
+        if taken == "reverse" and out_shape == () and d.single:
+            g = d.grad(*args)              # a scalar function: its Jacobian is its gradient
+            return g if type(g) is np.ndarray and g.dtype == np.float64 else \
+                np.array(g, dtype=float)
         ins = [args[p] for p in d.positions]
         if taken == "forward":
             return _forward(d, args, ins, n_in)
@@ -60,14 +64,11 @@ def jacobian(d, args, mode):
         out_shape = _OUT_SHAPE.get(key)
         if out_shape is None:
             out_shape = _OUT_SHAPE[key] = np.shape(d.fn(*args))
-    requested = mode
     if mode == "auto":
         n_out = int(np.prod(out_shape)) if out_shape else 1
         mode = "forward" if n_in < n_out else "reverse"
     d.last_jacobian_mode = mode
-    if not hasattr(d, "_jacobian_plans"):
-        d._jacobian_plans = {}
-    d._jacobian_plans[(requested,) + key[1:]] = (mode, out_shape, n_in)
+    d._jacobian_plans[plan_key] = (mode, out_shape, n_in)
     if mode == "forward":
         return _forward(d, args, ins, n_in)
     return _reverse(d, args, ins, out_shape)
@@ -114,7 +115,7 @@ def _forward(d, args, ins, n_in):
 def _reverse(d, args, ins, out_shape):
     """One pullback per output entry (a single one for a scalar function)."""
     if out_shape == ():
-        _, grads = d._vjp(args, 1.0)
+        _, grads = d._specialise("vjp", args)(*args, 1.0, None)
         out = [g if type(g) is np.ndarray and g.dtype == np.float64 else
                np.array(g, dtype=float) for g in grads]   # a gradient is a fresh array
         return out[0] if d.single else tuple(out)
