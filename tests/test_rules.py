@@ -835,3 +835,30 @@ def test_rule_modules_import_only_the_registry():
 def test_methods_and_attributes_resolve():
     for name, target in list(registry.METHODS.items()) + list(registry.ATTRIBUTES.items()):
         assert registry.lookup(registry.REVERSE, target) or registry.is_nondiff(target), name
+
+
+# ---- variant rules (a cheaper template for a constant argument) --------------
+
+def f_pow2(a): return a ** 2
+
+
+ROWS.append(row(operator.pow, f_pow2, A34))
+
+
+@pytest.mark.parametrize("target, rule", [(t, r) for t, rs in registry.VARIANTS.items()
+                                          for r in rs],
+                         ids=lambda v: getattr(v, "__name__", None) or
+                         getattr(getattr(v, "template", None), "__name__", "rule"))
+def test_variant_agrees_with_its_general_rule(target, rule):
+    """A variant must give exactly what the general (finite-difference checked) rule gives."""
+    rng = np.random.default_rng(7)
+    a = rng.uniform(0.5, 1.5, (3, 4))
+    const = dict(rule.when)
+    args = {"a": a, **const}
+    y = target(a, const["b"])
+    g = rng.standard_normal(y.shape)
+    general = registry.REVERSE[target].template(y, g, **args)
+    special = rule.template(y, g, **args)
+    for k, (u, v) in enumerate(zip(general, special, strict=False)):
+        if v is not None and k < 1:
+            np.testing.assert_allclose(v, u, rtol=1e-12)

@@ -359,6 +359,7 @@ class Reverse:
 
     def rule(self, adj, target, call, y, g, s):
         rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        rule = _variant(target, call, self.env, self.where(s)) or rule
         whole = registry.lookup(registry.REVERSE_WHOLE, target) if target is not None else None
         if whole is not None and len(call.args) == 1 and not call.keywords \
                 and self.is_active(call.args[0]) and self.broadcast_ok(call.args[0], 0):
@@ -719,6 +720,17 @@ class _DropUnbroadcast(gast.NodeTransformer):
                 len(node.args) == 2 and self.shape(node.args[1]) == self.result:
             return node.args[0]
         return node
+
+
+def _variant(target, call, env, where):
+    """A variant rule whose constant arguments this call passes, or None."""
+    variants = registry.lookup(registry.VARIANTS, target) if target is not None else None
+    for rule in variants or ():
+        names, mapping = template.bind_call(target, rule.template, 2, call, env, where)
+        if all(isinstance(mapping.get(p), gast.Constant) and mapping[p].value == v
+               and type(mapping[p].value) is type(v) for p, v in rule.when):
+            return rule
+    return None
 
 
 def _strip_unbroadcast(expr, operand, env):

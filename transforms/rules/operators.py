@@ -116,6 +116,11 @@ def truediv_dot(y, a, b, out=None):
 
 # ---- powers -----------------------------------------------------------------
 
+@reverse(operator.pow, np.power, builtins.pow, when={"b": 2})
+def pow_bar_square(y, g, a, b, out=None):
+    return (unbroadcast(g * 2.0 * a, a), None)
+
+
 @reverse(operator.pow, np.power, builtins.pow)
 def pow_bar(y, g, a, b, out=None):
     return (unbroadcast(g * pow_dbase(a, b), a), unbroadcast(g * y * pow_log(a), b))

@@ -50,10 +50,12 @@ class Rule:
     target: object
     template: Callable
     vector: bool = False
+    when: tuple = ()          # ((parameter, constant), ...) for a variant rule
 
 
 REVERSE: dict = {}        # callable -> Rule
 FORWARD: dict = {}        # callable -> Rule
+VARIANTS: dict = {}       # callable -> [Rule with `when`]: reverse rules for constant arguments
 REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose cotangent may
                           # stay unexpanded (a value that broadcasts against the operand)
 VECTOR_HELPERS: dict = {}  # helper -> "lift" | "broadcast" | "axis": forward-rule helpers
@@ -116,10 +118,16 @@ def _key(target):
     return target
 
 
-def reverse(*targets):
+def reverse(*targets, when=None):
+    """Register a reverse rule; with ``when={"b": 2}`` it is a variant used instead of the
+    general rule when the call passes exactly that constant for parameter ``b``."""
     def register(template):
         for target in targets:
-            REVERSE[_key(target)] = Rule(target, template)
+            if when:
+                VARIANTS.setdefault(_key(target), []).append(
+                    Rule(target, template, when=tuple(when.items())))
+            else:
+                REVERSE[_key(target)] = Rule(target, template)
         VERSION.bump()
         return template
     return register
