@@ -46,6 +46,24 @@ class Namer:
         return name
 
 
+class DerivedNames(dict):
+    """primal name -> its derivative's name (``x`` -> ``x_bar``), made fresh when the
+    function already has a value of that name."""
+
+    def __init__(self, namer, primal_names, suffix):
+        super().__init__()
+        self.namer, self.primal_names, self.suffix = namer, primal_names, suffix
+
+    def __call__(self, name):
+        out = self.get(name)
+        if out is None:
+            out = name + self.suffix
+            if out in self.primal_names or out in self.values():
+                out = self.namer.fresh(out)
+            self[name] = out
+        return out
+
+
 def names_in(node):
     return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
 

@@ -32,12 +32,9 @@ from srcad.errors import TransformError
 from transforms import template
 from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
-from transforms.reverse import BINOPS, UNARYOPS, _store, classify, rt_call
+from transforms import exits
+from transforms.reverse import BINOPS, UNARYOPS, _store, classify, rt_call, where
 from transforms.rules import registry
-
-
-def dot(name):
-    return name + "_dot"
 
 
 class Forward:
@@ -51,25 +48,14 @@ class Forward:
         self.vector = vector
         self.shapes = shapes or {}
         self.owned = set()
-        self.primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
-        self.dots = {}
+        primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.dots = self.dot = exits.DerivedNames(namer, primal_names, "_dot")
         for n in gast.walk(fn):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript):
                 self.owned.add(n.targets[0].value.id)
 
-    def dot(self, name):
-        """``x_dot``, or a fresh variant when the code already has a value of that name."""
-        out = self.dots.get(name)
-        if out is None:
-            out = dot(name)
-            if out in self.primal_names or out in self.dots.values():
-                out = self.namer.fresh(out)
-            self.dots[name] = out
-        return out
-
     def where(self, node):
-        return dict(filename=self.filename, lineno=getattr(node, "lineno", None),
-                    col=getattr(node, "col_offset", 0))
+        return where(self.filename, node)
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.active

@@ -57,8 +57,10 @@ BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mu
 UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
 
 
-def bar(name):
-    return name + "_bar"
+def where(filename, node):
+    """The TransformError location of ``node``."""
+    return dict(filename=filename, lineno=getattr(node, "lineno", None),
+                col=getattr(node, "col_offset", 0))
 
 
 def rt(env, name):
@@ -143,8 +145,8 @@ class Reverse:
         for p in self.params:
             self.scope_of[p] = None
         self.multi = self._multiply_assigned()
-        self.primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
-        self.bars = {}                    # primal name -> its cotangent's name
+        primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.bars = self.bar = exits.DerivedNames(namer, primal_names, "_bar")
         self.read = set()                 # names whose cotangent an adjoint statement reads
         self.for_targets = {n.target.id for n in gast.walk(fn) if isinstance(n, gast.For)}
         self.defs = {}
@@ -176,19 +178,8 @@ class Reverse:
                 count[n.id] = count.get(n.id, 0) + 1
         return {k for k, v in count.items() if v > 1}
 
-    def bar(self, name):
-        """``x_bar``, or a fresh variant when the code already has a value of that name."""
-        out = self.bars.get(name)
-        if out is None:
-            out = bar(name)
-            if out in self.primal_names or out in self.bars.values():
-                out = self.namer.fresh(out)
-            self.bars[name] = out
-        return out
-
     def where(self, node):
-        return dict(filename=self.filename, lineno=getattr(node, "lineno", None),
-                    col=getattr(node, "col_offset", 0))
+        return where(self.filename, node)
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.active
