@@ -261,8 +261,12 @@ class Differentiable:
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"a value of shape {np.shape(value)}: use pullback or jacobian")
         if out is not None:
-            if all([g is o for g, o in zip(grads, outs, strict=True)]):
-                return value, out               # the generated code wrote into out itself
+            if all([type(o) is np.ndarray and type(g) is np.ndarray and g.shape == o.shape
+                    for g, o in zip(grads, outs, strict=True)]):
+                for g, o in zip(grads, outs, strict=True):
+                    if g is not o:              # not written in place by the generated code
+                        np.copyto(o, g)
+                return value, out
             return value, _write_out(out, grads, self.wrt, self.single)
         return value, (grads[0] if self.single else tuple(grads))
 
