@@ -35,6 +35,7 @@ from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
 from transforms.reverse import BINOPS
 from transforms.rules import registry
+from transforms.simplify import method_call
 
 
 def _ufunc_of(value, namespace):
@@ -95,7 +96,7 @@ def _in(target, table):
         return False
 
 
-def _flatten(fn, namespace, namer, shapes):
+def _flatten(fn, namespace, namer, shapes, param_kinds):
     """Give nested elementwise operands of top-level statements names of their own
     (``x_bar = x_bar + seed * x`` -> ``t = seed * x; x_bar = x_bar + t``) so that
     each can get a buffer; return the extended shape lookup."""
@@ -121,7 +122,9 @@ def _flatten(fn, namespace, namer, shapes):
             return node
         for k, a in enumerate(args):
             inner, _ = _ufunc_of(a, namespace)
-            if inner is not None and shape(a) is not None and shape(a)[0] == "array":
+            sa = shape(a)
+            if inner is not None and sa is not None and sa[0] == "array" \
+                    and param_kinds.get(sa[1]) == "array":      # it will get a buffer
                 a = lift(a, out)
                 name = namer.fresh("t")
                 extra[name] = shape(a)
@@ -155,7 +158,7 @@ def _replace_arg(node, k, new):
 def plan(fn, env, namer, shapes, wrt, param_kinds):
     """Rewrite ``fn`` (a simplified vjp) to use workspace buffers and ``out``."""
     namespace = env.namespace
-    shapes = _flatten(fn, namespace, namer, shapes)
+    shapes = _flatten(fn, namespace, namer, shapes, param_kinds)
     body = fn.body
     ret = body[-1]
     unsafe = _safe_readers(fn, namespace)
@@ -250,13 +253,12 @@ def _method_form(s, namespace, shapes, param_kinds):
     except TypeError:
         return None
     shape = shapes(value.args[0].id)
-    if method is None or shape is None or shape[0] != "array" \
-            or param_kinds.get(shape[1]) != "array":
+    if method is None or shape is None or shape[0] != "array":
         return None
-    call = gast.Call(func=gast.Attribute(value=value.args[0], attr=method, ctx=gast.Load()),
-                     args=[], keywords=[])
-    return gast.copy_location(_assign(s.targets[0].id, gast.Call(
-        func=_load("float"), args=[call], keywords=[])), s)
+    call = method_call(value.args[0], method)
+    if param_kinds.get(shape[1]) == "array":     # surely a float array: a Python float result
+        call = gast.Call(func=_load("float"), args=[call], keywords=[])
+    return gast.copy_location(_assign(s.targets[0].id, call), s)
 
 
 def _ufunc_ref(env, ufunc):

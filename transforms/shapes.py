@@ -37,14 +37,20 @@ def _merge(a, b):
     return _TOP
 
 
-def _broadcast(a, b):
+def _broadcast(a, b, name=None):
+    """The shape of an elementwise result. Two arrays of different (symbolic) shapes give
+    an array whose shape is its own: the symbol ``?name`` ("the shape of ``name``")."""
     if a is None or b is None:
         return None
     if a == SCALAR:
         return b
     if b == SCALAR:
         return a
-    return a if a == b else _TOP
+    if a == b:
+        return a
+    if name is not None and a[0] == "array" and b[0] == "array":
+        return ("array", "?" + name, max(a[2], b[2]))
+    return _TOP
 
 
 def _statements(body):
@@ -68,7 +74,7 @@ def infer(fn, param_shapes, namespace):
                    and n.id not in table and n.id not in int_indices and n.id not in namespace
                    for n in gast.walk(value)):
                 continue          # an operand has no value yet: look again next round
-            shape = _shape(value, table, namespace, int_indices)
+            shape = _shape(value, table, namespace, int_indices, name)
             merged = _merge(table.get(name), _TOP if shape is None else shape)
             if merged != table.get(name):
                 table[name] = merged
@@ -98,12 +104,17 @@ def constant_shapes(namespace):
     return out
 
 
-def _shape(value, table, namespace, int_indices):
+def _shape(value, table, namespace, int_indices, name=None):
     atom = lambda n: _atom(n, table, int_indices)
     if isinstance(value, (gast.Name, gast.Constant)):
         return atom(value)
     if isinstance(value, gast.BinOp) and isinstance(value.op, _ELEMENTWISE_BINOPS):
-        return _broadcast(atom(value.left), atom(value.right))
+        return _broadcast(atom(value.left), atom(value.right), name)
+    if isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult):
+        a, b = atom(value.left), atom(value.right)
+        if a and b and a[0] == "array" and b[0] == "array" and a[2] >= 2 and b[2] >= 2:
+            return ("array", "?" + name, max(a[2], b[2])) if name else None
+        return None
     if isinstance(value, gast.UnaryOp):
         return atom(value.operand)
     if isinstance(value, gast.Compare):
@@ -133,7 +144,7 @@ def _shape(value, table, namespace, int_indices):
             if fn.nin == 1 and len(args) == 1:
                 return args[0]
             if fn.nin == 2 and len(args) == 2:
-                return _broadcast(args[0], args[1])
+                return _broadcast(args[0], args[1], name)
     return None
 
 

@@ -286,8 +286,19 @@ class _MethodForms(gast.NodeTransformer):
         shape = self.shape(node.args[0].id)
         if method is None or shape is None or shape[0] != "array":
             return node
-        return gast.Call(func=gast.Attribute(value=node.args[0], attr=method, ctx=gast.Load()),
-                         args=[], keywords=[])
+        return method_call(node.args[0], method)
+
+
+def method_call(array, form):
+    """``a.sum()``, or ``a.sum() / a.size`` for a per-entry form (see registry.method_form)."""
+    name, per_entry = form
+    call = gast.Call(func=gast.Attribute(value=array, attr=name, ctx=gast.Load()),
+                     args=[], keywords=[])
+    if per_entry:
+        size = gast.Attribute(value=gast.Name(id=array.id, ctx=gast.Load(), annotation=None,
+                                              type_comment=None), attr="size", ctx=gast.Load())
+        call = gast.BinOp(left=call, op=gast.Div(), right=size)
+    return call
 
 
 def method_forms(fn, shape, namespace):

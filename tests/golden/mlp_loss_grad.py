@@ -14,9 +14,9 @@ def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
     # golden_functions.py:22  return np.mean((pred - y) ** 2)
     t4 = pred - y
     t5 = t4 ** 2
-    t6 = np.mean(t5)
+    t6 = t5.sum() / t5.size
     t5_bar = seed / np.size(t5)
-    t4_bar = unbroadcast(t5_bar * 2.0 * t4, t4)
+    t4_bar = t5_bar * 2.0 * t4
     pred_bar = unbroadcast(t4_bar, pred)
     t3_bar = unbroadcast(pred_bar, t3)
     b2_bar = unbroadcast(pred_bar, b2)

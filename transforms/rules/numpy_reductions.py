@@ -135,6 +135,7 @@ def sum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
 
 
 method_form(np.sum, "sum")
+method_form(np.mean, "sum", per_entry=True)
 
 
 @reverse_whole(np.sum)

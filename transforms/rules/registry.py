@@ -154,9 +154,10 @@ def reverse_whole(*targets):
     return register
 
 
-def method_form(target, name):
-    """Declare that ``target(a)`` (other arguments at defaults) equals ``a.name()``."""
-    METHOD_FORMS[target] = name
+def method_form(target, name, per_entry=False):
+    """Declare that ``target(a)`` (other arguments at defaults) equals ``a.name()``
+    (divided by ``a.size`` when ``per_entry``: ``np.mean(a)`` is ``a.sum() / a.size``)."""
+    METHOD_FORMS[target] = (name, per_entry)
     VERSION.bump()
 
 
