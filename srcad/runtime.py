@@ -328,6 +328,15 @@ def tangent_setitem(t, x, idx, v, vector):
     return t
 
 
+def full_tangent(t, x):
+    """A tangent that may merely broadcast to ``x``'s shape, made full."""
+    shape = np.shape(x)
+    if np.shape(t) == shape:
+        return t
+    dtype = np.result_type(t, x) if isinstance(x, np.ndarray) else np.result_type(t, 0.0)
+    return np.array(np.broadcast_to(t, shape), dtype=dtype)
+
+
 def tangent_out(t, y, vector):
     """The output tangent in the structure of the output ``y``."""
     if vector:

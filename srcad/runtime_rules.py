@@ -14,6 +14,7 @@ from srcad.runtime import (
     field_cot,
     finalize,
     finalize_array,
+    full_tangent,
     index_cot,
     item_acc,
     own,
@@ -27,7 +28,7 @@ from srcad.runtime import (
     zeros_cot,
     zeros_for,
 )
-from transforms.rules.registry import forward, nondiff, reverse
+from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show)
 
@@ -52,6 +53,16 @@ def copy_value_bar(y, g, v):
 @forward(copy_value, own)
 def copy_value_dot(y, v):
     return (lambda dv: dv,)
+
+
+@reverse(full_tangent)
+def full_tangent_bar(y, g, t, x):
+    return (unbroadcast(g, t), None)
+
+
+@forward(full_tangent)
+def full_tangent_dot(y, t, x):
+    return (lambda dt: full_tangent(dt, x), None)
 
 
 @reverse(tangent_out)

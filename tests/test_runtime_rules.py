@@ -10,6 +10,7 @@ from conftest import fd_check, fd_check_forward
 
 from srcad import runtime
 from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, finalize,
+                           full_tangent,
                            finalize_array, index_cot, item_acc, own, take_cot, tangent_attr,
                            tangent_item, tangent_out, zero_item)
 from transforms.rules import registry
@@ -22,6 +23,7 @@ def f_finalize_array(c, x): return finalize_array(c, x) * 1.5
 def f_copy_value(v): return copy_value(v) * v
 def f_own(v): return own(v) * v
 def f_tangent_out(t, y): return tangent_out(t, y, False) * 2.0
+def f_full_tangent(t, x): return full_tangent(t, x) * x
 def f_add_cot(a, b): return add_cot(a, b) * a
 def f_item_acc(c, g): return item_acc(own(c), c, 1, g) * c
 def f_item_acc_fancy(c, g): return item_acc(own(c), c, IDX, g)
@@ -48,6 +50,8 @@ ROWS = [
     (copy_value, f_copy_value, lambda r: (V4(r),), (0,)),
     (own, f_own, lambda r: (V4(r),), (0,)),
     (tangent_out, f_tangent_out, lambda r: (V4(r), np.zeros(4)), (0,)),
+    (full_tangent, f_full_tangent, lambda r: (0.7, V4(r)), (0,)),
+    (full_tangent, f_full_tangent, lambda r: (V4(r), V4(r)), (0,)),
     (add_cot, f_add_cot, lambda r: (V4(r), V4(r)), (0, 1)),
     (item_acc, f_item_acc, lambda r: (V4(r), 0.7), (0, 1)),
     (item_acc, f_item_acc_fancy, lambda r: (V4(r), V3(r)), (0, 1)),

@@ -47,6 +47,12 @@ class Forward:
         self.filename = filename
         self.vector = vector
         self.shapes = shapes or {}
+        # Outside vector mode and outside loops, a tangent may stay a value that merely
+        # broadcasts to its primal's shape (``-m_dot`` for ``xs - m``): the names in
+        # ``broadcast`` hold such tangents; a consumer that is not elementwise gets
+        # ``_rt.full_tangent(t, x)`` instead.
+        self.broadcast = set()
+        self.loops = 0
         self.owned = set()
         primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.dots = self.dot = exits.DerivedNames(namer, primal_names, "_dot")
@@ -60,14 +66,21 @@ class Forward:
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.active
 
-    def tangent_of(self, atom):
+    def raw_tangent_of(self, atom):
         return _load(self.dot(atom.id)) if self.is_active(atom) else None
+
+    def tangent_of(self, atom):
+        """The tangent of ``atom`` with its primal's full shape."""
+        tan = self.raw_tangent_of(atom)
+        if tan is not None and atom.id in self.broadcast:
+            return rt_call(self.env, "full_tangent", tan, atom)
+        return tan
 
     def run(self):
         fn = self.fn
         body = self.block(fn.body[:-1])
         value = fn.body[-1].value
-        tan = self.tangent_of(value)
+        tan = self.raw_tangent_of(value)        # tangent_out broadcasts it to the output
         out = rt_call(self.env, "tangent_out", tan if tan is not None else _const(0.0), value,
                       _const(self.vector))
         body.append(gast.Return(value=gast.Tuple(elts=[value, out], ctx=gast.Load())))
@@ -110,7 +123,9 @@ class Forward:
             s.orelse = self.block(s.orelse)
             return [s]
         if isinstance(s, (gast.For, gast.While)):
+            self.loops += 1
             s.body = self.block(s.body) or [gast.Pass()]
+            self.loops -= 1
             return [s]
         return [s]
 
@@ -121,8 +136,13 @@ class Forward:
 
     def assign(self, s, name, value):
         primal, tan = [s], None
+        self.result_broadcast = False
         if isinstance(value, gast.Name):
-            tan = self.tangent_of(value)
+            if self.loops == 0 and value.id in self.broadcast:
+                tan = self.raw_tangent_of(value)
+                self.result_broadcast = True
+            else:
+                tan = self.tangent_of(value)
         elif isinstance(value, gast.BinOp):
             call = gast.Call(func=None, args=[value.left, value.right], keywords=[])
             tan = self.rule(BINOPS.get(type(value.op)), call, _load(name), s, primal)
@@ -149,6 +169,8 @@ class Forward:
                 self.tangent_of(e) or rt_call(self.env, "zero_tangent", e) for e in value.values])
         out = list(primal)
         out.append(_assign(self.dot(name), self.own(name, tan if tan is not None else _const(0.0))))
+        if self.result_broadcast:
+            self.broadcast.add(name)
         return [gast.copy_location(o, s) for o in out]
 
     def rule(self, target, call, y, s, primal):
@@ -162,16 +184,24 @@ class Forward:
                                  **self.where(s))
         exp = template.expand(rule, call, [y], self.env, self.namer, self.where(s))
         if not self.vector:
-            exp.terms = [(a, _DropVectorHelpers(self).visit(t)) for a, t in exp.terms]
+            drop = _DropVectorHelpers(self, keep_broadcast=self.loops > 0)
+            exp.terms = [(a, drop.visit(t)) for a, t in exp.terms]
+            self.result_broadcast |= drop.dropped_broadcast
         terms = []
         for atom, lam in exp.terms:
-            tan = self.tangent_of(atom)
+            tan = self.raw_tangent_of(atom)
             if tan is None:
                 continue
             if not isinstance(lam, gast.Lambda):
                 raise TransformError(f"the forward rule for `{name}` must return lambdas",
                                      **self.where(s))
             param = lam.args.args[0].id
+            if atom.id in self.broadcast:
+                if self.loops == 0 and self._elementwise(lam.body):
+                    # a factor with the result's full shape makes the term full again
+                    self.result_broadcast |= not self._has_full_factor(lam.body, y)
+                else:
+                    tan = self.tangent_of(atom)
             terms.append(template._Subst({param: tan}).visit(template._deepcopy(lam.body)))
         if not terms:
             return None
@@ -180,6 +210,43 @@ class Forward:
         for t in terms[1:]:
             total = gast.BinOp(left=total, op=gast.Add(), right=t)
         return total
+
+    def _has_full_factor(self, node, y):
+        shape = self.shapes.get(y.id) if isinstance(y, gast.Name) else None
+        if shape is None or shape[0] != "array":
+            return False
+        factors, stack = [], [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, gast.BinOp) and isinstance(n.op, (gast.Mult, gast.Div)):
+                stack += [n.left, n.right]
+            else:
+                factors.append(n)
+        return any(self._full_shaped(f, shape) for f in factors)
+
+    def _full_shaped(self, node, shape):
+        if isinstance(node, gast.Name):
+            return self.shapes.get(node.id) == shape
+        if isinstance(node, gast.Call):
+            fn = resolve(node.func, self.env.namespace)
+            return fn is not MISSING and registry.is_elementwise(fn) and any(
+                self._full_shaped(a, shape) for a in node.args)
+        return False
+
+    def _elementwise(self, node):
+        """Only elementwise arithmetic (so a broadcasting operand is harmless)?"""
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return True
+        if isinstance(node, gast.BinOp):
+            return not isinstance(node.op, gast.MatMult) and self._elementwise(node.left) \
+                and self._elementwise(node.right)
+        if isinstance(node, gast.UnaryOp):
+            return self._elementwise(node.operand)
+        if isinstance(node, gast.Call) and not node.keywords:
+            fn = resolve(node.func, self.env.namespace)
+            return fn is not MISSING and registry.is_elementwise(fn) \
+                and all(self._elementwise(a) for a in node.args)
+        return False
 
     def call(self, s, name, call):
         fn = resolve(call.func, self.env.namespace)
@@ -255,8 +322,10 @@ class _DropVectorHelpers(gast.NodeTransformer):
     """Outside vector mode ``lift_tangent(d, x, y)`` is ``d``, and so is
     ``broadcast_tangent(d, x, y)`` when ``x`` and ``y`` surely have one shape."""
 
-    def __init__(self, fwd):
+    def __init__(self, fwd, keep_broadcast=True):
         self.fwd = fwd
+        self.keep_broadcast = keep_broadcast
+        self.dropped_broadcast = False
 
     def visit_Call(self, node):
         self.generic_visit(node)
@@ -273,6 +342,9 @@ class _DropVectorHelpers(gast.NodeTransformer):
             a, b = (self.fwd.shapes.get(n.id) if isinstance(n, gast.Name) else None
                     for n in node.args[1:])
             if a is not None and a == b:
+                return node.args[0]
+            if not self.keep_broadcast:
+                self.dropped_broadcast = True     # the result tangent may broadcast
                 return node.args[0]
         return node
 

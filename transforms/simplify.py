@@ -289,6 +289,21 @@ class _MethodForms(gast.NodeTransformer):
         return method_call(node.args[0], method)
 
 
+class _Symmetric(gast.NodeTransformer):
+    """``a * b + b * a`` -> ``2.0 * (a * b)`` (exact in floating point: one product less)."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        if isinstance(node.op, gast.Add) and all(
+                isinstance(t, gast.BinOp) and isinstance(t.op, gast.Mult)
+                and isinstance(t.left, gast.Name) and isinstance(t.right, gast.Name)
+                for t in (left, right)) and left.left.id == right.right.id \
+                and left.right.id == right.left.id:
+            return gast.BinOp(left=gast.Constant(value=2.0, kind=None), op=gast.Mult(), right=left)
+        return node
+
+
 def method_call(array, form):
     """``a.sum()``, or ``a.sum() / a.size`` for a per-entry form (see registry.method_form)."""
     name, per_entry = form
@@ -307,6 +322,7 @@ def method_forms(fn, shape, namespace):
 
 def simplify(fn, shape=None, namer=None):
     owned = _owned_names(fn)
+    fn = _Symmetric().visit(fn)
     fn.body = _first_assign(fn.body, owned)
     protected = owned | {a.id for a in fn.args.args}
     fn.body = _propagate(fn.body, protected)
