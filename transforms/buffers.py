@@ -218,6 +218,9 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                     func = _ufunc_ref(env, ufunc)
                     rewritten = gast.copy_location(_assign(name, gast.Call(
                         func=func, args=args, keywords=[gast.keyword(arg="out", value=target)])), s)
+        if rewritten is None:
+            rewritten = _into_form(s, namespace, env, results, array_params, out_names, namer,
+                                   last_use, len(body) - 1)
         new_body.append(rewritten or s)
         for name in [n for n, b in taken.items() if last_use.get(n, -1) <= k]:
             shape = shapes(name)
@@ -238,6 +241,29 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                                   type_comment=None))
     fn.args.defaults.append(_const(None))
     return fn
+
+
+def _into_form(s, namespace, env, results, array_params, out_names, namer, last_use, ret_index):
+    """A gradient computed by a helper with an ``into`` form is written into ``out``."""
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+            and isinstance(s.value, gast.Call) and not s.value.keywords):
+        return None
+    name = s.targets[0].id
+    if results.get(name) not in array_params or last_use.get(name) != ret_index:
+        return None
+    fn = resolve(s.value.func, namespace)
+    try:
+        into = registry.INTO_FORMS.get(fn)
+    except TypeError:
+        return None
+    if into is None:
+        return None
+    param = results[name]
+    if param not in out_names:
+        out_names[param] = namer.fresh(param + "_out")
+    func = _load(env.bind(into.__name__, into, (into.__module__, into.__name__)))
+    return gast.copy_location(_assign(name, gast.Call(
+        func=func, args=[_load(out_names[param])] + list(s.value.args), keywords=[])), s)
 
 
 def _method_form(s, namespace, shapes, param_kinds):

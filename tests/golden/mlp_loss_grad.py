@@ -4,6 +4,10 @@
 # srcad: reverse mode (vector-Jacobian product) of mlp_loss (golden_functions.py:19)
 # wrt ('W1', 'b1', 'W2', 'b2'), signature (float64[2d], float64[1d], float64[2d], float64[1d], float64[2d], float64[2d])
 def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
+    b2_out = None if out is None else out[3]
+    W2_out = None if out is None else out[2]
+    b1_out = None if out is None else out[1]
+    W1_out = None if out is None else out[0]
     # golden_functions.py:20  h = np.tanh(X @ W1 + b1)
     t = X @ W1
     t2 = t + b1
@@ -19,11 +23,11 @@ def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
     t4_bar = t5_bar * 2.0 * t4
     pred_bar = unbroadcast(t4_bar, pred)
     t3_bar = unbroadcast(pred_bar, t3)
-    b2_bar = unbroadcast(pred_bar, b2)
+    b2_bar = unbroadcast_into(b2_out, pred_bar, b2)
     h_bar = matmul_back_a(t3_bar, h, W2)
-    W2_bar = matmul_back_b(t3_bar, h, W2)
+    W2_bar = matmul_back_b_into(W2_out, t3_bar, h, W2)
     t2_bar = h_bar * (1.0 - h * h)
     t_bar = unbroadcast(t2_bar, t)
-    b1_bar = unbroadcast(t2_bar, b1)
-    W1_bar = matmul_back_b(t_bar, X, W1)
+    b1_bar = unbroadcast_into(b1_out, t2_bar, b1)
+    W1_bar = matmul_back_b_into(W1_out, t_bar, X, W1)
     return (t6, (_rt.finalize_array(W1_bar, W1), _rt.finalize_array(b1_bar, b1), _rt.finalize_array(W2_bar, W2), _rt.finalize_array(b2_bar, b2)))

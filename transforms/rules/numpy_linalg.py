@@ -13,7 +13,8 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import forward, lift_tangent, reverse, tangent_lead, unbroadcast
+from transforms.rules.registry import (forward, into_form, lift_tangent, reverse, tangent_lead,
+                                       unbroadcast)
 
 # ---- helpers: matrix products -----------------------------------------------
 
@@ -43,6 +44,24 @@ def matmul_back_b(g, a, b):
     a2 = a[None, :] if np.ndim(a) == 1 else a
     gb = np.swapaxes(a2, -1, -2) @ matmul_cotangent(g, a, b)
     return unbroadcast(gb[..., 0] if np.ndim(b) == 1 else gb, b)
+
+
+def matmul_back_a_into(out, g, a, b):
+    """``matmul_back_a`` written into ``out`` when given."""
+    if out is not None and type(g) is np.ndarray and type(b) is np.ndarray \
+            and g.ndim == 2 and b.ndim == 2 and out.ndim == 2:
+        return np.matmul(g, b.T, out=out)
+    return matmul_back_a(g, a, b) if out is None else np.copyto(out, matmul_back_a(g, a, b)) \
+        or out
+
+
+def matmul_back_b_into(out, g, a, b):
+    """``matmul_back_b`` written into ``out`` when given."""
+    if out is not None and type(g) is np.ndarray and type(a) is np.ndarray \
+            and g.ndim == 2 and a.ndim == 2 and out.ndim == 2:
+        return np.matmul(a.T, g, out=out)
+    return matmul_back_b(g, a, b) if out is None else np.copyto(out, matmul_back_b(g, a, b)) \
+        or out
 
 
 def matmul_pad(d2, rank, batch, lead):
@@ -322,6 +341,10 @@ def diag_bar(y, g, v, k=0):
 @forward(np.diag)
 def diag_dot(y, v, k=0):
     return (lambda dv: diag_tangent(dv, v, k),)
+
+
+into_form(matmul_back_a, matmul_back_a_into)
+into_form(matmul_back_b, matmul_back_b_into)
 
 
 # ---- rules for the helpers above, so generated code can be differentiated again --

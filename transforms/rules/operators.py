@@ -22,12 +22,14 @@ from transforms.rules.registry import (
     broadcast_tangent,
     elementwise,
     forward,
+    into_form,
     lift_tangent,
     nondiff,
     out_form,
     reverse,
     tangent_lead,
     unbroadcast,
+    unbroadcast_into,
 )
 
 
@@ -134,6 +136,7 @@ def pow_dot(y, a, b, out=None):
 
 # ---- out= forms of the operators (used by the buffer plan) -------------------
 
+into_form(unbroadcast, unbroadcast_into)
 out_form(operator.add, np.add)
 out_form(operator.sub, np.subtract)
 out_form(operator.mul, np.multiply)

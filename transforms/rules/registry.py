@@ -63,6 +63,8 @@ VECTOR_HELPERS: dict = {}  # helper -> "lift" | "broadcast" | "axis": forward-ru
                            # lift(d, x, y) and axis(a, d, x) are d and a outside vector mode
 METHOD_FORMS: dict = {}   # whole-array reduction -> the array method computing it faster
                           # (np.sum(a) -> a.sum()), used by the buffer plan
+INTO_FORMS: dict = {}      # helper -> helper_into(out, *args): the helper's result written
+                           # into ``out`` (or a new array when out is None); buffer plan
 OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operator.add -> np.add)
 ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
                           # their array arguments)
@@ -159,6 +161,26 @@ def method_form(target, name, per_entry=False):
     (divided by ``a.size`` when ``per_entry``: ``np.mean(a)`` is ``a.sum() / a.size``)."""
     METHOD_FORMS[target] = (name, per_entry)
     VERSION.bump()
+
+
+def into_form(helper, into):
+    """Declare ``into(out, *args)``: ``helper(*args)`` written into ``out`` when given."""
+    INTO_FORMS[helper] = into
+    VERSION.bump()
+
+
+def unbroadcast_into(out, g, x):
+    """``unbroadcast(g, x)`` written into ``out`` (an array shaped like ``x``), or a new
+    value when ``out`` is None."""
+    if out is None:
+        return unbroadcast(g, x)
+    gshape = fast_shape(g)
+    extra = len(gshape) - out.ndim
+    if extra > 0 and gshape[extra:] == out.shape:      # only leading axes were broadcast
+        np.add.reduce(g, axis=tuple(range(extra)), out=out)
+    else:
+        np.copyto(out, unbroadcast(g, x))
+    return out
 
 
 def out_form(target, ufunc):
