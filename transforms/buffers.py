@@ -229,7 +229,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
         from srcad import runtime
         env.bind("_ws", runtime.Workspace(), ("<workspace>", None))
     outs = []
-    for p, name in out_names.items():
+    for p, name in sorted(out_names.items(), key=lambda item: wrt.index(item[0])):
         index = wrt.index(p)
         outs.append(_assign(name, gast.IfExp(
             test=gast.Compare(left=_load(out_param), ops=[gast.Is()],

@@ -4,10 +4,10 @@
 # srcad: reverse mode (vector-Jacobian product) of mlp_loss (golden_functions.py:19)
 # wrt ('W1', 'b1', 'W2', 'b2'), signature (float64[2d], float64[1d], float64[2d], float64[1d], float64[2d], float64[2d])
 def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
-    b2_out = None if out is None else out[3]
-    W2_out = None if out is None else out[2]
-    b1_out = None if out is None else out[1]
     W1_out = None if out is None else out[0]
+    b1_out = None if out is None else out[1]
+    W2_out = None if out is None else out[2]
+    b2_out = None if out is None else out[3]
     # golden_functions.py:20  h = np.tanh(X @ W1 + b1)
     t = X @ W1
     t2 = t + b1
