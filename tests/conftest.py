@@ -30,10 +30,10 @@ import pytest
 
 # Keep the suite's disk cache out of the user's cache directory. This runs
 # before srcad is imported, in case srcad reads the variable at import time.
-_SESSION_CACHE_DIR = None
+_SUITE_CACHE_DIR = None
 if "SRCAD_CACHE_DIR" not in os.environ:
-    _SESSION_CACHE_DIR = tempfile.mkdtemp(prefix="srcad-test-cache-")
-    os.environ["SRCAD_CACHE_DIR"] = _SESSION_CACHE_DIR
+    _SUITE_CACHE_DIR = tempfile.mkdtemp(prefix="srcad-test-cache-")
+    os.environ["SRCAD_CACHE_DIR"] = _SUITE_CACHE_DIR
 
 import srcad  # noqa: E402
 
@@ -49,10 +49,10 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    if _SESSION_CACHE_DIR is not None:
-        if os.environ.get("SRCAD_CACHE_DIR") == _SESSION_CACHE_DIR:
+    if _SUITE_CACHE_DIR is not None:
+        if os.environ.get("SRCAD_CACHE_DIR") == _SUITE_CACHE_DIR:
             del os.environ["SRCAD_CACHE_DIR"]
-        shutil.rmtree(_SESSION_CACHE_DIR, ignore_errors=True)
+        shutil.rmtree(_SUITE_CACHE_DIR, ignore_errors=True)
 
 
 @pytest.fixture

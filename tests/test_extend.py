@@ -1,5 +1,6 @@
-"""Extending srcad the Zygote way: custom rules, user types, hooks, checkpoints,
-reflection, automatic invalidation, and the README's "Extending srcad" examples.
+"""Extending srcad: custom rules, user types, hooks, checkpoints, reflection,
+automatic invalidation, and the README's "Extending srcad" examples (which follow
+those of Zygote's documentation).
 
 Every derivative is checked against central differences (conftest). The only
 exceptions are deliberately custom rules (a rule scaled by 2, a hook that

@@ -405,9 +405,9 @@ def test_hvp_two_wrt(rng):
 
 def test_hessian_of_vector_output_is_an_error():
     x = _gen.uniform(-1.0, 1.0, 5)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"scalar.*\(5,\)"):
         srcad.differentiate(square).hessian(x)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"scalar.*\(5,\)"):
         srcad.hessian(square)(x)
 
 

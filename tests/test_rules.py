@@ -116,6 +116,7 @@ class Row:
     pre: tuple = ()       # constant arguments of the target before f's inputs
     post: tuple = ()      # constant positional arguments after them
     kw: dict = field(default_factory=dict)
+    known: dict = field(default_factory=dict)   # test name -> why it fails (strict xfail)
 
     @property
     def id(self):
@@ -550,6 +551,59 @@ ROWS += [
 ]
 
 
+# rules for the helpers that templates call (so generated code can be differentiated again);
+# these rows must be in ROWS before the tests below are parametrized from it
+from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402
+from transforms.rules.numpy_reductions import reduce_expand, reduce_keep  # noqa: E402
+from transforms.rules.operators import pow_dbase  # noqa: E402
+from transforms.rules.registry import broadcast_tangent, lift_tangent, unbroadcast  # noqa: E402
+
+
+def f_pow_dbase(a, b): return pow_dbase(a, b)
+def f_unbroadcast(c, x): return unbroadcast(c, x)
+def f_lift_tangent(dx, x, z): return lift_tangent(dx, x, z)
+def f_broadcast_tangent(dx, x, z): return broadcast_tangent(dx, x, z)
+def f_reduce_expand(c, a): return reduce_expand(c, a, 0, False)
+def f_reduce_keep(c, a): return reduce_keep(c, a, 1, False)
+def f_matmul_back_a(c, a, b): return matmul_back_a(c, a, b)
+def f_matmul_back_b(c, a, b): return matmul_back_b(c, a, b)
+
+
+Z4, Z34, Z45 = K(np.zeros(4)), K(np.zeros((3, 4))), K(np.zeros((4, 5)))
+ROWS += [
+    row(pow_dbase, f_pow_dbase, P34, X((), "pos")), row(pow_dbase, f_pow_dbase, P34, P34),
+    row(unbroadcast, f_unbroadcast, A34, K(np.zeros((1, 4)))),
+    row(unbroadcast, f_unbroadcast, A34, Z4),
+    row(lift_tangent, f_lift_tangent, A4, Z4, Z34),
+    row(broadcast_tangent, f_broadcast_tangent, A4, Z4, Z34),
+    # vector mode: dx carries a leading axis of 2 that x does not have
+    Row(lift_tangent, f_lift_tangent, (X((2, 4)), Z4, Z34), known={
+        "test_e2e_jvp": "forward mode passes the tangent of dx through lift_tangent unchanged, "
+                        "so a vector-mode tangent (2, 4) is not lifted to the value's (2, 1, 4)"}),
+    Row(broadcast_tangent, f_broadcast_tangent, (X((2, 4)), Z4, Z34), known={
+        "test_reverse_template":
+            "broadcast_tangent_bar sums the cotangent (2, 3, 4) over its leading axis, "
+            "not the broadcast axis 1, giving (3, 4) for dx (2, 4)",
+        "test_e2e_pullback": "the pullback uses broadcast_tangent_bar (see test_reverse_template)",
+        "test_e2e_jvp":
+            "forward mode passes the tangent of dx through broadcast_tangent unchanged, "
+            "so a vector-mode tangent (2, 4) is not broadcast to the value's (2, 3, 4)"}),
+    row(reduce_expand, f_reduce_expand, A4, Z34, post=(0, False)),
+    row(reduce_keep, f_reduce_keep, A3, Z34, post=(1, False)),
+    row(matmul_back_a, f_matmul_back_a, X((3, 5)), Z34, X((4, 5))),
+    row(matmul_back_a, f_matmul_back_a, A3, K(np.zeros(4)), X((4, 3))),
+    row(matmul_back_b, f_matmul_back_b, X((3, 5)), A34, Z45),
+    row(matmul_back_b, f_matmul_back_b, A3, A34, K(np.zeros(4))),
+]
+
+
+# a variant rule's target with the constant argument it specialises
+def f_pow2(a): return a ** 2
+
+
+ROWS.append(row(operator.pow, f_pow2, A34, post=(2,)))
+
+
 # ---- checking helpers -------------------------------------------------------
 
 def leaves(tree):
@@ -614,13 +668,15 @@ def setup(r):
     return rng, values, y, g
 
 
-def rule_row_params(table):
-    return [pytest.param(r, id=r.id) for r in ROWS if registry.lookup(table, r.target)]
+def rule_row_params(table, test):
+    return [pytest.param(r, id=r.id, marks=[pytest.mark.xfail(strict=True, reason=r.known[test])]
+                         if test in r.known else [])
+            for r in ROWS if registry.lookup(table, r.target)]
 
 
 # ---- (a) template checks ----------------------------------------------------
 
-@pytest.mark.parametrize("r", rule_row_params(registry.REVERSE))
+@pytest.mark.parametrize("r", rule_row_params(registry.REVERSE, "test_reverse_template"))
 def test_reverse_template(r):
     rng, values, y, g = setup(r)
     template = registry.lookup(registry.REVERSE, r.target).template
@@ -636,7 +692,7 @@ def test_reverse_template(r):
         assert_close(inner(c, v), inner(g, central_difference(r, values, i, v)), what)
 
 
-@pytest.mark.parametrize("r", rule_row_params(registry.FORWARD))
+@pytest.mark.parametrize("r", rule_row_params(registry.FORWARD, "test_forward_template"))
 def test_forward_template(r):
     rng, values, y, _ = setup(r)
     rule = registry.lookup(registry.FORWARD, r.target)
@@ -694,7 +750,7 @@ def test_kink_policy(target, args, kw, want):
 # ---- (b) end to end ---------------------------------------------------------
 
 @e2e
-@pytest.mark.parametrize("r", rule_row_params(registry.REVERSE))
+@pytest.mark.parametrize("r", rule_row_params(registry.REVERSE, "test_e2e_pullback"))
 def test_e2e_pullback(r):
     import srcad
     rng, values, y, g = setup(r)
@@ -709,7 +765,7 @@ def test_e2e_pullback(r):
 
 
 @e2e
-@pytest.mark.parametrize("r", rule_row_params(registry.FORWARD))
+@pytest.mark.parametrize("r", rule_row_params(registry.FORWARD, "test_e2e_jvp"))
 def test_e2e_jvp(r):
     import srcad
     rng, values, y, _ = setup(r)
@@ -725,39 +781,6 @@ def test_e2e_jvp(r):
 RULE_MODULES = transforms.rules.MODULES
 OURS = {m.__name__ for m in RULE_MODULES}
 SHARED = {"np", "math", "unbroadcast", "lift_tangent", "broadcast_tangent", "tangent_lead"}
-
-
-# rules for the helpers that templates call (so generated code can be differentiated again)
-from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402
-from transforms.rules.numpy_reductions import reduce_expand, reduce_keep  # noqa: E402
-from transforms.rules.operators import pow_dbase  # noqa: E402
-from transforms.rules.registry import broadcast_tangent, lift_tangent, unbroadcast  # noqa: E402
-
-
-def f_pow_dbase(a, b): return pow_dbase(a, b)
-def f_unbroadcast(c, x): return unbroadcast(c, x)
-def f_lift_tangent(dx, x, z): return lift_tangent(dx, x, z)
-def f_broadcast_tangent(dx, x, z): return broadcast_tangent(dx, x, z)
-def f_reduce_expand(c, a): return reduce_expand(c, a, 0, False)
-def f_reduce_keep(c, a): return reduce_keep(c, a, 1, False)
-def f_matmul_back_a(c, a, b): return matmul_back_a(c, a, b)
-def f_matmul_back_b(c, a, b): return matmul_back_b(c, a, b)
-
-
-Z4, Z34, Z45 = K(np.zeros(4)), K(np.zeros((3, 4))), K(np.zeros((4, 5)))
-ROWS += [
-    row(pow_dbase, f_pow_dbase, P34, X((), "pos")), row(pow_dbase, f_pow_dbase, P34, P34),
-    row(unbroadcast, f_unbroadcast, A34, K(np.zeros((1, 4)))),
-    row(unbroadcast, f_unbroadcast, A34, Z4),
-    row(lift_tangent, f_lift_tangent, X((2, 4)), Z4, Z34),
-    row(broadcast_tangent, f_broadcast_tangent, X((2, 4)), Z4, Z34),
-    row(reduce_expand, f_reduce_expand, A4, Z34),
-    row(reduce_keep, f_reduce_keep, A3, Z34),
-    row(matmul_back_a, f_matmul_back_a, X((3, 5)), Z34, X((4, 5))),
-    row(matmul_back_a, f_matmul_back_a, A3, K(np.zeros(4)), A34),
-    row(matmul_back_b, f_matmul_back_b, X((3, 5)), A34, Z45),
-    row(matmul_back_b, f_matmul_back_b, A3, A34, K(np.zeros(4))),
-]
 
 
 def our_rules():
@@ -839,10 +862,6 @@ def test_methods_and_attributes_resolve():
 
 # ---- variant rules (a cheaper template for a constant argument) --------------
 
-def f_pow2(a): return a ** 2
-
-
-ROWS.append(row(operator.pow, f_pow2, A34))
 
 
 @pytest.mark.parametrize("target, rule", [(t, r) for t, rs in registry.VARIANTS.items()
@@ -859,6 +878,5 @@ def test_variant_agrees_with_its_general_rule(target, rule):
     g = rng.standard_normal(y.shape)
     general = registry.REVERSE[target].template(y, g, **args)
     special = rule.template(y, g, **args)
-    for k, (u, v) in enumerate(zip(general, special, strict=False)):
-        if v is not None and k < 1:
-            np.testing.assert_allclose(v, u, rtol=1e-12)
+    assert special[0] is not None, f"{rule.template.__name__} gives no contribution to a"
+    np.testing.assert_allclose(special[0], general[0], rtol=1e-12)
