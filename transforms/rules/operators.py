@@ -20,10 +20,12 @@ import numpy as np
 
 from transforms.rules.registry import (
     broadcast_tangent,
+    broadcast_tangent_as,
     elementwise,
     forward,
     into_form,
     lift_tangent,
+    lift_tangent_as,
     nondiff,
     out_form,
     reverse,
@@ -184,17 +186,17 @@ def lift_tangent_bar(y, g, dx, x, z):
 
 @forward(lift_tangent, vector=False)
 def lift_tangent_dot(y, dx, x, z):
-    return (lambda d: lift_tangent(d, x, z), None, None)
+    return (lambda d: lift_tangent_as(d, dx, x, z), None, None)
 
 
 @reverse(broadcast_tangent)
 def broadcast_tangent_bar(y, g, dx, x, z):
-    return (unbroadcast(g, dx), None, None)
+    return (np.reshape(unbroadcast(g, lift_tangent(dx, x, z)), np.shape(dx)), None, None)
 
 
 @forward(broadcast_tangent, vector=False)
 def broadcast_tangent_dot(y, dx, x, z):
-    return (lambda d: broadcast_tangent(d, x, z), None, None)
+    return (lambda d: broadcast_tangent_as(d, dx, x, z), None, None)
 
 
 nondiff(tangent_lead)

@@ -267,6 +267,18 @@ def unbroadcast(g, x):
     return g
 
 
+def lift_tangent_as(d, dx, x, y):
+    """``d`` (shaped like ``dx``) reshaped the way ``lift_tangent(dx, x, y)`` reshapes ``dx``.
+    Not a vector helper: it stays when generated code that lifts is differentiated."""
+    return np.reshape(d, fast_shape(lift_tangent(dx, x, y)))
+
+
+def broadcast_tangent_as(d, dx, x, y):
+    """``d`` (shaped like ``dx``) broadcast the way ``broadcast_tangent(dx, x, y)`` does."""
+    shape = tangent_lead(dx, x) + fast_shape(y)
+    return np.broadcast_to(lift_tangent_as(d, dx, x, y), shape).copy()
+
+
 def vector_helper(kind):
     def register(helper):
         VECTOR_HELPERS[helper] = kind
