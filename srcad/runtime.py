@@ -122,11 +122,31 @@ def item_acc(c, x, idx, g):
     raise TypeError(f"cannot index the cotangent of a {type(x).__name__}")
 
 
-def take_cot(c, idx):
-    """The cotangent of ``x[idx]`` before ``x[idx]`` is overwritten (a copy)."""
+def gather_cot(c, idx):
+    """``c[idx]`` as a cotangent (a copy; 0.0 for a zero or a missing key)."""
     if is_zero(c):
         return 0.0
+    if isinstance(c, dict):
+        return c.get(idx, 0.0)
     item = c[idx]
+    return item.copy() if isinstance(item, np.ndarray) else item
+
+
+def take_cot(c, idx):
+    """The cotangent of the value written by ``x[idx] = v`` (a copy). With repeated
+    integer indices only the last write of each position survives, as in NumPy, so
+    the earlier duplicates get a zero cotangent."""
+    if is_zero(c):
+        return 0.0
+    if isinstance(c, dict):
+        return c.get(idx, 0.0)
+    item = c[idx]
+    if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and idx.ndim == 1 \
+            and len(np.unique(idx)) < idx.size:
+        last = np.zeros(idx.size, dtype=bool)
+        _, first_from_end = np.unique(idx[::-1], return_index=True)
+        last[idx.size - 1 - first_from_end] = True
+        item = item * last.reshape((-1,) + (1,) * (item.ndim - 1))
     return item.copy() if isinstance(item, np.ndarray) else item
 
 
@@ -143,9 +163,22 @@ def pop_cot(c):
     return c.pop()
 
 
+_ABSENT = object()      # what copy_item saw for a key a dict did not have
+
+
 def copy_item(x, idx):
+    if isinstance(x, dict) and idx not in x:
+        return _ABSENT
     item = x[idx]
     return item.copy() if isinstance(item, np.ndarray) else item
+
+
+def restore_item(x, idx, old):
+    """Undo ``x[idx] = v`` in the reverse sweep (``old`` from ``copy_item``)."""
+    if old is _ABSENT:
+        del x[idx]
+    else:
+        x[idx] = old
 
 
 def copy_value(v):

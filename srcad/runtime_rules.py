@@ -15,9 +15,11 @@ from srcad.runtime import (
     finalize,
     finalize_array,
     full_tangent,
+    gather_cot,
     index_cot,
     item_acc,
     own,
+    restore_item,
     show,
     take_cot,
     tangent_attr,
@@ -30,7 +32,7 @@ from srcad.runtime import (
 )
 from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
 
-nondiff(zeros_for, zeros_cot, zero_tangent, show)
+nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item)
 
 
 # ---- identities and copies ------------------------------------------------------
@@ -91,7 +93,7 @@ def add_cot_dot(y, a, b):
 
 @reverse(item_acc)
 def item_acc_bar(y, g, c, x, idx, v):
-    return (g, None, None, take_cot(g, idx))
+    return (g, None, None, gather_cot(g, idx))
 
 
 @forward(item_acc, vector=False)
@@ -99,12 +101,12 @@ def item_acc_dot(y, c, x, idx, v):
     return (lambda dc: dc, None, None, lambda dv: item_acc(0.0, x, idx, dv))
 
 
-@reverse(index_cot, take_cot)
+@reverse(index_cot, take_cot, gather_cot)
 def index_cot_bar(y, g, c, k):
     return (runtime_item_like(c, k, g), None)
 
 
-@forward(index_cot, take_cot)
+@forward(index_cot, take_cot, gather_cot)
 def index_cot_dot(y, c, k):
     return (lambda dc: index_cot(dc, k), None)
 

@@ -11,6 +11,7 @@ from conftest import fd_check, fd_check_forward
 from srcad import runtime
 from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, finalize,
                            full_tangent,
+    gather_cot,
                            finalize_array, index_cot, item_acc, own, take_cot, tangent_attr,
                            tangent_item, tangent_out, zero_item)
 from transforms.rules import registry
@@ -29,6 +30,7 @@ def f_item_acc(c, g): return item_acc(own(c), c, 1, g) * c
 def f_item_acc_fancy(c, g): return item_acc(own(c), c, IDX, g)
 def f_index_cot(c): return index_cot(c, 2) * c[0]
 def f_take_cot(c): return take_cot(c, slice(1, 3)) * 2.0
+def f_gather_cot(c): return gather_cot(c, IDX) * 2.0
 def f_copy_item(x): return copy_item(x, slice(0, 2)) ** 2
 def f_zero_item(c): return zero_item(own(c), 1) * c
 def f_attr_acc(c, g): return field_cot(attr_acc(c, "w", g), "w") * g
@@ -57,6 +59,7 @@ ROWS = [
     (item_acc, f_item_acc_fancy, lambda r: (V4(r), V3(r)), (0, 1)),
     (index_cot, f_index_cot, lambda r: (V4(r),), (0,)),
     (take_cot, f_take_cot, lambda r: (V4(r),), (0,)),
+    (gather_cot, f_gather_cot, lambda r: (V4(r),), (0,)),
     (copy_item, f_copy_item, lambda r: (V4(r),), (0,)),
     (zero_item, f_zero_item, lambda r: (V4(r),), (0,)),
     (attr_acc, f_attr_acc, lambda r: (0.0, 0.8), (1,)),

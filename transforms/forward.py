@@ -33,7 +33,8 @@ from transforms import template
 from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
 from transforms import exits
-from transforms.reverse import BINOPS, UNARYOPS, _store, classify, rt_call, where
+from transforms.reverse import (BINOPS, UNARYOPS, _store, check_discarded_call, classify,
+                                rt_call, where)
 from transforms.rules import registry
 
 
@@ -43,6 +44,7 @@ class Forward:
         self.env = env
         self.namer = namer
         self.active = activity.varied & activity.useful
+        self.varied = activity.varied
         self.wrt = list(wrt)
         self.filename = filename
         self.vector = vector
@@ -117,6 +119,8 @@ class Forward:
                 return [s, gast.Expr(value=gast.Call(
                     func=gast.Attribute(value=_load(self.dot(call.func.value.id)), attr="append",
                                         ctx=gast.Load()), args=[tan], keywords=[]))]
+            check_discarded_call(s, self.env, lambda a: isinstance(a, gast.Name)
+                                 and a.id in self.varied, self.filename)
             return [s]
         if isinstance(s, gast.If):
             s.body = self.block(s.body) or [gast.Pass()]

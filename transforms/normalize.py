@@ -212,37 +212,13 @@ class Normalizer:
             args = [start, _const(-1), _const(-1)]
             head.append(gast.Assign(targets=[s.target], value=gast.Subscript(
                 value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
-        elif fn is zip or fn is enumerate:
+        else:
             index = self.namer.fresh("i")
-            seqs = [self.atom(a) for a in it.args] if fn is zip else [self.atom(it.args[0])]
-            lengths = [self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[q],
-                                                        keywords=[]), s) for q in seqs]
+            lengths, item = self.iteration(it, index, s)
             n = lengths[0] if len(lengths) == 1 else self.fresh_assign(
                 "n", gast.Call(func=self.builtin("min"), args=lengths, keywords=[]), s)
             args = [n]
-            targets = s.target.elts if isinstance(s.target, (gast.Tuple, gast.List)) else None
-            if targets is None or len(targets) != 2 and fn is enumerate \
-                    or fn is zip and len(targets) != len(seqs):
-                self.error(s, f"unpack the items of `{fn.__name__}` into names in the `for`")
-            if fn is enumerate:
-                start = it.args[1] if len(it.args) > 1 else None
-                count = _load(index) if start is None else gast.BinOp(
-                    left=_load(index), op=gast.Add(), right=start)
-                head.append(gast.Assign(targets=[targets[0]], value=count, type_comment=None))
-                head.append(gast.Assign(targets=[targets[1]], value=gast.Subscript(
-                    value=seqs[0], slice=_load(index), ctx=gast.Load()), type_comment=None))
-            else:
-                for tgt, seq in zip(targets, seqs, strict=True):
-                    head.append(gast.Assign(targets=[tgt], value=gast.Subscript(
-                        value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
-        else:
-            seq = self.atom(it)
-            index = self.namer.fresh("i")
-            n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
-                                                 keywords=[]), s)
-            args = [n]
-            head.append(gast.Assign(targets=[s.target], value=gast.Subscript(
-                value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
+            head.append(gast.Assign(targets=[s.target], value=item, type_comment=None))
         self.locals.add(index)
         new_body = self.block(head + body)
         if brk is not None:
@@ -251,6 +227,24 @@ class Normalizer:
                         iter=gast.Call(func=self.builtin("range"), args=args, keywords=[]),
                         body=new_body or [gast.Pass()], orelse=[], type_comment=None)
         self.emit(loop, s)
+
+    def iteration(self, it, index, s):
+        """(lengths, item at ``index``) for an iterable: a sequence, or ``zip``/``enumerate``
+        of iterables (nested as deep as wanted)."""
+        fn = self.callee(it.func) if isinstance(it, gast.Call) else MISSING
+        if fn is zip and not it.keywords:
+            parts = [self.iteration(a, index, s) for a in it.args]
+            lengths = [n for ls, _ in parts for n in ls]
+            return lengths, gast.Tuple(elts=[item for _, item in parts], ctx=gast.Load())
+        if fn is enumerate and not it.keywords and 1 <= len(it.args) <= 2:
+            lengths, item = self.iteration(it.args[0], index, s)
+            count = _load(index) if len(it.args) == 1 else gast.BinOp(
+                left=_load(index), op=gast.Add(), right=it.args[1])
+            return lengths, gast.Tuple(elts=[count, item], ctx=gast.Load())
+        seq = self.atom(it)
+        n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq], keywords=[]),
+                              s)
+        return [n], gast.Subscript(value=seq, slice=_load(index), ctx=gast.Load())
 
     def stmt_While(self, s):
         if s.orelse:

@@ -131,7 +131,8 @@ def resolve(node, scope):
         return scope.get(node.id, _MISSING)
     if isinstance(node, gast.Attribute):
         base = resolve(node.value, scope)
-        if base is _MISSING or not isinstance(base, (types.ModuleType, type)):
+        if base is _MISSING or not (isinstance(base, (types.ModuleType, type))
+                                    or type(base).__name__ == "ufunc"):
             return _MISSING
         return getattr(base, node.attr, _MISSING)
     return _MISSING

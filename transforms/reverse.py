@@ -131,6 +131,7 @@ class Reverse:
         self.env = env
         self.namer = namer
         self.active = activity.active
+        self.varied = activity.varied
         self.numeric = activity.numeric
         self.wrt = list(wrt)
         self.filename = filename
@@ -183,6 +184,9 @@ class Reverse:
 
     def is_active(self, atom):
         return isinstance(atom, gast.Name) and atom.id in self.active
+
+    def is_varied(self, atom):
+        return isinstance(atom, gast.Name) and atom.id in self.varied
 
     # ------------------------------------------------------------ accumulate
     def accumulate(self, out, atom, expr):
@@ -280,6 +284,7 @@ class Reverse:
             if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
                     and call.func.attr == "append":
                 return self.append(s, call)
+            check_discarded_call(s, self.env, self.is_varied, self.filename)
             return [s], []
         if isinstance(s, gast.If):
             p1, a1 = self.block(s.body)
@@ -517,6 +522,13 @@ class Reverse:
         if kind in ("custom", "vjp", "checkpoint"):
             return self.pullback_call(adj, s, name, fn, kind, call, g)
         what = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        owner = getattr(fn, "__self__", None)
+        if type(owner).__name__ == "ufunc":
+            raise TransformError(
+                f"`{owner.__name__}.{fn.__name__}` updates its first argument in place",
+                **self.where(s), why="srcad follows in-place writes only as `x[i] = v`",
+                hint="write the update with indexing (`out[i] = out[i] + v`), or put it in a "
+                     "helper function with a rule from @srcad.adjoint")
         raise TransformError(
             f"no derivative rule for `{what}` and its source is not available",
             **self.where(s), why="srcad differentiates Python source and registered rules",
@@ -578,9 +590,14 @@ class Reverse:
         if base.id in self.restore:
             old = self.namer.fresh(base.id + "_old")
             primal.append(_assign(old, rt_call(self.env, "copy_item", base, index)))
-            adj.append(gast.Assign(targets=[gast.Subscript(value=_load(base.id), slice=target.slice,
-                                                           ctx=gast.Store())],
-                                   value=_load(old), type_comment=None))
+            shape = self.shapes.get(base.id)
+            if shape is not None and shape[0] == "array":
+                adj.append(gast.Assign(targets=[gast.Subscript(
+                    value=_load(base.id), slice=target.slice, ctx=gast.Store())],
+                    value=_load(old), type_comment=None))
+            else:       # a dict may not have had the key: restoring removes it again
+                adj.append(gast.Expr(value=rt_call(self.env, "restore_item", base, index,
+                                                   _load(old))))
         primal.append(s)
         self.contributed.add(base.id)
         if self.direct_index(base, target.slice) and all(
@@ -711,6 +728,32 @@ class _DropUnbroadcast(gast.NodeTransformer):
                 len(node.args) == 2 and self.shape(node.args[1]) == self.result:
             return node.args[0]
         return node
+
+
+def check_discarded_call(s, env, is_active, filename):
+    """A call whose result is dropped, on values that carry derivatives, must be pure
+    (a rule or a non-differentiable function) or ``print``: anything else may change
+    its arguments in place, which no derivative code would follow."""
+    import builtins
+    call = s.value
+    if not isinstance(call, gast.Call):
+        return
+    args = list(call.args) + [k.value for k in call.keywords]
+    if not any(is_active(a) for a in args):
+        return
+    fn = resolve(call.func, env.namespace)
+    if fn is builtins.print or (fn is not MISSING and classify(fn) in (
+            "rule", "nondiff", "stop_gradient", "showgrad")):
+        return
+    owner = getattr(fn, "__self__", None)
+    name = (f"{owner.__name__}.{fn.__name__}" if type(owner).__name__ == "ufunc"
+            else getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "this call"))
+    raise TransformError(
+        f"the result of `{name}(...)` is discarded, so it can only act by changing its "
+        "arguments in place", **where(filename, s),
+        why="srcad follows in-place writes only as `x[i] = v` (and `lst.append(v)`)",
+        hint="write the update with indexing (`out[i] = out[i] + v`), or put it in a helper "
+             "function with a rule from @srcad.adjoint")
 
 
 def _variant(target, call, env, where):
