@@ -536,20 +536,25 @@ def _check_out(out, args, positions, names, single):
                 and o.dtype == a.dtype and o.flags.writeable:
             top.append(o)                       # the common case, checked in one line
         elif isinstance(a, np.ndarray):
-            if not isinstance(o, np.ndarray):
-                raise ValueError(f"out= for `{name}` must be an ndarray, got {type(o).__name__}")
-            if o.shape != a.shape:
-                raise ValueError(f"out= for `{name}` has shape {o.shape}, the gradient has "
-                                 f"shape {a.shape}")
-            if o.dtype != a.dtype:
-                raise ValueError(f"out= for `{name}` has dtype {o.dtype}, the gradient has "
-                                 f"dtype {a.dtype}")
-            if not o.flags.writeable:
-                raise ValueError(f"out= for `{name}` is read-only")
+            _check_buffer(name, o, a)
             top.append(o)
         else:
             top.append(None)
     return tuple(top)
+
+
+def _check_buffer(label, buffer, like):
+    """``buffer`` can take a gradient shaped like ``like``, or a ValueError naming ``label``."""
+    if not isinstance(buffer, np.ndarray):
+        raise ValueError(f"out= for `{label}` must be an ndarray, got {type(buffer).__name__}")
+    if buffer.shape != like.shape:
+        raise ValueError(f"out= for `{label}` has shape {buffer.shape}, the gradient has "
+                         f"shape {like.shape}")
+    if buffer.dtype != like.dtype:
+        raise ValueError(f"out= for `{label}` has dtype {buffer.dtype}, the gradient has "
+                         f"dtype {like.dtype}")
+    if not buffer.flags.writeable:
+        raise ValueError(f"out= for `{label}` is read-only")
 
 
 def _write_out(out, grads, names, single):
@@ -569,16 +574,7 @@ def _write_out(out, grads, names, single):
                     continue
                 raise ValueError(f"out= for `{gp}`: a float gradient cannot be written into "
                                  "a buffer; pass an array argument or omit out=")
-            if not isinstance(ov, np.ndarray):
-                raise ValueError(f"out= for `{gp}` must be an ndarray, got {type(ov).__name__}")
-            if ov.shape != gv.shape:
-                raise ValueError(f"out= for `{gp}` has shape {ov.shape}, the gradient has "
-                                 f"shape {gv.shape}")
-            if ov.dtype != gv.dtype:
-                raise ValueError(f"out= for `{gp}` has dtype {ov.dtype}, the gradient has "
-                                 f"dtype {gv.dtype}")
-            if not ov.flags.writeable:
-                raise ValueError(f"out= for `{gp}` is read-only")
+            _check_buffer(gp, ov, gv)
             pairs.append((ov, gv))
     for ov, gv in pairs:
         if ov is not gv:
