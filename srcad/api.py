@@ -181,13 +181,15 @@ class Differentiable:
                      for p, s in zip(self.params, sig, strict=True)}
             gen = pipeline.reverse_mode(self._target(args), self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig),
-                                        param_kinds=kinds, optimize=(kind == "vjp"))
+                                        param_kinds=kinds, optimize=(kind == "vjp"),
+                                        types=_struct_types(self.params, args))
             what = "reverse mode (vector-Jacobian product)"
         else:
             from transforms.shapes import param_shapes
             gen = pipeline.forward_mode(self._target(args), self.wrt, numeric,
                                         vector=(kind == "jvpvec"),
-                                        param_shapes=param_shapes(self.params, sig))
+                                        param_shapes=param_shapes(self.params, sig),
+                                        types=_struct_types(self.params, args))
             what = "forward mode (Jacobian-vector product" + (
                 ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1
@@ -432,6 +434,16 @@ def _rule_hashes(c):
 
 def _derivatives():
     return _DERIVATIVES
+
+
+def _struct_types(params, args):
+    """parameter -> class, for dataclass and NamedTuple arguments (their methods resolve)."""
+    out = {}
+    for p, a in zip(params, args, strict=False):
+        if (dataclasses.is_dataclass(a) and not isinstance(a, type)) or \
+                (isinstance(a, tuple) and hasattr(a, "_fields")):
+            out[p] = type(a)
+    return out
 
 
 def _check_tangents(d, args, tangents):

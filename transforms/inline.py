@@ -67,12 +67,12 @@ def _count(stmts):
     return sum(1 for s in stmts for n in gast.walk(s) if isinstance(n, gast.stmt))
 
 
-def prepare(fn, env, namer, level):
+def prepare(fn, env, namer, level, types=None):
     """parse -> fence -> exits -> normalize for a helper; its own names, unprefixed."""
     parsed = fence.check(parse_function(fn))
     local_namer = exits.Namer(exits.names_in(parsed.tree))
     exits.remove_exits(parsed.tree, local_namer)
-    tree = normalize.normalize(parsed, env, local_namer, level)
+    tree = normalize.normalize(parsed, env, local_namer, level, types)
     env.deps.append((fn, code_hash(fn)))
     return tree
 
@@ -111,18 +111,22 @@ def _block(stmts, env, namer, level, stack, filename):
 
 
 def _inline(s, fn, env, namer, level, stack):
-    tree = prepare(fn, env, namer, level)
-    tree = inline_calls(tree, env, namer, level, stack + (fn,), fn.__code__.co_filename)
-    if _count(tree.body) > MAX_STATEMENTS:
-        return None
     call = s.value
     sig = inspect.signature(fn)
     bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    types = {p: env.types[a.id] for p, a in bound.arguments.items()
+             if isinstance(a, gast.Name) and a.id in env.types}
+    tree = prepare(fn, env, namer, level, types)
+    tree = inline_calls(tree, env, namer, level, stack + (fn,), fn.__code__.co_filename)
+    if _count(tree.body) > MAX_STATEMENTS:
+        return None
     local_names = {a.id for a in tree.args.args} | {a.id for a in tree.args.kwonlyargs}
     for node in gast.walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             local_names.add(node.id)
     mapping = {name: namer.fresh(f"{fn.__name__}_{name}") for name in sorted(local_names)}
+    for p, cls in types.items():
+        env.types[mapping[p]] = cls
     env.taken.update(mapping.values())
     out = []
     for pname, param in sig.parameters.items():

@@ -57,11 +57,12 @@ def trailing_break(body):
 
 
 class Normalizer:
-    def __init__(self, parsed, env, namer, level):
+    def __init__(self, parsed, env, namer, level, types=None):
         self.parsed = parsed
         self.env = env
         self.namer = namer
         self.level = level
+        self.types = types or {}      # parameter -> its class (dataclass/NamedTuple arguments)
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
         for node in gast.walk(fn):
@@ -446,6 +447,12 @@ class Normalizer:
     def expr_Call(self, e, hint):
         func = e.func
         if isinstance(func, gast.Attribute) and not self._is_global(func):
+            method = self.user_method(func)
+            if method is not None:      # p.method(...) on an argument of a known class
+                args = [self.atom(func.value)] + [self.atom(a) for a in e.args]
+                keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value))
+                            for k in e.keywords]
+                return gast.Call(func=self.bind_callable(method), args=args, keywords=keywords)
             target = registry.METHODS.get(func.attr)
             if target is None:
                 self.error(e, f"the method call `.{func.attr}(...)` is not supported",
@@ -497,6 +504,18 @@ class Normalizer:
                 return chain
         return self.bind_global(func, obj)
 
+    def user_method(self, func):
+        """The plain function behind ``p.name`` when ``p`` is a parameter whose class
+        (from the argument signature) defines it."""
+        import inspect
+        if not isinstance(func.value, gast.Name):
+            return None
+        cls = self.types.get(func.value.id)
+        if cls is None:
+            return None
+        attr = inspect.getattr_static(cls, func.attr, None)
+        return attr if isinstance(attr, types.FunctionType) else None
+
     def expr_ListComp(self, e, hint):
         return self.comprehension(e)
 
@@ -545,9 +564,9 @@ def _hashable(obj):
         return False
 
 
-def normalize(parsed, env, namer, level=1):
+def normalize(parsed, env, namer, level=1, types=None):
     """Rewrite ``parsed.tree`` into the normal form; return the new FunctionDef."""
-    norm = Normalizer(parsed, env, namer, level)
+    norm = Normalizer(parsed, env, namer, level, types)
     fn = parsed.tree
     fn.body = norm.block(fn.body)
     return fn

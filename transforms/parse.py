@@ -34,6 +34,7 @@ class Env:
     deps: list = field(default_factory=list)       # (function, code hash) it depends on
     taken: set = field(default_factory=set)         # local names of the generated function
     callees: list = field(default_factory=list)     # every callable the derivative code classified
+    types: dict = field(default_factory=dict)       # local name -> class of a structured argument
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""

@@ -64,7 +64,7 @@ class _Run:
         return result
 
 
-def front(fn, level, run):
+def front(fn, level, run, types=None):
     """parse, fence, exits, normalize, inline, ssa: the shared front half."""
     parsed = run("parse", parse_function, fn)
     run("fence", fence.check, parsed)
@@ -72,10 +72,10 @@ def front(fn, level, run):
     stores = {n.id for n in gast.walk(parsed.tree)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     namer = exits.Namer(params | stores)
-    env = Env(taken=namer.taken)
+    env = Env(taken=namer.taken, types=dict(types or {}))
     env.deps.append((fn, code_hash(fn)))
     run("exits", exits.remove_exits, parsed.tree, namer)
-    tree = run("normalize", normalize.normalize, parsed, env, namer, level)
+    tree = run("normalize", normalize.normalize, parsed, env, namer, level, env.types)
     tree = run("inline", inline.inline_calls, tree, env, namer, level, (fn,), parsed.filename)
     tree = run("ssa", ssa.to_ssa, tree, namer)
     tree = run("hoist", hoist.hoist, tree)
@@ -88,10 +88,10 @@ def check(fn):
 
 
 def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_kinds=None,
-                 optimize=True):
+                 optimize=True, types=None):
     """The vector-Jacobian product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
-    parsed, tree, env, namer = front(fn, level, run)
+    parsed, tree, env, namer = front(fn, level, run, types)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     import copy
@@ -114,10 +114,11 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
                      bar_shapes)
 
 
-def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes=None):
+def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes=None,
+                 types=None):
     """The Jacobian-vector product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
-    parsed, tree, env, namer = front(fn, level, run)
+    parsed, tree, env, namer = front(fn, level, run, types)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     fwd = forward.Forward(tree, env, namer, act, wrt, parsed.filename, vector, known)
