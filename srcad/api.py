@@ -582,10 +582,14 @@ def _write_out(out, grads, names, single):
             raise ValueError(f"out= for `{name}` does not have the structure of its gradient")
         for (gp, gv), (_, ov) in zip(gl, ol, strict=True):
             if not isinstance(gv, np.ndarray):
-                if isinstance(ov, np.ndarray) or not isinstance(gv, float):
+                if not isinstance(gv, (float, np.floating)):
+                    continue                    # a non-differentiable field keeps its value
+                if isinstance(ov, np.ndarray) and ov.size == 1 and ov.flags.writeable \
+                        and ov.dtype.kind in "fc":
+                    pairs.append((ov, gv))      # a float gradient into a one-entry array
                     continue
-                raise ValueError(f"out= for `{gp}`: a float gradient cannot be written into "
-                                 "a buffer; pass an array argument or omit out=")
+                raise ValueError(f"out= for `{gp}`: a float gradient needs a one-entry float "
+                                 "array to be written into; pass one or omit out=")
             _check_buffer(gp, ov, gv)
             pairs.append((ov, gv))
     for ov, gv in pairs:

@@ -44,6 +44,8 @@ def add_cot(a, b):
             return list(b)
         if isinstance(b, dict):
             return dict(b)
+        if isinstance(b, np.ndarray):
+            return b.copy()     # the sweep may update it in place: never alias the caller's
         return b
     if is_zero(b):
         return a

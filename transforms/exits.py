@@ -153,6 +153,9 @@ class _Exits:
 
     def loop(self, stmt):
         if not _exits_loop(stmt):
+            self.loops.append({"break": None, "continue": None})
+            stmt.body, _ = self.block(stmt.body)      # loops nested inside may exit
+            self.loops.pop()
             return [stmt], set()
         loop = {"break": None, "continue": None}
         self.loops.append(loop)
