@@ -187,6 +187,21 @@ def copy_value(v):
     return v.copy() if isinstance(v, np.ndarray) else v
 
 
+def not_shared(x, name, filename, lineno, *others):
+    """Guard before an in-place update of ``x``: no other live name may see the array."""
+    if isinstance(x, np.ndarray):
+        for o in others:
+            if isinstance(o, np.ndarray) and np.may_share_memory(x, o):
+                from srcad.errors import TransformError
+                raise TransformError(
+                    f"`{name}` is updated in place while another name refers to the same "
+                    "array", filename=filename, lineno=lineno,
+                    why="srcad treats the update as a new value, so the other name would not "
+                        "see it and the derivative would be wrong",
+                    hint=f"copy first (`{name} = {name}.copy()`), or write the update as a "
+                         f"new value (`{name} = {name} + ...`)")
+
+
 def show(label, g):
     print(f"{label}: {g}")
 

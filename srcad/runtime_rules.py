@@ -18,6 +18,7 @@ from srcad.runtime import (
     gather_cot,
     index_cot,
     item_acc,
+    not_shared,
     own,
     restore_item,
     show,
@@ -32,7 +33,7 @@ from srcad.runtime import (
 )
 from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
 
-nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item)
+nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared)
 
 
 # ---- identities and copies ------------------------------------------------------

@@ -127,3 +127,109 @@ def test_methods_of_a_namedtuple_argument(rng):
     p = Vec(float(rng.uniform(1, 2)), float(rng.uniform(1, 2)))
     fd_check(vec_length, (p,), 0, rng)
     assert type(srcad.grad(vec_length)(p)) is Vec
+
+
+# ---- second review round ---------------------------------------------------------
+
+def residuals(x):
+    r = np.zeros(3)
+    r[0] = x[0] * x[1]
+    r[1] = x[1] - 1.0
+    r[2] = x[0] ** 2
+    return r
+
+
+def test_pullback_leaves_the_cotangent_alone(rng):
+    x = rng.uniform(0.5, 1.5, 2)
+    _, back = srcad.pullback(residuals, x)
+    c = rng.standard_normal(3)
+    kept = c.copy()
+    first = back(c)[0]
+    second = back(c)[0]
+    np.testing.assert_array_equal(c, kept)
+    np.testing.assert_array_equal(first, second)
+    fd_check(residuals, (x,), 0, rng)
+
+
+def break_in_inner_loop(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(3):
+            if j > i:
+                break
+            s = s + x[j] * (i + 1)
+    return s
+
+
+def continue_in_inner_loop(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(3):
+            if j == i:
+                continue
+            s = s + x[j] * x[i]
+    return s
+
+
+@pytest.mark.parametrize("fn", [break_in_inner_loop, continue_in_inner_loop])
+def test_break_and_continue_in_nested_loops(fn, rng):
+    x = rng.uniform(0.2, 0.8, 3)
+    fd_check(fn, (x,), 0, rng)
+    fd_check_forward(fn, (x,), 0, rng)
+
+
+def weighted(w, b):
+    return np.sum(w * w) * b
+
+
+def test_float_gradient_into_a_one_entry_out_array(rng):
+    w = rng.uniform(0.5, 1.5, 2)
+    ow, ob = np.zeros(2), np.full((), 99.0)
+    gw, gb = srcad.differentiate(weighted, wrt=(0, 1)).grad(w, 2.0, out=(ow, ob))
+    assert gw is ow and gb is ob
+    assert float(ob) == pytest.approx(float(np.sum(w * w)))   # d/db of sum(w*w)*b, exact
+
+
+def alias_then_update(x):
+    a = x * 2.0
+    b = a
+    a += x                   # NumPy changes b too
+    return np.sum(b * b)
+
+
+def view_then_update(x):
+    a = x * 1.0
+    v = a[::2]
+    v *= 3.0
+    return np.sum(a * a)
+
+
+def view_then_write(x):
+    a = np.zeros(3)
+    b = a[1:]
+    b[0] = x[0] * x[1]
+    return np.sum(a * x[:3])
+
+
+def float_alias_is_fine(x):
+    s = 0.0
+    prev = s
+    for i in range(3):
+        prev = s
+        s += x[i] * prev + x[i]
+    return s
+
+
+@pytest.mark.parametrize("fn", [alias_then_update, view_then_update, view_then_write])
+def test_in_place_update_of_a_shared_array_is_an_error(fn):
+    with pytest.raises(srcad.TransformError) as err:
+        srcad.grad(fn)(np.array([0.3, -0.7, 1.2, 0.5]))
+    assert "in place while another name refers to the same array" in str(err.value)
+    lines, start = inspect.getsourcelines(fn)
+    marker = next(k for k, line in enumerate(lines) if "=" in line and (
+        "+=" in line or "*=" in line or "b[0]" in line))
+    assert err.value.lineno == start + marker
+
+
+def test_a_float_alias_updated_in_place_is_fine(rng):
+    fd_check(float_alias_is_fine, (rng.uniform(0.2, 0.8, 3),), 0, rng)

@@ -63,6 +63,8 @@ class Normalizer:
         self.namer = namer
         self.level = level
         self.types = types or {}      # parameter -> its class (dataclass/NamedTuple arguments)
+        self.aliases = _alias_pairs(parsed.tree, parsed.scope)
+        self.assigned = {a.id for a in parsed.tree.args.args}
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
         for node in gast.walk(fn):
@@ -94,6 +96,10 @@ class Normalizer:
         if method is None:
             self.error(s, f"`{type(s).__name__}` statements are not supported")
         method(s)
+        if isinstance(s, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            for n in gast.walk(s):
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                    self.assigned.add(n.id)
 
     def stmt_Pass(self, s):
         pass
@@ -126,12 +132,29 @@ class Normalizer:
         if s.value is not None:
             self.assign(s.target, s.value, s)
 
+    def guard_aliases(self, name, s):
+        """Before an in-place update of ``name``: fail clearly if, at run time, another name
+        refers to the same array (srcad treats the update as a new value)."""
+        others = sorted(self.aliases.get(name, set()) & self.assigned - {name})
+        if not others:
+            return
+        from srcad import runtime
+        guard = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
+        call = gast.Call(func=gast.Attribute(value=guard, attr="not_shared", ctx=gast.Load()),
+                         args=[_load(name), _const(name), _const(self.parsed.filename),
+                               _const(getattr(s, "lineno", 0))] + [_load(o) for o in others],
+                         keywords=[])
+        self.emit(gast.Expr(value=call), s)
+
     def stmt_AugAssign(self, s):
         target = s.target
         if isinstance(target, gast.Name):
+            self.guard_aliases(target.id, s)
             value = gast.BinOp(left=_load(target.id), op=s.op, right=s.value)
             self.assign(target, value, s)
         elif isinstance(target, gast.Subscript):
+            if isinstance(target.value, gast.Name):
+                self.guard_aliases(target.value.id, s)
             base = self.atom(target.value)
             index = self.index(target.slice)
             old = self.fresh_assign("t", gast.Subscript(value=base, slice=index,
@@ -169,6 +192,7 @@ class Normalizer:
                 self.error(s, "assignment into this subscript is not supported",
                            "srcad follows writes into local arrays only",
                            "create a local array (`out = np.zeros(n)`) and write into it")
+            self.guard_aliases(base.id, s)
             index = self.index(target.slice)
             item = self.atom(value)
             self.emit(gast.Assign(targets=[gast.Subscript(value=_load(base.id), slice=index,
@@ -542,6 +566,41 @@ class Normalizer:
         gast.copy_location(inner, e)
         self.stmt(inner)
         return _load(result)
+
+
+def _alias_pairs(fn, scope):
+    """name -> the names that may refer to the same array: ``b = a``, ``v = a[...]``,
+    ``v = a.T``, ``v = a.reshape(...)`` and the other views (registry.VIEWS)."""
+    pairs = {}
+
+    def source(value):
+        if isinstance(value, gast.Name):
+            return value.id
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+            return value.value.id
+        if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
+                and value.attr in registry.VIEW_METHODS:
+            return value.value.id
+        if isinstance(value, gast.Call):
+            f = value.func
+            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+                    and f.attr in registry.VIEW_METHODS and f.value.id not in scope:
+                return f.value.id
+            obj = resolve(f, scope)
+            if obj is not MISSING and registry.is_view(obj) and value.args \
+                    and isinstance(value.args[0], gast.Name):
+                return value.args[0].id
+        return None
+
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            src = source(node.value)
+            if src is not None and src != node.targets[0].id:
+                t = node.targets[0].id
+                pairs.setdefault(t, set()).add(src)
+                pairs.setdefault(src, set()).add(t)
+    return pairs
 
 
 def _dotted(node):

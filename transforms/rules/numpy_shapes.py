@@ -23,6 +23,7 @@ from transforms.rules.registry import (
     attribute,
     broadcast_tangent,
     forward,
+    view,
     method,
     nondiff,
     reverse,
@@ -393,3 +394,11 @@ nondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.f
         np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
         np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.any, np.all,
         np.floor_divide, np.heaviside)
+
+
+# ---- functions whose result may share memory with their first argument ----------
+# (an in-place update through one name then changes the other: srcad guards it)
+
+view(np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
+     np.asarray, np.swapaxes, np.moveaxis, np.atleast_1d, np.atleast_2d, np.flip, np.diagonal,
+     array_reshape, array_transpose)

@@ -61,6 +61,9 @@ REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose c
 VECTOR_HELPERS: dict = {}  # helper -> "lift" | "broadcast" | "axis": forward-rule helpers
                            # that only matter in vector mode (or when shapes differ):
                            # lift(d, x, y) and axis(a, d, x) are d and a outside vector mode
+VIEWS: set = set()         # functions whose result may share memory with their first argument
+VIEW_METHODS = frozenset({"T", "reshape", "ravel", "transpose", "squeeze", "view", "swapaxes",
+                          "real", "imag", "flat"})
 METHOD_FORMS: dict = {}   # whole-array reduction -> the array method computing it faster
                           # (np.sum(a) -> a.sum()), used by the buffer plan
 INTO_FORMS: dict = {}      # helper -> helper_into(out, *args): the helper's result written
@@ -216,6 +219,19 @@ def lookup(table, target):
         return table.get(_key(target))
     except TypeError:   # unhashable callable
         return None
+
+
+def view(*targets):
+    """Declare functions whose result may be a view of their first argument."""
+    VIEWS.update(targets)
+    VERSION.bump()
+
+
+def is_view(fn):
+    try:
+        return fn in VIEWS
+    except TypeError:
+        return False
 
 
 def is_elementwise(fn):
