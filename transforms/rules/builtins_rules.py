@@ -142,3 +142,7 @@ def min_dot(y, a, b=None):
 
 nondiff(builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round,
         builtins.isinstance, builtins.type)
+
+
+# piecewise-constant helpers (weights, masks, axes): zero derivative where defined
+nondiff(builtin_tie_weight, builtin_seq_weights)

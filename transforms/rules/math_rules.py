@@ -357,3 +357,7 @@ def copysign_dot(y, x, s):
 
 nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isfinite, math.isinf,
         math.isclose, math.factorial, math.comb, math.perm, math.gcd)
+
+
+# piecewise-constant helpers (weights, masks, axes): zero derivative where defined
+nondiff(math_sign)

@@ -13,7 +13,8 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (forward, into_form, lift_tangent, reverse, tangent_lead,
+from transforms.rules.registry import (
+    nondiff,forward, into_form, lift_tangent, reverse, tangent_lead,
                                        unbroadcast)
 
 # ---- helpers: matrix products -----------------------------------------------
@@ -370,3 +371,7 @@ def matmul_back_b_bar(y, g, c, a, b):
 @forward(matmul_back_b, vector=False)
 def matmul_back_b_dot(y, c, a, b):
     return (lambda dc: matmul_back_b(dc, a, b), lambda da: matmul_back_b(c, da, b), None)
+
+
+# piecewise-constant helpers (weights, masks, axes): zero derivative where defined
+nondiff(diag_index)

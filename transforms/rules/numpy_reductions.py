@@ -251,3 +251,7 @@ def reduce_keep_dot(y, c, a, axis, keepdims):
 def reduce_sum_to(g, c, a, axis):
     """Sum ``g`` (shaped like ``a``) over the reduced axes, into the shape of ``c``."""
     return np.reshape(np.sum(g, axis=reduce_axes(axis, np.ndim(a))), np.shape(c))
+
+
+# piecewise-constant helpers (weights, masks, axes): zero derivative where defined
+nondiff(extreme_weights)

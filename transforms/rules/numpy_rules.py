@@ -25,7 +25,8 @@ returns a one-sided or zero subgradient, never NaN and never an error:
 """
 import numpy as np
 
-from transforms.rules.registry import broadcast_tangent, forward, lift_tangent, reverse, unbroadcast
+from transforms.rules.registry import (broadcast_tangent, forward, lift_tangent, nondiff, reverse,
+                                       unbroadcast)
 
 # ---- helpers: elementwise ---------------------------------------------------
 
@@ -373,3 +374,7 @@ def clip_dot(y, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
             lambda dhi: broadcast_tangent(dhi, a_max, y) * clip_outside(a, a_max, False), None,
             lambda dlo: broadcast_tangent(dlo, min, y) * clip_outside(a, min, True),
             lambda dhi: broadcast_tangent(dhi, max, y) * clip_outside(a, max, False))
+
+
+# piecewise-constant helpers (weights, masks, axes): zero derivative where defined
+nondiff(maximum_weight, clip_pick, clip_inside, clip_outside)

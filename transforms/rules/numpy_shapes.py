@@ -402,3 +402,7 @@ nondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.f
 view(np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcast_to,
      np.asarray, np.swapaxes, np.moveaxis, np.atleast_1d, np.atleast_2d, np.flip, np.diagonal,
      array_reshape, array_transpose)
+
+
+# piecewise-constant helpers (weights, masks, axes): zero derivative where defined
+nondiff(shape_perm, shape_method_axes, seq_shape, seq_hstack_axis)
