@@ -251,7 +251,18 @@ class Differentiable:
         fn = self._specialise("vjp_plain", args)
         return fn(*args, seed)
 
-    def value_and_grad(self, *args, out=None):
+    def _bind(self, args, kwargs):
+        """Positional arguments, keywords and defaults -> the full argument tuple."""
+        try:
+            bound = inspect.signature(self.base_fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"`{self.base_fn.__name__}`: {exc}") from None
+        bound.apply_defaults()
+        return tuple(bound.arguments[p] for p in self.params)
+
+    def value_and_grad(self, *args, out=None, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            args = self._bind(args, kwargs)
         fn = self._specialise("vjp", args)
         if out is not None:
             outs = _check_out(out, args, self.positions, self.wrt, self.single)
@@ -272,7 +283,9 @@ class Differentiable:
             return value, _write_out(out, grads, self.wrt, self.single)
         return value, (grads[0] if self.single else tuple(grads))
 
-    def grad(self, *args, out=None):
+    def grad(self, *args, out=None, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            args = self._bind(args, kwargs)
         fn = self._hot.get("vjp")
         if fn is None or fn.__srcad_sig__ != signature_of(args) \
                 or self._version != _VERSION.number:
@@ -297,7 +310,9 @@ class Differentiable:
                     return out
         return self.value_and_grad(*args, out=out)[1]
 
-    def pullback(self, *args):
+    def pullback(self, *args, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            args = self._bind(args, kwargs)
         value = self.fn(*args)
 
         def back(cotangent):
@@ -337,14 +352,20 @@ class Differentiable:
     # ------------------------------------------------------------- forward
     def jvp(self, args, tangents):
         args = tuple(args)
+        if len(args) != len(self.params):
+            args = self._bind(args, {})
         tangents = _check_tangents(self, args, tangents)
         fn = self._specialise("jvp", args)
         return fn(*args, *tangents)
 
-    def jacobian(self, *args, mode="auto"):
+    def jacobian(self, *args, mode="auto", **kwargs):
+        if kwargs or len(args) != len(self.params):
+            args = self._bind(args, kwargs)
         return _DERIVATIVES.jacobian(self, args, mode)
 
-    def hessian(self, *args):
+    def hessian(self, *args, **kwargs):
+        if kwargs or len(args) != len(self.params):
+            args = self._bind(args, kwargs)
         from srcad import derivatives
         return derivatives.hessian(self, args)
 
@@ -623,8 +644,8 @@ def _differentiable(fn, wrt):
 def grad(fn, wrt=0):
     d = _differentiable(fn, wrt)
 
-    def gradient(*args, out=None):
-        return d.grad(*args, out=out)
+    def gradient(*args, out=None, **kwargs):
+        return d.grad(*args, out=out, **kwargs)
     gradient.__srcad_derivative__ = (d, "grad")
     gradient.__name__ = f"{getattr(d.fn, '__name__', 'f')}_grad"
     return gradient
@@ -633,8 +654,8 @@ def grad(fn, wrt=0):
 def hessian(fn, wrt=0):
     d = _differentiable(fn, wrt)
 
-    def hess(*args):
-        return d.hessian(*args)
+    def hess(*args, **kwargs):
+        return d.hessian(*args, **kwargs)
     return hess
 
 
@@ -645,8 +666,8 @@ def hvp(fn, args, v, wrt=0):
 def value_and_grad(fn, wrt=0):
     d = _differentiable(fn, wrt)
 
-    def value_and_gradient(*args, out=None):
-        return d.value_and_grad(*args, out=out)
+    def value_and_gradient(*args, out=None, **kwargs):
+        return d.value_and_grad(*args, out=out, **kwargs)
     return value_and_gradient
 
 
@@ -657,8 +678,8 @@ def pullback(fn, *args, wrt=0):
 def jacobian(fn, wrt=0, mode="auto"):
     d = _differentiable(fn, wrt)
 
-    def jac(*args):
-        return d.jacobian(*args, mode=mode)
+    def jac(*args, **kwargs):
+        return d.jacobian(*args, mode=mode, **kwargs)
     return jac
 
 

@@ -233,3 +233,29 @@ def test_in_place_update_of_a_shared_array_is_an_error(fn):
 
 def test_a_float_alias_updated_in_place_is_fine(rng):
     fd_check(float_alias_is_fine, (rng.uniform(0.2, 0.8, 3),), 0, rng)
+
+
+def with_defaults(x, scale=2.0, k=3):
+    return np.sum(np.sin(x) * scale) ** k
+
+
+def test_defaults_and_keywords(rng):
+    x = rng.uniform(0.1, 0.5, 3)
+    f = srcad.differentiate(with_defaults)
+    np.testing.assert_array_equal(f.grad(x), f.grad(x, 2.0, 3))
+    np.testing.assert_array_equal(f.grad(x, k=2), srcad.grad(with_defaults)(x, 2.0, 2))
+    fd_check(with_defaults, (x, 2.0, 3), 0, rng)
+    fd_check(with_defaults, (x, 1.5, 2), 0, rng)
+
+
+def clipped_square(x):
+    return np.sum(np.clip(x, 0.2, 0.8) ** 3) + np.sum(np.maximum(x, 0.1) ** 2)
+
+
+def test_hessian_through_piecewise_rules(rng):
+    x = np.array([0.05, 0.3, 0.6, 0.9])
+    H = srcad.hessian(clipped_square)(x)
+    g = srcad.grad(clipped_square)
+    eps = 1e-6
+    fd = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
+    np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-8)
