@@ -316,7 +316,7 @@ class Differentiable:
         value = self.fn(*args)
 
         def back(cotangent):
-            _, grads = self._vjp(args, cotangent)
+            _, grads = self._vjp(args, _check_cotangent(cotangent, value, "cotangent"))
             return tuple(grads)
         return value, back
 
@@ -465,6 +465,24 @@ def _struct_types(params, args):
                 (isinstance(a, tuple) and hasattr(a, "_fields")):
             out[p] = type(a)
     return out
+
+
+def _check_cotangent(c, value, label):
+    """A cotangent with the structure and shapes of ``value`` (None -> zeros), or a
+    ValueError saying where it does not fit."""
+    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+        if not isinstance(c, (tuple, list)) or len(c) != len(value):
+            raise ValueError(f"the {label} of a {len(value)}-tuple output must be a tuple of "
+                             f"{len(value)} entries, got {type(c).__name__}"
+                             + (f" of {len(c)}" if isinstance(c, (tuple, list)) else ""))
+        return type(value)(_check_cotangent(ci, vi, f"{label}[{k}]")
+                           for k, (ci, vi) in enumerate(zip(c, value, strict=True)))
+    if c is None:
+        return np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
+    if isinstance(value, np.ndarray) and np.shape(c) != value.shape and np.ndim(c) != 0:
+        raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
+                         f"{value.shape}")
+    return c
 
 
 def _check_tangents(d, args, tangents):

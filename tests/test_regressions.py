@@ -259,3 +259,19 @@ def test_hessian_through_piecewise_rules(rng):
     eps = 1e-6
     fd = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
     np.testing.assert_allclose(H, fd, rtol=1e-6, atol=1e-8)
+
+
+def three_outputs(x):
+    return (x * 2.0, np.sum(x * x), x[0])
+
+
+def test_tuple_cotangents_are_checked_and_none_means_zero(rng):
+    x = rng.uniform(0.5, 1.5, 3)
+    _, back = srcad.pullback(three_outputs, x)
+    c0 = rng.standard_normal(3)
+    with_none = back((c0, 0.7, None))[0]
+    with_zero = back((c0, 0.7, 0.0))[0]
+    np.testing.assert_allclose(with_none, with_zero)
+    for bad in (np.ones(3), (np.ones(3), 1.0), (np.ones(2), 1.0, 1.0)):
+        with pytest.raises(ValueError, match="cotangent"):
+            back(bad)
