@@ -45,8 +45,7 @@ def jacobian(d, args, mode):
         d.last_jacobian_mode = taken
         if taken == "reverse" and out_shape == () and d.single:
             g = d.grad(*args)              # a scalar function: its Jacobian is its gradient
-            return g if type(g) is np.ndarray and g.dtype == np.float64 else \
-                np.array(g, dtype=float)
+            return g if type(g) is np.ndarray else np.array(g, dtype=float)
         ins = [args[p] for p in d.positions]
         if taken == "forward":
             return _forward(d, args, ins, n_in)
@@ -116,8 +115,8 @@ def _reverse(d, args, ins, out_shape):
     """One pullback per output entry (a single one for a scalar function)."""
     if out_shape == ():
         _, grads = d._specialise("vjp", args)(*args, 1.0, None)
-        out = [g if type(g) is np.ndarray and g.dtype == np.float64 else
-               np.array(g, dtype=float) for g in grads]   # a gradient is a fresh array
+        out = [g if type(g) is np.ndarray else np.array(g, dtype=float)
+               for g in grads]                            # a gradient is a fresh array
         return out[0] if d.single else tuple(out)
     size = int(np.prod(out_shape))
     rows = [[] for _ in ins]
@@ -126,7 +125,7 @@ def _reverse(d, args, ins, out_shape):
         seed.flat[k] = 1.0
         _, grads = d._vjp(args, seed)
         for r, g in zip(rows, grads, strict=True):
-            r.append(np.asarray(g, dtype=float))
+            r.append(g if type(g) is np.ndarray else np.asarray(g, dtype=float))
     out = []
     for a, r in zip(ins, rows, strict=True):
         out.append(np.stack(r).reshape(out_shape + np.shape(a)))
