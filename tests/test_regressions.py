@@ -275,3 +275,31 @@ def test_tuple_cotangents_are_checked_and_none_means_zero(rng):
     for bad in (np.ones(3), (np.ones(3), 1.0), (np.ones(2), 1.0, 1.0)):
         with pytest.raises(ValueError, match="cotangent"):
             back(bad)
+
+
+def det_of(A):
+    return np.linalg.det(A)
+
+
+def inv_sq(A):
+    return np.sum(np.linalg.inv(A) ** 2)
+
+
+def solve_sq(A):
+    return np.sum(np.linalg.solve(A, np.ones(3)) ** 2)
+
+
+def trace_sq(A):
+    return np.trace(A @ A)
+
+
+@pytest.mark.parametrize("fn", [det_of, inv_sq, solve_sq, trace_sq])
+def test_hessians_through_linear_algebra(fn, rng):
+    A = np.eye(3) * 2.0 + rng.uniform(-0.3, 0.3, (3, 3))
+    H = srcad.hessian(fn)(A)
+    g = srcad.grad(fn)
+    eps = 1e-6
+    cols = [((g(A + eps * e.reshape(3, 3)) - g(A - eps * e.reshape(3, 3))) / (2 * eps)).ravel()
+            for e in np.eye(9)]
+    fd = np.stack(cols, axis=1).reshape(3, 3, 3, 3)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)

@@ -551,6 +551,20 @@ ROWS += [
 ]
 
 
+def f_swapaxes(a): return np.swapaxes(a, 0, 2)
+def f_swapaxes_neg(a): return np.swapaxes(a, -1, 1)
+def f_moveaxis(a): return np.moveaxis(a, 0, -1)
+def f_moveaxis_many(a): return np.moveaxis(a, (0, 1), (2, 0))
+
+
+ROWS += [
+    row(np.swapaxes, f_swapaxes, X((2, 3, 4)), post=(0, 2)),
+    row(np.swapaxes, f_swapaxes_neg, X((2, 3, 4)), post=(-1, 1)),
+    row(np.moveaxis, f_moveaxis, X((2, 3, 4)), post=(0, -1)),
+    row(np.moveaxis, f_moveaxis_many, X((2, 3, 4)), post=((0, 1), (2, 0))),
+]
+
+
 # rules for the helpers that templates call (so generated code can be differentiated again);
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402

@@ -287,6 +287,10 @@ class Forward:
             value = gast.Call(func=rule, args=[gast.Tuple(elts=args, ctx=gast.Load()), tans],
                               keywords=[])
         elif kind in ("vjp", "custom"):
+            if self.vector:
+                raise TransformError(f"`{fn.__name__}` is differentiated through its own "
+                                     "forward pass, which has no vector mode", **self.where(s),
+                                     hint="jacobian falls back to one forward pass per column")
             if kind == "custom":
                 raise TransformError(f"`{fn.__name__}` has a reverse rule (@srcad.adjoint) but no "
                                      "forward rule", **self.where(s),

@@ -58,6 +58,25 @@ def shape_transpose_tangent(dx, a, axes):
     return np.transpose(dx, tuple(range(lead)) + tuple(p + lead for p in perm))
 
 
+def shape_swap_perm(axis1, axis2, ndim):
+    """The permutation ``swapaxes(x, axis1, axis2)`` applies."""
+    perm = list(range(ndim))
+    i, j = int(axis1) % ndim, int(axis2) % ndim
+    perm[i], perm[j] = perm[j], perm[i]
+    return tuple(perm)
+
+
+def shape_move_perm(source, destination, ndim):
+    """The permutation ``moveaxis(x, source, destination)`` applies."""
+    src = [int(s) % ndim for s in (source if isinstance(source, (tuple, list)) else [source])]
+    dst = [int(d) % ndim for d in (destination if isinstance(destination, (tuple, list))
+                                   else [destination])]
+    order = [n for n in range(ndim) if n not in src]
+    for d, s in sorted(zip(dst, src, strict=True)):
+        order.insert(d, s)
+    return tuple(order)
+
+
 def shape_flip_axes(axis, dx, x):
     lead = len(tangent_lead(dx, x))
     if not lead:
@@ -265,6 +284,28 @@ def transpose_dot(y, a, axes=None):
     return (lambda da: shape_transpose_tangent(da, a, axes),)
 
 
+@reverse(np.swapaxes)
+def swapaxes_bar(y, g, a, axis1, axis2):
+    return (shape_transpose_back(g, a, shape_swap_perm(axis1, axis2, np.ndim(a))),)
+
+
+@forward(np.swapaxes)
+def swapaxes_dot(y, a, axis1, axis2):
+    return (lambda da: shape_transpose_tangent(da, a, shape_swap_perm(axis1, axis2,
+                                                                      np.ndim(a))),)
+
+
+@reverse(np.moveaxis)
+def moveaxis_bar(y, g, a, source, destination):
+    return (shape_transpose_back(g, a, shape_move_perm(source, destination, np.ndim(a))),)
+
+
+@forward(np.moveaxis)
+def moveaxis_dot(y, a, source, destination):
+    return (lambda da: shape_transpose_tangent(da, a, shape_move_perm(source, destination,
+                                                                      np.ndim(a))),)
+
+
 @reverse(array_transpose)
 def array_transpose_bar(y, g, a, *axes):
     return (shape_transpose_back(g, a, shape_method_axes(axes)),)
@@ -405,4 +446,5 @@ view(np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcas
 
 
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
-nondiff(shape_perm, shape_method_axes, seq_shape, seq_hstack_axis)
+nondiff(shape_perm, shape_method_axes, seq_shape, seq_hstack_axis, shape_swap_perm,
+        shape_move_perm)
