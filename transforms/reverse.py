@@ -46,8 +46,9 @@ import gast
 
 from srcad.errors import InternalError, TransformError
 from transforms import exits, template
+from transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
+from transforms.loops import LoopSweeps
 from transforms.exits import _assign, _const, _load
-from transforms.normalize import trailing_break
 from transforms.parse import MISSING, resolve
 from transforms.rules import registry
 
@@ -74,34 +75,6 @@ def rt_call(env, name, *args):
     return gast.Call(func=rt(env, name), args=list(args), keywords=[])
 
 
-def _stores_here(stmts):
-    """Names assigned by ``stmts`` (through ifs, not inside nested loop bodies)."""
-    out = set()
-    for s in stmts:
-        if isinstance(s, gast.Assign):
-            for t in s.targets:
-                for n in gast.walk(t):
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
-                        out.add(n.id)
-        elif isinstance(s, gast.If):
-            out |= _stores_here(s.body) | _stores_here(s.orelse)
-    return out
-
-
-def _top_stores(stmts):
-    return {t.id for s in stmts if isinstance(s, gast.Assign) for t in s.targets
-            if isinstance(t, gast.Name)}
-
-
-def _loads(stmts):
-    out = set()
-    for s in stmts:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                out.add(n.id)
-    return out
-
-
 def classify(obj):
     """What kind of derivative code a call to ``obj`` gets."""
     try:
@@ -124,7 +97,7 @@ def classify(obj):
     return "unknown"
 
 
-class Reverse:
+class Reverse(BroadcastCotangents, LoopSweeps):
     def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset(), shapes=None,
                  param_kinds=None):
         self.fn = fn
@@ -373,128 +346,9 @@ class Reverse:
         active_terms = [(atom, expr) for atom, expr in exp.terms if self.is_active(atom)]
         if not active_terms:
             return
-        needed = _loads([gast.Expr(value=e) for _, e in active_terms])
-        for stmt in exp.prelude:
-            if _top_stores([stmt]) & needed or True:
-                adj.append(stmt)
+        adj.extend(exp.prelude)
         for atom, expr in active_terms:
             self.accumulate(adj, atom, expr)
-
-    # ---------------------------------------------- unexpanded cotangents
-    def broadcast_ok(self, atom, depth):
-        """May ``atom``'s cotangent be a value that merely broadcasts to its shape?
-
-        Yes when every adjoint that reads it either multiplies it by an array of
-        the full shape, or passes it on, unchanged in shape, to an operand of the
-        same shape for which the same holds (or to a ``wrt`` argument).
-        """
-        shape = self.shape(atom)            # may be unknown (None)
-        if depth > 8 or not isinstance(atom, gast.Name):
-            return False
-        name = atom.id
-        if name in self.params:
-            return name in self.wrt and self.param_kinds.get(name) == "array"
-        stmt = self.defs.get(name)
-        if stmt is None:
-            return False
-        value = stmt.value
-        if isinstance(value, gast.Name):
-            return self.broadcast_ok(value, depth + 1)
-        if isinstance(value, gast.BinOp):
-            target, args = BINOPS.get(type(value.op)), [value.left, value.right]
-        elif isinstance(value, gast.UnaryOp):
-            target, args = UNARYOPS.get(type(value.op)), [value.operand]
-        elif isinstance(value, gast.Call) and not value.keywords:
-            target, args = resolve(value.func, self.env.namespace), list(value.args)
-            if classify(target) != "rule":
-                return False
-        else:
-            return False
-        rule = registry.lookup(registry.REVERSE, target) if target is not None else None
-        if rule is None:
-            return False
-        call = gast.Call(func=None, args=args, keywords=[])
-        probe = template.expand(rule, call, [atom, _load("srcad_probe_g")], self.env,
-                                exits.Namer(self.namer.taken), self.where(stmt))
-        same = _DropUnbroadcast(self.env, self.shape, shape)
-        elementwise = isinstance(value, (gast.BinOp, gast.UnaryOp)) and not isinstance(
-            getattr(value, "op", None), gast.MatMult) or (
-            isinstance(value, gast.Call) and registry.is_elementwise(target))
-        for operand, expr in probe.terms:
-            if not self.is_active(operand):
-                continue
-            if probe.prelude:
-                return False
-            expr = same.visit(expr)
-            others_scalar = all(self.shape(a) == ("scalar",) for a in args if a is not operand)
-            same_shape = self.shape(operand) == shape or (elementwise and others_scalar)
-            if self._full(expr, shape):
-                continue
-            if same_shape and self._full_of(expr, operand):
-                continue
-            if same_shape and _linear_in(_strip_unbroadcast(expr, operand, self.env),
-                                         "srcad_probe_g", self.shape) \
-                    and self.broadcast_ok(operand, depth + 1):
-                continue
-            return False
-        return True
-
-    def _full_of(self, expr, operand):
-        """Does ``expr`` (maybe inside ``unbroadcast(., operand)``) have a factor that is
-        ``operand`` itself, or elementwise in it?"""
-        expr = _strip_unbroadcast(expr, operand, self.env)
-        for factor in _factors(expr):
-            if self._elementwise_of(factor, operand.id):
-                return True
-        return False
-
-    def _elementwise_of(self, node, name):
-        if isinstance(node, gast.Name):
-            return node.id == name
-        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
-            return (self._elementwise_of(node.left, name) and self._plain(node.right)) or \
-                (self._elementwise_of(node.right, name) and self._plain(node.left))
-        if isinstance(node, gast.UnaryOp):
-            return self._elementwise_of(node.operand, name)
-        if isinstance(node, gast.Call):
-            fn = resolve(node.func, self.env.namespace)
-            if registry.is_elementwise(fn):
-                return any(self._elementwise_of(a, name) for a in node.args) and all(
-                    self._elementwise_of(a, name) or self._plain(a) for a in node.args)
-        return False
-
-    def _full(self, expr, shape):
-        """Is ``expr`` a product with a factor that has the full ``shape``?"""
-        if shape is None or shape[0] != "array":
-            return False
-        for factor in _factors(expr):
-            if self._array_factor(factor, shape):
-                return True
-        return False
-
-    def _array_factor(self, node, shape):
-        if isinstance(node, gast.Name):
-            return self.shape(node) == shape
-        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
-            return (self._array_factor(node.left, shape) and self._plain(node.right)) or \
-                (self._array_factor(node.right, shape) and self._plain(node.left))
-        if isinstance(node, gast.UnaryOp):
-            return self._array_factor(node.operand, shape)
-        if isinstance(node, gast.Call):
-            fn = resolve(node.func, self.env.namespace)
-            if registry.is_elementwise(fn):
-                return any(self._array_factor(a, shape) for a in node.args)
-        return False
-
-    def _plain(self, node):
-        """Elementwise arithmetic of names and constants (no reductions)."""
-        if isinstance(node, (gast.Name, gast.Constant)):
-            return self.shape(node) is not None
-        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
-            return self._plain(node.left) and self._plain(node.right)
-        if isinstance(node, gast.UnaryOp):
-            return self._plain(node.operand)
-        return False
 
     def call(self, adj, s, name, call, y, g):
         fn = resolve(call.func, self.env.namespace)
@@ -631,103 +485,9 @@ class Reverse:
             adj.append(gast.Expr(value=popped))
         return [s], [_located(a, s) for a in adj]
 
-    # ----------------------------------------------------------------- loops
-    def loop(self, s):
-        body = list(s.body)
-        brk = trailing_break(body)
-        if brk is not None:
-            body.pop()
-        # split the header copies that end the body from the rest
-        here = _stores_here(body)
-        headers = {n for n in here if self.scope_of.get(n) is not s}
-        if isinstance(s, gast.For):
-            headers.discard(s.target.id)
-        k = len(body)
-        while k > 0 and isinstance(body[k - 1], gast.Assign) \
-                and isinstance(body[k - 1].targets[0], gast.Name) \
-                and body[k - 1].targets[0].id in headers:
-            k -= 1
-        main, copies = body[:k], body[k:]
-        p_main, a_main = self.block(main)
-        p_copies, a_copies = self.block(copies)
-        adjoint_body = a_copies + a_main
-        inits = self.inits(s)
-        adjoint_body = inits + adjoint_body
-        defs = _stores_here(p_main) | headers
-        if isinstance(s, gast.For):
-            defs.add(s.target.id)
-        needed = sorted(_loads(adjoint_body) & defs)
-        pre = []
-        loop_name = None
-        plain_range = isinstance(s, gast.For) and brk is None
-        if plain_range and set(needed) <= {s.target.id}:
-            if needed:
-                rev_iter = gast.Call(func=_load(self._builtin("reversed")), args=[s.iter],
-                                     keywords=[])
-                target = _store(s.target.id)
-            else:
-                rev_iter = s.iter
-                target = _store("_")
-            record = []
-        elif not needed:
-            loop_name = self.namer.fresh("trips")
-            pre.append(_assign(loop_name, _const(0)))
-            record = [gast.AugAssign(target=_store(loop_name), op=gast.Add(), value=_const(1))]
-            rev_iter = gast.Call(func=_load(self._builtin("range")), args=[_load(loop_name)],
-                                 keywords=[])
-            target = _store("_")
-        else:
-            loop_name = self.namer.fresh("loop")
-            pre.append(_assign(loop_name, gast.List(elts=[], ctx=gast.Load())))
-            item = _load(needed[0]) if len(needed) == 1 else gast.Tuple(
-                elts=[_load(n) for n in needed], ctx=gast.Load())
-            record = [gast.Expr(value=gast.Call(
-                func=gast.Attribute(value=_load(loop_name), attr="append", ctx=gast.Load()),
-                args=[item], keywords=[]))]
-            rev_iter = gast.Call(func=_load(self._builtin("reversed")), args=[_load(loop_name)],
-                                 keywords=[])
-            target = _store(needed[0]) if len(needed) == 1 else gast.Tuple(
-                elts=[_store(n) for n in needed], ctx=gast.Store())
-            top = _top_stores(p_main) | headers | ({s.target.id} if isinstance(s, gast.For)
-                                                   else set())
-            for n in needed:
-                if n not in top:
-                    pre.append(_assign(n, _const(None)))
-        new_body = p_main + record + p_copies + ([brk] if brk is not None else [])
-        if isinstance(s, gast.For):
-            primal = gast.For(target=s.target, iter=s.iter, body=new_body, orelse=[],
-                              type_comment=None)
-        else:
-            primal = gast.While(test=s.test, body=new_body, orelse=[])
-        gast.copy_location(primal, s)
-        adjoint = []
-        if a_main or a_copies:
-            adjoint = [gast.copy_location(gast.For(target=target, iter=rev_iter,
-                                                   body=adjoint_body or [gast.Pass()],
-                                                   orelse=[], type_comment=None), s)]
-        else:
-            pre = [p for p in pre if not (loop_name and _top_stores([p]) == {loop_name})]
-            new_body = p_main + p_copies + ([brk] if brk is not None else [])
-            primal.body = new_body
-        return pre + [primal], adjoint
-
     def _builtin(self, name):
         import builtins
         return self.env.bind(name, getattr(builtins, name), ("builtins", name))
-
-
-class _DropUnbroadcast(gast.NodeTransformer):
-    """``unbroadcast(g, x)`` is ``g`` when ``x`` has the shape of the result."""
-
-    def __init__(self, env, shape, result):
-        self.env, self.shape, self.result = env, shape, result
-
-    def visit_Call(self, node):
-        self.generic_visit(node)
-        if resolve(node.func, self.env.namespace) is registry.unbroadcast and \
-                len(node.args) == 2 and self.shape(node.args[1]) == self.result:
-            return node.args[0]
-        return node
 
 
 def check_discarded_call(s, env, is_active, filename):
@@ -765,34 +525,6 @@ def _variant(target, call, env, where):
                and type(mapping[p].value) is type(v) for p, v in rule.when):
             return rule
     return None
-
-
-def _strip_unbroadcast(expr, operand, env):
-    if isinstance(expr, gast.Call) and resolve(expr.func, env.namespace) is registry.unbroadcast \
-            and len(expr.args) == 2 and isinstance(expr.args[1], gast.Name) \
-            and expr.args[1].id == operand.id:
-        return expr.args[0]
-    return expr
-
-
-def _factors(expr):
-    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Mult, gast.Div)):
-        return _factors(expr.left) + _factors(expr.right)
-    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
-        return _factors(expr.operand)
-    return [expr]
-
-
-def _linear_in(expr, g, shape):
-    """Is ``expr`` the name ``g`` times scalars (so it keeps ``g``'s shape)?"""
-    count = 0
-    for f in _factors(expr):
-        if isinstance(f, gast.Name) and f.id == g:
-            count += 1
-        elif not (isinstance(f, gast.Constant) or shape(f) == ("scalar",)):
-            return False
-    return count == 1 and not (isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Div)
-                               and isinstance(expr.right, gast.Name) and expr.right.id == g)
 
 
 def _store(name):

@@ -1,0 +1,188 @@
+"""Cotangents that stay unexpanded: a whole-array ``sum``'s cotangent kept as a scalar.
+
+Before (reverse of ``p = np.sum(t)`` with ``t = np.exp(u)``)::
+
+    t_bar = reduce_expand(p_bar, t, None, False)     # an n-sized copy of p_bar
+    u_bar = t_bar * t
+
+After::
+
+    u_bar = p_bar * t                                # the scalar broadcasts
+
+A name's cotangent may stay a value that merely broadcasts to its shape when
+every adjoint that reads it multiplies it by an array of the full shape, or
+passes it on unchanged in shape to an operand for which the same holds (or to
+a ``wrt`` argument, which ``finalize`` broadcasts). ``BroadcastCotangents`` is
+the part of the reverse pass that decides this; ``_DropUnbroadcast`` removes
+``unbroadcast(g, x)`` where the result and ``x`` surely share a shape.
+"""
+import gast
+
+from transforms import exits, template
+from transforms.exits import _load
+from transforms.parse import resolve
+from transforms.rules import registry
+
+
+class BroadcastCotangents:
+    """Mixed into the reverse pass (uses its ``shape``, ``defs``, ``env``, ``namer``...)."""
+
+    def broadcast_ok(self, atom, depth):
+        """May ``atom``'s cotangent be a value that merely broadcasts to its shape?
+
+        Yes when every adjoint that reads it either multiplies it by an array of
+        the full shape, or passes it on, unchanged in shape, to an operand of the
+        same shape for which the same holds (or to a ``wrt`` argument).
+        """
+        from transforms.reverse import BINOPS, UNARYOPS, classify
+        shape = self.shape(atom)            # may be unknown (None)
+        if depth > 8 or not isinstance(atom, gast.Name):
+            return False
+        name = atom.id
+        if name in self.params:
+            return name in self.wrt and self.param_kinds.get(name) == "array"
+        stmt = self.defs.get(name)
+        if stmt is None:
+            return False
+        value = stmt.value
+        if isinstance(value, gast.Name):
+            return self.broadcast_ok(value, depth + 1)
+        if isinstance(value, gast.BinOp):
+            target, args = BINOPS.get(type(value.op)), [value.left, value.right]
+        elif isinstance(value, gast.UnaryOp):
+            target, args = UNARYOPS.get(type(value.op)), [value.operand]
+        elif isinstance(value, gast.Call) and not value.keywords:
+            target, args = resolve(value.func, self.env.namespace), list(value.args)
+            if classify(target) != "rule":
+                return False
+        else:
+            return False
+        rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        if rule is None:
+            return False
+        call = gast.Call(func=None, args=args, keywords=[])
+        probe = template.expand(rule, call, [atom, _load("srcad_probe_g")], self.env,
+                                exits.Namer(self.namer.taken), self.where(stmt))
+        same = _DropUnbroadcast(self.env, self.shape, shape)
+        elementwise = isinstance(value, (gast.BinOp, gast.UnaryOp)) and not isinstance(
+            getattr(value, "op", None), gast.MatMult) or (
+            isinstance(value, gast.Call) and registry.is_elementwise(target))
+        for operand, expr in probe.terms:
+            if not self.is_active(operand):
+                continue
+            if probe.prelude:
+                return False
+            expr = same.visit(expr)
+            others_scalar = all(self.shape(a) == ("scalar",) for a in args if a is not operand)
+            same_shape = self.shape(operand) == shape or (elementwise and others_scalar)
+            if self._full(expr, shape):
+                continue
+            if same_shape and self._full_of(expr, operand):
+                continue
+            if same_shape and _linear_in(_strip_unbroadcast(expr, operand, self.env),
+                                         "srcad_probe_g", self.shape) \
+                    and self.broadcast_ok(operand, depth + 1):
+                continue
+            return False
+        return True
+
+    def _full_of(self, expr, operand):
+        """Does ``expr`` (maybe inside ``unbroadcast(., operand)``) have a factor that is
+        ``operand`` itself, or elementwise in it?"""
+        expr = _strip_unbroadcast(expr, operand, self.env)
+        for factor in _factors(expr):
+            if self._elementwise_of(factor, operand.id):
+                return True
+        return False
+
+    def _elementwise_of(self, node, name):
+        if isinstance(node, gast.Name):
+            return node.id == name
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return (self._elementwise_of(node.left, name) and self._plain(node.right)) or \
+                (self._elementwise_of(node.right, name) and self._plain(node.left))
+        if isinstance(node, gast.UnaryOp):
+            return self._elementwise_of(node.operand, name)
+        if isinstance(node, gast.Call):
+            fn = resolve(node.func, self.env.namespace)
+            if registry.is_elementwise(fn):
+                return any(self._elementwise_of(a, name) for a in node.args) and all(
+                    self._elementwise_of(a, name) or self._plain(a) for a in node.args)
+        return False
+
+    def _full(self, expr, shape):
+        """Is ``expr`` a product with a factor that has the full ``shape``?"""
+        if shape is None or shape[0] != "array":
+            return False
+        for factor in _factors(expr):
+            if self._array_factor(factor, shape):
+                return True
+        return False
+
+    def _array_factor(self, node, shape):
+        if isinstance(node, gast.Name):
+            return self.shape(node) == shape
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return (self._array_factor(node.left, shape) and self._plain(node.right)) or \
+                (self._array_factor(node.right, shape) and self._plain(node.left))
+        if isinstance(node, gast.UnaryOp):
+            return self._array_factor(node.operand, shape)
+        if isinstance(node, gast.Call):
+            fn = resolve(node.func, self.env.namespace)
+            if registry.is_elementwise(fn):
+                return any(self._array_factor(a, shape) for a in node.args)
+        return False
+
+    def _plain(self, node):
+        """Elementwise arithmetic of names and constants (no reductions)."""
+        if isinstance(node, (gast.Name, gast.Constant)):
+            return self.shape(node) is not None
+        if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
+            return self._plain(node.left) and self._plain(node.right)
+        if isinstance(node, gast.UnaryOp):
+            return self._plain(node.operand)
+        return False
+
+
+class _DropUnbroadcast(gast.NodeTransformer):
+    """``unbroadcast(g, x)`` is ``g`` when ``x`` has the shape of the result."""
+
+    def __init__(self, env, shape, result):
+        self.env, self.shape, self.result = env, shape, result
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if resolve(node.func, self.env.namespace) is registry.unbroadcast and \
+                len(node.args) == 2 and self.shape(node.args[1]) == self.result:
+            return node.args[0]
+        return node
+
+
+def _strip_unbroadcast(expr, operand, env):
+    if isinstance(expr, gast.Call) and resolve(expr.func, env.namespace) is registry.unbroadcast \
+            and len(expr.args) == 2 and isinstance(expr.args[1], gast.Name) \
+            and expr.args[1].id == operand.id:
+        return expr.args[0]
+    return expr
+
+
+def _factors(expr):
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Mult, gast.Div)):
+        return _factors(expr.left) + _factors(expr.right)
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        return _factors(expr.operand)
+    return [expr]
+
+
+def _linear_in(expr, g, shape):
+    """Is ``expr`` the name ``g`` times scalars (so it keeps ``g``'s shape)?"""
+    count = 0
+    for f in _factors(expr):
+        if isinstance(f, gast.Name) and f.id == g:
+            count += 1
+        elif not (isinstance(f, gast.Constant) or shape(f) == ("scalar",)):
+            return False
+    return count == 1 and not (isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Div)
+                               and isinstance(expr.right, gast.Name) and expr.right.id == g)
+
+
