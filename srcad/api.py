@@ -11,7 +11,6 @@ signature), in memory and on disk, and calls it directly on a hit::
 """
 import dataclasses
 import functools
-import importlib
 import inspect
 import threading
 
@@ -19,6 +18,9 @@ import numpy as np
 
 from srcad import cache as disk
 from srcad import codegen
+from srcad.arguments import (_check_cotangent, _check_out, _check_tangents,
+                             _write_out)
+from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes
 from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
 from transforms.rules import registry as _REG
 
@@ -374,40 +376,6 @@ class Differentiable:
         return derivatives.hvp(self, tuple(args), v)
 
 
-def _guards(env):
-    """(module dict, name, function) for every user function the generated code
-    inlined or calls: rebinding one of those names makes the next call recompile."""
-    import sys
-    import types
-    out, seen = [], set()
-    candidates = [(getattr(d, "__module__", None), getattr(d, "__name__", None), d)
-                  for d, _ in env.deps[1:]]
-    for name, obj in env.namespace.items():
-        recipe = env.recipes.get(name)
-        if isinstance(obj, types.FunctionType) and recipe and recipe[0] not in (
-                "<closure>", "<workspace>", "builtins"):
-            candidates.append((recipe[0], recipe[1], obj))
-    for module_name, name, obj in candidates:
-        if not module_name or module_name.split(".")[0] in ("srcad", "transforms", "numpy"):
-            continue
-        module = sys.modules.get(module_name)
-        if module is not None and name and vars(module).get(name) is obj \
-                and (module_name, name) not in seen:
-            seen.add((module_name, name))
-            out.append((vars(module), name, obj))
-    return tuple(out)
-
-
-def _guards_from(deps):
-    import sys
-    out = []
-    for module, qualname, _ in deps:
-        mod = sys.modules.get(module)
-        if mod is not None and "." not in qualname and qualname in vars(mod):
-            out.append((vars(mod), qualname, vars(mod)[qualname]))
-    return tuple(out)
-
-
 def _own_rule(fn, kind, positions):
     """A user rule registered on the differentiated function itself is used as is."""
     from srcad import runtime
@@ -439,20 +407,6 @@ def _own_rule(fn, kind, positions):
     return None
 
 
-def _rule_hashes(c):
-    """Fingerprints of the user rules registered for ``c`` (None where there is none)."""
-    from transforms.fingerprint import code_hash
-    reg = _registry()
-    out = []
-    for table in (reg.CUSTOM_REVERSE, reg.CUSTOM_FORWARD):
-        try:
-            rule = table.get(c)
-        except TypeError:
-            rule = None
-        out.append(code_hash(rule) if rule is not None else None)
-    return out
-
-
 def _derivatives():
     return _DERIVATIVES
 
@@ -464,176 +418,6 @@ def _struct_types(params, args):
         if (dataclasses.is_dataclass(a) and not isinstance(a, type)) or \
                 (isinstance(a, tuple) and hasattr(a, "_fields")):
             out[p] = type(a)
-    return out
-
-
-def _check_cotangent(c, value, label):
-    """A cotangent with the structure and shapes of ``value`` (None -> zeros), or a
-    ValueError saying where it does not fit."""
-    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
-        if not isinstance(c, (tuple, list)) or len(c) != len(value):
-            raise ValueError(f"the {label} of a {len(value)}-tuple output must be a tuple of "
-                             f"{len(value)} entries, got {type(c).__name__}"
-                             + (f" of {len(c)}" if isinstance(c, (tuple, list)) else ""))
-        return type(value)(_check_cotangent(ci, vi, f"{label}[{k}]")
-                           for k, (ci, vi) in enumerate(zip(c, value, strict=True)))
-    if c is None:
-        return np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
-    if isinstance(value, np.ndarray) and np.shape(c) != value.shape and np.ndim(c) != 0:
-        raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
-                         f"{value.shape}")
-    return c
-
-
-def _check_tangents(d, args, tangents):
-    if not isinstance(tangents, (tuple, list)):
-        tangents = (tangents,)
-    tangents = tuple(tangents)
-    if len(tangents) != len(d.wrt):
-        raise ValueError(f"jvp needs one tangent per wrt argument {d.wrt}, got {len(tangents)}")
-    for name, pos, t in zip(d.wrt, d.positions, tangents, strict=True):
-        a = args[pos]
-        if isinstance(a, (np.ndarray, float, np.floating)) and np.shape(t) != np.shape(a):
-            raise ValueError(f"the tangent for `{name}` has shape {np.shape(t)}, the argument "
-                             f"has shape {np.shape(a)}")
-    return tangents
-
-
-def _code_key(fn):
-    from transforms.fingerprint import code_hash
-    return (fn.__module__, fn.__qualname__, code_hash(fn))
-
-
-def _from_entry(entry, fn):
-    """Rebuild a compiled function from a disk entry, or None if anything is off."""
-    from transforms.fingerprint import code_hash
-    try:
-        for module, qualname, h in entry.get("deps", []):
-            dep = _lookup(module, qualname)
-            if dep is None or code_hash(dep) != h:
-                return None
-        for module, qualname, rev, fwd in entry.get("callees", []):
-            obj = _lookup(module, qualname)
-            if obj is not None and _rule_hashes(obj) != [rev, fwd]:
-                return None
-        namespace = {}
-        closure = {}
-        if fn.__closure__:
-            closure = {n: c.cell_contents for n, c in
-                       zip(fn.__code__.co_freevars, fn.__closure__, strict=True)}
-        for name, recipe in entry["recipes"].items():
-            module, attr = recipe
-            if module == "<closure>":
-                namespace[name] = closure[attr]
-            elif module == "<workspace>":
-                from srcad.runtime import Workspace
-                namespace[name] = Workspace()
-            elif attr is None:
-                namespace[name] = importlib.import_module(module)
-            else:
-                obj = _lookup(module, attr)
-                if obj is None:
-                    return None
-                namespace[name] = obj
-        compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
-        compiled.__srcad_text__ = entry["source"]
-        compiled.__srcad_guards__ = _guards_from(entry.get("deps", []))
-        return compiled
-    except Exception:           # a corrupt or foreign entry is regenerated
-        return None
-
-
-def _lookup(module, qualname):
-    try:
-        obj = importlib.import_module(module)
-    except Exception:
-        return None
-    for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj
-
-
-def _leaves(x, path):
-    if isinstance(x, np.ndarray):
-        yield path, x
-    elif isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
-        for k, v in enumerate(x):
-            yield from _leaves(v, f"{path}[{k}]")
-    elif isinstance(x, tuple):
-        for f in x._fields:
-            yield from _leaves(getattr(x, f), f"{path}.{f}")
-    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
-        for f in dataclasses.fields(x):
-            yield from _leaves(getattr(x, f.name), f"{path}.{f.name}")
-    elif isinstance(x, dict):
-        for k, v in x.items():
-            yield from _leaves(v, f"{path}[{k!r}]")
-    else:
-        yield path, x
-
-
-def _check_out(out, args, positions, names, single):
-    """The tuple of top-level buffers to hand to generated code (after checking all of ``out``)."""
-    outs = (out,) if single else out
-    if not isinstance(outs, (tuple, list)) or len(outs) != len(names):
-        raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(names)}'}"
-                         f" for wrt {names}")
-    top = []
-    for name, pos, o in zip(names, positions, outs, strict=True):
-        a = args[pos]
-        if type(a) is np.ndarray and type(o) is np.ndarray and o.shape == a.shape \
-                and o.dtype == a.dtype and o.flags.writeable:
-            top.append(o)                       # the common case, checked in one line
-        elif isinstance(a, np.ndarray):
-            _check_buffer(name, o, a)
-            top.append(o)
-        else:
-            top.append(None)
-    return tuple(top)
-
-
-def _check_buffer(label, buffer, like):
-    """``buffer`` can take a gradient shaped like ``like``, or a ValueError naming ``label``."""
-    if not isinstance(buffer, np.ndarray):
-        raise ValueError(f"out= for `{label}` must be an ndarray, got {type(buffer).__name__}")
-    if buffer.shape != like.shape:
-        raise ValueError(f"out= for `{label}` has shape {buffer.shape}, the gradient has "
-                         f"shape {like.shape}")
-    if buffer.dtype != like.dtype:
-        raise ValueError(f"out= for `{label}` has dtype {buffer.dtype}, the gradient has "
-                         f"dtype {like.dtype}")
-    if not buffer.flags.writeable:
-        raise ValueError(f"out= for `{label}` is read-only")
-
-
-def _write_out(out, grads, names, single):
-    """Copy ``grads`` into the caller's buffers after checking every one of them."""
-    outs = (out,) if single else out
-    if not isinstance(outs, (tuple, list)) or len(outs) != len(grads):
-        raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(grads)}'}"
-                         f" for wrt {names}")
-    pairs = []
-    for name, o, g in zip(names, outs, grads, strict=True):
-        gl, ol = list(_leaves(g, name)), list(_leaves(o, "out"))
-        if len(gl) != len(ol):
-            raise ValueError(f"out= for `{name}` does not have the structure of its gradient")
-        for (gp, gv), (_, ov) in zip(gl, ol, strict=True):
-            if not isinstance(gv, np.ndarray):
-                if not isinstance(gv, (float, np.floating)):
-                    continue                    # a non-differentiable field keeps its value
-                if isinstance(ov, np.ndarray) and ov.size == 1 and ov.flags.writeable \
-                        and ov.dtype.kind in "fc":
-                    pairs.append((ov, gv))      # a float gradient into a one-entry array
-                    continue
-                raise ValueError(f"out= for `{gp}`: a float gradient needs a one-entry float "
-                                 "array to be written into; pass one or omit out=")
-            _check_buffer(gp, ov, gv)
-            pairs.append((ov, gv))
-    for ov, gv in pairs:
-        if ov is not gv:
-            np.copyto(ov, gv)
     return out
 
 

@@ -1,0 +1,122 @@
+"""What callers hand in besides the arguments: ``out=`` buffers, cotangents, tangents.
+
+Each is checked before anything is computed or written; a mismatch is a
+ValueError naming the argument and the shapes, never a broadcast accident.
+"""
+import dataclasses
+
+import numpy as np
+
+
+def _check_cotangent(c, value, label):
+    """A cotangent with the structure and shapes of ``value`` (None -> zeros), or a
+    ValueError saying where it does not fit."""
+    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
+        if not isinstance(c, (tuple, list)) or len(c) != len(value):
+            raise ValueError(f"the {label} of a {len(value)}-tuple output must be a tuple of "
+                             f"{len(value)} entries, got {type(c).__name__}"
+                             + (f" of {len(c)}" if isinstance(c, (tuple, list)) else ""))
+        return type(value)(_check_cotangent(ci, vi, f"{label}[{k}]")
+                           for k, (ci, vi) in enumerate(zip(c, value, strict=True)))
+    if c is None:
+        return np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
+    if isinstance(value, np.ndarray) and np.shape(c) != value.shape and np.ndim(c) != 0:
+        raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
+                         f"{value.shape}")
+    return c
+
+
+def _check_tangents(d, args, tangents):
+    if not isinstance(tangents, (tuple, list)):
+        tangents = (tangents,)
+    tangents = tuple(tangents)
+    if len(tangents) != len(d.wrt):
+        raise ValueError(f"jvp needs one tangent per wrt argument {d.wrt}, got {len(tangents)}")
+    for name, pos, t in zip(d.wrt, d.positions, tangents, strict=True):
+        a = args[pos]
+        if isinstance(a, (np.ndarray, float, np.floating)) and np.shape(t) != np.shape(a):
+            raise ValueError(f"the tangent for `{name}` has shape {np.shape(t)}, the argument "
+                             f"has shape {np.shape(a)}")
+    return tangents
+
+
+def _leaves(x, path):
+    if isinstance(x, np.ndarray):
+        yield path, x
+    elif isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+        for k, v in enumerate(x):
+            yield from _leaves(v, f"{path}[{k}]")
+    elif isinstance(x, tuple):
+        for f in x._fields:
+            yield from _leaves(getattr(x, f), f"{path}.{f}")
+    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+        for f in dataclasses.fields(x):
+            yield from _leaves(getattr(x, f.name), f"{path}.{f.name}")
+    elif isinstance(x, dict):
+        for k, v in x.items():
+            yield from _leaves(v, f"{path}[{k!r}]")
+    else:
+        yield path, x
+
+
+def _check_out(out, args, positions, names, single):
+    """The tuple of top-level buffers to hand to generated code (after checking all of ``out``)."""
+    outs = (out,) if single else out
+    if not isinstance(outs, (tuple, list)) or len(outs) != len(names):
+        raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(names)}'}"
+                         f" for wrt {names}")
+    top = []
+    for name, pos, o in zip(names, positions, outs, strict=True):
+        a = args[pos]
+        if type(a) is np.ndarray and type(o) is np.ndarray and o.shape == a.shape \
+                and o.dtype == a.dtype and o.flags.writeable:
+            top.append(o)                       # the common case, checked in one line
+        elif isinstance(a, np.ndarray):
+            _check_buffer(name, o, a)
+            top.append(o)
+        else:
+            top.append(None)
+    return tuple(top)
+
+
+def _check_buffer(label, buffer, like):
+    """``buffer`` can take a gradient shaped like ``like``, or a ValueError naming ``label``."""
+    if not isinstance(buffer, np.ndarray):
+        raise ValueError(f"out= for `{label}` must be an ndarray, got {type(buffer).__name__}")
+    if buffer.shape != like.shape:
+        raise ValueError(f"out= for `{label}` has shape {buffer.shape}, the gradient has "
+                         f"shape {like.shape}")
+    if buffer.dtype != like.dtype:
+        raise ValueError(f"out= for `{label}` has dtype {buffer.dtype}, the gradient has "
+                         f"dtype {like.dtype}")
+    if not buffer.flags.writeable:
+        raise ValueError(f"out= for `{label}` is read-only")
+
+
+def _write_out(out, grads, names, single):
+    """Copy ``grads`` into the caller's buffers after checking every one of them."""
+    outs = (out,) if single else out
+    if not isinstance(outs, (tuple, list)) or len(outs) != len(grads):
+        raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(grads)}'}"
+                         f" for wrt {names}")
+    pairs = []
+    for name, o, g in zip(names, outs, grads, strict=True):
+        gl, ol = list(_leaves(g, name)), list(_leaves(o, "out"))
+        if len(gl) != len(ol):
+            raise ValueError(f"out= for `{name}` does not have the structure of its gradient")
+        for (gp, gv), (_, ov) in zip(gl, ol, strict=True):
+            if not isinstance(gv, np.ndarray):
+                if not isinstance(gv, (float, np.floating)):
+                    continue                    # a non-differentiable field keeps its value
+                if isinstance(ov, np.ndarray) and ov.size == 1 and ov.flags.writeable \
+                        and ov.dtype.kind in "fc":
+                    pairs.append((ov, gv))      # a float gradient into a one-entry array
+                    continue
+                raise ValueError(f"out= for `{gp}`: a float gradient needs a one-entry float "
+                                 "array to be written into; pass one or omit out=")
+            _check_buffer(gp, ov, gv)
+            pairs.append((ov, gv))
+    for ov, gv in pairs:
+        if ov is not gv:
+            np.copyto(ov, gv)
+    return out
