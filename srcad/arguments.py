@@ -11,6 +11,9 @@ import numpy as np
 def _check_cotangent(c, value, label):
     """A cotangent with the structure and shapes of ``value`` (None -> zeros), or a
     ValueError saying where it does not fit."""
+    from srcad.runtime import zeros_for_value
+    if c is None:
+        return zeros_for_value(value)
     if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):
         if not isinstance(c, (tuple, list)) or len(c) != len(value):
             raise ValueError(f"the {label} of a {len(value)}-tuple output must be a tuple of "
@@ -18,11 +21,17 @@ def _check_cotangent(c, value, label):
                              + (f" of {len(c)}" if isinstance(c, (tuple, list)) else ""))
         return type(value)(_check_cotangent(ci, vi, f"{label}[{k}]")
                            for k, (ci, vi) in enumerate(zip(c, value, strict=True)))
-    if c is None:
-        return np.zeros_like(value) if isinstance(value, np.ndarray) else 0.0
-    if isinstance(value, np.ndarray) and np.shape(c) != value.shape and np.ndim(c) != 0:
-        raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
-                         f"{value.shape}")
+    if isinstance(value, dict):
+        if not isinstance(c, dict) or set(c) - set(value):
+            raise ValueError(f"the {label} of a dict output must be a dict with keys among "
+                             f"{sorted(value)}")
+        return {k: _check_cotangent(c.get(k), v, f"{label}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        if np.shape(c) != value.shape and np.ndim(c) != 0:
+            raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
+                             f"{value.shape}")
+    elif isinstance(value, (float, int, np.number)) and np.ndim(c) != 0:
+        raise ValueError(f"the {label} has shape {np.shape(c)}, the output is a scalar")
     return c
 
 

@@ -142,6 +142,8 @@ def take_cot(c, idx):
         return 0.0
     if isinstance(c, dict):
         return c.get(idx, 0.0)
+    if isinstance(idx, list) and idx and all(isinstance(i, (int, np.integer)) for i in idx):
+        idx = np.asarray(idx)
     item = c[idx]
     if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and idx.ndim == 1 \
             and len(np.unique(idx)) < idx.size:
@@ -200,6 +202,13 @@ def not_shared(x, name, filename, lineno, *others):
                         "see it and the derivative would be wrong",
                     hint=f"copy first (`{name} = {name}.copy()`), or write the update as a "
                          f"new value (`{name} = {name} + ...`)")
+
+
+def not_shared_item(container, idx, name, filename, lineno, *others):
+    """Guard before ``container[idx] += ...``: the array updated in place is the container
+    itself (an ndarray) or, in a list or dict, the array stored at ``idx``."""
+    x = container if isinstance(container, np.ndarray) else container[idx]
+    not_shared(x, name, filename, lineno, *others)
 
 
 def show(label, g):

@@ -19,6 +19,7 @@ from srcad.runtime import (
     index_cot,
     item_acc,
     not_shared,
+    not_shared_item,
     own,
     restore_item,
     show,
@@ -33,7 +34,7 @@ from srcad.runtime import (
 )
 from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
 
-nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared)
+nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item)
 
 
 # ---- identities and copies ------------------------------------------------------

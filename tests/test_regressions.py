@@ -303,3 +303,128 @@ def test_hessians_through_linear_algebra(fn, rng):
             for e in np.eye(9)]
     fd = np.stack(cols, axis=1).reshape(3, 3, 3, 3)
     np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)
+
+
+# ---- third review round ------------------------------------------------------------
+
+def _ident(z):
+    return z
+
+
+def shared_through_list(a):
+    c = a * 1.0
+    lst = [c, a]
+    lst[0] += 1.0
+    return np.sum(c * c)
+
+
+def shared_through_unpacking(a):
+    c = a * 1.0
+    b, k = (c, 2.0)
+    b *= k
+    return np.sum(c * c)
+
+
+def shared_through_ternary(a):
+    c = a * 1.0
+    b = c if a[0] > 0 else a * 2.0
+    b += 1.0
+    return np.sum(c * c)
+
+
+def shared_through_helper(a):
+    c = a * 1.0
+    b = _ident(c)
+    b += a
+    return np.sum(c * c)
+
+
+def shared_rows(a):
+    C = np.outer(a, a) * 1.0
+    for row in C:
+        row *= 2.0
+    return np.sum(C)
+
+
+@pytest.mark.parametrize("fn", [shared_through_list, shared_through_unpacking,
+                                shared_through_ternary, shared_through_helper, shared_rows])
+def test_more_kinds_of_sharing_are_caught(fn):
+    with pytest.raises(srcad.TransformError, match="refers to the same array"):
+        srcad.grad(fn)(np.array([0.3, -0.7, 1.1, 0.5]))
+
+
+def dead_alias(a):
+    b = a * 1.0
+    c = b
+    s = np.sum(c)
+    b += 1.0                 # c is never read again: no observable difference
+    return np.sum(b * b) + s
+
+
+def test_an_alias_no_longer_read_is_fine(rng):
+    fd_check(dead_alias, (rng.uniform(0.2, 0.8, 4),), 0, rng)
+
+
+def out_keyword(a):
+    b = a * 1.0
+    np.multiply(b, 2.0, out=b)
+    return np.sum(b)
+
+
+def test_out_keyword_in_user_code_is_rejected():
+    with pytest.raises(srcad.TransformError, match="out="):
+        srcad.grad(out_keyword)(np.ones(3))
+
+
+def repeated_list_index(x):
+    out = np.zeros(3)
+    out[[1, 1, 2, 1, 0]] += x ** 2
+    return np.sum(np.sin(out))
+
+
+def test_repeated_indices_given_as_a_list(rng):
+    x = rng.uniform(0.1, 0.6, 5)
+    fd_check(repeated_list_index, (x,), 0, rng)
+    fd_check_forward(repeated_list_index, (x,), 0, rng)
+
+
+@dataclasses.dataclass
+class Layered:
+    w: np.ndarray
+
+    def a(self, x):
+        return np.sum(self.w * x)
+
+    def b(self, x):
+        return self.a(x) ** 2
+
+    def c(self, x):
+        return self.b(x) + self.a(x)
+
+
+def three_levels(m, x):
+    return m.c(x)
+
+
+def test_three_levels_of_methods(rng):
+    m, x = Layered(rng.uniform(0.5, 1.5, 2)), rng.uniform(0.1, 0.5, 2)
+    fd_check(three_levels, (m, x), (0, 1), rng)
+
+
+def test_cotangent_of_a_scalar_output_must_be_scalar():
+    _, back = srcad.pullback(three_outputs, np.ones(3))
+    with pytest.raises(ValueError, match="scalar"):
+        back((np.ones(3), np.ones(3), 1.0))
+
+
+def zip_reversed(x, y):
+    s = 0.0
+    for a, b in zip(reversed(x), y):
+        s = s * 0.5 + a * b
+    return s
+
+
+def test_reversed_inside_zip(rng):
+    x, y = rng.uniform(0.1, 0.9, 3), rng.uniform(0.1, 0.9, 4)
+    fd_check(zip_reversed, (x, y), (0, 1), rng)
+    fd_check_forward(zip_reversed, (x, y), (0, 1), rng)

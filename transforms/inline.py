@@ -117,7 +117,10 @@ def _inline(s, fn, env, namer, level, stack):
     types = {p: env.types[a.id] for p, a in bound.arguments.items()
              if isinstance(a, gast.Name) and a.id in env.types}
     tree = prepare(fn, env, namer, level, types)
+    saved = dict(env.types)
+    env.types.update(types)             # the helper's own typed parameters (``self``)
     tree = inline_calls(tree, env, namer, level, stack + (fn,), fn.__code__.co_filename)
+    env.types = saved
     if _count(tree.body) > MAX_STATEMENTS:
         return None
     local_names = {a.id for a in tree.args.args} | {a.id for a in tree.args.kwonlyargs}

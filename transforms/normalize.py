@@ -64,6 +64,7 @@ class Normalizer:
         self.level = level
         self.types = types or {}      # parameter -> its class (dataclass/NamedTuple arguments)
         self.aliases = _alias_pairs(parsed.tree, parsed.scope)
+        self.reads_after = _reads_after(parsed.tree)
         self.assigned = {a.id for a in parsed.tree.args.args}
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
@@ -132,18 +133,24 @@ class Normalizer:
         if s.value is not None:
             self.assign(s.target, s.value, s)
 
-    def guard_aliases(self, name, s):
-        """Before an in-place update of ``name``: fail clearly if, at run time, another name
-        refers to the same array (srcad treats the update as a new value)."""
-        others = sorted(self.aliases.get(name, set()) & self.assigned - {name})
+    def guard_aliases(self, name, s, index=None):
+        """Before an in-place update of ``name`` (or of the array ``name[index]`` inside a
+        container): fail clearly if, at run time, another name still read later refers to
+        the same array (srcad treats the update as a new value)."""
+        line = getattr(s, "lineno", 0)
+        others = sorted(self.aliases.get(name, set()) & self.assigned
+                        & self.reads_after(line) - {name})
         if not others:
             return
         from srcad import runtime
         guard = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
-        call = gast.Call(func=gast.Attribute(value=guard, attr="not_shared", ctx=gast.Load()),
-                         args=[_load(name), _const(name), _const(self.parsed.filename),
-                               _const(getattr(s, "lineno", 0))] + [_load(o) for o in others],
-                         keywords=[])
+        head = [_load(name), _const(name), _const(self.parsed.filename), _const(line)]
+        if index is not None:
+            head = [_load(name), index, _const(name + "[...]"), _const(self.parsed.filename),
+                    _const(line)]
+        call = gast.Call(func=gast.Attribute(value=guard, attr="not_shared_item" if index is not
+                                             None else "not_shared", ctx=gast.Load()),
+                         args=head + [_load(o) for o in others], keywords=[])
         self.emit(gast.Expr(value=call), s)
 
     def stmt_AugAssign(self, s):
@@ -153,10 +160,11 @@ class Normalizer:
             value = gast.BinOp(left=_load(target.id), op=s.op, right=s.value)
             self.assign(target, value, s)
         elif isinstance(target, gast.Subscript):
-            if isinstance(target.value, gast.Name):
-                self.guard_aliases(target.value.id, s)
             base = self.atom(target.value)
             index = self.index(target.slice)
+            if isinstance(target.value, gast.Name):
+                from transforms.reverse import _index_value
+                self.guard_aliases(target.value.id, s, _index_value(index))
             old = self.fresh_assign("t", gast.Subscript(value=base, slice=index,
                                                         ctx=gast.Load()), s)
             new = self.atom(gast.BinOp(left=old, op=s.op, right=s.value))
@@ -261,6 +269,15 @@ class Normalizer:
             parts = [self.iteration(a, index, s) for a in it.args]
             lengths = [n for ls, _ in parts for n in ls]
             return lengths, gast.Tuple(elts=[item for _, item in parts], ctx=gast.Load())
+        if fn is reversed and not it.keywords and len(it.args) == 1 and not (
+                isinstance(it.args[0], gast.Call)
+                and self.callee(it.args[0].func) in (zip, enumerate, reversed)):
+            seq = self.atom(it.args[0])
+            n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
+                                                 keywords=[]), s)
+            last = gast.BinOp(left=n, op=gast.Sub(), right=_const(1))
+            back = gast.BinOp(left=last, op=gast.Sub(), right=_load(index))
+            return [n], gast.Subscript(value=seq, slice=back, ctx=gast.Load())
         if fn is enumerate and not it.keywords and 1 <= len(it.args) <= 2:
             lengths, item = self.iteration(it.args[0], index, s)
             count = _load(index) if len(it.args) == 1 else gast.BinOp(
@@ -470,6 +487,11 @@ class Normalizer:
 
     def expr_Call(self, e, hint):
         func = e.func
+        if any(k.arg == "out" for k in e.keywords):
+            self.error(e, "`out=` arguments are not supported in differentiated code",
+                       "a result written into an existing array updates it in place, which "
+                       "srcad cannot follow", "assign the result to a name instead "
+                       "(`b = np.multiply(b, 2.0)`)")
         if isinstance(func, gast.Attribute) and not self._is_global(func):
             method = self.user_method(func)
             if method is not None:      # p.method(...) on an argument of a known class
@@ -569,38 +591,66 @@ class Normalizer:
 
 
 def _alias_pairs(fn, scope):
-    """name -> the names that may refer to the same array: ``b = a``, ``v = a[...]``,
-    ``v = a.T``, ``v = a.reshape(...)`` and the other views (registry.VIEWS)."""
-    pairs = {}
+    """name -> the names that may refer to the same array (or to an array inside it).
 
-    def source(value):
-        if isinstance(value, gast.Name):
-            return value.id
-        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
-            return value.value.id
-        if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
-                and value.attr in registry.VIEW_METHODS:
-            return value.value.id
-        if isinstance(value, gast.Call):
-            f = value.func
-            if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
-                    and f.attr in registry.VIEW_METHODS and f.value.id not in scope:
-                return f.value.id
-            obj = resolve(f, scope)
-            if obj is not MISSING and registry.is_view(obj) and value.args \
-                    and isinstance(value.args[0], gast.Name):
-                return value.args[0].id
-        return None
+    Deliberately generous: every assignment or ``for`` target may share with every
+    name its value reads, unless the value is arithmetic (always a fresh result),
+    and sharing is closed transitively. The guard that uses this checks at run time
+    (``np.may_share_memory``), so a generous guess costs a check, not an error.
+    """
+    parent = {}
+
+    def find(n):
+        while parent.setdefault(n, n) != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    def union(a, b):
+        parent[find(a)] = find(b)
+
+    def reads(value):
+        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp,
+                              gast.Constant)):
+            return set()
+        return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)
+                and isinstance(n.ctx, gast.Load) and n.id not in scope}
 
     for node in gast.walk(fn):
-        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
-                and isinstance(node.targets[0], gast.Name):
-            src = source(node.value)
-            if src is not None and src != node.targets[0].id:
-                t = node.targets[0].id
-                pairs.setdefault(t, set()).add(src)
-                pairs.setdefault(src, set()).add(t)
-    return pairs
+        if isinstance(node, gast.Assign):
+            targets = {n.id for t in node.targets for n in gast.walk(t)
+                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            sources = reads(node.value)
+        elif isinstance(node, gast.For):
+            targets = {n.id for n in gast.walk(node.target) if isinstance(n, gast.Name)}
+            sources = reads(node.iter)
+        else:
+            continue
+        for t in targets:
+            for src in sources:
+                union(t, src)
+    groups = {}
+    for n in list(parent):
+        groups.setdefault(find(n), set()).add(n)
+    return {n: groups[find(n)] for n in parent}
+
+
+def _reads_after(fn):
+    """statement line -> names read after it (later lines, or anywhere in a loop around it)."""
+    loads = [(getattr(n, "lineno", 0), n.id) for n in gast.walk(fn)
+             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    loops = [(node.lineno, getattr(node, "end_lineno", None) or node.lineno,
+              {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+               and isinstance(n.ctx, gast.Load)})
+             for node in gast.walk(fn) if isinstance(node, (gast.For, gast.While))]
+
+    def after(line):
+        out = {n for ln, n in loads if ln > line}
+        for start, end, names in loops:
+            if start <= line <= end:
+                out |= names
+        return out
+    return after
 
 
 def _dotted(node):
