@@ -35,6 +35,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
+from transforms import sharing
 from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
 from transforms.rules import registry
@@ -63,8 +64,8 @@ class Normalizer:
         self.namer = namer
         self.level = level
         self.types = types or {}      # parameter -> its class (dataclass/NamedTuple arguments)
-        self.aliases = _alias_pairs(parsed.tree, parsed.scope)
-        self.reads_after = _reads_after(parsed.tree)
+        self.aliases = sharing.alias_groups(parsed.tree, parsed.scope)
+        self.reads_after = sharing.reads_after(parsed.tree)
         self.assigned = {a.id for a in parsed.tree.args.args}
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
@@ -134,24 +135,9 @@ class Normalizer:
             self.assign(s.target, s.value, s)
 
     def guard_aliases(self, name, s, index=None):
-        """Before an in-place update of ``name`` (or of the array ``name[index]`` inside a
-        container): fail clearly if, at run time, another name still read later refers to
-        the same array (srcad treats the update as a new value)."""
-        line = getattr(s, "lineno", 0)
-        others = sorted(self.aliases.get(name, set()) & self.assigned
-                        & self.reads_after(line) - {name})
-        if not others:
-            return
-        from srcad import runtime
-        guard = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
-        head = [_load(name), _const(name), _const(self.parsed.filename), _const(line)]
-        if index is not None:
-            head = [_load(name), index, _const(name + "[...]"), _const(self.parsed.filename),
-                    _const(line)]
-        call = gast.Call(func=gast.Attribute(value=guard, attr="not_shared_item" if index is not
-                                             None else "not_shared", ctx=gast.Load()),
-                         args=head + [_load(o) for o in others], keywords=[])
-        self.emit(gast.Expr(value=call), s)
+        guard = sharing.guard(self, name, s, index)
+        if guard is not None:
+            self.emit(guard, s)
 
     def stmt_AugAssign(self, s):
         target = s.target
@@ -588,69 +574,6 @@ class Normalizer:
         gast.copy_location(inner, e)
         self.stmt(inner)
         return _load(result)
-
-
-def _alias_pairs(fn, scope):
-    """name -> the names that may refer to the same array (or to an array inside it).
-
-    Deliberately generous: every assignment or ``for`` target may share with every
-    name its value reads, unless the value is arithmetic (always a fresh result),
-    and sharing is closed transitively. The guard that uses this checks at run time
-    (``np.may_share_memory``), so a generous guess costs a check, not an error.
-    """
-    parent = {}
-
-    def find(n):
-        while parent.setdefault(n, n) != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
-    def union(a, b):
-        parent[find(a)] = find(b)
-
-    def reads(value):
-        if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp,
-                              gast.Constant)):
-            return set()
-        return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)
-                and isinstance(n.ctx, gast.Load) and n.id not in scope}
-
-    for node in gast.walk(fn):
-        if isinstance(node, gast.Assign):
-            targets = {n.id for t in node.targets for n in gast.walk(t)
-                       if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-            sources = reads(node.value)
-        elif isinstance(node, gast.For):
-            targets = {n.id for n in gast.walk(node.target) if isinstance(n, gast.Name)}
-            sources = reads(node.iter)
-        else:
-            continue
-        for t in targets:
-            for src in sources:
-                union(t, src)
-    groups = {}
-    for n in list(parent):
-        groups.setdefault(find(n), set()).add(n)
-    return {n: groups[find(n)] for n in parent}
-
-
-def _reads_after(fn):
-    """statement line -> names read after it (later lines, or anywhere in a loop around it)."""
-    loads = [(getattr(n, "lineno", 0), n.id) for n in gast.walk(fn)
-             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
-    loops = [(node.lineno, getattr(node, "end_lineno", None) or node.lineno,
-              {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-               and isinstance(n.ctx, gast.Load)})
-             for node in gast.walk(fn) if isinstance(node, (gast.For, gast.While))]
-
-    def after(line):
-        out = {n for ln, n in loads if ln > line}
-        for start, end, names in loops:
-            if start <= line <= end:
-                out |= names
-        return out
-    return after
 
 
 def _dotted(node):
