@@ -428,3 +428,21 @@ def test_reversed_inside_zip(rng):
     x, y = rng.uniform(0.1, 0.9, 3), rng.uniform(0.1, 0.9, 4)
     fd_check(zip_reversed, (x, y), (0, 1), rng)
     fd_check_forward(zip_reversed, (x, y), (0, 1), rng)
+
+
+def stacked(x):
+    return np.sum(np.stack([x, x * x]) ** 2) + np.sum(np.concatenate([x, x ** 3]) ** 2)
+
+
+def inner_sq(x):
+    return np.inner(x, x * 2.0) ** 2
+
+
+@pytest.mark.parametrize("fn", [stacked, inner_sq])
+def test_hessians_through_stacks_and_inner(fn, rng):
+    x = rng.uniform(0.5, 1.5, 4)
+    H = srcad.hessian(fn)(x)
+    g = srcad.grad(fn)
+    eps = 1e-6
+    fd = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)

@@ -565,6 +565,25 @@ ROWS += [
 ]
 
 
+from transforms.rules.numpy_linalg import inner_back_a, inner_back_b  # noqa: E402
+from transforms.rules.numpy_shapes import seq_split, seq_stack_back  # noqa: E402
+
+
+def f_seq_split(c): return seq_split(c, [np.zeros((3, 4)), np.zeros((3, 4))], 0, 0)
+def f_seq_stack_back(c): return seq_stack_back(c, [np.zeros((3, 4)), np.zeros((3, 4))], 0)
+def f_inner_back_a(c, a, b): return inner_back_a(c, a, b)
+def f_inner_back_b(c, a, b): return inner_back_b(c, a, b)
+
+
+ROWS += [
+    row(seq_split, f_seq_split, X((6, 4)), post=([np.zeros((3, 4)), np.zeros((3, 4))], 0, 0)),
+    row(seq_stack_back, f_seq_stack_back, X((2, 3, 4)),
+        post=([np.zeros((3, 4)), np.zeros((3, 4))], 0)),
+    row(inner_back_a, f_inner_back_a, X((3, 5)), K(np.zeros((3, 4))), X((5, 4))),
+    row(inner_back_b, f_inner_back_b, X((3, 5)), X((3, 4)), K(np.zeros((5, 4)))),
+]
+
+
 # rules for the helpers that templates call (so generated code can be differentiated again);
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402
@@ -762,7 +781,8 @@ def test_e2e_pullback(r):
     for i in r.diff_inputs():
         value, back = srcad.pullback(r.f, *values, wrt=i)
         np.testing.assert_allclose(value, y)
-        (c,) = back(g)
+        (c,) = back(list(g) if isinstance(value, list) else g)   # a list output: a list of
+                                                                  # cotangents
         assert_like(c, values[i], f"pullback of {r.f.__name__} wrt {i}")
         v = r.inputs[i].direction(rng)
         assert_close(inner(c, v), inner(g, central_difference(r, values, i, v)),

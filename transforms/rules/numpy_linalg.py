@@ -375,3 +375,25 @@ def matmul_back_b_dot(y, c, a, b):
 
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(diag_index)
+
+
+# inner_back_a(g, a, b) is d<g, inner(a, b)>/da, linear in g and in b (like matmul_back_a).
+
+@reverse(inner_back_a)
+def inner_back_a_bar(y, g, c, a, b):
+    return (unbroadcast(np.inner(g, b), c), None, inner_back_b(c, g, b))
+
+
+@forward(inner_back_a, vector=False)
+def inner_back_a_dot(y, c, a, b):
+    return (lambda dc: inner_back_a(dc, a, b), None, lambda db: inner_back_a(c, a, db))
+
+
+@reverse(inner_back_b)
+def inner_back_b_bar(y, g, c, a, b):
+    return (unbroadcast(np.inner(a, g), c), inner_back_a(c, a, g), None)
+
+
+@forward(inner_back_b, vector=False)
+def inner_back_b_dot(y, c, a, b):
+    return (lambda dc: inner_back_b(dc, a, b), lambda da: inner_back_b(c, da, b), None)

@@ -448,3 +448,44 @@ view(np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcas
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(shape_perm, shape_method_axes, seq_shape, seq_hstack_axis, shape_swap_perm,
         shape_move_perm)
+
+
+# ---- rules for the helpers above, so generated code can be differentiated again --
+# seq_split and seq_stack_back are linear in the cotangent they cut up: their
+# adjoints put the pieces back together.
+
+def seq_join(pieces, g, xs, axis, ndmin):
+    """The inverse of ``seq_split``: cotangents shaped like ``xs`` joined like ``g``."""
+    shapes = [seq_shape(x, ndmin) for x in xs]
+    parts = [np.broadcast_to(np.asarray(p, dtype=float), s) for p, s in
+             zip(pieces, shapes, strict=True)]
+    if axis is None:
+        return np.reshape(np.concatenate([np.ravel(p) for p in parts]), np.shape(g))
+    return np.reshape(np.concatenate(parts, axis=axis % len(shapes[0])), np.shape(g))
+
+
+def seq_unstack_back(pieces, g, xs, axis):
+    """The inverse of ``seq_stack_back``: one cotangent per element stacked like ``g``."""
+    parts = [np.broadcast_to(np.asarray(p, dtype=float), np.shape(x)) for p, x in
+             zip(pieces, xs, strict=True)]
+    return np.stack(parts, axis=axis % (np.ndim(xs[0]) + 1))
+
+
+@reverse(seq_split)
+def seq_split_bar(y, g, c, xs, axis, ndmin):
+    return (seq_join(g, c, xs, axis, ndmin),)
+
+
+@forward(seq_split, vector=False)
+def seq_split_dot(y, c, xs, axis, ndmin):
+    return (lambda dc: seq_split(dc, xs, axis, ndmin),)
+
+
+@reverse(seq_stack_back)
+def seq_stack_back_bar(y, g, c, xs, axis):
+    return (seq_unstack_back(g, c, xs, axis),)
+
+
+@forward(seq_stack_back, vector=False)
+def seq_stack_back_dot(y, c, xs, axis):
+    return (lambda dc: seq_stack_back(dc, xs, axis),)
