@@ -446,3 +446,21 @@ def test_hessians_through_stacks_and_inner(fn, rng):
     eps = 1e-6
     fd = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
     np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)
+
+
+def diag_sq(x):
+    return np.sum(np.diag(x) @ np.diag(x) * 1.5)
+
+
+def norm_cubed(x):
+    return np.linalg.norm(x) ** 3
+
+
+@pytest.mark.parametrize("fn", [diag_sq, norm_cubed])
+def test_hessians_through_diag_and_norm(fn, rng):
+    x = rng.uniform(0.5, 1.5, 4)
+    H = srcad.hessian(fn)(x)
+    g = srcad.grad(fn)
+    eps = 1e-6
+    fd = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)

@@ -584,6 +584,31 @@ ROWS += [
 ]
 
 
+from transforms.rules.numpy_reductions import norm_weights  # noqa: E402
+
+
+def f_norm_weights(x, n): return norm_weights(x, n, None, None, False)
+def f_norm_weights_axis(x, n): return norm_weights(x, n, None, 1, False)
+
+
+ROWS += [
+    row(norm_weights, f_norm_weights, A4, X((), "pos"), post=(None, None, False)),
+    row(norm_weights, f_norm_weights_axis, A34, X((3,), "pos"), post=(None, 1, False)),
+]
+
+
+def f_diagonal(a): return np.diagonal(a)
+def f_diagonal_offset(a): return np.diagonal(a, 1)
+def f_diagonal_axes(a): return np.diagonal(a, -1, 2, 0)
+
+
+ROWS += [
+    row(np.diagonal, f_diagonal, X((4, 4))),
+    row(np.diagonal, f_diagonal_offset, X((3, 4)), post=(1,)),
+    row(np.diagonal, f_diagonal_axes, X((3, 2, 4)), post=(-1, 2, 0)),
+]
+
+
 # rules for the helpers that templates call (so generated code can be differentiated again);
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402

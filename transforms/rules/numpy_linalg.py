@@ -13,9 +13,8 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (
-    nondiff,forward, into_form, lift_tangent, reverse, tangent_lead,
-                                       unbroadcast)
+from transforms.rules.registry import (forward, into_form, lift_tangent, nondiff, reverse,
+                                       tangent_lead, unbroadcast)
 
 # ---- helpers: matrix products -----------------------------------------------
 
@@ -30,6 +29,8 @@ def matmul_cotangent(g, a, b):
 
 
 def matmul_back_a(g, a, b):
+    if type(g) is float and g == 0.0:       # a zero cotangent (from a nested sweep)
+        return np.zeros(np.shape(a))
     if type(g) is np.ndarray and type(b) is np.ndarray and type(a) is np.ndarray \
             and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
         return g @ b.T                      # matrix @ matrix, the common case
@@ -39,6 +40,8 @@ def matmul_back_a(g, a, b):
 
 
 def matmul_back_b(g, a, b):
+    if type(g) is float and g == 0.0:       # a zero cotangent (from a nested sweep)
+        return np.zeros(np.shape(b))
     if type(g) is np.ndarray and type(b) is np.ndarray and type(a) is np.ndarray \
             and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
         return a.T @ g                      # matrix @ matrix, the common case
@@ -397,3 +400,38 @@ def inner_back_b_bar(y, g, c, a, b):
 @forward(inner_back_b, vector=False)
 def inner_back_b_dot(y, c, a, b):
     return (lambda dc: inner_back_b(dc, a, b), lambda da: inner_back_b(c, da, b), None)
+
+
+# ---- diagonal (used by diag's and trace's rules) ---------------------------------
+
+def diagonal_index(n, offset):
+    i = np.arange(n)
+    return (i, i + offset) if offset >= 0 else (i - offset, i)
+
+
+def diagonal_back(g, a, offset, axis1, axis2):
+    """The cotangent of ``np.diagonal(a, offset, axis1, axis2)``: ``g`` put on that diagonal."""
+    z = np.zeros(np.shape(a))
+    moved = np.moveaxis(z, (axis1, axis2), (-2, -1))
+    rows, cols = diagonal_index(np.shape(g)[-1], offset)
+    moved[..., rows, cols] = g
+    return z
+
+
+def diagonal_tangent(da, a, offset, axis1, axis2):
+    lead = len(tangent_lead(da, a))
+    n = np.ndim(a)
+    return np.diagonal(da, offset, axis1 % n + lead, axis2 % n + lead)
+
+
+@reverse(np.diagonal)
+def diagonal_bar(y, g, a, offset=0, axis1=0, axis2=1):
+    return (diagonal_back(g, a, offset, axis1, axis2),)
+
+
+@forward(np.diagonal)
+def diagonal_dot(y, a, offset=0, axis1=0, axis2=1):
+    return (lambda da: diagonal_tangent(da, a, offset, axis1, axis2),)
+
+
+nondiff(diagonal_index)

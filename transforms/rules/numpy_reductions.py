@@ -95,11 +95,17 @@ def std_weights(a, y, axis, ddof, keepdims):
     return var_weights(a, axis, ddof) / (2.0 * np.where(s == 0, 1.0, s))
 
 
-def norm_weights(x, y, ord, axis, keepdims):
+def norm_two(x, ord, axis):
+    """Is this the 2-norm of vectors or the Frobenius norm (the smooth case)?"""
+    vector = np.ndim(x) == 1 if axis is None else not isinstance(axis, (tuple, list))
+    return ord is None or ord == "fro" or (ord == 2 and vector)
+
+
+def norm_weights(x, nrm, ord, axis, keepdims):
     """d norm(x) / d x for the 2-norm / Frobenius norm (and ord=1 of vectors); 0 at 0."""
     vector = np.ndim(x) == 1 if axis is None else not isinstance(axis, (tuple, list))
-    if ord is None or ord == "fro" or (ord == 2 and vector):
-        n = reduce_keep(y, x, axis, keepdims)
+    if norm_two(x, ord, axis):
+        n = reduce_keep(nrm, x, axis, keepdims)
         return x / np.where(n == 0, 1.0, n)
     if ord == 1 and vector:
         return np.sign(x)
@@ -255,3 +261,41 @@ def reduce_sum_to(g, c, a, axis):
 
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(extreme_weights)
+
+
+# norm_weights(x, nrm, ...) = x / nrm (kept dims) in the smooth case, sign(x) for ord=1.
+
+def norm_weights_back_x(g, x, nrm, ord, axis, keepdims):
+    if not norm_two(x, ord, axis):
+        return g * 0.0
+    n = reduce_keep(nrm, x, axis, keepdims)
+    return g / np.where(n == 0, 1.0, n)
+
+
+def norm_weights_back_n(g, x, nrm, ord, axis, keepdims):
+    if not norm_two(x, ord, axis):
+        return nrm * 0.0
+    n = reduce_keep(nrm, x, axis, keepdims)
+    return reduce_sum_to(-g * x / np.where(n == 0, 1.0, n) ** 2, nrm, x, axis)
+
+
+def norm_weights_tangent_n(dn, x, nrm, ord, axis, keepdims):
+    if not norm_two(x, ord, axis):
+        return x * 0.0
+    n = reduce_keep(nrm, x, axis, keepdims)
+    return -x / np.where(n == 0, 1.0, n) ** 2 * reduce_keep(dn, x, axis, keepdims)
+
+
+@reverse(norm_weights)
+def norm_weights_bar(y, g, x, nrm, ord, axis, keepdims):
+    return (norm_weights_back_x(g, x, nrm, ord, axis, keepdims),
+            norm_weights_back_n(g, x, nrm, ord, axis, keepdims))
+
+
+@forward(norm_weights, vector=False)
+def norm_weights_dot(y, x, nrm, ord, axis, keepdims):
+    return (lambda dx: norm_weights_back_x(dx, x, nrm, ord, axis, keepdims),
+            lambda dn: norm_weights_tangent_n(dn, x, nrm, ord, axis, keepdims))
+
+
+nondiff(norm_two)
