@@ -342,6 +342,8 @@ class Differentiable:
             raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
         k = kinds[kind]
         if args:
+            if len(args) != len(self.params):
+                args = self._bind(args, {})
             fn = self._specialise(k, args)
         else:
             sig = self._last.get(k)

@@ -464,3 +464,59 @@ def test_hessians_through_diag_and_norm(fn, rng):
     eps = 1e-6
     fd = np.stack([(g(x + eps * e) - g(x - eps * e)) / (2 * eps) for e in np.eye(4)], axis=1)
     np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)
+
+
+# ---- realistic-code review ----------------------------------------------------------
+
+def _centred_energy(X):
+    mean = X.mean(axis=0)            # a local named like the array method it calls
+    return np.sum(mean ** 2)
+
+
+def uses_centred_energy(X):
+    return _centred_energy(X)
+
+
+def test_local_named_like_a_method_in_a_helper(rng):
+    fd_check(uses_centred_energy, (rng.uniform(0.1, 0.9, (4, 3)),), 0, rng)
+
+
+def rnn(W, h0):
+    h = h0
+    for _ in range(3):
+        h = np.tanh(W @ h)
+    return np.sum(h)
+
+
+def test_forward_mode_with_a_constant_initial_state(rng):
+    W, h0 = rng.uniform(-0.5, 0.5, (2, 2)), rng.uniform(0.1, 0.9, 2)
+    fd_check_forward(rnn, (W, h0), 0, rng)
+
+
+def two_products(W, h0):
+    return np.sum(W @ (W @ h0))
+
+
+def variance_sum(X):
+    return np.sum(np.var(X, axis=0))
+
+
+@pytest.mark.parametrize("fn, shape", [(two_products, (2, 2)), (variance_sum, (3, 3))])
+def test_hessians_with_zero_cotangents(fn, shape, rng):
+    args = (rng.uniform(0.1, 0.9, shape),) + ((rng.uniform(0.1, 0.9, 2),)
+                                               if fn is two_products else ())
+    H = srcad.hessian(fn)(*args)
+    g = srcad.grad(fn)
+    x, eps, n = args[0], 1e-6, args[0].size
+    cols = [((g(x + eps * e.reshape(shape), *args[1:]) - g(x - eps * e.reshape(shape), *args[1:]))
+             / (2 * eps)).ravel() for e in np.eye(n)]
+    fd = np.stack(cols, axis=1).reshape(shape + shape)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-7)
+
+
+def scaled(x, a=2.0):
+    return x * a
+
+
+def test_source_with_a_default_argument():
+    assert "def scaled_vjp" in srcad.source(scaled, 3.0)

@@ -173,7 +173,7 @@ class Forward:
                 self.tangent_of(e) or rt_call(self.env, "zero_tangent", e) for e in value.values])
         out = list(primal)
         out.append(_assign(self.dot(name), self.own(name, tan if tan is not None else _const(0.0))))
-        if self.result_broadcast:
+        if self.result_broadcast or tan is None:    # a zero tangent is a broadcasting 0.0
             self.broadcast.add(name)
         return [gast.copy_location(o, s) for o in out]
 

@@ -70,6 +70,9 @@ def _count(stmts):
 def prepare(fn, env, namer, level, types=None):
     """parse -> fence -> exits -> normalize for a helper; its own names, unprefixed."""
     parsed = fence.check(parse_function(fn))
+    # the helper's own locals must not be taken by names bound in the shared namespace
+    env.taken.update(n.id for n in gast.walk(parsed.tree) if isinstance(n, gast.Name)
+                     and isinstance(n.ctx, (gast.Store, gast.Param)))
     local_namer = exits.Namer(exits.names_in(parsed.tree))
     exits.remove_exits(parsed.tree, local_namer)
     tree = normalize.normalize(parsed, env, local_namer, level, types)

@@ -50,7 +50,10 @@ def reduce_keep(g, a, axis, keepdims):
     if keepdims:
         return g
     axes = reduce_axes(axis, np.ndim(a))
-    return np.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(np.shape(a))))
+    kept = tuple(1 if i in axes else n for i, n in enumerate(np.shape(a)))
+    if g.ndim == 0 and g.size != int(np.prod(kept)):
+        return np.broadcast_to(g, kept)          # a broadcasting (zero) cotangent
+    return np.reshape(g, kept)
 
 
 def reduce_expand(g, a, axis, keepdims):
