@@ -176,13 +176,16 @@ class Differentiable:
                 return fn
         from transforms import pipeline
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
+        fields = _fields_of(self.params, args)
+        numeric += [f"{p}.{f}" for p, items in fields.items() for f, s in items
+                    if is_numeric(s)]
         if kind in ("vjp", "vjp_plain"):
             from transforms.shapes import param_shapes
             kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
                          np.dtype(s[1]).kind == "f" else None)
                      for p, s in zip(self.params, sig, strict=True)}
             gen = pipeline.reverse_mode(self._target(args), self.wrt, numeric,
-                                        param_shapes=param_shapes(self.params, sig),
+                                        param_shapes=param_shapes(self.params, sig, fields),
                                         param_kinds=kinds, optimize=(kind == "vjp"),
                                         types=_struct_types(self.params, args))
             what = "reverse mode (vector-Jacobian product)"
@@ -190,7 +193,7 @@ class Differentiable:
             from transforms.shapes import param_shapes
             gen = pipeline.forward_mode(self._target(args), self.wrt, numeric,
                                         vector=(kind == "jvpvec"),
-                                        param_shapes=param_shapes(self.params, sig),
+                                        param_shapes=param_shapes(self.params, sig, fields),
                                         types=_struct_types(self.params, args))
             what = "forward mode (Jacobian-vector product" + (
                 ", vector mode)" if kind == "jvpvec" else ")")
@@ -411,6 +414,17 @@ def _own_rule(fn, kind, positions):
 
 def _derivatives():
     return _DERIVATIVES
+
+
+def _fields_of(params, args):
+    """parameter -> [(field, abstract type)] for dataclass and NamedTuple arguments."""
+    out = {}
+    for p, a in zip(params, args, strict=False):
+        if dataclasses.is_dataclass(a) and not isinstance(a, type):
+            out[p] = [(f.name, abstract(getattr(a, f.name))) for f in dataclasses.fields(a)]
+        elif isinstance(a, tuple) and hasattr(a, "_fields"):
+            out[p] = [(f, abstract(v)) for f, v in zip(a._fields, a, strict=True)]
+    return out
 
 
 def _struct_types(params, args):

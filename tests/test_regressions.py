@@ -520,3 +520,22 @@ def scaled(x, a=2.0):
 
 def test_source_with_a_default_argument():
     assert "def scaled_vjp" in srcad.source(scaled, 3.0)
+
+
+@dataclasses.dataclass
+class Decay:
+    k: float
+    name: str = "decay"
+
+
+def decay(p, x):
+    for _ in range(50):
+        x = x - 0.01 * p.k * x          # a field read inside the loop: hoisted, plain floats
+    return x
+
+
+def test_float_fields_in_loops_use_plain_arithmetic(rng):
+    p, x = Decay(float(rng.uniform(0.5, 1.0))), float(rng.uniform(0.5, 1.5))
+    fd_check(decay, (p, x), (0, 1), rng)
+    text = srcad.source(decay, p, x, wrt=(0, 1))
+    assert "unbroadcast" not in text and "add_cot" not in text

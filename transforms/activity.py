@@ -122,6 +122,9 @@ def _numeric_value(value, namespace, numeric):
         return value.id in numeric
     if isinstance(value, gast.Subscript):
         return isinstance(value.value, gast.Name) and value.value.id in numeric
+    if isinstance(value, gast.Attribute):          # a numeric field of a typed argument
+        return isinstance(value.value, gast.Name) \
+            and f"{value.value.id}.{value.attr}" in numeric
     if isinstance(value, gast.Call):
         fn = resolve(value.func, namespace)
         return _hashable(fn) and (registry.lookup(registry.REVERSE, fn) is not None

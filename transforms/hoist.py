@@ -15,7 +15,7 @@ After::
         ...
 
 A top-level statement of a loop body moves before the loop when it is plain
-arithmetic (a BinOp, UnaryOp or Compare of atoms), its target is assigned
+arithmetic (a BinOp, UnaryOp or Compare of atoms) or a field read, its target is assigned
 nowhere else, and nothing it reads is assigned inside the loop. The primal
 computes it once, the loop stops recording it, and its adjoint accumulates
 across iterations and runs once.
@@ -24,7 +24,7 @@ from collections import Counter
 
 import gast
 
-_PURE = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant)
+_PURE = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.Attribute)
 
 
 def _stores(node):

@@ -117,6 +117,8 @@ def _shape(value, table, namespace, int_indices, name=None):
         return None
     if isinstance(value, gast.UnaryOp):
         return atom(value.operand)
+    if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name):
+        return table.get(f"{value.value.id}.{value.attr}")     # a field of a typed argument
     if isinstance(value, gast.Compare):
         return _broadcast(atom(value.left), atom(value.comparators[0]))
     if isinstance(value, gast.Subscript):
@@ -148,13 +150,21 @@ def _shape(value, table, namespace, int_indices, name=None):
     return None
 
 
-def param_shapes(params, signature):
+def _of(name, s):
+    if s[0] in ("float", "int", "bool", "complex", "npscalar"):
+        return SCALAR
+    if s[0] == "array":
+        return SCALAR if s[2] == 0 else ("array", name, s[2])
+    return None
+
+
+def param_shapes(params, signature, fields=None):
+    """Shapes of the parameters; with ``fields`` (parameter -> [(field, abstract type)])
+    also of the fields of dataclass/NamedTuple parameters, as ``"p.field"``."""
     out = {}
     for p, s in zip(params, signature, strict=True):
-        if s[0] in ("float", "int", "bool", "complex", "npscalar"):
-            out[p] = SCALAR
-        elif s[0] == "array":
-            out[p] = SCALAR if s[2] == 0 else ("array", p, s[2])
-        else:
-            out[p] = None
+        out[p] = _of(p, s)
+    for p, items in (fields or {}).items():
+        for f, s in items:
+            out[f"{p}.{f}"] = _of(f"{p}.{f}", s)
     return out
