@@ -62,7 +62,9 @@ def _rule_hashes(c):
 
 def _code_key(fn):
     from transforms.fingerprint import code_hash
-    return (fn.__module__, fn.__qualname__, code_hash(fn))
+    code = fn.__code__      # file and line too: they appear in the generated comments
+    return (fn.__module__, fn.__qualname__, code.co_filename, code.co_firstlineno,
+            code_hash(fn))
 
 
 def _from_entry(entry, fn):

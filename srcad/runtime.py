@@ -369,7 +369,14 @@ def tangent_attr(t, x, name):
 
 
 def tangent_construct(y, fields):
-    return {k: v for k, v in fields.items()} if fields else 0.0
+    """The tangent of a dataclass or NamedTuple built in differentiated code: an instance
+    of the same type (fields without a tangent keep 0.0, non-float fields their value)."""
+    if dataclasses.is_dataclass(y) and not isinstance(y, type):
+        init = {f.name for f in dataclasses.fields(y) if f.init}
+        return dataclasses.replace(y, **{k: v for k, v in fields.items() if k in init})
+    if isinstance(y, tuple) and hasattr(y, "_fields"):
+        return y._replace(**fields)
+    return dict(fields) if fields else 0.0
 
 
 def tangent_setitem(t, x, idx, v, vector):

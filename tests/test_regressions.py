@@ -539,3 +539,56 @@ def test_float_fields_in_loops_use_plain_arithmetic(rng):
     fd_check(decay, (p, x), (0, 1), rng)
     text = srcad.source(decay, p, x, wrt=(0, 1))
     assert "unbroadcast" not in text and "add_cot" not in text
+
+
+# ---- final sweep ---------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Spring:
+    w: np.ndarray
+    k: float
+
+
+def spring_energy(s):
+    return np.sum(s.w ** 2) * s.k
+
+
+def built_inside(x, k):
+    return spring_energy(Spring(x, k))
+
+
+@pytest.fixture
+def rules_snapshot():
+    """Restore the user rule tables after a test that registers one."""
+    from transforms.rules import registry
+    saved = dict(registry.CUSTOM_FORWARD)
+    yield
+    registry.CUSTOM_FORWARD.clear()
+    registry.CUSTOM_FORWARD.update(saved)
+
+
+def test_forward_rule_receives_a_dataclass_tangent(rng, rules_snapshot):
+    seen = []
+
+    @srcad.tangent(spring_energy)
+    def spring_energy_tangent(args, tangents):
+        (s,), (ds,) = args, tangents
+        seen.append(type(ds))
+        return (np.sum(s.w ** 2) * s.k,
+                np.sum(2.0 * s.w * ds.w) * s.k + np.sum(s.w ** 2) * ds.k)
+
+    x, k = rng.uniform(0.5, 1.5, 2), float(rng.uniform(0.5, 1.5))
+    fd_check_forward(built_inside, (x, k), (0, 1), rng)
+    assert seen and all(t is Spring for t in seen)
+
+
+def carried_unused(x, y):
+    s = 0.0
+    for _ in range(2):
+        s = s + np.sum(x * x)
+        x = x + y          # broadcasts; the last value of x is never used
+    return s
+
+
+def test_loop_carried_broadcast_with_unused_final_value(rng):
+    fd_check(carried_unused, (rng.uniform(0.2, 0.8, 3), rng.uniform(0.2, 0.8, 1)), (0, 1), rng)

@@ -264,6 +264,8 @@ def unbroadcast(g, x):
     """Sum the cotangent ``g`` down to the shape of operand ``x``."""
     if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
         return g                            # nothing was broadcast: the common case
+    if type(g) is float and g == 0.0:
+        return g                            # a zero cotangent stays zero
     if isinstance(x, (float, int, complex)) and not isinstance(x, bool):
         if isinstance(g, (float, int)):
             return g
