@@ -609,6 +609,22 @@ ROWS += [
 ]
 
 
+def f_einsum_mm(a, b): return np.einsum("ij,jk->ik", a, b)
+def f_einsum_sum(a): return np.einsum("ij->i", a)
+def f_einsum_dot(a, b): return np.einsum("i,i", a, b)
+def f_einsum_three(a, b, c): return np.einsum("ij,j,jk->ik", a, b, c)
+def f_einsum_outer_t(a, b): return np.einsum("i,j->ji", a, b)
+
+
+ROWS += [
+    row(np.einsum, f_einsum_mm, A34, X((4, 5)), pre=("ij,jk->ik",)),
+    row(np.einsum, f_einsum_sum, A34, pre=("ij->i",)),
+    row(np.einsum, f_einsum_dot, A4, A4, pre=("i,i",)),
+    row(np.einsum, f_einsum_three, A34, A4, X((4, 5)), pre=("ij,j,jk->ik",)),
+    row(np.einsum, f_einsum_outer_t, A3, A4, pre=("i,j->ji",)),
+]
+
+
 # rules for the helpers that templates call (so generated code can be differentiated again);
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402

@@ -148,12 +148,18 @@ def expand(rule, call, lead_values, env, namer, where):
     body = [subst.visit(s) for s in body]
     ret = body[-1].value
     entries = ret.elts if isinstance(ret, gast.Tuple) else [ret]
+    first = list(inspect.signature(template).parameters.values())[leading:][:1]
+    if first and first[0].kind is first[0].VAR_POSITIONAL:
+        # ``def rule(y, g, *operands)``: entry k belongs to the call's k-th positional
+        # argument (entries past the call's arguments are not used)
+        operands = list(call.args)
+    else:
+        operands = [mapping[n] for n in names]
     terms = []
     for k, expr in enumerate(entries):
-        if k >= len(names):
+        if k >= len(operands):
             break
         if isinstance(expr, gast.Constant) and expr.value is None:
             continue
-        operand = mapping[names[k]]
-        terms.append((operand, expr))
+        terms.append((operands[k], expr))
     return Expansion(body[:-1], terms)

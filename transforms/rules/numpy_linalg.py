@@ -435,3 +435,65 @@ def diagonal_dot(y, a, offset=0, axis1=0, axis2=1):
 
 
 nondiff(diagonal_index)
+
+
+# ---- einsum (explicit or implicit output, up to three operands, no ellipsis) -------
+
+def einsum_specs(operands):
+    """The input subscripts and the output subscripts of an einsum call."""
+    spec = operands[0]
+    if not isinstance(spec, str) or "." in spec:
+        raise NotImplementedError("einsum is differentiated for a subscripts string without "
+                                  "'...'; register a rule with @srcad.adjoint(np.einsum)")
+    spec = spec.replace(" ", "")
+    lhs, _, out = spec.partition("->")
+    ins = lhs.split(",")
+    if "->" not in spec:
+        letters = "".join(ins)
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return ins, out
+
+
+def einsum_back_k(g, operands, k):
+    """The cotangent of the k-th operand (1-based: operands[0] is the subscripts)."""
+    if k >= len(operands):
+        return None
+    ins, out = einsum_specs(operands)
+    arrays = operands[1:]
+    sk = ins[k - 1]
+    if len(set(sk)) != len(sk):
+        raise NotImplementedError("einsum with a repeated index in one operand (a trace) has "
+                                  "no rule; register one with @srcad.adjoint(np.einsum)")
+    others = [a for j, a in enumerate(arrays) if j != k - 1]
+    other_specs = [s for j, s in enumerate(ins) if j != k - 1]
+    present = "".join(c for c in sk if c in out or any(c in s for s in other_specs))
+    part = np.einsum(",".join([out] + other_specs) + "->" + present, g, *others)
+    shape = np.shape(arrays[k - 1])
+    kept = tuple(n if c in present else 1 for c, n in zip(sk, shape, strict=True))
+    return np.broadcast_to(np.reshape(part, kept), shape).copy()
+
+
+def einsum_tangent(dops, operands):
+    total = 0.0
+    for k in range(1, len(operands)):
+        if dops[k] is not None:
+            ops = list(operands)
+            ops[k] = dops[k]
+            total = total + np.einsum(*ops)
+    return total
+
+
+@reverse(np.einsum)
+def einsum_bar(y, g, *operands, out=None, optimize=False):
+    return (None, einsum_back_k(g, operands, 1), einsum_back_k(g, operands, 2),
+            einsum_back_k(g, operands, 3))
+
+
+@forward(np.einsum, vector=False)
+def einsum_dot(y, *operands, out=None, optimize=False):
+    return (None, lambda d1: einsum_tangent((None, d1) + (None,) * 2, operands),
+            lambda d2: einsum_tangent((None, None, d2, None), operands),
+            lambda d3: einsum_tangent((None, None, None, d3), operands))
+
+
+nondiff(einsum_specs)
