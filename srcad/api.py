@@ -304,10 +304,10 @@ class Differentiable:
             value, grads = fn(*args, 1.0, None)
             if isinstance(value, (float, np.floating)):     # the common case, kept short
                 return grads[0] if self.single else grads
-        elif self.single and type(out) is np.ndarray:
-            a = args[self.positions[0]]
+        elif self.single and type(out) is np.ndarray and len(args) == 1:
+            a = args[0]
             if type(a) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype \
-                    and out.flags.writeable:
+                    and out.flags.writeable and not np.may_share_memory(out, a):
                 value, grads = fn(*args, 1.0, (out,))
                 if isinstance(value, (float, np.floating)):
                     if grads[0] is not out:          # not written in place: copy it over

@@ -85,7 +85,23 @@ def _check_out(out, args, positions, names, single):
             top.append(o)
         else:
             top.append(None)
+    _check_no_overlap(outs, args, names)
     return tuple(top)
+
+
+def _check_no_overlap(outs, args, names):
+    """``out=`` buffers may share memory neither with an argument nor with each other:
+    the generated code reads the arguments while it writes the gradients."""
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    for k, (name, o) in enumerate(zip(names, outs, strict=True)):
+        if not isinstance(o, np.ndarray):
+            continue
+        if any(np.may_share_memory(o, a) for a in arrays):
+            raise ValueError(f"out= for `{name}` shares memory with an argument; pass a "
+                             "separate buffer")
+        for other_name, other in zip(names[k + 1:], outs[k + 1:], strict=True):
+            if isinstance(other, np.ndarray) and np.may_share_memory(o, other):
+                raise ValueError(f"out= buffers for `{name}` and `{other_name}` share memory")
 
 
 def _check_buffer(label, buffer, like):
