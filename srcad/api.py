@@ -20,7 +20,7 @@ from srcad import cache as disk
 from srcad import codegen
 from srcad.arguments import (_check_cotangent, _check_out, _check_tangents,
                              _write_out)
-from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes
+from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes, constants_of
 from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
 from transforms.rules import registry as _REG
 
@@ -216,7 +216,7 @@ class Differentiable:
                 mod, qual = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
                 if isinstance(mod, str) and isinstance(qual, str):
                     callees.append([mod, qual] + _rule_hashes(c))
-            disk.store(key, text, recipes, deps, callees)
+            disk.store(key, text, recipes, deps, callees, constants_of(gen.env))
         return fn
 
     def _nesting(self):

@@ -60,12 +60,13 @@ def load(key):
     return entry
 
 
-def store(key, source, recipes, deps, callees=()):
+def store(key, source, recipes, deps, callees=(), constants=()):
     folder = directory()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         entry = {"format": FORMAT, "key": key, "source": source, "recipes": recipes,
-                 "deps": deps, "callees": list(callees)}
+                 "deps": deps, "callees": list(callees),
+                 "constants": list(constants)}
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(entry, fh)

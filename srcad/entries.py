@@ -25,6 +25,7 @@ def _guards(env):
         if isinstance(obj, types.FunctionType) and recipe and recipe[0] not in (
                 "<closure>", "<workspace>", "builtins"):
             candidates.append((recipe[0], recipe[1], obj))
+    candidates += [(m, n, v) for m, n, v in env.watched if not isinstance(v, types.ModuleType)]
     for module_name, name, obj in candidates:
         if not module_name or module_name.split(".")[0] in ("srcad", "transforms", "numpy"):
             continue
@@ -34,6 +35,12 @@ def _guards(env):
             seen.add((module_name, name))
             out.append((vars(module), name, obj))
     return tuple(out)
+
+
+def constants_of(env):
+    """Module-level scalars the generated source has inlined (they are checked on load)."""
+    return [[m, n, repr(v)] for m, n, v in env.watched
+            if isinstance(v, (bool, int, float, complex, str)) or v is None]
 
 
 def _guards_from(deps):
@@ -75,6 +82,10 @@ def _from_entry(entry, fn):
             dep = _lookup(module, qualname)
             if dep is None or code_hash(dep) != h:
                 return None
+        for module, name, text in entry.get("constants", []):
+            mod = importlib.import_module(module)
+            if name not in vars(mod) or repr(vars(mod)[name]) != text:
+                return None                 # a module-level constant has a new value
         for module, qualname, rev, fwd in entry.get("callees", []):
             obj = _lookup(module, qualname)
             if obj is not None and _rule_hashes(obj) != [rev, fwd]:

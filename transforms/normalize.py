@@ -339,11 +339,13 @@ class Normalizer:
 
     def bind_global(self, node, obj):
         base = node.id if isinstance(node, gast.Name) else node.attr
-        if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
-            return _const(obj)
         recipe = None
         if isinstance(node, gast.Name):
             recipe = self.parsed.recipes.get(node.id)
+            if recipe and recipe[0] not in ("builtins", "<closure>"):
+                self.env.watched.append((recipe[0], recipe[1], obj))   # rebinding recompiles
+        if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
+            return _const(obj)
         name = self.env.bind(base, obj, recipe)
         return _load(name)
 

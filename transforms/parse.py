@@ -35,6 +35,7 @@ class Env:
     taken: set = field(default_factory=set)         # local names of the generated function
     callees: list = field(default_factory=list)     # every callable the derivative code classified
     types: dict = field(default_factory=dict)       # local name -> class of a structured argument
+    watched: list = field(default_factory=list)     # (module, name, value) of globals read
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""
