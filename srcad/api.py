@@ -69,6 +69,13 @@ class Differentiable:
     def __init__(self, fn, wrt=None, backend="numpy"):
         if isinstance(fn, Differentiable):
             fn = fn.fn
+        if not inspect.isfunction(fn):
+            kind = type(fn).__module__ + "." + type(fn).__qualname__
+            hint = ("decorate the function in the class body instead"
+                    if inspect.ismethod(fn) else
+                    "wrap it in a def, e.g. `def f(x): return np.sin(x)`")
+            raise TypeError(f"srcad differentiates Python functions written with def; "
+                            f"got a {kind}: {hint}")
         if backend not in ("numpy", "numba"):
             raise ValueError(f"unknown backend {backend!r}: use 'numpy' or 'numba'")
         if backend == "numba":
@@ -82,6 +89,9 @@ class Differentiable:
         self.inner = getattr(fn, "__srcad_derivative__", None)   # (Differentiable, "grad")
         self.params, self.wrt, self.single = _resolve_wrt(self.base_fn, wrt)
         self.positions = tuple(self.params.index(n) for n in self.wrt)
+        self._npositional = len(self.params) if self.inner is not None else sum(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            for p in inspect.signature(fn).parameters.values())
         self.compiles = 0
         self._compiled = {}
         self._version = -1
@@ -103,6 +113,13 @@ class Differentiable:
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
+
+    def _primal(self, args):
+        """The user's function on the full argument tuple (keyword-only ones by name)."""
+        n = self._npositional
+        if n == len(args):
+            return self.fn(*args)
+        return self.fn(*args[:n], **dict(zip(self.params[n:], args[n:], strict=True)))
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else functools.partial(self, obj)
@@ -151,6 +168,12 @@ class Differentiable:
         if len(args) != len(self.params):
             raise TypeError(f"`{self.fn.__name__}` takes {len(self.params)} arguments "
                             f"{self.params}, got {len(args)}")
+        for name, a in zip(self.params, args, strict=True):
+            if abstract(a)[0] == "subclass":
+                raise TypeError(f"`{name}` is a {type(a).__module__}.{type(a).__name__}: srcad "
+                                f"takes plain ndarrays (a mask or a matrix product would be "
+                                f"lost); pass np.asarray({name}), or fill or compress a "
+                                f"masked array first")
         for name, pos in zip(self.wrt, self.positions, strict=True):
             a = abstract(args[pos])
             if a[0] in ("int", "bool") or (a[0] in ("array", "npscalar")
@@ -276,8 +299,10 @@ class Differentiable:
             value, grads = fn(*args, 1.0, None)
         if not isinstance(value, (float, np.floating)) and (
                 np.ndim(value) != 0 or not np.isrealobj(value)):
+            what = ("a complex value" if np.iscomplexobj(value)
+                    else f"a value of shape {np.shape(value)}")
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
-                             f"a value of shape {np.shape(value)}: use pullback or jacobian")
+                             f"{what}: use pullback or jacobian")
         if out is not None:
             if all([type(o) is np.ndarray and type(g) is np.ndarray and g.shape == o.shape
                     for g, o in zip(grads, outs, strict=True)]):
@@ -318,11 +343,16 @@ class Differentiable:
     def pullback(self, *args, **kwargs):
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
-        value = self.fn(*args)
+        value = self._primal(args)
 
         def back(cotangent):
             _, grads = self._vjp(args, _check_cotangent(cotangent, value, "cotangent"))
-            return tuple(grads)
+            seeds = [c for c in (cotangent if isinstance(cotangent, (tuple, list))
+                                 else (cotangent,)) if isinstance(c, np.ndarray)]
+            # a gradient that passed straight through is the caller's own cotangent: copy it
+            return tuple(g.copy() if isinstance(g, np.ndarray)
+                         and any(np.may_share_memory(g, c) for c in seeds) else g
+                         for g in grads)
         return value, back
 
     @property
@@ -358,6 +388,9 @@ class Differentiable:
 
     # ------------------------------------------------------------- forward
     def jvp(self, args, tangents):
+        if not isinstance(args, (tuple, list)):
+            raise TypeError(f"jvp takes the arguments as a tuple, got {type(args).__name__}: "
+                            f"write jvp((x,), (t,)) for one argument")
         args = tuple(args)
         if len(args) != len(self.params):
             args = self._bind(args, {})
@@ -377,6 +410,9 @@ class Differentiable:
         return derivatives.hessian(self, args)
 
     def hvp(self, args, v):
+        if not isinstance(args, (tuple, list)):
+            raise TypeError(f"hvp takes the arguments as a tuple, got {type(args).__name__}: "
+                            f"write hvp((x,), v) for one argument")
         from srcad import derivatives
         return derivatives.hvp(self, tuple(args), v)
 

@@ -26,6 +26,13 @@ def _check_cotangent(c, value, label):
             raise ValueError(f"the {label} of a dict output must be a dict with keys among "
                              f"{sorted(value)}")
         return {k: _check_cotangent(c.get(k), v, f"{label}[{k!r}]") for k, v in value.items()}
+    if np.iscomplexobj(c) and not np.iscomplexobj(value):
+        raise TypeError(f"the {label} is complex but the output is real: pass a real "
+                        f"{label}")
+    if c is not None and not isinstance(c, (float, int, np.ndarray, np.number)):
+        if isinstance(value, (np.ndarray, float, int, np.number)):
+            raise TypeError(f"the {label} must be a float or an ndarray, got "
+                            f"{type(c).__name__}")
     if isinstance(value, np.ndarray):
         if np.shape(c) != value.shape and np.ndim(c) != 0:
             raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
@@ -43,6 +50,12 @@ def _check_tangents(d, args, tangents):
         raise ValueError(f"jvp needs one tangent per wrt argument {d.wrt}, got {len(tangents)}")
     for name, pos, t in zip(d.wrt, d.positions, tangents, strict=True):
         a = args[pos]
+        if t is None:
+            raise TypeError(f"the tangent for `{name}` is None: pass zeros shaped like the "
+                            f"argument, or leave `{name}` out of wrt")
+        if isinstance(a, (np.ndarray, float, np.floating)) and np.iscomplexobj(t) \
+                and not np.iscomplexobj(a):
+            raise TypeError(f"the tangent for `{name}` is complex but the argument is real")
         if isinstance(a, (np.ndarray, float, np.floating)) and np.shape(t) != np.shape(a):
             raise ValueError(f"the tangent for `{name}` has shape {np.shape(t)}, the argument "
                              f"has shape {np.shape(a)}")

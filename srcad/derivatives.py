@@ -57,12 +57,15 @@ def jacobian(d, args, mode):
     n_in = sum(_size(a) for a in ins)
     if mode == "auto" and n_in == 1:
         mode = "forward"                # one forward pass is never dearer than one pullback
-    out_shape = None
-    if mode != "forward":
-        key = _shape_key(d, args)
-        out_shape = _OUT_SHAPE.get(key)
-        if out_shape is None:
-            out_shape = _OUT_SHAPE[key] = np.shape(d.fn(*args))
+    key = _shape_key(d, args)
+    out_shape = _OUT_SHAPE.get(key)
+    if out_shape is None:
+        value = d._primal(args)
+        if d.inner is None and not isinstance(value, (float, int, np.ndarray, np.number)):
+            raise ValueError(f"jacobian needs a function returning a float or an ndarray; "
+                             f"`{d.fn.__name__}` returned a {type(value).__name__}: take the "
+                             f"jacobian of each output, or use pullback / jvp")
+        out_shape = _OUT_SHAPE[key] = np.shape(value)
     if mode == "auto":
         n_out = int(np.prod(out_shape)) if out_shape else 1
         mode = "forward" if n_in < n_out else "reverse"
@@ -172,7 +175,7 @@ def _gradient_of(d):
 
 
 def _check_scalar(d, args, what):
-    value = d.fn(*args)
+    value = d._primal(args)
     if np.ndim(value) != 0:
         raise ValueError(f"{what} needs a scalar function; `{d.fn.__name__}` returned a value "
                          f"of shape {np.shape(value)}")
@@ -181,6 +184,9 @@ def _check_scalar(d, args, what):
 def hessian(d, args):
     """Forward over reverse: the Jacobian of the gradient, by forward mode."""
     args = tuple(args)
+    if not d.single:
+        raise ValueError(f"hessian takes one wrt argument, got {d.wrt}: use hvp for several "
+                         f"(v and the result are tuples in wrt order)")
     _check_scalar(d, args, "hessian")
     _check_array_like(d, args)
     return jacobian(_gradient_of(d), args, "forward")

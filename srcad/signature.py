@@ -34,8 +34,8 @@ def abstract(x):
         return (t.__name__, tuple(abstract(v) for v in x))
     if t is dict:
         return ("dict", tuple((repr(k), abstract(v)) for k, v in x.items()))
-    if isinstance(x, np.ndarray):
-        return ("array", x.dtype, x.ndim)
+    if isinstance(x, np.ndarray):        # a subclass (masked array, matrix): refused
+        return ("subclass", f"{t.__module__}.{t.__qualname__}")
     return ("const", f"{t.__module__}.{t.__qualname__}")
 
 

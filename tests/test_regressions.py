@@ -624,3 +624,96 @@ def test_rebinding_a_module_constant_recompiles(tmp_path, monkeypatch, rng):
         # the rebinding only (the derivative itself is checked by fd_check above)
     finally:
         _sys.modules.pop("srcad_globals_mod", None)
+
+
+# ---- second error-clarity review ----------------------------------------------------
+
+def keyword_only(x, a=1.5, *, s):
+    return np.sum(np.sin(x * a)) * s
+
+
+def test_keyword_only_parameters(rng):
+    x, a, s = rng.uniform(0.2, 0.9, 5), 1.3, 0.7
+    gx, ga, gs = srcad.grad(keyword_only, wrt=("x", "a", "s"))(x, a, s=s)
+    eps = 1e-6
+    v = rng.standard_normal(5)
+    fd = (keyword_only(x + eps * v, a, s=s) - keyword_only(x - eps * v, a, s=s)) / (2 * eps)
+    np.testing.assert_allclose(gx @ v, fd, rtol=1e-6)
+    fd = (keyword_only(x, a + eps, s=s) - keyword_only(x, a - eps, s=s)) / (2 * eps)
+    np.testing.assert_allclose(ga, fd, rtol=1e-6)
+    fd = (keyword_only(x, a, s=s + eps) - keyword_only(x, a, s=s - eps)) / (2 * eps)
+    np.testing.assert_allclose(gs, fd, rtol=1e-6)
+    # forward mode and the jacobian take the same parameters
+    value, t = srcad.jvp(keyword_only, (x, a, s), (v, 0.0, 0.0), wrt=("x", "a", "s"))
+    np.testing.assert_allclose(value, keyword_only(x, a, s=s))
+    np.testing.assert_allclose(t, gx @ v, rtol=1e-9)
+    np.testing.assert_allclose(srcad.jacobian(keyword_only, wrt="s")(x, a, s=s), gs, rtol=1e-9)
+
+
+def real_parts(x):
+    return x.real * 2.0 + np.sin(x).imag + np.conj(x) * x.conj() + np.real(x) * np.imag(x)
+
+
+def test_real_imag_conj_of_real_arrays(rng):
+    x = rng.uniform(0.2, 0.9, 4)
+    fd_check(real_parts, (x,), 0, rng)
+    fd_check_forward(real_parts, (x,), 0, rng)
+
+
+def identity_copy(x):
+    return x * 1.0
+
+
+def test_pullback_never_returns_the_callers_cotangent(rng):
+    x = rng.uniform(0.2, 0.9, 4)
+    _, back = srcad.pullback(identity_copy, x)
+    c = rng.standard_normal(4)
+    (g,) = back(c)
+    assert not np.may_share_memory(g, c)
+    np.testing.assert_allclose(g, c)
+
+
+def two_outputs(x):
+    return np.sin(x), x * 2.0
+
+
+def sum_xyy(x, y):
+    return np.sum(x * y * y)
+
+
+@pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning")
+def test_misuse_of_the_derivative_forms_is_a_clear_error(rng):
+    x = rng.uniform(0.2, 0.9, 4)
+    with pytest.raises(TypeError, match="complex"):
+        srcad.pullback(identity_copy, x)[1](x * 1j)
+    with pytest.raises(TypeError, match="tuple"):
+        srcad.jvp(identity_copy, x, x)
+    with pytest.raises(TypeError, match="is None"):
+        srcad.jvp(sum_xyy, (x, x), (x, None), wrt=(0, 1))
+    with pytest.raises(ValueError, match="one wrt argument"):
+        srcad.hessian(sum_xyy, wrt=(0, 1))(x, x)
+    with pytest.raises(ValueError, match="returned a tuple"):
+        srcad.jacobian(two_outputs)(x)
+    with pytest.raises(ValueError, match="complex value"):
+        srcad.grad(lambda_free_complex)(x)
+
+
+def lambda_free_complex(x):
+    return np.sum(x) * 1j
+
+
+@pytest.mark.parametrize("fn", [np.sin, __import__("functools").partial(sum_xyy, y=1.0)])
+def test_only_def_functions_are_accepted(fn):
+    with pytest.raises(TypeError, match="written with def"):
+        srcad.grad(fn)(1.0)
+
+
+def test_array_subclasses_are_refused(rng):
+    x = rng.uniform(0.2, 0.9, 4)
+    with pytest.raises(TypeError, match="`x` is a numpy.ma.MaskedArray"):
+        srcad.grad(lambda_free_sum)(np.ma.masked_array(x, mask=[0, 1, 0, 0]))
+    srcad.grad(lambda_free_sum)(x)           # a plain array still works after the refusal
+
+
+def lambda_free_sum(x):
+    return np.sum(np.sin(x) ** 2)

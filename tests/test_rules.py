@@ -464,6 +464,12 @@ def f_expand_dims(x): return np.expand_dims(x, 1)
 def f_broadcast_to(x): return np.broadcast_to(x, (3, 4))
 def f_copy(x): return np.copy(x)
 def f_copy_method(x): return x.copy()
+def f_real(x): return np.real(x)
+def f_real_attr(x): return x.real
+def f_imag(x): return np.imag(x)
+def f_imag_attr(x): return x.imag
+def f_conj(x): return np.conj(x)
+def f_conj_method(x): return x.conj()
 def f_astype(x): return x.astype(np.float64)
 def f_transpose(x): return np.transpose(x)
 def f_transpose_axes(x): return np.transpose(x, (1, 0, 2))
@@ -503,6 +509,9 @@ ROWS += [
     row(np.broadcast_to, f_broadcast_to, X((3, 1)), post=((3, 4),)),
     row(np.broadcast_to, f_broadcast_to, S, post=((3, 4),)),
     row(np.copy, f_copy, A34), row(np.copy, f_copy_method, A34),
+    row(np.real, f_real, A34), row(np.real, f_real_attr, A34), row(np.real, f_real, S),
+    row(np.imag, f_imag, A34), row(np.imag, f_imag_attr, A34),
+    row(np.conjugate, f_conj, A34), row(np.conjugate, f_conj_method, A34),
     row(array_astype, f_astype, A34, post=(np.float64,)),
     row(np.transpose, f_transpose, A234),
     row(np.transpose, f_transpose_axes, A234, post=((1, 0, 2),)),

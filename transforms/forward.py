@@ -89,10 +89,9 @@ class Forward:
         args = fn.args
         dots = [gast.Name(id=self.dot(p), ctx=gast.Param(), annotation=None, type_comment=None)
                 for p in self.wrt]
-        new_args = gast.arguments(args=list(args.args) + dots, posonlyargs=[], vararg=None,
-                                  kwonlyargs=list(args.kwonlyargs),
-                                  kw_defaults=list(args.kw_defaults), kwarg=None,
-                                  defaults=list(args.defaults))
+        new_args = gast.arguments(args=list(args.args) + list(args.kwonlyargs) + dots,
+                                  posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[],
+                                  kwarg=None, defaults=[])   # callers pass every parameter
         return gast.FunctionDef(name=fn.name + "_jvp", args=new_args, body=body,
                                 decorator_list=[], returns=None, type_comment=None)
 

@@ -206,10 +206,11 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                                            ctx=gast.Load()))
         args = fn.args
         new_args = gast.arguments(
-            args=list(args.args) + [gast.Name(id=seed, ctx=gast.Param(), annotation=None,
-                                              type_comment=None)],
-            posonlyargs=[], vararg=None, kwonlyargs=list(args.kwonlyargs),
-            kw_defaults=list(args.kw_defaults), kwarg=None, defaults=list(args.defaults))
+            # every parameter positional and without its default: callers pass them all
+            args=list(args.args) + list(args.kwonlyargs)
+            + [gast.Name(id=seed, ctx=gast.Param(), annotation=None, type_comment=None)],
+            posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[])
         self.primal_length = len(primal)
         return gast.FunctionDef(name=fn.name + "_vjp", args=new_args,
                                 body=primal + inits + adjoint + [out], decorator_list=[],

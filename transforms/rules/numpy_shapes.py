@@ -262,6 +262,36 @@ def copy_dot(y, a, order="K", subok=False):
     return (lambda da: np.copy(da),)
 
 
+@reverse(np.real)
+def real_bar(y, g, a):
+    return (g + 0j if np.iscomplexobj(a) else g,)
+
+
+@forward(np.real)
+def real_dot(y, a):
+    return (lambda da: np.real(da),)
+
+
+@reverse(np.imag)
+def imag_bar(y, g, a):
+    return (-1j * g if np.iscomplexobj(a) else 0.0 * g,)
+
+
+@forward(np.imag)
+def imag_dot(y, a):
+    return (lambda da: np.imag(da),)
+
+
+@reverse(np.conj, np.conjugate)
+def conj_bar(y, g, a, out=None):
+    return (np.conj(g),)
+
+
+@forward(np.conj, np.conjugate)
+def conj_dot(y, a, out=None):
+    return (lambda da: np.conj(da),)
+
+
 @reverse(array_astype)
 def astype_bar(y, g, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
     return (np.asarray(g).astype(np.result_type(a)),)
@@ -423,6 +453,10 @@ for _name, _target in [
     method(_name, _target)
 del _name, _target
 attribute("T", np.transpose)
+attribute("real", np.real)
+attribute("imag", np.imag)
+method("conj", np.conj)
+method("conjugate", np.conj)
 
 
 # ---- not differentiable -----------------------------------------------------
