@@ -717,3 +717,10 @@ def test_array_subclasses_are_refused(rng):
 
 def lambda_free_sum(x):
     return np.sum(np.sin(x) ** 2)
+
+
+def test_a_lambda_is_refused_at_its_line():
+    table = {"square": lambda x: x * x}
+    with pytest.raises(srcad.TransformError, match="lambdas cannot be differentiated") as info:
+        srcad.grad(table["square"])(1.5)
+    assert f"test_regressions.py:{inspect.currentframe().f_lineno - 3}" in str(info.value)

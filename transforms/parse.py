@@ -78,6 +78,12 @@ def source_of(fn):
 
 
 def parse_function(fn):
+    if fn.__name__ == "<lambda>":
+        raise TransformError("lambdas cannot be differentiated", filename=fn.__code__.co_filename,
+                             lineno=fn.__code__.co_firstlineno,
+                             why="srcad reads a function's source, and a lambda's line may "
+                                 "hold more than the lambda",
+                             hint="write it as a `def`")
     source, filename, start = source_of(fn)
     text = textwrap.dedent(source)
     indent = len(source) - len(source.lstrip()) - (len(text) - len(text.lstrip()))
