@@ -311,6 +311,8 @@ def fd_check(fn, args, wrt, rng):
         assert isinstance(plain, tuple) and len(plain) == len(positions), \
             f"{fn.__name__}: grad with wrt={wrt!r} returned {g!r}"
         assert_tree_equal(args, original, f"{fn.__name__}: srcad.grad modified its arguments")
+        vg_value, _ = srcad.value_and_grad(fn, wrt=wrt)(*args)
+        assert_close_values(vg_value, y, f"{fn.__name__}: value_and_grad value")
 
     scale = tree_abs_inner(ybar, y)
     for i, k in enumerate(positions):

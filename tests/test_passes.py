@@ -225,6 +225,7 @@ def weighted(x):
                 s3 = s2 * x
                 loop.append(s2)
                 s2 = s3
+            value = s2
             s2_bar = 0.0
             x_bar = 0.0
             s2_bar = s2_bar + seed
@@ -235,7 +236,7 @@ def weighted(x):
                 s2_bar = s2_bar + s3_bar * x
                 x_bar = x_bar + s3_bar * s2
             s2_bar = 0.0
-            return (s2, (float(x_bar),))
+            return (value, (float(x_bar),))
         """, id="loop-records-its-header"),
     pytest.param(weighted, (np.ones(3),), """
         def weighted_vjp(x, seed):

@@ -724,3 +724,17 @@ def test_a_lambda_is_refused_at_its_line():
     with pytest.raises(srcad.TransformError, match="lambdas cannot be differentiated") as info:
         srcad.grad(table["square"])(1.5)
     assert f"test_regressions.py:{inspect.currentframe().f_lineno - 3}" in str(info.value)
+
+
+def carried_to_the_end(x):
+    s = 1.0
+    for i in range(len(x)):
+        s = s * np.sin(x[i]) + x[i]
+    return s
+
+
+def test_value_and_grad_returns_a_loop_carried_value(rng):
+    x = rng.uniform(0.2, 0.9, 5)
+    value, _ = srcad.value_and_grad(carried_to_the_end)(x)
+    assert value == carried_to_the_end(x)
+    fd_check(carried_to_the_end, (x,), 0, rng)      # also compares value_and_grad's value

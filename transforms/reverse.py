@@ -188,6 +188,10 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             copied = self.namer.fresh("value")
             primal.append(_assign(copied, rt_call(self.env, "copy_value", value)))
             value = _load(copied)
+        elif isinstance(value, gast.Name) and value.id in _stored_names(adjoint):
+            kept = self.namer.fresh("value")      # the adjoint sweep rebinds the name (the
+            primal.append(_assign(kept, value))   # targets of a reversed loop): keep it
+            value = _load(kept)
         adjoint = head + adjoint
         inits = self.inits(None)
         results = []
@@ -558,3 +562,9 @@ def _bind_fields(cls, call, where):
     except TypeError as exc:
         raise TransformError(f"cannot bind the call to `{cls.__name__}`: {exc}", **where) from None
     return list(bound.arguments.items())
+
+
+def _stored_names(stmts):
+    """Every name the statements bind."""
+    return {n.id for stmt in stmts for n in gast.walk(stmt)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
