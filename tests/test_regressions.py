@@ -738,3 +738,24 @@ def test_value_and_grad_returns_a_loop_carried_value(rng):
     value, _ = srcad.value_and_grad(carried_to_the_end)(x)
     assert value == carried_to_the_end(x)
     fd_check(carried_to_the_end, (x,), 0, rng)      # also compares value_and_grad's value
+
+
+def write_a_row(X, v):
+    Y = X * 1.0
+    Y[0] = v[0] * X[0]
+    Y[1] += v * X[0]
+    return np.sum(Y ** 2)
+
+
+def scale_rows_in_a_loop(X, v):
+    Y = X * 1.0
+    for i in range(X.shape[0]):
+        Y[i] = Y[i] * v
+    return np.sum(np.sin(Y))
+
+
+def test_writing_whole_rows_with_an_integer_index(rng):
+    X, v = rng.uniform(0.2, 0.9, (3, 2)), rng.uniform(0.2, 0.9, 2)
+    fd_check(write_a_row, (X, v), (0, 1), rng)
+    fd_check(scale_rows_in_a_loop, (X, v), (0, 1), rng)
+    fd_check_forward(write_a_row, (X, v), (0, 1), rng)

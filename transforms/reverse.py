@@ -459,9 +459,11 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                                                    _load(old))))
         primal.append(s)
         self.contributed.add(base.id)
-        if self.direct_index(base, target.slice) and all(
-                not isinstance(p, gast.Slice) for p in (
-                    target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice])):
+        parts = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
+        if self.direct_index(base, target.slice) \
+                and len(parts) == self.shapes[base.id][2] \
+                and all(not isinstance(p, gast.Slice) for p in parts):
+            # one element: read it, then zero it (a row would be a view zeroed before use)
             self.owned.add(base.id)
             item = gast.Subscript(value=_load(self.bar(base.id)), slice=target.slice,
                                   ctx=gast.Load())
