@@ -71,7 +71,30 @@ def _code_key(fn):
     from transforms.fingerprint import code_hash
     code = fn.__code__      # file and line too: they appear in the generated comments
     return (fn.__module__, fn.__qualname__, code.co_filename, code.co_firstlineno,
-            code_hash(fn))
+            code_hash(fn), _closure_key(fn))
+
+
+def _closure_key(fn):
+    """What the generated code takes from the closure's cells: scalars are inlined (their
+    value), captured arrays fix a shape (their dtype and shape)."""
+    import numpy as np
+    out = []
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
+        try:
+            v = cell.cell_contents
+        except ValueError:                 # an empty cell
+            out.append((name, "<empty>"))
+            continue
+        if isinstance(v, (bool, int, float, complex, str)) or v is None:
+            out.append((name, repr(v)))
+        elif isinstance(v, np.ndarray):
+            out.append((name, str(v.dtype), v.shape))
+        elif hasattr(v, "__code__"):       # a captured helper is inlined: its code counts
+            from transforms.fingerprint import code_hash
+            out.append((name, v.__qualname__, code_hash(v), _closure_key(v)))
+        else:
+            out.append((name, type(v).__qualname__))
+    return tuple(out)
 
 
 def _from_entry(entry, fn):

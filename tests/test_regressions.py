@@ -759,3 +759,25 @@ def test_writing_whole_rows_with_an_integer_index(rng):
     fd_check(write_a_row, (X, v), (0, 1), rng)
     fd_check(scale_rows_in_a_loop, (X, v), (0, 1), rng)
     fd_check_forward(write_a_row, (X, v), (0, 1), rng)
+
+
+def make_weighted(a, W, helper):
+    def inner(x):
+        return np.sum(a * W * helper(x) ** 2)
+    return inner
+
+
+def cube(x):
+    return x ** 3
+
+
+def test_closures_with_other_cell_values_get_their_own_code(rng, tmp_path, monkeypatch):
+    monkeypatch.setenv("SRCAD_CACHE_DIR", str(tmp_path))
+    srcad.clear_cache()
+    x = rng.uniform(0.2, 0.9, 3)
+    variants = [make_weighted(2.0, np.ones(3), np.sin), make_weighted(3.0, np.ones(3), np.sin),
+                make_weighted(3.0, np.ones(3), cube), make_weighted(3.0, rng.uniform(1, 2, 3), cube)]
+    for fn in variants:
+        value, _ = srcad.value_and_grad(fn)(x)
+        assert value == fn(x)
+        fd_check(fn, (x,), 0, rng)
