@@ -775,8 +775,9 @@ def test_closures_with_other_cell_values_get_their_own_code(rng, tmp_path, monke
     monkeypatch.setenv("SRCAD_CACHE_DIR", str(tmp_path))
     srcad.clear_cache()
     x = rng.uniform(0.2, 0.9, 3)
-    variants = [make_weighted(2.0, np.ones(3), np.sin), make_weighted(3.0, np.ones(3), np.sin),
-                make_weighted(3.0, np.ones(3), cube), make_weighted(3.0, rng.uniform(1, 2, 3), cube)]
+    ones, w = np.ones(3), rng.uniform(1, 2, 3)
+    variants = [make_weighted(2.0, ones, np.sin), make_weighted(3.0, ones, np.sin),
+                make_weighted(3.0, ones, cube), make_weighted(3.0, w, cube)]
     for fn in variants:
         value, _ = srcad.value_and_grad(fn)(x)
         assert value == fn(x)
