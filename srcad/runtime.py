@@ -350,9 +350,10 @@ def tangent_item(t, x, idx, vector):
         return 0.0
     if not isinstance(x, np.ndarray) and not _carries(x[idx]):
         return 0.0
-    if vector and isinstance(t, np.ndarray):
+    if vector and isinstance(t, np.ndarray) and t.ndim > np.ndim(x):
         idx = idx if isinstance(idx, tuple) else (idx,)
-        return t[(slice(None),) + idx]
+        return t[(slice(None),) + idx]      # (a tangent without the leading axis of
+                                            # directions is the same in every direction)
     if dataclasses.is_dataclass(t) or (isinstance(t, tuple) and hasattr(t, "_fields")):
         t = _as_cot(t)
     if isinstance(t, dict):
@@ -397,8 +398,13 @@ def tangent_setitem(t, x, idx, v, vector):
 def full_tangent(t, x):
     """A tangent that may merely broadcast to ``x``'s shape, made full."""
     shape = np.shape(x)
-    if np.shape(t) == shape:
+    tshape = np.shape(t)
+    if tshape == shape:
         return t
+    if len(tshape) > len(shape):    # vector mode: keep the leading axis of directions
+        shape = tshape[:len(tshape) - len(shape)] + shape
+        if tshape == shape:
+            return t
     dtype = np.result_type(t, x) if isinstance(x, np.ndarray) else np.result_type(t, 0.0)
     return np.array(np.broadcast_to(t, shape), dtype=dtype)
 

@@ -340,7 +340,24 @@ def fd_hessian_of_grad(fn, x):
     return H
 
 
+def loop_accumulate(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s += np.sin(x[i]) * x[i] * s + x[i] ** 2
+    return s
+
+
+def loop_early_return(x):
+    for i in range(x.shape[0]):
+        if x[i] > 1.0:
+            return x[i] ** 3 * np.sum(x)
+    return np.sum(x ** 2)
+
+
 HESSIAN_CASES = [
+    pytest.param(loop_accumulate, lambda: _gen.uniform(-1.0, 1.0, 4), id="loop_accumulate"),
+    pytest.param(loop_early_return, lambda: np.array([0.3, 0.5, 1.4, 0.2]),
+                 id="loop_early_return"),
     pytest.param(rosenbrock, lambda: _gen.uniform(-0.5, 1.5, 5), id="rosenbrock"),
     pytest.param(softplus_sum, lambda: _gen.uniform(-2.0, 2.0, 6), id="softplus_sum"),
     pytest.param(quartic, lambda: _gen.uniform(-1.0, 1.0, 4), id="quartic"),

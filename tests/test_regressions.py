@@ -782,3 +782,19 @@ def test_closures_with_other_cell_values_get_their_own_code(rng, tmp_path, monke
         value, _ = srcad.value_and_grad(fn)(x)
         assert value == fn(x)
         fd_check(fn, (x,), 0, rng)
+
+
+def scaled_by_a_loop_sum(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + x[i] ** 2
+    return x * s
+
+
+def test_forward_jacobian_through_a_loop_carried_scalar(rng):
+    x = rng.uniform(0.2, 0.9, 4)
+    J = srcad.jacobian(scaled_by_a_loop_sum, mode="forward")(x)
+    np.testing.assert_allclose(J, srcad.jacobian(scaled_by_a_loop_sum, mode="reverse")(x),
+                               rtol=1e-12)
+    fd_check_forward(scaled_by_a_loop_sum, (x,), 0, rng)
+    fd_check(scaled_by_a_loop_sum, (x,), 0, rng)
