@@ -12,6 +12,8 @@ derivative formula) and from the shapes the contract prescribes.
 """
 import re
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -354,7 +356,23 @@ def loop_early_return(x):
     return np.sum(x ** 2)
 
 
+@dataclasses.dataclass
+class Weights:
+    w: np.ndarray
+    b: float
+
+
+def weights_loss(p):
+    return np.sum(np.sin(p.w) ** 2) * p.b
+
+
+def through_a_local_dataclass(x):
+    return weights_loss(Weights(x * 1.5, 0.5)) + np.sum(x ** 3)
+
+
 HESSIAN_CASES = [
+    pytest.param(through_a_local_dataclass, lambda: _gen.uniform(-1.0, 1.0, 3),
+                 id="through_a_local_dataclass"),
     pytest.param(loop_accumulate, lambda: _gen.uniform(-1.0, 1.0, 4), id="loop_accumulate"),
     pytest.param(loop_early_return, lambda: np.array([0.3, 0.5, 1.4, 0.2]),
                  id="loop_early_return"),

@@ -210,8 +210,10 @@ class Forward:
             return None
         primal.extend(exp.prelude)
         total = terms[0]
-        for t in terms[1:]:
-            total = gast.BinOp(left=total, op=gast.Add(), right=t)
+        structured = getattr(target, "__module__", None) == "srcad.runtime"
+        for t in terms[1:]:     # srcad's own cotangent helpers may carry dicts: add_cot
+            total = (rt_call(self.env, "add_cot", total, t) if structured
+                     else gast.BinOp(left=total, op=gast.Add(), right=t))
         return total
 
     def _has_full_factor(self, node, y):
