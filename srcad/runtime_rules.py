@@ -21,6 +21,7 @@ from srcad.runtime import (
     not_shared,
     not_shared_item,
     own,
+    pop_cot,
     restore_item,
     show,
     take_cot,
@@ -131,6 +132,12 @@ def zero_item_bar(y, g, c, idx):
 @forward(zero_item, vector=False)
 def zero_item_dot(y, c, idx):
     return (lambda dc: zero_item(own(dc), idx), None)
+
+
+@forward(pop_cot)
+def pop_cot_dot(y, c):
+    # the cotangent list and its tangent list grow and shrink together
+    return (lambda dc: pop_cot(dc),)
 
 
 @reverse(attr_acc)

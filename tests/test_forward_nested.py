@@ -370,7 +370,16 @@ def through_a_local_dataclass(x):
     return weights_loss(Weights(x * 1.5, 0.5)) + np.sum(x ** 3)
 
 
+def list_built_in_a_loop(x):
+    terms = []
+    for i in range(x.shape[0]):
+        terms.append(x[i] ** 2 * x[0])
+    return sum(terms) + np.sum(np.stack(terms) ** 2)
+
+
 HESSIAN_CASES = [
+    pytest.param(list_built_in_a_loop, lambda: _gen.uniform(0.2, 1.2, 4),
+                 id="list_built_in_a_loop"),
     pytest.param(through_a_local_dataclass, lambda: _gen.uniform(-1.0, 1.0, 3),
                  id="through_a_local_dataclass"),
     pytest.param(loop_accumulate, lambda: _gen.uniform(-1.0, 1.0, 4), id="loop_accumulate"),

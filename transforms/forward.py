@@ -259,8 +259,8 @@ class Forward:
         self.env.callees.append(fn)
         if kind in ("nondiff", "stop_gradient"):
             return [s], None
-        if kind == "rule" and registry.lookup(registry.FORWARD, fn) is not None \
-                and fn not in registry.CUSTOM_FORWARD:
+        if kind in ("rule", "vjp") and registry.lookup(registry.FORWARD, fn) is not None \
+                and fn not in registry.CUSTOM_FORWARD:     # (a forward-only rule counts too)
             primal = [s]
             return primal, self.rule(fn, call, _load(name), s, primal)
         if kind in ("hook", "showgrad"):
