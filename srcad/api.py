@@ -69,6 +69,11 @@ class Differentiable:
     def __init__(self, fn, wrt=None, backend="numpy"):
         if isinstance(fn, Differentiable):
             fn = fn.fn
+        opaque = getattr(fn, "__srcad_opaque__", None)
+        if opaque is not None:
+            raise TypeError(f"{opaque[0]}({opaque[1]}) cannot be differentiated again: for a "
+                            f"second derivative of a scalar function use "
+                            f"srcad.derivative(srcad.grad({opaque[1]})) or srcad.hessian")
         if not inspect.isfunction(fn):
             kind = type(fn).__module__ + "." + type(fn).__qualname__
             hint = ("decorate the function in the class body instead"
@@ -550,6 +555,7 @@ def derivative(fn):
             raise ValueError(f"derivative needs a scalar input, got shape {np.shape(x)}: "
                              "use jacobian")
         return d.jvp((x,) + rest, (1.0 if isinstance(x, float) else np.ones_like(x),))[1]
+    deriv.__srcad_opaque__ = ("srcad.derivative", fn.__name__)
     return deriv
 
 

@@ -798,3 +798,33 @@ def test_forward_jacobian_through_a_loop_carried_scalar(rng):
                                rtol=1e-12)
     fd_check_forward(scaled_by_a_loop_sum, (x,), 0, rng)
     fd_check(scaled_by_a_loop_sum, (x,), 0, rng)
+
+
+def trace_by_einsum(A):
+    return np.einsum("ii", A @ A.T)
+
+
+def spectral_norm(M):
+    return np.linalg.norm(M, 2)
+
+
+def cubic(x):
+    return x ** 3 + np.sin(x) * x
+
+
+def test_rules_without_a_case_raise_at_the_users_line(rng):
+    A = rng.uniform(0.2, 0.9, (3, 3))
+    for fn in (trace_by_einsum, spectral_norm):
+        with pytest.raises(srcad.TransformError, match="register one with") as info:
+            srcad.grad(fn)(A)
+        line = inspect.getsourcelines(fn)[1] + 1
+        assert info.value.filename == __file__ and info.value.lineno == line
+
+
+def test_a_derivative_function_is_not_differentiated_again():
+    with pytest.raises(TypeError, match="cannot be differentiated again"):
+        srcad.grad(srcad.derivative(cubic))(0.7)
+    h = srcad.derivative(srcad.grad(cubic))(0.7)
+    eps = 1e-4
+    fd = (cubic(0.7 + eps) - 2 * cubic(0.7) + cubic(0.7 - eps)) / eps ** 2
+    np.testing.assert_allclose(h, fd, rtol=1e-6)

@@ -14,7 +14,7 @@ import operator
 import numpy as np
 
 from transforms.rules.registry import (forward, into_form, lift_tangent, nondiff, reverse,
-                                       tangent_lead, unbroadcast)
+                                       tangent_lead, unbroadcast, unsupported_here)
 
 # ---- helpers: matrix products -----------------------------------------------
 
@@ -102,7 +102,7 @@ def dot_scalar(a, b):
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return True
     if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise NotImplementedError(
+        raise unsupported_here(
             "np.dot of an operand with more than 2 dimensions has no derivative rule; "
             "write a @ b (np.matmul) or register one with @srcad.adjoint(np.dot)")
     return False
@@ -443,7 +443,7 @@ def einsum_specs(operands):
     """The input subscripts and the output subscripts of an einsum call."""
     spec = operands[0]
     if not isinstance(spec, str) or "." in spec:
-        raise NotImplementedError("einsum is differentiated for a subscripts string without "
+        raise unsupported_here("einsum is differentiated for a subscripts string without "
                                   "'...'; register a rule with @srcad.adjoint(np.einsum)")
     spec = spec.replace(" ", "")
     lhs, _, out = spec.partition("->")
@@ -462,7 +462,7 @@ def einsum_back_k(g, operands, k):
     arrays = operands[1:]
     sk = ins[k - 1]
     if len(set(sk)) != len(sk):
-        raise NotImplementedError("einsum with a repeated index in one operand (a trace) has "
+        raise unsupported_here("einsum with a repeated index in one operand (a trace) has "
                                   "no rule; register one with @srcad.adjoint(np.einsum)")
     others = [a for j, a in enumerate(arrays) if j != k - 1]
     other_specs = [s for j, s in enumerate(ins) if j != k - 1]

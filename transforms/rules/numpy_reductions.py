@@ -14,7 +14,7 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (
+from transforms.rules.registry import (unsupported_here,
     forward,
     method_form,
     nondiff,
@@ -112,7 +112,7 @@ def norm_weights(x, nrm, ord, axis, keepdims):
         return x / np.where(n == 0, 1.0, n)
     if ord == 1 and vector:
         return np.sign(x)
-    raise NotImplementedError(
+    raise unsupported_here(
         f"np.linalg.norm with ord={ord!r} has a derivative rule only for ord=None, 'fro', "
         "and ord=1 or 2 of vectors; register one with @srcad.adjoint(np.linalg.norm)")
 

@@ -346,3 +346,10 @@ def broadcast_tangent(dx, x, y):
     if fast_shape(dx) == shape:
         return dx
     return np.broadcast_to(dx, shape).copy()
+
+
+def unsupported_here(what, hint=None):
+    """The error a rule raises for arguments it has no derivative for, located at the
+    user's line that led to the call (``raise unsupported_here("...")``)."""
+    from srcad.errors import unsupported_here as located
+    return located(what, hint)
