@@ -828,3 +828,47 @@ def test_a_derivative_function_is_not_differentiated_again():
     eps = 1e-4
     fd = (cubic(0.7 + eps) - 2 * cubic(0.7) + cubic(0.7 - eps)) / eps ** 2
     np.testing.assert_allclose(h, fd, rtol=1e-6)
+
+
+def cumulative_products(x):
+    return np.sum(np.cumprod(x, axis=1) ** 2) * np.sum(np.cumprod(np.sin(x)))
+
+
+def prod_twice_differentiable(x):
+    return np.prod(x) + np.sum(np.cumprod(x) ** 2)
+
+
+def test_cumprod_with_and_without_zeros(rng):
+    x = rng.uniform(0.5, 1.5, (3, 4))
+    fd_check(cumulative_products, (x,), 0, rng)
+    fd_check_forward(cumulative_products, (x,), 0, rng)
+    x[1, 2] = 0.0                 # an exact zero: the zero-safe recurrences are used
+    x[0, 0] = 0.0
+    fd_check(cumulative_products, (x,), 0, rng)
+    fd_check_forward(cumulative_products, (x,), 0, rng)
+    J = srcad.jacobian(cumprod_rows, mode="forward")(x[0])
+    np.testing.assert_allclose(J, srcad.jacobian(cumprod_rows, mode="reverse")(x[0]),
+                               rtol=1e-12, atol=1e-15)
+
+
+def cumprod_rows(v):
+    return np.cumprod(v * 2.0)
+
+
+def update_in_one_branch(a, k):
+    a2 = np.asarray(a)
+    if k > 0:
+        out = a2 * 3.0
+    else:
+        s = np.array(a2)
+        s[0] += a2[1] * s[1]
+        out = s * a2
+    r = np.reshape(out, np.shape(a))
+    return np.sum(r ** 2)
+
+
+def test_the_in_place_guard_names_only_locals_bound_on_its_path(rng):
+    a = rng.uniform(0.2, 0.9, 3)
+    fd_check(update_in_one_branch, (a, 1), 0, rng)
+    fd_check(update_in_one_branch, (a, -1), 0, rng)
+    fd_check_forward(update_in_one_branch, (a, -1), 0, rng)

@@ -358,6 +358,10 @@ def f_cumsum(x): return np.cumsum(x)
 def f_cumsum_axis1(x): return np.cumsum(x, axis=1)
 def f_cumsum_last(x): return np.cumsum(x, axis=-1)
 def f_cumsum_method(x): return x.cumsum(0)
+def f_cumprod(x): return np.cumprod(x)
+def f_cumprod_axis1(x): return np.cumprod(x, axis=1)
+def f_cumprod_last(x): return np.cumprod(x, axis=-1)
+def f_cumprod_method(x): return x.cumprod(0)
 def f_norm(x): return np.linalg.norm(x)
 def f_norm_axis(x): return np.linalg.norm(x, axis=1)
 def f_norm_keep(x): return np.linalg.norm(x, axis=0, keepdims=True)
@@ -388,6 +392,9 @@ ROWS += [
     row(np.std, f_std_method, A34, axis=1),
     row(np.cumsum, f_cumsum, A34), row(np.cumsum, f_cumsum_axis1, A34, axis=1),
     row(np.cumsum, f_cumsum_last, A234, axis=-1), row(np.cumsum, f_cumsum_method, A34, post=(0,)),
+    row(np.cumprod, f_cumprod, A34), row(np.cumprod, f_cumprod_axis1, A34, axis=1),
+    row(np.cumprod, f_cumprod_last, A234, axis=-1),
+    row(np.cumprod, f_cumprod_method, A34, post=(0,)),
     row(np.linalg.norm, f_norm, X((5,))), row(np.linalg.norm, f_norm, A34),
     row(np.linalg.norm, f_norm_axis, A34, axis=1),
     row(np.linalg.norm, f_norm_keep, A34, axis=0, keepdims=True),

@@ -203,8 +203,12 @@ class Normalizer:
 
     def stmt_If(self, s):
         test = self.atom(s.test)
+        before = set(self.assigned)
         body = self.block(s.body) or [gast.Pass()]
+        in_body, self.assigned = self.assigned, before
         orelse = self.block(s.orelse)
+        # bound on both paths (a guard in one branch must not name the other's locals)
+        self.assigned = in_body & self.assigned
         self.emit(gast.If(test=test, body=body, orelse=orelse), s)
 
     def stmt_For(self, s):

@@ -1,4 +1,5 @@
-"""Derivative rules for NumPy reductions: sum, mean, prod, max/min, var/std, norm, cumsum.
+"""Derivative rules for NumPy reductions: sum, mean, prod, max/min, var/std, norm, cumsum,
+cumprod.
 
 Reductions take ``axis`` (``None``, an int or a tuple, negative allowed) and
 ``keepdims``; a reverse rule broadcasts the cotangent back over the reduced
@@ -131,6 +132,50 @@ def cumsum_tangent(dx, a, axis):
     return np.cumsum(dx, axis=axis % np.ndim(a) + len(lead))
 
 
+def _along_last(x, axis):
+    """``x`` with the cumulated axis last (flattened when ``axis`` is None)."""
+    if axis is None:
+        return np.ravel(x)
+    return np.moveaxis(x, axis % np.ndim(x), -1)
+
+
+def cumprod_back(g, a, y, axis):
+    """The cotangent of ``cumprod``: a_bar[j] = y[j-1] * s[j] with s[j] = g[j] + a[j+1] s[j+1]
+    (exact with zeros; sum over i >= j of g[i] y[i] / a[j] when there are none)."""
+    a2, y2 = _along_last(np.asarray(a, dtype=float), axis), _along_last(y, axis)
+    g2 = _along_last(np.broadcast_to(g, np.shape(y)), axis)
+    if np.all(a2 != 0):
+        out = np.flip(np.cumsum(np.flip(g2 * y2, -1), -1), -1) / a2
+    else:
+        s = np.array(g2, dtype=float)
+        for j in range(s.shape[-1] - 2, -1, -1):
+            s[..., j] += a2[..., j + 1] * s[..., j + 1]
+        out = np.concatenate([np.ones_like(y2[..., :1]), y2[..., :-1]], -1) * s
+    if axis is None:
+        return out.reshape(np.shape(a))
+    return np.moveaxis(out, -1, axis % np.ndim(a))
+
+
+def cumprod_tangent(da, a, y, axis):
+    """dy[i] = dy[i-1] a[i] + y[i-1] da[i] (y * cumsum(da / a) when ``a`` has no zeros)."""
+    lead = tangent_lead(da, a)
+    a2, y2 = _along_last(np.asarray(a, dtype=float), axis), _along_last(y, axis)
+    if axis is None:
+        d2 = np.reshape(da, lead + (-1,))
+    else:
+        d2 = np.moveaxis(da, axis % np.ndim(a) + len(lead), -1)
+    if np.all(a2 != 0):
+        out = y2 * np.cumsum(d2 / a2, -1)
+    else:
+        out = np.array(np.broadcast_to(d2, np.broadcast_shapes(d2.shape, a2.shape)),
+                       dtype=float)
+        for i in range(1, out.shape[-1]):
+            out[..., i] = out[..., i - 1] * a2[..., i] + y2[..., i - 1] * out[..., i]
+    if axis is None:
+        return out
+    return np.moveaxis(out, -1, axis % np.ndim(a) + len(lead))
+
+
 # ---- reductions -------------------------------------------------------------
 
 @reverse(np.sum)
@@ -230,6 +275,16 @@ def cumsum_bar(y, g, a, axis=None, dtype=None, out=None):
 @forward(np.cumsum)
 def cumsum_dot(y, a, axis=None, dtype=None, out=None):
     return (lambda da: cumsum_tangent(da, a, axis),)
+
+
+@reverse(np.cumprod)
+def cumprod_bar(y, g, a, axis=None, dtype=None, out=None):
+    return (cumprod_back(g, a, y, axis),)
+
+
+@forward(np.cumprod)
+def cumprod_dot(y, a, axis=None, dtype=None, out=None):
+    return (lambda da: cumprod_tangent(da, a, y, axis),)
 
 
 # ---- rules for the helpers above, so generated code can be differentiated again --

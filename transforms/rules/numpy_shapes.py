@@ -445,6 +445,7 @@ def full_like_dot(y, a, fill_value, dtype=None, order="K", subok=True, shape=Non
 for _name, _target in [
         ("sum", np.sum), ("mean", np.mean), ("prod", np.prod), ("max", np.max),
         ("min", np.min), ("var", np.var), ("std", np.std), ("cumsum", np.cumsum),
+        ("cumprod", np.cumprod),
         ("dot", np.dot), ("trace", np.trace), ("clip", np.clip), ("ravel", np.ravel),
         ("squeeze", np.squeeze), ("copy", np.copy), ("reshape", array_reshape),
         ("transpose", array_transpose), ("flatten", array_flatten), ("astype", array_astype),
