@@ -377,7 +377,12 @@ def list_built_in_a_loop(x):
     return sum(terms) + np.sum(np.stack(terms) ** 2)
 
 
+def products(x):
+    return np.vdot(x, np.sin(x)) + np.prod(x) + np.sum(np.cumprod(x) ** 2)
+
+
 HESSIAN_CASES = [
+    pytest.param(products, lambda: _gen.uniform(0.5, 1.5, 4), id="products"),
     pytest.param(list_built_in_a_loop, lambda: _gen.uniform(0.2, 1.2, 4),
                  id="list_built_in_a_loop"),
     pytest.param(through_a_local_dataclass, lambda: _gen.uniform(-1.0, 1.0, 3),
