@@ -872,3 +872,19 @@ def test_the_in_place_guard_names_only_locals_bound_on_its_path(rng):
     fd_check(update_in_one_branch, (a, 1), 0, rng)
     fd_check(update_in_one_branch, (a, -1), 0, rng)
     fd_check_forward(update_in_one_branch, (a, -1), 0, rng)
+
+
+shadowed = None         # a module-level name that the function below shadows with a local
+
+
+def view_then_update_a_shadowing_local(x):
+    shadowed = x.copy()
+    v = shadowed[1:]
+    shadowed[1:] = shadowed[1:] * 2.0      # NumPy: `v` sees the update
+    return np.sum(v * x[1:])
+
+
+def test_a_local_shadowing_a_global_is_still_guarded(rng):
+    x = rng.uniform(0.2, 0.9, 4)
+    with pytest.raises(srcad.TransformError, match="updated in place"):
+        srcad.grad(view_then_update_a_shadowing_local)(x)

@@ -26,6 +26,9 @@ def alias_groups(fn, scope):
     (``np.may_share_memory``), so a generous guess costs a check, not an error.
     """
     parent = {}
+    own = {a.id for a in fn.args.args + fn.args.kwonlyargs} | {
+        n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    scope = {name for name in scope if name not in own}   # a local may shadow a global
 
     def find(n):
         while parent.setdefault(n, n) != n:
