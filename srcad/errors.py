@@ -62,22 +62,27 @@ def unsupported_here(what, hint=None):
     """A ``TransformError`` for a rule that meets, at run time, arguments it has no
     derivative for: located at the user's line whose generated code called the rule
     (found from the ``# file:line  source`` comment above the generated statement)."""
-    import os
-    import re
     import sys
     frame = sys._getframe(1)
     while frame is not None and not frame.f_code.co_filename.startswith("<srcad"):
         frame = frame.f_back
     if frame is None:
         return TransformError(what, hint=hint)
-    generated = frame.f_code.co_filename
-    for n in range(frame.f_lineno, 0, -1):
+    return user_line_error(what, frame.f_code.co_filename, frame.f_lineno,
+                           frame.f_globals.get("__file__"), hint=hint)
+
+
+def user_line_error(what, generated, lineno, user_file=None, **kw):
+    """A ``TransformError`` at the user's line that generated line ``lineno`` of
+    ``generated`` came from (the ``# file:line  source`` comment above it)."""
+    import os
+    import re
+    for n in range(lineno, 0, -1):
         m = re.match(r"\s*# (\S+?):(\d+)  (.*)$", linecache.getline(generated, n))
         if m:
             name, line, text = m.groups()
-            path = frame.f_globals.get("__file__")
-            if path and os.path.basename(path) == name:
-                return TransformError(what, filename=path, lineno=int(line), hint=hint)
+            if user_file and os.path.basename(user_file) == name:
+                return TransformError(what, filename=user_file, lineno=int(line), **kw)
             return TransformError(what, filename=name, lineno=int(line), source_line=text,
-                                  hint=hint)
-    return TransformError(what, filename=generated, lineno=frame.f_lineno, hint=hint)
+                                  **kw)
+    return TransformError(what, filename=generated, lineno=lineno, **kw)

@@ -194,7 +194,15 @@ def not_shared(x, name, filename, lineno, *others):
     if isinstance(x, np.ndarray):
         for o in others:
             if isinstance(o, np.ndarray) and np.may_share_memory(x, o):
-                from srcad.errors import TransformError
+                from srcad.errors import TransformError, user_line_error
+                if filename.startswith("<srcad"):       # srcad's own first-derivative code
+                    raise user_line_error(
+                        "second derivatives through an in-place update of an array that a "
+                        "view still reads are not supported yet", filename, lineno,
+                        why="the first-derivative code keeps views of the array for its "
+                            "reverse sweep",
+                        hint="write the update as a new value (`u = np.concatenate(...)` or "
+                             "`u = u + ...`) to take second derivatives")
                 raise TransformError(
                     f"`{name}` is updated in place while another name refers to the same "
                     "array", filename=filename, lineno=lineno,

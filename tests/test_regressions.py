@@ -888,3 +888,19 @@ def test_a_local_shadowing_a_global_is_still_guarded(rng):
     x = rng.uniform(0.2, 0.9, 4)
     with pytest.raises(srcad.TransformError, match="updated in place"):
         srcad.grad(view_then_update_a_shadowing_local)(x)
+
+
+def heat_stencil(u0, nu):
+    u = u0.copy()
+    for _ in range(4):
+        u[1:-1] = u[1:-1] + nu * (u[:-2] - 2 * u[1:-1] + u[2:])
+    return np.sum(u ** 3)
+
+
+def test_second_derivative_through_a_stencil_update_is_refused_at_the_users_line(rng):
+    u0 = rng.uniform(0.2, 0.9, 6)
+    fd_check(heat_stencil, (u0, 0.2), (0, 1), rng)           # first order is fine
+    with pytest.raises(srcad.TransformError, match="second derivatives through an in-place"
+                       ) as info:
+        srcad.hessian(heat_stencil)(u0, 0.2)
+    assert info.value.lineno == inspect.getsourcelines(heat_stencil)[1] + 3
