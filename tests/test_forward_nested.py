@@ -381,7 +381,13 @@ def products(x):
     return np.vdot(x, np.sin(x)) + np.prod(x) + np.sum(np.cumprod(x) ** 2)
 
 
+def contraction(x):
+    A = np.reshape(x, (2, 3))
+    return np.sum(np.einsum("ij,kj->ik", A, np.sin(A)) ** 2)
+
+
 HESSIAN_CASES = [
+    pytest.param(contraction, lambda: _gen.uniform(-1.0, 1.0, 6), id="einsum"),
     pytest.param(products, lambda: _gen.uniform(0.5, 1.5, 4), id="products"),
     pytest.param(list_built_in_a_loop, lambda: _gen.uniform(0.2, 1.2, 4),
                  id="list_built_in_a_loop"),

@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 import transforms.rules
-from transforms.rules import registry
+from transforms.rules import numpy_linalg, registry
 from transforms.rules.numpy_shapes import (
     array_astype,
     array_flatten,
@@ -883,8 +883,15 @@ def helpers(module):
             if inspect.isfunction(obj) and obj.__module__ == module.__name__ and obj not in tmpl}
 
 
+# rule helpers whose (forward-only) rules are checked through what uses them
+COVERED_ELSEWHERE = {
+    # the Hessian of an einsum contraction, against differences of the gradient
+    numpy_linalg.einsum_back_k: "test_forward_nested.py::test_hessian_against_fd_of_grad[einsum]",
+}
+
+
 def test_every_rule_has_a_row():
-    targets = [r.target for r in ROWS]
+    targets = [r.target for r in ROWS] + list(COVERED_ELSEWHERE)
     missing = sorted({f"{kind} rule for {getattr(t, '__module__', '')}.{getattr(t, '__name__', t)}"
                       for kind, t, _ in our_rules() if not any(t is u for u in targets)})
     assert not missing, "registered rules without a row in ROWS: " + ", ".join(missing)

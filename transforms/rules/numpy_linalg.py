@@ -454,6 +454,12 @@ def einsum_specs(operands):
     return ins, out
 
 
+def einsum_no_trace(sk):
+    if len(set(sk)) != len(sk):
+        raise unsupported_here("einsum with a repeated index in one operand (a trace) has "
+                               "no rule; register one with @srcad.adjoint(np.einsum)")
+
+
 def einsum_back_k(g, operands, k):
     """The cotangent of the k-th operand (1-based: operands[0] is the subscripts)."""
     if k >= len(operands):
@@ -461,9 +467,7 @@ def einsum_back_k(g, operands, k):
     ins, out = einsum_specs(operands)
     arrays = operands[1:]
     sk = ins[k - 1]
-    if len(set(sk)) != len(sk):
-        raise unsupported_here("einsum with a repeated index in one operand (a trace) has "
-                                  "no rule; register one with @srcad.adjoint(np.einsum)")
+    einsum_no_trace(sk)
     others = [a for j, a in enumerate(arrays) if j != k - 1]
     other_specs = [s for j, s in enumerate(ins) if j != k - 1]
     present = "".join(c for c in sk if c in out or any(c in s for s in other_specs))
@@ -496,4 +500,26 @@ def einsum_dot(y, *operands, out=None, optimize=False):
             lambda d3: einsum_tangent((None, None, None, d3), operands))
 
 
-nondiff(einsum_specs)
+nondiff(einsum_specs, einsum_no_trace)
+
+
+def einsum_back_k_tangent(g, operands, k, dops):
+    """The tangent of ``einsum_back_k`` along the operands' tangents (it is linear in
+    each operand other than the k-th)."""
+    total = 0.0
+    if not isinstance(dops, (tuple, list)):
+        return total
+    for j in range(1, len(operands)):
+        d = dops[j]
+        if j == k or d is None or (np.ndim(d) == 0 and d == 0.0):
+            continue
+        ops = list(operands)
+        ops[j] = d
+        total = total + einsum_back_k(g, tuple(ops), k)
+    return total
+
+
+@forward(einsum_back_k, vector=False)
+def einsum_back_k_dot(y, g, operands, k):
+    return (lambda dg: einsum_back_k(dg, operands, k),
+            lambda dops: einsum_back_k_tangent(g, operands, k, dops), None)

@@ -113,6 +113,10 @@ def norm_weights(x, nrm, ord, axis, keepdims):
         return x / np.where(n == 0, 1.0, n)
     if ord == 1 and vector:
         return np.sign(x)
+    return norm_unsupported(ord)
+
+
+def norm_unsupported(ord):
     raise unsupported_here(
         f"np.linalg.norm with ord={ord!r} has a derivative rule only for ord=None, 'fro', "
         "and ord=1 or 2 of vectors; register one with @srcad.adjoint(np.linalg.norm)")
@@ -356,4 +360,4 @@ def norm_weights_dot(y, x, nrm, ord, axis, keepdims):
             lambda dn: norm_weights_tangent_n(dn, x, nrm, ord, axis, keepdims))
 
 
-nondiff(norm_two)
+nondiff(norm_two, norm_unsupported)
