@@ -189,7 +189,11 @@ def hessian(d, args):
                          f"(v and the result are tuples in wrt order)")
     _check_scalar(d, args, "hessian")
     _check_array_like(d, args)
-    return jacobian(_gradient_of(d), args, "forward")
+    H = jacobian(_gradient_of(d), args, "forward")
+    x = args[d.positions[0]]
+    if isinstance(x, np.ndarray) and isinstance(H, np.ndarray) and H.dtype != x.dtype:
+        H = H.astype(x.dtype)           # float32 in, float32 out (as grad and jvp do)
+    return H
 
 
 def hvp(d, args, v):

@@ -141,7 +141,7 @@ def min_dot(y, a, b=None):
 
 
 nondiff(builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round,
-        builtins.isinstance, builtins.type)
+        builtins.isinstance, builtins.type, builtins.slice)
 
 
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
