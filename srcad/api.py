@@ -337,7 +337,9 @@ class Differentiable:
         elif self.single and type(out) is np.ndarray and len(args) == 1:
             a = args[0]
             if type(a) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype \
-                    and out.flags.writeable and not np.may_share_memory(out, a):
+                    and out.flags.writeable and out is not a and (
+                        (out.base is None and a.base is None)      # two owners: apart
+                        or not np.may_share_memory(out, a)):
                 value, grads = fn(*args, 1.0, (out,))
                 if isinstance(value, (float, np.floating)):
                     if grads[0] is not out:          # not written in place: copy it over

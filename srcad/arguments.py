@@ -105,16 +105,32 @@ def _check_out(out, args, positions, names, single):
 def _check_no_overlap(outs, args, names):
     """``out=`` buffers may share memory neither with an argument nor with each other:
     the generated code reads the arguments while it writes the gradients."""
-    arrays = [a for a in args if isinstance(a, np.ndarray)]
-    for k, (name, o) in enumerate(zip(names, outs, strict=True)):
-        if not isinstance(o, np.ndarray):
-            continue
-        if any(np.may_share_memory(o, a) for a in arrays):
+    arrays = [(a, _root(a)) for a in args if isinstance(a, np.ndarray)]
+    buffers = [(name, o, _root(o)) for name, o in zip(names, outs, strict=True)
+               if isinstance(o, np.ndarray)]
+    for k, (name, o, root) in enumerate(buffers):
+        if any(_overlap(o, root, a, ra) for a, ra in arrays):
             raise ValueError(f"out= for `{name}` shares memory with an argument; pass a "
                              "separate buffer")
-        for other_name, other in zip(names[k + 1:], outs[k + 1:], strict=True):
-            if isinstance(other, np.ndarray) and np.may_share_memory(o, other):
+        for other_name, other, other_root in buffers[k + 1:]:
+            if _overlap(o, root, other, other_root):
                 raise ValueError(f"out= buffers for `{name}` and `{other_name}` share memory")
+
+
+def _root(x):
+    """The array at the bottom of ``x``'s chain of views, or None when that array does
+    not own its memory (a buffer NumPy did not allocate)."""
+    while isinstance(x.base, np.ndarray):
+        x = x.base
+    return x if x.base is None else None
+
+
+def _overlap(a, ra, b, rb):
+    # arrays over memory of their own, with different roots, cannot overlap (cheap test);
+    # views of one root, or foreign buffers, get NumPy's bounds check
+    if ra is not None and rb is not None and ra is not rb:
+        return False
+    return np.may_share_memory(a, b)
 
 
 def _check_buffer(label, buffer, like):

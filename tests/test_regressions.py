@@ -603,6 +603,15 @@ def test_out_may_not_overlap_arguments_or_each_other():
     with pytest.raises(ValueError, match="share memory"):
         buf = np.empty(3)
         srcad.grad(zip_reversed, wrt=(0, 1))(x, x + 1.0, out=(buf, buf))
+    buf = np.empty(6)
+    with pytest.raises(ValueError, match="share memory"):
+        srcad.grad(zip_reversed, wrt=(0, 1))(x, x + 1.0, out=(buf[:3], buf[2:5]))
+    with pytest.raises(ValueError, match="shares memory with an argument"):
+        srcad.grad(zip_reversed, wrt=(0, 1))(buf[:3], buf[3:], out=(buf[1:4], np.empty(3)))
+    gx, gy = srcad.grad(zip_reversed, wrt=(0, 1))(x, x + 1.0, out=(buf[:3], buf[3:]))
+    assert np.shares_memory(gx, buf) and np.shares_memory(gy, buf)   # halves of one buffer
+    want = srcad.grad(zip_reversed, wrt=(0, 1))(x, x + 1.0)
+    np.testing.assert_allclose(buf, np.concatenate(want))
 
 
 def test_rebinding_a_module_constant_recompiles(tmp_path, monkeypatch, rng):
