@@ -309,14 +309,18 @@ class Differentiable:
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"{what}: use pullback or jacobian")
         if out is not None:
-            if all([type(o) is np.ndarray and type(g) is np.ndarray and g.shape == o.shape
-                    for g, o in zip(grads, outs, strict=True)]):
-                for g, o in zip(grads, outs, strict=True):
-                    if g is not o:              # not written in place by the generated code
-                        np.copyto(o, g)
-                return value, out
-            return value, _write_out(out, grads, self.wrt, self.single)
+            return value, self._into_out(out, outs, grads)
         return value, (grads[0] if self.single else tuple(grads))
+
+    def _into_out(self, out, outs, grads):
+        """``out`` holding ``grads`` (most were written in place by the generated code)."""
+        if all([type(o) is np.ndarray and type(g) is np.ndarray and g.shape == o.shape
+                for g, o in zip(grads, outs, strict=True)]):
+            for g, o in zip(grads, outs, strict=True):
+                if g is not o:              # not written in place by the generated code
+                    np.copyto(o, g)
+            return out
+        return _write_out(out, grads, self.wrt, self.single)
 
     def grad(self, *args, out=None, **kwargs):
         if kwargs or len(args) != len(self.params):
@@ -345,6 +349,11 @@ class Differentiable:
                     if grads[0] is not out:          # not written in place: copy it over
                         np.copyto(out, grads[0])
                     return out
+        else:
+            outs = _check_out(out, args, self.positions, self.wrt, self.single)
+            value, grads = fn(*args, 1.0, outs)
+            if isinstance(value, (float, np.floating)):
+                return self._into_out(out, outs, grads)
         return self.value_and_grad(*args, out=out)[1]
 
     def pullback(self, *args, **kwargs):

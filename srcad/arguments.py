@@ -4,6 +4,7 @@ Each is checked before anything is computed or written; a mismatch is a
 ValueError naming the argument and the shapes, never a broadcast accident.
 """
 import dataclasses
+import operator
 
 import numpy as np
 
@@ -81,8 +82,25 @@ def _leaves(x, path):
         yield path, x
 
 
+_LAST_OUT = (None, (), None, None)     # (out, args, names, result) of the last check
+
+
 def _check_out(out, args, positions, names, single):
-    """The tuple of top-level buffers to hand to generated code (after checking all of ``out``)."""
+    """The tuple of top-level buffers to hand to generated code (after checking all of ``out``).
+
+    A loop that passes the same ``out`` and the same argument objects again is checked
+    once: an array's memory, and so every overlap, is fixed for its lifetime."""
+    global _LAST_OUT
+    last = _LAST_OUT
+    if out is last[0] and names is last[2] and len(args) == len(last[1]) \
+            and all(map(operator.is_, args, last[1])):
+        return last[3]
+    result = _check_out_fresh(out, args, positions, names, single)
+    _LAST_OUT = (out, args, names, result)
+    return result
+
+
+def _check_out_fresh(out, args, positions, names, single):
     outs = (out,) if single else out
     if not isinstance(outs, (tuple, list)) or len(outs) != len(names):
         raise ValueError(f"out= must be {'one buffer' if single else f'a tuple of {len(names)}'}"
@@ -105,15 +123,39 @@ def _check_out(out, args, positions, names, single):
 def _check_no_overlap(outs, args, names):
     """``out=`` buffers may share memory neither with an argument nor with each other:
     the generated code reads the arguments while it writes the gradients."""
-    arrays = [(a, _root(a)) for a in args if isinstance(a, np.ndarray)]
-    buffers = [(name, o, _root(o)) for name, o in zip(names, outs, strict=True)
-               if isinstance(o, np.ndarray)]
-    for k, (name, o, root) in enumerate(buffers):
-        if any(_overlap(o, root, a, ra) for a, ra in arrays):
+    by_root = {}                    # id of an owning root array -> the arrays viewing it
+    for a in args:
+        if isinstance(a, np.ndarray):
+            r = _root(a)
+            if r is None:           # memory NumPy did not allocate: compare everything
+                return _check_no_overlap_pairwise(outs, args, names)
+            by_root.setdefault(id(r), []).append(a)
+    seen = {}
+    for name, o in zip(names, outs, strict=True):
+        if not isinstance(o, np.ndarray):
+            continue
+        r = _root(o)
+        if r is None:
+            return _check_no_overlap_pairwise(outs, args, names)
+        if any(np.may_share_memory(o, a) for a in by_root.get(id(r), ())):
             raise ValueError(f"out= for `{name}` shares memory with an argument; pass a "
                              "separate buffer")
-        for other_name, other, other_root in buffers[k + 1:]:
-            if _overlap(o, root, other, other_root):
+        for other_name, other in seen.get(id(r), ()):
+            if np.may_share_memory(o, other):
+                raise ValueError(f"out= buffers for `{other_name}` and `{name}` share memory")
+        seen.setdefault(id(r), []).append((name, o))
+
+
+def _check_no_overlap_pairwise(outs, args, names):
+    arrays = [a for a in args if isinstance(a, np.ndarray)]
+    buffers = [(name, o) for name, o in zip(names, outs, strict=True)
+               if isinstance(o, np.ndarray)]
+    for k, (name, o) in enumerate(buffers):
+        if any(np.may_share_memory(o, a) for a in arrays):
+            raise ValueError(f"out= for `{name}` shares memory with an argument; pass a "
+                             "separate buffer")
+        for other_name, other in buffers[k + 1:]:
+            if np.may_share_memory(o, other):
                 raise ValueError(f"out= buffers for `{name}` and `{other_name}` share memory")
 
 
@@ -123,14 +165,6 @@ def _root(x):
     while isinstance(x.base, np.ndarray):
         x = x.base
     return x if x.base is None else None
-
-
-def _overlap(a, ra, b, rb):
-    # arrays over memory of their own, with different roots, cannot overlap (cheap test);
-    # views of one root, or foreign buffers, get NumPy's bounds check
-    if ra is not None and rb is not None and ra is not rb:
-        return False
-    return np.may_share_memory(a, b)
 
 
 def _check_buffer(label, buffer, like):
