@@ -913,3 +913,14 @@ def test_second_derivative_through_a_stencil_update_is_refused_at_the_users_line
                        ) as info:
         srcad.hessian(heat_stencil)(u0, 0.2)
     assert info.value.lineno == inspect.getsourcelines(heat_stencil)[1] + 3
+
+
+def test_out_checks_are_redone_for_new_arguments(rng):
+    x, y = rng.uniform(0.2, 0.9, 3), rng.uniform(0.2, 0.9, 3)
+    out = (np.empty(3), np.empty(3))
+    g = srcad.grad(zip_reversed, wrt=(0, 1))
+    g(x, y, out=out)
+    g(x, y, out=out)                       # the same objects: checked once
+    with pytest.raises(ValueError, match="shares memory with an argument"):
+        g(x, out[1][::-1], out=out)        # a new argument viewing an out= buffer
+    np.testing.assert_allclose(g(x, y, out=out)[0], g(x, y)[0])
