@@ -94,6 +94,8 @@ class Differentiable:
         self.inner = getattr(fn, "__srcad_derivative__", None)   # (Differentiable, "grad")
         self.params, self.wrt, self.single = _resolve_wrt(self.base_fn, wrt)
         self.positions = tuple(self.params.index(n) for n in self.wrt)
+        # the gradient of several arguments is a tuple: it has no gradient of its own
+        self._tuple_valued = self.inner is not None and not self.inner[0].single
         self._npositional = len(self.params) if self.inner is not None else sum(
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(fn).parameters.values())
@@ -293,7 +295,14 @@ class Differentiable:
         bound.apply_defaults()
         return tuple(bound.arguments[p] for p in self.params)
 
+    def _refuse_tuple_valued(self):
+        raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returns a "
+                         f"tuple (the gradient with respect to {self.inner[0].wrt}): take "
+                         f"the gradient of one wrt at a time, or use jacobian / hvp")
+
     def value_and_grad(self, *args, out=None, **kwargs):
+        if self._tuple_valued:
+            self._refuse_tuple_valued()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         fn = self._specialise("vjp", args)
@@ -323,6 +332,8 @@ class Differentiable:
         return _write_out(out, grads, self.wrt, self.single)
 
     def grad(self, *args, out=None, **kwargs):
+        if self._tuple_valued:
+            self._refuse_tuple_valued()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         fn = self._hot.get("vjp")

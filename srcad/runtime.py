@@ -405,6 +405,8 @@ def tangent_setitem(t, x, idx, v, vector):
 
 def full_tangent(t, x):
     """A tangent that may merely broadcast to ``x``'s shape, made full."""
+    if not isinstance(x, (np.ndarray, float, int, np.number)):
+        return t                    # a container's tangent is already structured
     shape = np.shape(x)
     tshape = np.shape(t)
     if tshape == shape:

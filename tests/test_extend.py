@@ -821,3 +821,22 @@ def test_readme_extending_examples_run(body, expected, tmp_path, capsys):
     out = capsys.readouterr().out
     if expected is not None:
         assert out == expected
+
+
+def stretch(x, s=1.0):
+    return x * s
+
+
+def stretched_sum(x):
+    return np.sum(stretch(x, s=5.0) ** 2)
+
+
+def test_custom_tangent_gets_keyword_arguments_by_position(rng):
+    @srcad.tangent(stretch)
+    def stretch_tangent(args, tangents):
+        x, s = args
+        return stretch(x, s), stretch(tangents[0], s) + tangents[1] * x
+
+    x = rng.uniform(0.5, 1.5, 4)
+    fd_check_forward(stretched_sum, (x,), 0, rng)
+    assert "stretch_tangent((x, 5.0)" in srcad.source(stretched_sum, x, kind="jvp")

@@ -924,3 +924,32 @@ def test_out_checks_are_redone_for_new_arguments(rng):
     with pytest.raises(ValueError, match="shares memory with an argument"):
         g(x, out[1][::-1], out=out)        # a new argument viewing an out= buffer
     np.testing.assert_allclose(g(x, y, out=out)[0], g(x, y)[0])
+
+
+def through_layers(layers, x):
+    h = x
+    for W in layers:
+        h = np.sin(h * W)
+    return np.sum(h)
+
+
+def test_hvp_with_a_list_of_arrays_that_a_loop_runs_over(rng):
+    layers = [rng.uniform(0.5, 1.5, 3), rng.uniform(0.5, 1.5, 3)]
+    x = rng.uniform(0.2, 0.9, 3)
+    v = [rng.standard_normal(3), rng.standard_normal(3)]
+    hv = srcad.hvp(through_layers, (layers, x), v)
+    g = srcad.grad(through_layers)
+    eps = 1e-6
+    plus = g([a + eps * d for a, d in zip(layers, v)], x)
+    minus = g([a - eps * d for a, d in zip(layers, v)], x)
+    for got, p, m in zip(hv, plus, minus):
+        np.testing.assert_allclose(got, (p - m) / (2 * eps), rtol=1e-5, atol=1e-8)
+
+
+def two_argument_energy(x, y):
+    return x ** 2 * y + np.sin(y)
+
+
+def test_grad_of_a_gradient_with_several_wrt_is_refused():
+    with pytest.raises(ValueError, match="returns a tuple"):
+        srcad.grad(srcad.grad(two_argument_energy, wrt=(0, 1)), wrt=1)(2.0, 3.0)

@@ -282,6 +282,19 @@ class Forward:
         else:
             func = call.func
         if fn is not MISSING and fn in registry.CUSTOM_FORWARD:
+            if call.keywords:       # the rule takes (args, tangents): keywords by position
+                import inspect
+                try:
+                    bound = inspect.signature(fn).bind(
+                        *args, **{k.arg: k.value for k in call.keywords})
+                except (TypeError, ValueError) as exc:
+                    raise TransformError(f"cannot bind the arguments of `{fn.__name__}`: {exc}",
+                                         **self.where(s)) from None
+                if bound.kwargs:
+                    raise TransformError(f"`{fn.__name__}` has a forward rule, which takes its "
+                                         "arguments by position; keyword-only arguments "
+                                         "cannot be passed to it", **self.where(s))
+                args = list(bound.args)
             rule = _load(self.env.bind(fn.__name__ + "_tangent", registry.CUSTOM_FORWARD[fn]))
             tans = gast.Tuple(elts=[self.tangent_of(a) or rt_call(self.env, "zero_tangent", a)
                                     for a in args], ctx=gast.Load())
