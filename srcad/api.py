@@ -192,6 +192,13 @@ class Differentiable:
                                 f"{type(args[pos]).__name__} holds no float values")
 
     def _compile(self, kind, sig, args):
+        if getattr(self.base_fn, "__module__", None) == "srcad.runtime":
+            from srcad.errors import unsupported_here   # reached from generated code
+            raise unsupported_here(f"higher derivatives through srcad's own "
+                                   f"`{self.base_fn.__name__}` are not supported yet",
+                                   hint="second derivatives through srcad.checkpoint and "
+                                        "recursive helpers are not available; take them "
+                                        "of the function without checkpoint")
         self._check_args(args)
         own = _own_rule(self.fn, kind, self.positions)
         if own is not None:

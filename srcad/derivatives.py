@@ -8,9 +8,6 @@ learned on the first call and remembered.
 """
 import numpy as np
 
-_OUT_SHAPE = {}   # (function, argument shapes) -> output shape, learned once
-
-
 def _size(x):
     t = type(x)
     if t is np.ndarray:
@@ -31,8 +28,8 @@ def _check_array_like(d, args):
                             f"{type(a).__name__}")
 
 
-def _shape_key(d, args):
-    return (id(d), tuple(np.shape(a) if isinstance(a, np.ndarray) else type(a) for a in args))
+def _shape_key(args):
+    return tuple(np.shape(a) if isinstance(a, np.ndarray) else type(a) for a in args)
 
 
 def jacobian(d, args, mode):
@@ -57,15 +54,16 @@ def jacobian(d, args, mode):
     n_in = sum(_size(a) for a in ins)
     if mode == "auto" and n_in == 1:
         mode = "forward"                # one forward pass is never dearer than one pullback
-    key = _shape_key(d, args)
-    out_shape = _OUT_SHAPE.get(key)
+    key = _shape_key(args)
+    out_shapes = d.__dict__.setdefault("_out_shapes", {})   # argument shapes -> output shape
+    out_shape = out_shapes.get(key)
     if out_shape is None:
         value = d._primal(args)
         if d.inner is None and not isinstance(value, (float, int, np.ndarray, np.number)):
             raise ValueError(f"jacobian needs a function returning a float or an ndarray; "
                              f"`{d.fn.__name__}` returned a {type(value).__name__}: take the "
                              f"jacobian of each output, or use pullback / jvp")
-        out_shape = _OUT_SHAPE[key] = np.shape(value)
+        out_shape = out_shapes[key] = np.shape(value)
     if mode == "auto":
         n_out = int(np.prod(out_shape)) if out_shape else 1
         mode = "forward" if n_in < n_out else "reverse"

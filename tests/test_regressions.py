@@ -953,3 +953,18 @@ def two_argument_energy(x, y):
 def test_grad_of_a_gradient_with_several_wrt_is_refused():
     with pytest.raises(ValueError, match="returns a tuple"):
         srcad.grad(srcad.grad(two_argument_energy, wrt=(0, 1)), wrt=1)(2.0, 3.0)
+
+
+def tanh_step(x, w):
+    return np.tanh(x * w)
+
+
+def checkpointed(x, w):
+    return np.sum(srcad.checkpoint(tanh_step, x, w))
+
+
+def test_second_derivative_through_checkpoint_is_a_transform_error(rng):
+    x, w = rng.uniform(0.2, 0.9, 3), rng.uniform(0.5, 1.5, 3)
+    fd_check(checkpointed, (x, w), (0, 1), rng)
+    with pytest.raises(srcad.TransformError, match="higher derivatives through srcad's own"):
+        srcad.hvp(checkpointed, (x, w), np.ones(3))
