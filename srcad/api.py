@@ -9,7 +9,6 @@ signature), in memory and on disk, and calls it directly on a hit::
     eam.grad(x)                 # compiles once for float64[1d], then reuses
     print(eam.source("grad", x))
 """
-import dataclasses
 import functools
 import inspect
 import threading
@@ -20,8 +19,9 @@ from srcad import cache as disk
 from srcad import codegen
 from srcad.arguments import (_check_cotangent, _check_out, _check_tangents,
                              _write_out)
-from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes, constants_of
-from srcad.signature import abstract, describe, is_differentiable, is_numeric, signature_of
+from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes, constants_of, own_rule
+from srcad.signature import (abstract, describe, fields_of, is_differentiable, is_numeric,
+                              signature_of, struct_types)
 from transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -106,6 +106,7 @@ class Differentiable:
         self._hot = {}                   # kind -> the specialisation used last
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
         self._jacobian_plans = {}        # argument shapes -> (mode taken, output shape, inputs)
+        self._out_shapes = {}            # argument shapes -> the output's shape, learned once
 
     @property
     def base_fn(self):
@@ -200,7 +201,7 @@ class Differentiable:
                                         "recursive helpers are not available; take them "
                                         "of the function without checkpoint")
         self._check_args(args)
-        own = _own_rule(self.fn, kind, self.positions)
+        own = own_rule(self.fn, kind, self.positions)
         if own is not None:
             return own
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
@@ -213,7 +214,7 @@ class Differentiable:
                 return fn
         from transforms import pipeline
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
-        fields = _fields_of(self.params, args)
+        fields = fields_of(self.params, args)
         numeric += [f"{p}.{f}" for p, items in fields.items() for f, s in items
                     if is_numeric(s)]
         if kind in ("vjp", "vjp_plain"):
@@ -224,14 +225,14 @@ class Differentiable:
             gen = pipeline.reverse_mode(self._target(args), self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig, fields),
                                         param_kinds=kinds, optimize=(kind == "vjp"),
-                                        types=_struct_types(self.params, args))
+                                        types=struct_types(self.params, args))
             what = "reverse mode (vector-Jacobian product)"
         else:
             from transforms.shapes import param_shapes
             gen = pipeline.forward_mode(self._target(args), self.wrt, numeric,
                                         vector=(kind == "jvpvec"),
                                         param_shapes=param_shapes(self.params, sig, fields),
-                                        types=_struct_types(self.params, args))
+                                        types=struct_types(self.params, args))
             what = "forward mode (Jacobian-vector product" + (
                 ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1
@@ -451,60 +452,8 @@ class Differentiable:
         return derivatives.hvp(self, tuple(args), v)
 
 
-def _own_rule(fn, kind, positions):
-    """A user rule registered on the differentiated function itself is used as is."""
-    from srcad import runtime
-    if kind in ("vjp", "vjp_plain") and fn in _REG.CUSTOM_REVERSE:
-        rule = _REG.CUSTOM_REVERSE[fn]
-
-        def vjp(*args_seed_out):
-            args, seed = args_seed_out[:len(inspect.signature(fn).parameters)], \
-                args_seed_out[len(inspect.signature(fn).parameters)]
-            value, back = rule(*args)
-            cots = runtime.call_back(back, seed, args, fn.__name__, True)
-            return value, tuple(runtime.finalize(cots[p], args[p]) for p in positions)
-        vjp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"
-        vjp.__srcad_guards__ = ()
-        return vjp
-    if kind in ("jvp", "jvpvec") and fn in _REG.CUSTOM_FORWARD:
-        rule = _REG.CUSTOM_FORWARD[fn]
-        n = len(inspect.signature(fn).parameters)
-
-        def jvp(*args_tangents):
-            args, tans = args_tangents[:n], args_tangents[n:]
-            full = [runtime.zero_tangent(a) for a in args]
-            for p, t in zip(positions, tans, strict=True):
-                full[p] = t
-            return rule(tuple(args), tuple(full))
-        jvp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"
-        jvp.__srcad_guards__ = ()
-        return jvp
-    return None
-
-
 def _derivatives():
     return _DERIVATIVES
-
-
-def _fields_of(params, args):
-    """parameter -> [(field, abstract type)] for dataclass and NamedTuple arguments."""
-    out = {}
-    for p, a in zip(params, args, strict=False):
-        if dataclasses.is_dataclass(a) and not isinstance(a, type):
-            out[p] = [(f.name, abstract(getattr(a, f.name))) for f in dataclasses.fields(a)]
-        elif isinstance(a, tuple) and hasattr(a, "_fields"):
-            out[p] = [(f, abstract(v)) for f, v in zip(a._fields, a, strict=True)]
-    return out
-
-
-def _struct_types(params, args):
-    """parameter -> class, for dataclass and NamedTuple arguments (their methods resolve)."""
-    out = {}
-    for p, a in zip(params, args, strict=False):
-        if (dataclasses.is_dataclass(a) and not isinstance(a, type)) or \
-                (isinstance(a, tuple) and hasattr(a, "_fields")):
-            out[p] = type(a)
-    return out
 
 
 # ------------------------------------------------------------ functional API

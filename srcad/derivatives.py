@@ -55,15 +55,14 @@ def jacobian(d, args, mode):
     if mode == "auto" and n_in == 1:
         mode = "forward"                # one forward pass is never dearer than one pullback
     key = _shape_key(args)
-    out_shapes = d.__dict__.setdefault("_out_shapes", {})   # argument shapes -> output shape
-    out_shape = out_shapes.get(key)
+    out_shape = d._out_shapes.get(key)
     if out_shape is None:
         value = d._primal(args)
         if d.inner is None and not isinstance(value, (float, int, np.ndarray, np.number)):
             raise ValueError(f"jacobian needs a function returning a float or an ndarray; "
                              f"`{d.fn.__name__}` returned a {type(value).__name__}: take the "
                              f"jacobian of each output, or use pullback / jvp")
-        out_shape = out_shapes[key] = np.shape(value)
+        out_shape = d._out_shapes[key] = np.shape(value)
     if mode == "auto":
         n_out = int(np.prod(out_shape)) if out_shape else 1
         mode = "forward" if n_in < n_out else "reverse"

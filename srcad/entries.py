@@ -5,8 +5,10 @@ for every user function it inlined or calls, so rebinding one of those names
 makes the next call recompile. A disk entry records the helpers it inlined and
 the user rules of the callables it classified; ``from_entry`` rebuilds the
 function only when all of them are unchanged, and returns None otherwise.
+``own_rule`` wraps a user rule registered on the differentiated function itself.
 """
 import importlib
+import inspect
 
 from srcad import codegen
 from transforms.rules import registry as _REG
@@ -150,3 +152,34 @@ def _lookup(module, qualname):
         if obj is None:
             return None
     return obj
+
+
+def own_rule(fn, kind, positions):
+    """A user rule registered on the differentiated function itself is used as is."""
+    from srcad import runtime
+    if kind in ("vjp", "vjp_plain") and fn in _REG.CUSTOM_REVERSE:
+        rule = _REG.CUSTOM_REVERSE[fn]
+
+        def vjp(*args_seed_out):
+            args, seed = args_seed_out[:len(inspect.signature(fn).parameters)], \
+                args_seed_out[len(inspect.signature(fn).parameters)]
+            value, back = rule(*args)
+            cots = runtime.call_back(back, seed, args, fn.__name__, True)
+            return value, tuple(runtime.finalize(cots[p], args[p]) for p in positions)
+        vjp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"
+        vjp.__srcad_guards__ = ()
+        return vjp
+    if kind in ("jvp", "jvpvec") and fn in _REG.CUSTOM_FORWARD:
+        rule = _REG.CUSTOM_FORWARD[fn]
+        n = len(inspect.signature(fn).parameters)
+
+        def jvp(*args_tangents):
+            args, tans = args_tangents[:n], args_tangents[n:]
+            full = [runtime.zero_tangent(a) for a in args]
+            for p, t in zip(positions, tans, strict=True):
+                full[p] = t
+            return rule(tuple(args), tuple(full))
+        jvp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"
+        jvp.__srcad_guards__ = ()
+        return jvp
+    return None

@@ -88,3 +88,24 @@ def is_differentiable(s):
     if kind == "dict":
         return any(is_differentiable(v) for _, v in s[1])
     return False
+
+
+def fields_of(params, args):
+    """parameter -> [(field, abstract type)] for dataclass and NamedTuple arguments."""
+    out = {}
+    for p, a in zip(params, args, strict=False):
+        if dataclasses.is_dataclass(a) and not isinstance(a, type):
+            out[p] = [(f.name, abstract(getattr(a, f.name))) for f in dataclasses.fields(a)]
+        elif isinstance(a, tuple) and hasattr(a, "_fields"):
+            out[p] = [(f, abstract(v)) for f, v in zip(a._fields, a, strict=True)]
+    return out
+
+
+def struct_types(params, args):
+    """parameter -> class, for dataclass and NamedTuple arguments (their methods resolve)."""
+    out = {}
+    for p, a in zip(params, args, strict=False):
+        if (dataclasses.is_dataclass(a) and not isinstance(a, type)) or \
+                (isinstance(a, tuple) and hasattr(a, "_fields")):
+            out[p] = type(a)
+    return out

@@ -51,17 +51,9 @@ def _is_nondiff_value(value, namespace):
     if isinstance(value, gast.Call):
         fn = resolve(value.func, namespace)
         if registry.is_nondiff(fn) or registry.SPECIAL.get(fn) == "stop_gradient" \
-                if _hashable(fn) else False:
+                if registry.hashable(fn) else False:
             return True
     return False
-
-
-def _hashable(obj):
-    try:
-        hash(obj)
-        return True
-    except TypeError:
-        return False
 
 
 def _edges(fn, namespace):
@@ -127,6 +119,6 @@ def _numeric_value(value, namespace, numeric):
             and f"{value.value.id}.{value.attr}" in numeric
     if isinstance(value, gast.Call):
         fn = resolve(value.func, namespace)
-        return _hashable(fn) and (registry.lookup(registry.REVERSE, fn) is not None
+        return registry.hashable(fn) and (registry.lookup(registry.REVERSE, fn) is not None
                                   or registry.is_nondiff(fn))
     return False

@@ -82,6 +82,18 @@ def _const(value):
     return gast.Constant(value=value, kind=None)
 
 
+def dotted(node):
+    if isinstance(node, gast.Attribute):
+        return dotted(node.value) + "." + node.attr
+    return node.id
+
+
+def rename_root(node, name):
+    while isinstance(node, gast.Attribute):
+        node = node.value
+    node.id = name
+
+
 def _not_any(flags):
     flags = sorted(flags)
     test = _load(flags[0]) if len(flags) == 1 else gast.BoolOp(

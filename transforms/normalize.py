@@ -36,7 +36,7 @@ import gast
 
 from srcad.errors import TransformError
 from transforms import sharing
-from transforms.exits import _assign, _const, _load
+from transforms.exits import _assign, _const, _load, dotted, rename_root
 from transforms.parse import MISSING, resolve
 from transforms.rules import registry
 
@@ -506,7 +506,7 @@ class Normalizer:
                        "srcad resolves every callee at transform time",
                        "call a module-level function")
         obj = getattr(obj, "__srcad_wrapped__", obj)
-        special = registry.SPECIAL.get(obj) if _hashable(obj) else None
+        special = registry.SPECIAL.get(obj) if registry.hashable(obj) else None
         if special == "isderiving":
             return _const(True)
         if special in ("nestlevel", "level"):
@@ -537,8 +537,8 @@ class Normalizer:
             root_obj = self.parsed.scope.get(root.id, MISSING)
             if isinstance(root_obj, types.ModuleType):
                 bound = self.bind_global(root, root_obj)
-                chain = gast.parse(_dotted(func)).body[0].value
-                _rename_root(chain, bound.id)
+                chain = gast.parse(dotted(func)).body[0].value
+                rename_root(chain, bound.id)
                 return chain
         return self.bind_global(func, obj)
 
@@ -580,26 +580,6 @@ class Normalizer:
         gast.copy_location(inner, e)
         self.stmt(inner)
         return _load(result)
-
-
-def _dotted(node):
-    if isinstance(node, gast.Attribute):
-        return _dotted(node.value) + "." + node.attr
-    return node.id
-
-
-def _rename_root(node, name):
-    while isinstance(node, gast.Attribute):
-        node = node.value
-    node.id = name
-
-
-def _hashable(obj):
-    try:
-        hash(obj)
-        return True
-    except TypeError:
-        return False
 
 
 def normalize(parsed, env, namer, level=1, types=None):

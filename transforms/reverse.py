@@ -77,9 +77,7 @@ def rt_call(env, name, *args):
 
 def classify(obj):
     """What kind of derivative code a call to ``obj`` gets."""
-    try:
-        hash(obj)
-    except TypeError:
+    if not registry.hashable(obj):
         return "unknown"
     special = registry.SPECIAL.get(obj)
     if special:

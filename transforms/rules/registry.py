@@ -353,3 +353,12 @@ def unsupported_here(what, hint=None):
     user's line that led to the call (``raise unsupported_here("...")``)."""
     from srcad.errors import unsupported_here as located
     return located(what, hint)
+
+
+def hashable(obj):
+    """Can ``obj`` key the rule tables (callables are looked up by identity and hash)?"""
+    try:
+        hash(obj)
+        return True
+    except TypeError:
+        return False
