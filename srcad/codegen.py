@@ -16,6 +16,7 @@ so tracebacks, ``pdb`` and ``inspect.getsource`` show the generated lines.
 import ast
 import hashlib
 import linecache
+import math
 import re
 import textwrap
 
@@ -49,12 +50,81 @@ def annotate(stmts, filename, seen=None):
     return out
 
 
+def _literal(value):
+    """An expression that evaluates to ``value`` wherever it is printed, or None.
+
+    The unparser prints a number by its ``repr``, so ``Constant(-2.0)`` under
+    ``**`` reads ``-2.0 ** 2`` (that is ``-(2.0 ** 2)``). A negative number
+    (and ``-0.0``) becomes a unary minus of a non-negative literal, which the
+    unparser parenthesises by precedence: ``(-2.0) ** 2``. NaN is ``inf - inf``;
+    a complex number is arithmetic on its parts that keeps NaNs and signed zeros.
+    NumPy scalars and non-numbers are left as they are.
+    """
+    kind = type(value)
+    if kind is int:
+        return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value)) if value < 0 else None
+    if kind is float:
+        if math.isnan(value):
+            inf = float("inf")
+            return ast.BinOp(left=ast.Constant(inf), op=ast.Sub(), right=ast.Constant(inf))
+        if math.copysign(1.0, value) < 0:
+            return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
+        return None
+    if kind is complex:
+        return _complex(value)
+    return None
+
+
+def _complex(z):
+    """``z`` as ``re + im*1j`` arithmetic that keeps NaNs and signed zeros."""
+    def imag(i):                    # an imaginary literal for i >= 0 or NaN
+        if math.isnan(i):
+            inf = complex(0, math.inf)
+            return ast.BinOp(left=ast.Constant(inf), op=ast.Sub(), right=ast.Constant(inf))
+        return ast.Constant(complex(0, i))
+
+    def real(r):
+        return _literal(r) or ast.Constant(r)
+
+    def negated(r, i):              # -(-re - i*1j): exact real part, imaginary -(0.0 - i)
+        inner = ast.BinOp(left=real(-r), op=ast.Sub(), right=imag(i))
+        return ast.UnaryOp(op=ast.USub(), operand=inner)
+
+    re, im = z.real, z.imag
+    re_minus_zero = re == 0 and math.copysign(1.0, re) < 0
+    if math.isnan(im):
+        return negated(re, im)
+    if re == 0 and not re_minus_zero and math.copysign(1.0, im) > 0:
+        return None                 # an imaginary literal prints as itself: 2j
+    if math.copysign(1.0, im) < 0:
+        if im == 0:
+            return negated(re, 0.0)
+        return ast.BinOp(left=real(re), op=ast.Sub(), right=imag(-im))
+    if not re_minus_zero:
+        return ast.BinOp(left=real(re), op=ast.Add(), right=imag(im))
+    if im > 0:
+        return negated(re, im)
+    minus_zero = ast.UnaryOp(op=ast.USub(), operand=ast.Constant(0j))     # (-0.0, -0.0)
+    return ast.Call(func=ast.Attribute(value=minus_zero, attr="conjugate", ctx=ast.Load()),
+                    args=[], keywords=[])
+
+
+class _Literals(ast.NodeTransformer):
+    def visit_Constant(self, node):
+        new = _literal(node.value)
+        return node if new is None else ast.copy_location(new, node)
+
+
+def unparse(tree):
+    """Python source for a gast tree; every number reads back as the same number."""
+    py = _Literals().visit(gast.gast_to_ast(tree))
+    ast.fix_missing_locations(py)
+    return (getattr(ast, "unparse", None) or astunparse.unparse)(py)
+
+
 def to_source(fn_node, params, header):
     """The factory module's source text for one generated function."""
-    fn_ast = gast.gast_to_ast(fn_node)
-    ast.fix_missing_locations(fn_ast)
-    unparse = getattr(ast, "unparse", None) or astunparse.unparse
-    body = unparse(fn_ast).strip("\n")
+    body = unparse(fn_node).strip("\n")
     lines = []
     for line in body.splitlines():
         m = _COMMENT_LINE.match(line)
