@@ -101,7 +101,9 @@ def item_acc_bar(y, g, c, x, idx, v):
 
 @forward(item_acc, vector=False)
 def item_acc_dot(y, c, x, idx, v):
-    return (lambda dc: dc, None, None, lambda dv: item_acc(0.0, x, idx, dv))
+    # shaped like the result ``y``, not ``x``: a list's cotangent is shorter than the list
+    # once the reverse sweep has popped the cotangents of its later appends
+    return (lambda dc: dc, None, None, lambda dv: item_acc(0.0, y, idx, dv))
 
 
 @reverse(index_cot, take_cot, gather_cot)

@@ -112,7 +112,9 @@ class Forward:
         if isinstance(s, gast.Expr):
             call = s.value
             if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
-                    and call.func.attr == "append" and self.is_active(call.func.value):
+                    and call.func.attr == "append":     # as reverse mode: a list that no
+                if not self.is_active(call.func.value):  # output reads needs no tangent
+                    return [s]
                 item = call.args[0]
                 tan = self.tangent_of(item) or rt_call(self.env, "zero_tangent", item)
                 return [s, gast.Expr(value=gast.Call(

@@ -510,15 +510,25 @@ def check_discarded_call(s, env, is_active, filename):
     if fn is builtins.print or (fn is not MISSING and classify(fn) in (
             "rule", "nondiff", "stop_gradient", "showgrad")):
         return
-    owner = getattr(fn, "__self__", None)
-    name = (f"{owner.__name__}.{fn.__name__}" if type(owner).__name__ == "ufunc"
-            else getattr(fn, "__qualname__", None) or getattr(fn, "__name__", "this call"))
     raise TransformError(
-        f"the result of `{name}(...)` is discarded, so it can only act by changing its "
-        "arguments in place", **where(filename, s),
+        f"the result of `{call_text(call, filename)}(...)` is discarded, so it can only act "
+        "by changing its arguments in place", **where(filename, s),
         why="srcad follows in-place writes only as `x[i] = v` (and `lst.append(v)`)",
         hint="write the update with indexing (`out[i] = out[i] + v`), or put it in a helper "
              "function with a rule from @srcad.adjoint")
+
+
+def call_text(call, filename):
+    """What the user wrote for the called function of ``call`` (``lst.append``), read from
+    their source line when the call is still where they wrote it, else unparsed."""
+    import ast
+    import linecache
+    import re
+    line = linecache.getline(filename, getattr(call, "lineno", 0) or 0)
+    m = re.match(r"\s*([A-Za-z_][\w.]*)\s*\(", line[getattr(call, "col_offset", 0):])
+    if m:
+        return m.group(1)
+    return ast.unparse(gast.gast_to_ast(gast.Expression(body=call.func)).body)
 
 
 def _variant(target, call, env, where):

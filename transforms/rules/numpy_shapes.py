@@ -119,9 +119,12 @@ def seq_split(g, xs, axis, ndmin):
 
 
 def seq_tangents(ds, xs):
-    """The vector-mode lead and the tangents of a sequence, zeros for ``None``."""
-    lead = next((tangent_lead(d, x) for d, x in zip(ds, xs, strict=True) if d is not None), ())
-    ts = [np.zeros(lead + np.shape(x)) if d is None else np.asarray(d)
+    """The vector-mode lead and the tangents of a sequence, zeros for ``None``. A tangent
+    without the leading axis of directions (the zero of a constant element) is the same
+    in every direction: it is broadcast to it."""
+    lead = max((tangent_lead(d, x) for d, x in zip(ds, xs, strict=True) if d is not None),
+               key=len, default=())
+    ts = [np.zeros(lead + np.shape(x)) if d is None else np.broadcast_to(d, lead + np.shape(x))
           for d, x in zip(ds, xs, strict=True)]
     return lead, ts
 
@@ -157,25 +160,29 @@ def seq_array_back(g, obj):
 
 
 def seq_array_lead(d, obj):
+    """The longest vector-mode lead among the tangents of ``obj``'s entries."""
     if d is None:
-        return None
-    if isinstance(obj, (list, tuple)):
-        leads = (seq_array_lead(di, oi) for di, oi in zip(d, obj, strict=True))
-        return next((lead for lead in leads if lead is not None), None)
+        return ()
+    if isinstance(obj, (list, tuple)) and isinstance(d, (list, tuple)):
+        return max((seq_array_lead(di, oi) for di, oi in zip(d, obj, strict=True)),
+                   key=len, default=())
     return tangent_lead(d, obj)
 
 
 def seq_array_tangent(d, obj, lead=None):
-    """The tangent of ``np.array(obj)`` from a tangent structured like ``obj``."""
+    """The tangent of ``np.array(obj)`` from a tangent structured like ``obj`` (or one
+    array for all of it, such as the zero of a constant sequence)."""
     if lead is None:
-        lead = seq_array_lead(d, obj) or ()
+        lead = seq_array_lead(d, obj)
+    if isinstance(obj, (list, tuple)) and d is not None and not isinstance(d, (list, tuple)):
+        return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=float)
     if isinstance(obj, (list, tuple)):
         parts = [seq_array_tangent(None if d is None else di, oi, lead)
                  for di, oi in zip(d if d is not None else [None] * len(obj), obj, strict=True)]
         return np.stack(parts, axis=len(lead))
     if d is None:
         return np.zeros(lead + np.shape(obj))
-    return np.array(d, dtype=float)
+    return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=float)
 
 
 # ---- array methods with a shape or axes list --------------------------------
