@@ -17,7 +17,7 @@ import numpy as np
 
 from srcad import cache as disk
 from srcad import codegen
-from srcad.arguments import (_check_cotangent, _check_out, _check_tangents,
+from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _write_out)
 from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes, constants_of, own_rule
 from srcad.signature import (abstract, describe, fields_of, is_differentiable, is_numeric,
@@ -325,6 +325,8 @@ class Differentiable:
                     else f"a value of shape {np.shape(value)}")
             raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
                              f"{what}: use pullback or jacobian")
+        if type(value) is np.ndarray:       # a 0-d array: maybe an argument itself
+            value = _apart_from(value, args)
         if out is not None:
             return value, self._into_out(out, outs, grads)
         return value, (grads[0] if self.single else tuple(grads))
@@ -378,7 +380,7 @@ class Differentiable:
     def pullback(self, *args, **kwargs):
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
-        value = self._primal(args)
+        value = _apart_from(self._primal(args), args)
 
         def back(cotangent):
             _, grads = self._vjp(args, _check_cotangent(cotangent, value, "cotangent"))
@@ -431,7 +433,7 @@ class Differentiable:
             args = self._bind(args, {})
         tangents = _check_tangents(self, args, tangents)
         fn = self._specialise("jvp", args)
-        return fn(*args, *tangents)
+        return _apart_from(fn(*args, *tangents), (args, tangents))
 
     def jacobian(self, *args, mode="auto", **kwargs):
         if kwargs or len(args) != len(self.params):

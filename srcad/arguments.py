@@ -3,6 +3,7 @@
 Each is checked before anything is computed or written; a mismatch is a
 ValueError naming the argument and the shapes, never a broadcast accident.
 """
+import copy
 import dataclasses
 import operator
 
@@ -208,3 +209,37 @@ def _write_out(out, grads, names, single):
         if ov is not gv:
             np.copyto(ov, gv)
     return out
+
+
+def _apart_from(result, inputs):
+    """``result`` with every array that may share memory with an array in ``inputs`` (the
+    caller's arguments, tangents) copied: nothing returned aliases what the caller passed,
+    so a later in-place change of either does not reach the other."""
+    arrays = [a for _, a in _leaves(inputs, "") if isinstance(a, np.ndarray)]
+    if not arrays:
+        return result
+    return _copy_shared(result, arrays)
+
+
+def _copy_shared(x, arrays):
+    if isinstance(x, np.ndarray):
+        return x.copy() if any(np.may_share_memory(x, a) for a in arrays) else x
+    if isinstance(x, (tuple, list)) and not hasattr(x, "_fields"):
+        new = [_copy_shared(v, arrays) for v in x]
+        return x if all(map(operator.is_, new, x)) else type(x)(new)
+    if isinstance(x, tuple):
+        new = [_copy_shared(v, arrays) for v in x]
+        return x if all(map(operator.is_, new, x)) else type(x)(*new)
+    if isinstance(x, dict):
+        new = {k: _copy_shared(v, arrays) for k, v in x.items()}
+        return x if all(new[k] is v for k, v in x.items()) else new
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        changed = {f.name: _copy_shared(getattr(x, f.name), arrays)
+                   for f in dataclasses.fields(x)}
+        changed = {k: v for k, v in changed.items() if v is not getattr(x, k)}
+        if not changed:
+            return x
+        x = copy.copy(x)
+        for k, v in changed.items():
+            object.__setattr__(x, k, v)
+    return x

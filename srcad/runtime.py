@@ -389,12 +389,28 @@ def tangent_construct(y, fields):
 
 
 def tangent_setitem(t, x, idx, v, vector):
-    """The tangent of ``x`` after ``x[idx] = v`` (``t`` is owned by the caller)."""
+    """The tangent of ``x`` after ``x[idx] = v`` (``t`` is owned by the caller).
+
+    A list's or a dict's tangent is a list or dict updated like ``x``; an array's
+    tangent that merely broadcasts to ``x`` (a scalar, or one without the vector-mode
+    leading axis) is first expanded to the full shape."""
+    if not isinstance(x, np.ndarray):
+        if is_zero(t):
+            if is_zero(v):
+                return t
+            t = {} if isinstance(x, dict) else [0.0] * len(x)
+        t[idx] = v
+        return t
+    if is_zero(t) and is_zero(v):
+        return t
+    lead = np.shape(v)[:np.ndim(v) - np.ndim(x[idx])] if vector else ()
+    if not is_zero(t) and vector and np.ndim(t) > x.ndim:
+        lead = np.shape(t)[:np.ndim(t) - x.ndim]
+    shape = lead + x.shape
     if is_zero(t):
-        if is_zero(v):
-            return t
-        lead = np.shape(v)[:np.ndim(v) - np.ndim(x[idx])] if vector else ()
-        t = np.zeros(lead + x.shape, dtype=np.result_type(x.dtype, np.float32))
+        t = np.zeros(shape, dtype=np.result_type(x.dtype, np.float32))
+    elif np.shape(t) != shape or not isinstance(t, np.ndarray):
+        t = np.array(np.broadcast_to(t, shape), dtype=np.result_type(t, x.dtype, np.float32))
     if vector:
         idx = idx if isinstance(idx, tuple) else (idx,)
         t[(slice(None),) + idx] = v

@@ -219,3 +219,129 @@ def sum_stack_squared(x, y):
 
 def test_sequence_in_hessian(rng):
     check_forward(sum_stack_squared, (X, Y), rng)
+
+
+# =========================================================================== 3, 4. item writes
+
+def dict_item_write(x):
+    d = {"a": x}
+    d["c"] = np.sum(d["a"] ** 2)
+    return d["c"]
+
+
+def dict_built_empty(x):
+    d = {}
+    d["a"] = x * 2.0
+    d["b"] = np.sin(x)
+    return d["a"] * d["b"]
+
+
+def list_item_write(x):
+    lst = [x, x * 2.0]
+    lst[1] = np.cos(x)
+    return lst[0] * lst[1]
+
+
+def constant_list_item_write(x):
+    lst = [0.0, 1.0, 2.0]
+    lst[1] = x[0] * x[1]
+    return np.array(lst) * x
+
+
+def broadcast_tangent_item_scale(y, x):
+    b = y + x[0]
+    b[1] *= 2.0
+    return b
+
+
+def broadcast_tangent_slice_write(y, x):
+    b = y * 0.5 + x[2]
+    b[1:] = x[:2] ** 2
+    return b * y
+
+
+def broadcast_tangent_item_write_sum(y, x):
+    b = y + x[0] * x[1]
+    b[0] = x[2]
+    return np.sum(b ** 2)
+
+
+@pytest.mark.parametrize("fn", [dict_item_write, dict_built_empty, list_item_write,
+                                constant_list_item_write])
+def test_container_item_writes(fn, rng):
+    check_forward(fn, (X,), rng)
+
+
+@pytest.mark.parametrize("fn", [broadcast_tangent_item_scale, broadcast_tangent_slice_write,
+                                broadcast_tangent_item_write_sum])
+def test_item_write_into_a_broadcast_tangent(fn, rng):
+    check_forward(fn, (Y, X), rng, wrt=1)
+
+
+# =========================================================================== 6. nothing returned aliases the caller's arrays
+
+def first_of_two(x, y):
+    return x
+
+
+def identity(x):
+    return x
+
+
+def identity_and_view(x):
+    return x, x[1:], {"x": x}
+
+
+def half_square(x):
+    return 0.5 * np.sum(x ** 2)
+
+
+def _shares(result, arrays):
+    from conftest import tree_leaves
+    return [np.may_share_memory(r, a) for r in tree_leaves(result)
+            if isinstance(r, np.ndarray) for a in arrays]
+
+
+def test_jvp_copies_a_tangent_passed_straight_through(rng):
+    x, y, t = X.copy(), Y.copy(), rng.standard_normal(3)
+    value, tan = srcad.jvp(first_of_two, (x, y), (t,))
+    assert tan is not t and not np.may_share_memory(tan, t)
+    assert not np.may_share_memory(value, x)
+    want_value, want_tan = x.copy(), t.copy()
+    t += 1.0                # the caller changes its arrays afterwards ...
+    x += 1.0
+    np.testing.assert_array_equal(tan, want_tan)    # ... the results they hold do not change
+    np.testing.assert_array_equal(value, want_value)
+    fd_check_forward(first_of_two, (X, Y), 0, rng)
+
+
+def test_structured_results_do_not_alias_the_arguments(rng):
+    x, t = X.copy(), rng.standard_normal(3)
+    value, tan = srcad.jvp(identity_and_view, (x,), (t,))
+    assert not any(_shares(value, [x, t])) and not any(_shares(tan, [x, t]))
+    value, back = srcad.pullback(identity_and_view, x)
+    assert not any(_shares(value, [x]))
+    fd_check_forward(identity_and_view, (X,), 0, rng)
+
+
+def test_pullback_and_value_and_grad_values_are_not_the_argument():
+    x = X.copy()
+    value, back = srcad.pullback(identity, x)
+    assert not np.may_share_memory(value, x)
+    x[0] = 5.0
+    np.testing.assert_array_equal(value, X)
+    x0 = np.array(0.25)         # a 0-d array: a valid scalar output
+    value, g = srcad.value_and_grad(identity)(x0)
+    assert not np.may_share_memory(value, x0)
+    x0[()] = 3.0
+    assert value == 0.25 and g == 1.0
+
+
+def test_hvp_and_derivative_do_not_alias_the_direction(rng):
+    v = rng.standard_normal(3)
+    hv = srcad.hvp(half_square, (X,), v)
+    assert not np.may_share_memory(hv, v)
+    check_forward(half_square, (X,), rng)
+    s = np.array(0.5)
+    ds = srcad.derivative(identity)(s)
+    assert not np.may_share_memory(ds, s)
