@@ -2,7 +2,9 @@
 
 Cotangent conventions inside a generated sweep:
 - ``0.0`` is the zero cotangent of anything (a float, an array, a structure);
-- a number or an array is the cotangent of a number or an array;
+- a number or an array is the cotangent of a number or an array; the cotangent
+  of an array may be a number (or a smaller array) standing for its broadcast
+  to the array's shape: helpers that index it expand it first;
 - a list is the cotangent of a tuple or a list (one entry per item), a dict
   the cotangent of a dict or of an object's attributes (one entry per field).
 ``finalize`` turns these into the gradient the user sees: the same structure
@@ -101,9 +103,11 @@ def item_acc(c, x, idx, g):
     if is_zero(g):
         return c
     if isinstance(x, np.ndarray):
+        dtype = x.dtype if x.dtype.kind in "fc" else np.result_type(x.dtype, np.float32)
         if is_zero(c):
-            c = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float32)
-                         if x.dtype.kind != "f" and x.dtype.kind != "c" else x.dtype)
+            c = np.zeros(x.shape, dtype=dtype)
+        elif not (isinstance(c, np.ndarray) and c.shape == x.shape):
+            c = np.array(np.broadcast_to(c, x.shape), dtype=np.result_type(c, dtype))
         if _fancy(idx):
             np.add.at(c, idx, g)
         else:

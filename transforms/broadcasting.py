@@ -12,7 +12,8 @@ After::
 A name's cotangent may stay a value that merely broadcasts to its shape when
 every adjoint that reads it multiplies it by an array of the full shape, or
 passes it on unchanged in shape to an operand for which the same holds (or to
-a ``wrt`` argument, which ``finalize`` broadcasts). ``BroadcastCotangents`` is
+a ``wrt`` argument, which ``finalize`` broadcasts), and nothing indexes it
+(``x[i]`` read or written needs ``x_bar`` of ``x``'s shape). ``BroadcastCotangents`` is
 the part of the reverse pass that decides this; ``_DropUnbroadcast`` removes
 ``unbroadcast(g, x)`` where the result and ``x`` surely share a shape.
 """
@@ -39,6 +40,8 @@ class BroadcastCotangents:
         if depth > 8 or not isinstance(atom, gast.Name):
             return False
         name = atom.id
+        if name in self.indexed:
+            return False
         if name in self.params:
             return name in self.wrt and self.param_kinds.get(name) == "array"
         stmt = self.defs.get(name)
@@ -74,7 +77,9 @@ class BroadcastCotangents:
                 return False
             expr = same.visit(expr)
             others_scalar = all(self.shape(a) == ("scalar",) for a in args if a is not operand)
-            same_shape = self.shape(operand) == shape or (elementwise and others_scalar)
+            # two unknown shapes (None) are not the same shape: x[1:] + y[1:, 1:]
+            same_shape = (shape is not None and self.shape(operand) == shape) \
+                or (elementwise and others_scalar)
             if self._full(expr, shape):
                 continue
             if same_shape and self._full_of(expr, operand):
@@ -153,7 +158,8 @@ class _DropUnbroadcast(gast.NodeTransformer):
     def visit_Call(self, node):
         self.generic_visit(node)
         if resolve(node.func, self.env.namespace) is registry.unbroadcast and \
-                len(node.args) == 2 and self.shape(node.args[1]) == self.result:
+                len(node.args) == 2 and self.result is not None \
+                and self.shape(node.args[1]) == self.result:
             return node.args[0]
         return node
 

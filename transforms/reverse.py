@@ -127,6 +127,9 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                 name = n.targets[0].id
                 self.defs[name] = None if name in self.defs or name in self.multi else n
         self.bar_shapes = {}              # cotangents kept unexpanded: name_bar -> shape
+        self.indexed = {n.value.id for n in gast.walk(fn)     # x[i] read or written: x_bar
+                        if isinstance(n, gast.Subscript)      # is indexed, so it must have
+                        and isinstance(n.value, gast.Name)}   # x's full shape
 
     # ----------------------------------------------------------- bookkeeping
     def _assign_scopes(self, stmts, scope):
@@ -470,8 +473,12 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                 value=_load(self.bar(base.id)), slice=target.slice, ctx=gast.Store())],
                 value=_const(0.0), type_comment=None))
         else:
-            self.accumulate(adj, s.value, rt_call(self.env, "take_cot", _load(self.bar(base.id)),
-                                                  index))
+            # ``b[idx] = v`` broadcasts v to b[idx]'s shape: v's cotangent sums back down
+            taken = rt_call(self.env, "take_cot", _load(self.bar(base.id)), index)
+            unbroadcast = self.env.bind("unbroadcast", registry.unbroadcast,
+                                        (registry.__name__, "unbroadcast"))
+            self.accumulate(adj, s.value, gast.Call(func=_load(unbroadcast),
+                                                    args=[taken, s.value], keywords=[]))
             adj.append(_assign(self.bar(base.id), rt_call(self.env, "zero_item",
                                                      _load(self.bar(base.id)), index)))
         return primal, [_located(a, s) for a in adj]

@@ -277,8 +277,12 @@ def unbroadcast(g, x):
     extra = len(gshape) - len(shape)
     if extra > 0:
         g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+        gshape = g.shape
+    elif extra < 0:                         # g stands for its broadcast to x's rank
+        gshape = (1,) * -extra + gshape
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and gshape[i] != 1)
     if axes:
+        g = np.reshape(g, gshape)
         g = g.sum(axis=axes, keepdims=True)
     if not shape:
         return g[()] if hasattr(g, "ndim") else g
