@@ -19,7 +19,7 @@ from srcad import cache as disk
 from srcad import codegen
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _write_out)
-from srcad.entries import _code_key, _from_entry, _guards, _rule_hashes, constants_of, own_rule
+from srcad.entries import _code_key, _from_entry, _guards, entry_of, own_rule
 from srcad.signature import (abstract, describe, fields_of, is_differentiable, is_numeric,
                               signature_of, struct_types)
 from transforms.rules import registry as _REG
@@ -246,15 +246,9 @@ class Differentiable:
         fn = codegen.load(text, gen.env.namespace, self.fn.__globals__, self.fn.__qualname__)
         fn.__srcad_text__ = text
         fn.__srcad_guards__ = _guards(gen.env)
-        recipes = {name: gen.env.recipes.get(name) for name in params}
-        if all(r is not None for r in recipes.values()):
-            deps = [[d.__module__, d.__qualname__, h] for d, h in gen.env.deps[1:]]
-            callees = []
-            for c in gen.env.callees + [d for d, _ in gen.env.deps]:
-                mod, qual = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
-                if isinstance(mod, str) and isinstance(qual, str):
-                    callees.append([mod, qual] + _rule_hashes(c))
-            disk.store(key, text, recipes, deps, callees, constants_of(gen.env))
+        record = entry_of(gen.env, params)
+        if record is not None:
+            disk.store(key, dict(record, source=text))
         return fn
 
     def _nesting(self):
@@ -273,7 +267,8 @@ class Differentiable:
         plain = inner._specialise("vjp_plain", args)
         names = ", ".join(self.params)
         result = "grads[0]" if inner.single else "grads"
-        name = f"{inner.base_fn.__name__}_{kind}{len(self._nesting())}"
+        from transforms.exits import identifier
+        name = identifier(f"{inner.base_fn.__name__}_{kind}{len(self._nesting())}")
         text = (f"def {name}({names}):\n"
                 f"    value, grads = {plain.__name__}({names}, 1.0)\n"
                 f"    return {result}\n")

@@ -1,20 +1,45 @@
-"""The disk cache of generated source.
+"""The disk cache of generated source, treated as the code it is.
 
-One file per (function code, helpers reached, compiler version, kind, wrt,
-signature, backend) under ``SRCAD_CACHE_DIR`` (default: ``~/.cache/srcad``).
-An entry holds the generated factory source, how to re-find every object it
-names, and the fingerprints of the helpers it inlined. Entries are written
-atomically (temporary file + rename); an unreadable, foreign or stale entry
-is ignored and regenerated, never trusted.
+One file ``srcad-<key>.json`` per (function code and what it names, helpers reached,
+compiler and NumPy version, kind, wrt, signature, backend) under ``SRCAD_CACHE_DIR``
+(default: ``~/.cache/srcad``; ``SRCAD_CACHE_DIR=""`` or ``SRCAD_DISK_CACHE=0`` turn the
+disk cache off). An entry holds generated source that is compiled and run on load, so:
+
+- the directory is created 0700; a directory or entry that another user owns, or that
+  others may write, is skipped with one warning;
+- each entry is signed with HMAC-SHA256 under a per-user key kept 0600 in the
+  directory (``srcad-key``), created atomically: an entry edited, or copied from
+  another cache directory, fails the check and is regenerated;
+- entries are opened with O_NOFOLLOW and O_NONBLOCK and read only if they are regular
+  files (a FIFO or a symlink in their place is ignored, never waited on);
+- writes go to a temporary file renamed into place, removed on any failure;
+- ``clear()`` removes only files with srcad's own names, in the directory itself.
+
+File layout: one line ``srcad-cache <format> <hmac hex>`` then the JSON body it signs.
 """
 import hashlib
+import hmac
 import json
 import os
 import pathlib
+import re
+import stat
 import tempfile
+import warnings
 
-FORMAT = 1
+FORMAT = 2
 _COMPILER = None
+_MAGIC = b"srcad-cache"
+_KEY_FILE = "srcad-key"
+_ENTRY = re.compile(r"srcad-[0-9a-f]{32}\.json")
+_TEMPORARY = re.compile(r"\.srcad-tmp-[A-Za-z0-9_]+")
+_MAX_BYTES = 64 << 20
+_WARNED = set()
+
+
+def enabled():
+    return os.environ.get("SRCAD_DISK_CACHE", "1").strip().lower() not in (
+        "0", "false", "no", "off") and os.environ.get("SRCAD_CACHE_DIR", None) != ""
 
 
 def directory():
@@ -25,12 +50,126 @@ def directory():
     return pathlib.Path(path)
 
 
+def _warn(what, path):
+    if (what, str(path)) not in _WARNED:
+        _WARNED.add((what, str(path)))
+        warnings.warn(f"srcad: disk cache {what}: {path}; it is not used (the gradient is "
+                      f"compiled in memory). Fix its owner and mode, or set SRCAD_CACHE_DIR "
+                      f"to a directory of yours, or SRCAD_DISK_CACHE=0", RuntimeWarning,
+                      stacklevel=4)
+
+
+def _unsafe(st):
+    """Why a file or directory with this stat may not be trusted, or None."""
+    if st.st_uid != os.geteuid():
+        return "owned by another user"
+    if st.st_mode & 0o022:
+        return "writable by others"
+    return None
+
+
+def _folder(create):
+    """The cache directory if it is safe to use (made 0700 when ``create``), else None."""
+    if not enabled():
+        return None
+    folder = directory()
+    if create:
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError:
+            return None               # a read-only place only costs speed
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        _warn("path is not a directory", folder)
+        return None
+    why = _unsafe(st)
+    if why:
+        _warn(f"directory {why}", folder)
+        return None
+    return folder
+
+
+def _read(path, limit=_MAX_BYTES, private=False):
+    """The bytes of a regular file of ours, without following a symlink or blocking on a
+    FIFO; None if it is missing, not a regular file, too big, or not safe (``private``:
+    nobody else may even read it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            return None
+        why = _unsafe(st) or ("readable by others" if private and st.st_mode & 0o077 else None)
+        if why:
+            _warn(f"file {why}", path)
+            return None
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks) if size <= limit else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_new(folder, data):
+    """A new 0600 temporary file in ``folder`` holding ``data``: its path. Removed on
+    any failure (a full disk, a file-size limit)."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".srcad-tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _secret(folder):
+    """This user's signing key for ``folder``: 32 random bytes in ``srcad-key`` (0600),
+    created atomically (linked into place complete, so racing processes agree)."""
+    path = os.path.join(folder, _KEY_FILE)
+    for _ in range(3):
+        data = _read(path, limit=64, private=True)
+        if data is not None and len(data) == 32:
+            return data
+        tmp = _write_new(folder, os.urandom(32))
+        try:
+            if data is None and not os.path.lexists(path):
+                try:
+                    os.link(tmp, path)          # fails if another process made one meanwhile
+                except FileExistsError:
+                    continue
+            else:
+                os.replace(tmp, path)           # a damaged key: entries signed by it are lost
+                tmp = None
+        finally:
+            if tmp is not None:
+                os.unlink(tmp)
+    return None
+
+
+def _mac(secret, body):
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
 def compiler_version():
-    """A fingerprint of the compiler's own files (name, size, modification time): a
-    changed srcad never reads the entries of another."""
+    """A fingerprint of the compiler's own files (name, size, modification time) and of
+    NumPy's version: a changed srcad or NumPy never reads the entries of another."""
     global _COMPILER
     if _COMPILER is None:
-        h = hashlib.sha256()
+        import numpy
+        h = hashlib.sha256(numpy.__version__.encode())
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         for sub in ("srcad", "transforms", os.path.join("transforms", "rules")):
             with os.scandir(os.path.join(root, sub)) as entries:
@@ -46,40 +185,80 @@ def key_of(*parts):
     return hashlib.sha256(repr((FORMAT, compiler_version()) + parts).encode()).hexdigest()[:32]
 
 
+def _path(folder, key):
+    return os.path.join(folder, f"srcad-{key}.json")
+
+
 def load(key):
-    path = directory() / f"{key}.json"
+    """The entry stored under ``key``, if its signature checks; else None."""
+    folder = _folder(create=False)
+    if folder is None:
+        return None
+    data = _read(_path(folder, key))
+    if data is None:
+        return None
+    head, _, body = data.partition(b"\n")
+    parts = head.split(b" ")
+    if len(parts) != 3 or parts[0] != _MAGIC or parts[1] != str(FORMAT).encode():
+        return None
     try:
-        with open(path, encoding="utf-8") as fh:
-            entry = json.load(fh)
-    except (OSError, ValueError):
+        secret = _secret(folder)
+    except OSError:
         return None
-    if not isinstance(entry, dict) or entry.get("key") != key or entry.get("format") != FORMAT:
+    if secret is None or not hmac.compare_digest(parts[2], _mac(secret, body).encode()):
+        return None                   # edited, or signed in another directory
+    try:
+        entry = json.loads(body.decode("utf-8"))
+    except ValueError:
         return None
-    if not isinstance(entry.get("source"), str) or not isinstance(entry.get("recipes"), dict):
+    if not isinstance(entry, dict) or entry.get("key") != key \
+            or not isinstance(entry.get("source"), str) \
+            or not isinstance(entry.get("recipes"), dict):
         return None
     return entry
 
 
-def store(key, source, recipes, deps, callees=(), constants=()):
-    folder = directory()
+def store(key, entry):
+    """Write ``entry`` (a JSON-able dict) under ``key``, signed; failures only cost speed."""
+    folder = _folder(create=True)
+    if folder is None:
+        return
+    tmp = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        entry = {"format": FORMAT, "key": key, "source": source, "recipes": recipes,
-                 "deps": deps, "callees": list(callees),
-                 "constants": list(constants)}
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(entry, fh)
-        os.replace(tmp, folder / f"{key}.json")
-    except OSError:
-        pass                      # a read-only cache directory only costs speed
+        secret = _secret(folder)
+        if secret is None:
+            return
+        body = json.dumps(dict(entry, key=key), sort_keys=True).encode("utf-8")
+        head = b"%s %d %s\n" % (_MAGIC, FORMAT, _mac(secret, body).encode())
+        tmp = _write_new(folder, head + body)
+        os.replace(tmp, _path(folder, key))
+        tmp = None
+    except (OSError, TypeError, ValueError):
+        pass                          # a full disk or a read-only directory only costs speed
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def clear():
-    folder = directory()
-    if folder.is_dir():
-        for path in folder.glob("*.json"):
-            try:
-                path.unlink()
-            except OSError:
-                pass
+    """Remove srcad's entries (and temporaries a crash left) from the cache directory:
+    only regular files of ours named ``srcad-<hex>.json`` or ``.srcad-tmp-*``, never a
+    subdirectory. The signing key stays."""
+    folder = _folder(create=False)
+    if folder is None:
+        return
+    try:
+        with os.scandir(folder) as entries:
+            names = [e.name for e in entries
+                     if (_ENTRY.fullmatch(e.name) or _TEMPORARY.fullmatch(e.name))
+                     and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass

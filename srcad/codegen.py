@@ -27,8 +27,16 @@ COMMENT = "#srcad#"
 _COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"|\"\"\")" + COMMENT + r" ?(.*?)(?:'|\"|\"\"\")$")
 
 
+def comment_safe(text):
+    """``text`` with every character that is not printable (a newline, a carriage
+    return, a line or paragraph separator, any control character) written as its escape:
+    a file name or a qualified name from outside can never end a comment and become code."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in str(text))
+
+
 def _comment(text):
-    return gast.Expr(value=gast.Constant(value=f"{COMMENT} {text}", kind=None))
+    return gast.Expr(value=gast.Constant(value=f"{COMMENT} {comment_safe(text)}", kind=None))
 
 
 def annotate(stmts, filename, seen=None):
@@ -133,7 +141,7 @@ def to_source(fn_node, params, header):
         elif line.strip():
             lines.append(line)
     inner = textwrap.indent("\n".join(lines), "    ")
-    head = "\n".join("    # " + h for h in header)
+    head = "\n".join("    # " + comment_safe(h) for h in header)
     return (f"def _srcad_factory({', '.join(params)}):\n{head}\n{inner}\n"
             f"    return {fn_node.name}\n")
 
@@ -147,7 +155,7 @@ def inner_source(text):
 def load(text, namespace, module_globals, name_hint):
     """Compile the factory text, register it for debuggers, return the function."""
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    filename = f"<srcad {name_hint} {digest}>"
+    filename = f"<srcad {comment_safe(name_hint)} {digest}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     code = compile(text, filename, "exec")
     scope = {}

@@ -1,25 +1,74 @@
 """Compiled specialisations: their fingerprints, guards and rebuilding from the disk cache.
 
-A compiled function carries ``__srcad_guards__``: (module dict, name, function)
-for every user function it inlined or calls, so rebinding one of those names
-makes the next call recompile. A disk entry records the helpers it inlined and
-the user rules of the callables it classified; ``from_entry`` rebuilds the
-function only when all of them are unchanged, and returns None otherwise.
+Whatever generated code took from outside the user's function (a global, a closure
+cell, a module attribute, an inlined helper) is part of the cache key or of a guard:
+
+- ``__srcad_guards__`` on a compiled function: (scope, name, value) triples, where a
+  scope is a module's dict or a closure cell (``_Cell``). Dispatch checks
+  ``scope.get(name) is value`` for each: rebinding any of them recompiles.
+- the disk key holds the fingerprints of the globals and cells the function's own code
+  names (``_code_key``); an entry records the fingerprint of every object its
+  generated code binds and every global it read, and ``_from_entry`` rebuilds the
+  function only when all of them match the live objects. It finds modules among those
+  the live function reaches (and srcad's own, NumPy, math): nothing read from disk
+  makes srcad import a module.
 ``own_rule`` wraps a user rule registered on the differentiated function itself.
 """
 import importlib
 import inspect
+import sys
+import types
 
 from srcad import codegen
+from transforms.fingerprint import code_hash, value_fingerprint
 from transforms.rules import registry as _REG
+
+# modules whose attributes are not watched: srcad's own, and what its rules are made of
+_TRUSTED = ("srcad", "transforms", "numpy", "math", "builtins")
+
+
+def _trusted(module_name):
+    return module_name.split(".")[0] in _TRUSTED
+
+
+_EMPTY = type("_Empty", (), {"__repr__": lambda self: "<empty>"})()
+
+
+class _Cell:
+    """A closure cell seen as a scope of one name (guards call ``scope.get(name)``)."""
+    __slots__ = ("cell",)
+
+    def __init__(self, cell):
+        self.cell = cell
+
+    def get(self, name, default=None):
+        try:
+            return self.cell.cell_contents
+        except ValueError:                  # emptied
+            return default
+
+
+def _guard_list(candidates, cells):
+    """(scope, name, value) for every watched user name that still holds its value."""
+    out, seen = [], set()
+    for module_name, name, obj in candidates:
+        if not isinstance(module_name, str) or not name or _trusted(module_name):
+            continue
+        module = sys.modules.get(module_name)
+        if module is not None and vars(module).get(name) is obj \
+                and (module_name, name) not in seen:
+            seen.add((module_name, name))
+            out.append((vars(module), name, obj))
+    for cell, name, obj in cells:
+        if id(cell) not in seen and _Cell(cell).get(name) is obj:
+            seen.add(id(cell))
+            out.append((_Cell(cell), name, obj))
+    return tuple(out)
 
 
 def _guards(env):
-    """(module dict, name, function) for every user function the generated code
-    inlined or calls: rebinding one of those names makes the next call recompile."""
-    import sys
-    import types
-    out, seen = [], set()
+    """The guards of freshly generated code: every user function it inlined or calls,
+    every global, module attribute and closure cell it read."""
     candidates = [(getattr(d, "__module__", None), getattr(d, "__name__", None), d)
                   for d, _ in env.deps[1:]]
     for name, obj in env.namespace.items():
@@ -27,37 +76,36 @@ def _guards(env):
         if isinstance(obj, types.FunctionType) and recipe and recipe[0] not in (
                 "<closure>", "<workspace>", "builtins"):
             candidates.append((recipe[0], recipe[1], obj))
-    candidates += [(m, n, v) for m, n, v in env.watched if not isinstance(v, types.ModuleType)]
-    for module_name, name, obj in candidates:
-        if not module_name or module_name.split(".")[0] in ("srcad", "transforms", "numpy"):
-            continue
-        module = sys.modules.get(module_name)
-        if module is not None and name and vars(module).get(name) is obj \
+    candidates += env.watched
+    return _guard_list(candidates, env.cells)
+
+
+def entry_of(env, params):
+    """What the disk entry records beside the source, or None when some object cannot
+    be found again from the user's function alone."""
+    recipes = {name: env.recipes.get(name) for name in params}
+    if any(r is None for r in recipes.values()):
+        return None
+    deps = [[d.__module__, d.__qualname__, h] for d, h in env.deps[1:]]
+    callees = []
+    for c in env.callees + [d for d, _ in env.deps]:
+        mod, qual = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
+        if isinstance(mod, str) and isinstance(qual, str):
+            callees.append([mod, qual] + _rule_hashes(c))
+    watched, seen = [], set()
+    for module_name, name, value in env.watched:
+        if isinstance(module_name, str) and not _trusted(module_name) \
                 and (module_name, name) not in seen:
             seen.add((module_name, name))
-            out.append((vars(module), name, obj))
-    return tuple(out)
-
-
-def constants_of(env):
-    """Module-level scalars the generated source has inlined (they are checked on load)."""
-    return [[m, n, repr(v)] for m, n, v in env.watched
-            if isinstance(v, (bool, int, float, complex, str)) or v is None]
-
-
-def _guards_from(deps):
-    import sys
-    out = []
-    for module, qualname, _ in deps:
-        mod = sys.modules.get(module)
-        if mod is not None and "." not in qualname and qualname in vars(mod):
-            out.append((vars(mod), qualname, vars(mod)[qualname]))
-    return tuple(out)
+            watched.append([module_name, name, value_fingerprint(value)])
+    fingerprints = {name: value_fingerprint(env.namespace[name]) for name in params
+                    if recipes[name][0] != "<workspace>"}
+    return {"recipes": recipes, "deps": deps, "callees": callees, "watched": watched,
+            "fingerprints": fingerprints}
 
 
 def _rule_hashes(c):
     """Fingerprints of the user rules registered for ``c`` (None where there is none)."""
-    from transforms.fingerprint import code_hash
     reg = _REG
     out = []
     for table in (reg.CUSTOM_REVERSE, reg.CUSTOM_FORWARD):
@@ -70,88 +118,143 @@ def _rule_hashes(c):
 
 
 def _code_key(fn):
-    from transforms.fingerprint import code_hash
+    """The function's code and what its code names outside itself: a global or cell
+    rebound to another ufunc or helper (``act = np.cos``) gives another key."""
     code = fn.__code__      # file and line too: they appear in the generated comments
     return (fn.__module__, fn.__qualname__, code.co_filename, code.co_firstlineno,
-            code_hash(fn), _closure_key(fn))
+            code_hash(fn), _closure_key(fn), _globals_key(fn))
 
 
 def _closure_key(fn):
-    """What the generated code takes from the closure's cells: scalars are inlined (their
-    value), captured arrays fix a shape (their dtype and shape)."""
-    import numpy as np
+    """The fingerprint of each closure cell (a scalar's value, an array's dtype and shape,
+    a helper's code, a ufunc's name)."""
     out = []
     for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
-        try:
-            v = cell.cell_contents
-        except ValueError:                 # an empty cell
-            out.append((name, "<empty>"))
-            continue
-        if isinstance(v, (bool, int, float, complex, str)) or v is None:
-            out.append((name, repr(v)))
-        elif isinstance(v, np.ndarray):
-            out.append((name, str(v.dtype), v.shape))
-        elif hasattr(v, "__code__"):       # a captured helper is inlined: its code counts
-            from transforms.fingerprint import code_hash
-            out.append((name, v.__qualname__, code_hash(v), _closure_key(v)))
-        else:
-            out.append((name, type(v).__qualname__))
+        out.append((name, value_fingerprint(_Cell(cell).get(name, _EMPTY))))
     return tuple(out)
 
 
-def _from_entry(entry, fn):
-    """Rebuild a compiled function from a disk entry, or None if anything is off."""
-    from transforms.fingerprint import code_hash
-    try:
-        for module, qualname, h in entry.get("deps", []):
-            dep = _lookup(module, qualname)
-            if dep is None or code_hash(dep) != h:
-                return None
-        for module, name, text in entry.get("constants", []):
-            mod = importlib.import_module(module)
-            if name not in vars(mod) or repr(vars(mod)[name]) != text:
-                return None                 # a module-level constant has a new value
-        for module, qualname, rev, fwd in entry.get("callees", []):
-            obj = _lookup(module, qualname)
-            if obj is not None and _rule_hashes(obj) != [rev, fwd]:
-                return None
-        namespace = {}
-        closure = {}
-        if fn.__closure__:
-            closure = {n: c.cell_contents for n, c in
-                       zip(fn.__code__.co_freevars, fn.__closure__, strict=True)}
-        for name, recipe in entry["recipes"].items():
-            module, attr = recipe
-            if module == "<closure>":
-                namespace[name] = closure[attr]
-            elif module == "<workspace>":
-                from srcad.runtime import Workspace
-                namespace[name] = Workspace()
-            elif attr is None:
-                namespace[name] = importlib.import_module(module)
-            else:
-                obj = _lookup(module, attr)
-                if obj is None:
-                    return None
-                namespace[name] = obj
-        compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
-        compiled.__srcad_text__ = entry["source"]
-        compiled.__srcad_guards__ = _guards_from(entry.get("deps", []))
-        return compiled
-    except Exception:           # a corrupt or foreign entry is regenerated
-        return None
+def _code_names(code, out):
+    out.update(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            _code_names(const, out)
+    return out
 
 
-def _lookup(module, qualname):
-    try:
-        obj = importlib.import_module(module)
-    except Exception:
+def _globals_key(fn):
+    """The fingerprint of each global the function's code names."""
+    names = _code_names(fn.__code__, set())
+    g = fn.__globals__
+    return tuple((n, value_fingerprint(g[n])) for n in sorted(names) if n in g)
+
+
+def _reachable_modules(fn, limit=4000):
+    """Names of the modules the live function reaches through its globals, closure cells
+    and the helpers those hold: the only user modules a disk entry may name."""
+    out, seen, todo = {fn.__module__}, set(), [fn]
+    while todo and len(seen) < limit:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, types.ModuleType):
+            out.add(obj.__name__)
+            continue
+        module = getattr(obj, "__module__", None)
+        if isinstance(module, str):
+            out.add(module)
+        if not isinstance(obj, types.FunctionType):
+            continue
+        names = _code_names(obj.__code__, set())
+        g = obj.__globals__
+        for n in names:
+            value = g.get(n)
+            if value is None:
+                continue
+            todo.append(value)
+            if isinstance(value, types.ModuleType):      # lib.helper: its attributes named here
+                todo += [getattr(value, a) for a in names if a in vars(value)]
+        for cell in obj.__closure__ or ():
+            value = _Cell(cell).get("")
+            if value is not None:
+                todo.append(value)
+        todo += [v for v in (obj.__defaults__ or ()) if callable(v)]
+    return out
+
+
+def _module(name, reachable):
+    """The module ``name`` if the live function reaches it (or it is srcad's own or NumPy),
+    else None; only those of srcad and NumPy are ever imported here."""
+    if name in reachable:
+        return sys.modules.get(name)
+    if _trusted(name):
+        try:
+            return importlib.import_module(name)
+        except Exception:
+            return None
+    return None
+
+
+def _lookup(module, qualname, reachable):
+    obj = _module(module, reachable) if isinstance(module, str) else None
+    if obj is None or not isinstance(qualname, str):
         return None
     for part in qualname.split("."):
         obj = getattr(obj, part, None)
         if obj is None:
             return None
     return obj
+
+
+def _from_entry(entry, fn):
+    """Rebuild a compiled function from a disk entry, or None if anything differs from
+    the live objects (a helper's code, a global's value, a rule)."""
+    try:
+        reachable = _reachable_modules(fn)
+        for module, qualname, h in entry["deps"]:
+            dep = _lookup(module, qualname, reachable)
+            if dep is None or code_hash(dep) != h:
+                return None
+        candidates = []
+        for module, name, fingerprint in entry["watched"]:
+            mod = _module(module, reachable)
+            value = vars(mod).get(name, _EMPTY) if mod is not None else _EMPTY
+            if value is _EMPTY or value_fingerprint(value) != fingerprint:
+                return None                 # a global now holds another value
+            candidates.append((module, name, value))
+        for module, qualname, rev, fwd in entry["callees"]:
+            obj = _lookup(module, qualname, reachable)
+            if obj is not None and _rule_hashes(obj) != [rev, fwd]:
+                return None
+        cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True))
+        namespace, closure_reads = {}, []
+        for name, (module, attr) in entry["recipes"].items():
+            if module == "<workspace>":
+                from srcad.runtime import Workspace
+                namespace[name] = Workspace()
+                continue
+            if module == "<closure>":
+                obj = _Cell(cells[attr]).get(attr, _EMPTY)
+                closure_reads.append((cells[attr], attr, obj))
+            elif attr is None:
+                obj = _module(module, reachable)
+            else:
+                obj = _lookup(module, attr, reachable)
+                if isinstance(obj, types.FunctionType) and module != "builtins":
+                    candidates.append((module, attr, obj))
+            if obj is None or obj is _EMPTY \
+                    or value_fingerprint(obj) != entry["fingerprints"][name]:
+                return None
+            namespace[name] = obj
+        compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
+        compiled.__srcad_text__ = entry["source"]
+        compiled.__srcad_guards__ = _guard_list(
+            candidates + [(m, q, _lookup(m, q, reachable)) for m, q, _ in entry["deps"]],
+            closure_reads)
+        return compiled
+    except Exception:           # a corrupt or foreign entry is regenerated
+        return None
 
 
 def own_rule(fn, kind, positions):

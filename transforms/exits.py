@@ -30,6 +30,17 @@ last statement (the only ``break`` left), a function with a single trailing
 import gast
 
 
+def identifier(text):
+    """``text`` made a plain Python identifier: names taken from objects (``__name__``
+    can be set to anything) never reach generated source as anything but a name."""
+    import keyword
+    import re
+    name = re.sub(r"\W", "_", str(text), flags=re.ASCII)
+    if not name or name[0].isdigit() or keyword.iskeyword(name):
+        name = "_" + name
+    return name
+
+
 class Namer:
     """Fresh, readable, collision-free names for one generated function."""
 
@@ -37,7 +48,7 @@ class Namer:
         self.taken = set(taken)
 
     def fresh(self, base):
-        base = base.strip("_") or "t"
+        base = identifier(base).strip("_") or "t"
         name, k = base, 1
         while name in self.taken:
             k += 1

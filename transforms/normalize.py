@@ -345,13 +345,48 @@ class Normalizer:
         base = node.id if isinstance(node, gast.Name) else node.attr
         recipe = None
         if isinstance(node, gast.Name):
-            recipe = self.parsed.recipes.get(node.id)
-            if recipe and recipe[0] not in ("builtins", "<closure>"):
-                self.env.watched.append((recipe[0], recipe[1], obj))   # rebinding recompiles
+            recipe = self.watch_name(node.id, obj)
+        else:
+            self.watch_chain(node)
         if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
             return _const(obj)
         name = self.env.bind(base, obj, recipe)
         return _load(name)
+
+    def watch_name(self, name, obj):
+        """Record where a free name's value came from: rebinding it recompiles, and the
+        disk cache checks it. Returns the name's recipe for the disk cache (None when
+        it cannot be found again from the differentiated function alone)."""
+        recipe = self.parsed.recipes.get(name)
+        if recipe and recipe[0] == "<closure>":
+            fn = self.parsed.fn
+            cell = fn.__closure__[fn.__code__.co_freevars.index(name)]
+            self.env.cells.append((cell, name, obj))
+            if self.env.deps and self.env.deps[0][0] is not fn:
+                recipe = None           # a helper's cell: not reachable from the top function
+        elif recipe and recipe[0] != "builtins":
+            self.env.watched.append((recipe[0], recipe[1], obj))
+        return recipe
+
+    def watch_chain(self, node):
+        """``lib.act``: the root name and every module attribute on the way are watched."""
+        chain = []
+        while isinstance(node, gast.Attribute):
+            chain.append(node.attr)
+            node = node.value
+        if not isinstance(node, gast.Name) or node.id in self.locals:
+            return
+        base = self.parsed.scope.get(node.id, MISSING)
+        if base is MISSING:
+            return
+        self.watch_name(node.id, base)
+        for attr in reversed(chain):
+            value = getattr(base, attr, MISSING)
+            if value is MISSING:
+                return
+            if isinstance(base, types.ModuleType):
+                self.env.watched.append((base.__name__, attr, value))
+            base = value
 
     def builtin(self, name):
         import builtins
@@ -537,6 +572,7 @@ class Normalizer:
             root_obj = self.parsed.scope.get(root.id, MISSING)
             if isinstance(root_obj, types.ModuleType):
                 bound = self.bind_global(root, root_obj)
+                self.watch_chain(func)
                 chain = gast.parse(dotted(func)).body[0].value
                 rename_root(chain, bound.id)
                 return chain

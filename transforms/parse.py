@@ -36,9 +36,12 @@ class Env:
     callees: list = field(default_factory=list)     # every callable the derivative code classified
     types: dict = field(default_factory=dict)       # local name -> class of a structured argument
     watched: list = field(default_factory=list)     # (module, name, value) of globals read
+    cells: list = field(default_factory=list)       # (cell, name, value) of closure cells read
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""
+        from transforms.exits import identifier
+        preferred = identifier(preferred)
         name = preferred
         k = 1
         while (name in self.namespace and self.namespace[name] is not obj) or \
