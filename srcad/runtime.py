@@ -196,8 +196,8 @@ def copy_value(v):
 def not_shared(x, name, filename, lineno, *others):
     """Guard before an in-place update of ``x``: no other live name may see the array."""
     if isinstance(x, np.ndarray):
-        for o in others:
-            if isinstance(o, np.ndarray) and np.may_share_memory(x, o):
+        for o in _arrays_in(others):
+            if np.may_share_memory(x, o):
                 from srcad.errors import TransformError, user_line_error
                 if filename.startswith("<srcad"):       # srcad's own first-derivative code
                     raise user_line_error(
@@ -212,8 +212,23 @@ def not_shared(x, name, filename, lineno, *others):
                     "array", filename=filename, lineno=lineno,
                     why="srcad treats the update as a new value, so the other name would not "
                         "see it and the derivative would be wrong",
-                    hint=f"copy first (`{name} = {name}.copy()`), or write the update as a "
-                         f"new value (`{name} = {name} + ...`)")
+                    hint=f"copy first (`{name} = {name}.copy()`; a list, tuple or dict holding "
+                         f"it should hold `{name}.copy()`), or write the update as a new value "
+                         f"(`{name} = {name} + ...`)")
+
+
+def _arrays_in(values, depth=0):
+    """The arrays among ``values`` and inside the lists, tuples, dicts and dataclasses
+    among them."""
+    for v in values:
+        if isinstance(v, np.ndarray):
+            yield v
+        elif depth < 8 and isinstance(v, (list, tuple)):
+            yield from _arrays_in(v, depth + 1)
+        elif depth < 8 and isinstance(v, dict):
+            yield from _arrays_in(v.values(), depth + 1)
+        elif depth < 8 and hasattr(v, "__dataclass_fields__") and not isinstance(v, type):
+            yield from _arrays_in([getattr(v, f) for f in v.__dataclass_fields__], depth + 1)
 
 
 def not_shared_item(container, idx, name, filename, lineno, *others):
@@ -364,8 +379,11 @@ def tangent_item(t, x, idx, vector):
         return 0.0
     if vector and isinstance(t, np.ndarray) and t.ndim > np.ndim(x):
         idx = idx if isinstance(idx, tuple) else (idx,)
-        return t[(slice(None),) + idx]      # (a tangent without the leading axis of
+        item = t[(slice(None),) + idx]      # (a tangent without the leading axis of
                                             # directions is the same in every direction)
+        if all(isinstance(i, (int, np.integer)) for i in idx):
+            return item.copy()      # the primal item is a copy: a later write into the
+        return item                 # array must not reach its tangent either
     if dataclasses.is_dataclass(t) or (isinstance(t, tuple) and hasattr(t, "_fields")):
         t = _as_cot(t)
     if isinstance(t, dict):

@@ -16,13 +16,17 @@ After::
 
 A top-level statement of a loop body moves before the loop when it is plain
 arithmetic (a BinOp, UnaryOp or Compare of atoms) or a field read, its target is assigned
-nowhere else, and nothing it reads is assigned inside the loop. The primal
+nowhere else, and nothing it reads is assigned inside the loop, nor changed in place there
+(``b[0] = v``, ``lst.append(v)``, a call that may write into its argument), nor may share
+memory with something changed in place there. The primal
 computes it once, the loop stops recording it, and its adjoint accumulates
 across iterations and runs once.
 """
 from collections import Counter
 
 import gast
+
+from transforms.sharing import alias_groups
 
 _PURE = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.Attribute)
 
@@ -40,29 +44,47 @@ def _loads(node):
 def hoist(fn):
     counts = Counter(n.id for n in gast.walk(fn)
                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
-    fn.body = _block(fn.body, counts)
+    aliases = alias_groups(fn, ())
+    fn.body = _block(fn.body, counts, aliases)
     return fn
 
 
-def _block(stmts, counts):
+def _mutated(loop, aliases):
+    """Names whose contents the loop may change in place, with every name that may share
+    memory with them."""
+    out = set()
+    for n in gast.walk(loop):
+        if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
+            out |= _loads(n.value)
+        elif isinstance(n, gast.Expr) and isinstance(n.value, gast.Call):
+            call = n.value      # a discarded result: it may act on its arguments
+            out |= _loads(call.func.value) if isinstance(call.func, gast.Attribute) else set()
+            for a in list(call.args) + [k.value for k in call.keywords]:
+                out |= _loads(a)
+    for name in list(out):
+        out |= aliases.get(name, set())
+    return out
+
+
+def _block(stmts, counts, aliases):
     out = []
     for s in stmts:
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, _block(inner, counts))
+                setattr(s, field, _block(inner, counts, aliases))
         if isinstance(s, (gast.For, gast.While)):
-            out.extend(_hoisted(s, counts))
+            out.extend(_hoisted(s, counts, aliases))
         out.append(s)
     return out
 
 
-def _hoisted(loop, counts):
+def _hoisted(loop, counts, aliases):
     moved = []
     changed = True
     while changed:
         changed = False
-        assigned = _stores(loop)
+        assigned = _stores(loop) | _mutated(loop, aliases)
         if isinstance(loop, gast.While):
             assigned |= _loads(loop.test)
         for s in list(loop.body):

@@ -57,6 +57,27 @@ def trailing_break(body):
     return None
 
 
+def _fold_sequence(e, limit=256):
+    """(List or Tuple, items) for a literal, or a sum or int multiple of literals."""
+    if isinstance(e, (gast.List, gast.Tuple)):
+        if any(isinstance(x, gast.Starred) for x in e.elts):
+            return None
+        return type(e), list(e.elts)
+    if not isinstance(e, gast.BinOp):
+        return None
+    if isinstance(e.op, gast.Add):
+        left, right = _fold_sequence(e.left), _fold_sequence(e.right)
+        if left and right and left[0] is right[0] and len(left[1]) + len(right[1]) <= limit:
+            return left[0], left[1] + right[1]
+    elif isinstance(e.op, gast.Mult):
+        for seq, k in ((e.left, e.right), (e.right, e.left)):
+            folded = _fold_sequence(seq)
+            if folded and isinstance(k, gast.Constant) and type(k.value) is int \
+                    and len(folded[1]) * max(k.value, 0) <= limit:
+                return folded[0], folded[1] * max(k.value, 0)
+    return None
+
+
 class Normalizer:
     def __init__(self, parsed, env, namer, level, types=None):
         self.parsed = parsed
@@ -227,7 +248,7 @@ class Normalizer:
             args = [self.atom(a) for a in it.args]
             index = s.target.id
         elif fn is reversed and len(it.args) == 1:
-            seq = self.atom(it.args[0])
+            seq = self.evaluated_once(it.args[0], s)
             index = self.namer.fresh("i")
             n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
                                                  keywords=[]), s)
@@ -244,8 +265,10 @@ class Normalizer:
             head.append(gast.Assign(targets=[s.target], value=item, type_comment=None))
         self.locals.add(index)
         new_body = self.block(head + body)
-        if brk is not None:
-            new_body.append(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
+        if brk is not None:     # the exit test is computed at the end of each iteration
+            saved, self.out = self.out, new_body
+            self.emit(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
+            self.out = saved
         loop = gast.For(target=_store(index),
                         iter=gast.Call(func=self.builtin("range"), args=args, keywords=[]),
                         body=new_body or [gast.Pass()], orelse=[], type_comment=None)
@@ -262,7 +285,7 @@ class Normalizer:
         if fn is reversed and not it.keywords and len(it.args) == 1 and not (
                 isinstance(it.args[0], gast.Call)
                 and self.callee(it.args[0].func) in (zip, enumerate, reversed)):
-            seq = self.atom(it.args[0])
+            seq = self.evaluated_once(it.args[0], s)
             n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
                                                  keywords=[]), s)
             last = gast.BinOp(left=n, op=gast.Sub(), right=_const(1))
@@ -271,12 +294,23 @@ class Normalizer:
         if fn is enumerate and not it.keywords and 1 <= len(it.args) <= 2:
             lengths, item = self.iteration(it.args[0], index, s)
             count = _load(index) if len(it.args) == 1 else gast.BinOp(
-                left=_load(index), op=gast.Add(), right=it.args[1])
+                left=_load(index), op=gast.Add(), right=self.evaluated_once(it.args[1], s))
             return lengths, gast.Tuple(elts=[count, item], ctx=gast.Load())
-        seq = self.atom(it)
+        seq = self.evaluated_once(it, s)
         n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq], keywords=[]),
                               s)
         return [n], gast.Subscript(value=seq, slice=_load(index), ctx=gast.Load())
+
+    def evaluated_once(self, expr, loop):
+        """``expr`` as an atom that keeps the value it had when ``loop`` started: Python
+        evaluates a ``for`` iterable once, so a body that rebinds the name iterates the
+        original object still."""
+        value = self.atom(expr)
+        if isinstance(value, gast.Name) and value.id in {
+                n.id for b in loop.body for n in gast.walk(b)
+                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
+            value = self.fresh_assign(value.id + "_iter", value, loop)
+        return value
 
     def stmt_While(self, s):
         if s.orelse:
@@ -419,7 +453,25 @@ class Normalizer:
         return e
 
     def expr_BinOp(self, e, hint):
+        joined = self.sequence_literal(e)
+        if joined is not None:
+            return joined
         return gast.BinOp(left=self.atom(e.left), op=e.op, right=self.atom(e.right))
+
+    def sequence_literal(self, e):
+        """``[a, b] * 2`` and ``(a,) + (b,)`` written out as one literal (``[a, b, a, b]``):
+        each item keeps its own derivative (a repeated item's contributions add up)."""
+        folded = _fold_sequence(e)
+        if folded is None or isinstance(e, (gast.List, gast.Tuple)):
+            return None
+        kind, elts = folded
+        atoms = {}
+        for x in elts:          # each item evaluated once, in the order Python does
+            if id(x) not in atoms:
+                atoms[id(x)] = self.atom(x)
+        items = [atoms[id(x)] for x in elts]
+        return kind(elts=[_load(x.id) if isinstance(x, gast.Name) else _const(x.value)
+                          for x in items], ctx=gast.Load())
 
     def expr_UnaryOp(self, e, hint):
         operand = self.atom(e.operand)

@@ -25,6 +25,7 @@ from transforms import (
     normalize,
     reverse,
     shapes,
+    sharing,
     simplify,
     ssa,
 )
@@ -98,7 +99,7 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     last = reverse.Reverse(copy.deepcopy(tree), env, exits.Namer(namer.taken), act, wrt,
                            parsed.filename, shapes=known, param_kinds=param_kinds)
     first = run("reverse", last.run)
-    restore = _restore_set(first, last.primal_length)
+    restore = sharing.restore_set(first, last.primal_length, env.namespace)
     if restore:
         last = reverse.Reverse(tree, env, namer, act, wrt, parsed.filename, restore, known,
                                param_kinds)
@@ -128,19 +129,3 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes
     out = run("simplify", simplify.simplify, out)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 
-
-def _restore_set(fn, primal_length):
-    """Arrays written into (``x[i] = v``) whose values the adjoint sweep reads."""
-    written = set()
-    for n in gast.walk(fn):
-        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript) \
-                and isinstance(n.targets[0].value, gast.Name):
-            written.add(n.targets[0].value.id)
-    if not written:
-        return frozenset()
-    reads = set()
-    for s in fn.body[primal_length:]:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                reads.add(n.id)
-    return frozenset(written & reads)

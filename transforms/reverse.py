@@ -236,6 +236,20 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             return self.shapes.get(atom.id)
         return None
 
+    def array_valued(self, name):
+        """Is ``name`` surely an array (a parameter passed one, or a NumPy result)?"""
+        if self.param_kinds.get(name) == "array":
+            return True
+        d = self.defs.get(name)
+        if d is None:
+            return False
+        if isinstance(d.value, (gast.BinOp, gast.UnaryOp)):
+            return True
+        if isinstance(d.value, gast.Call):
+            fn = resolve(d.value.func, self.env.namespace)
+            return registry.hashable(fn) and registry.lookup(registry.REVERSE, fn) is not None
+        return False
+
     def direct_index(self, base, sl):
         """Can ``base_bar[sl] += g`` be written directly (a plain, non-fancy index)?"""
         shape = self.shapes.get(base.id)
@@ -443,15 +457,16 @@ class Reverse(BroadcastCotangents, LoopSweeps):
 
     def setitem(self, s, target):
         base = target.value
-        if not self.is_active(base):
+        if not self.is_active(base) and base.id not in self.restore:
             return [s], []
         index = _index_value(target.slice)
         primal, adj = [], []
-        if base.id in self.restore:
+        if base.id in self.restore:     # the adjoint reads the array (or a view of it)
             old = self.namer.fresh(base.id + "_old")
             primal.append(_assign(old, rt_call(self.env, "copy_item", base, index)))
             shape = self.shapes.get(base.id)
-            if shape is not None and shape[0] == "array":
+            if (shape is not None and shape[0] == "array") or self.array_valued(base.id):
+                # an array: restored by a write the next transformation follows too
                 adj.append(gast.Assign(targets=[gast.Subscript(
                     value=_load(base.id), slice=target.slice, ctx=gast.Store())],
                     value=_load(old), type_comment=None))
@@ -459,6 +474,8 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                 adj.append(gast.Expr(value=rt_call(self.env, "restore_item", base, index,
                                                    _load(old))))
         primal.append(s)
+        if not self.is_active(base):    # a constant array: only its old values come back
+            return primal, [_located(a, s) for a in adj]
         self.contributed.add(base.id)
         parts = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
         if self.direct_index(base, target.slice) \

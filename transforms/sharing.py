@@ -15,15 +15,18 @@ with a name still read afterwards. The candidates are chosen generously here
 import gast
 
 from transforms.exits import _const, _load
+from transforms.parse import resolve
+from transforms.rules import registry
 
 
-def alias_groups(fn, scope):
+def alias_groups(fn, scope, fresh=None):
     """name -> the names that may refer to the same array (or to an array inside it).
 
     Deliberately generous: every assignment or ``for`` target may share with every
-    name its value reads, unless the value is arithmetic (always a fresh result),
-    and sharing is closed transitively. The guard that uses this checks at run time
-    (``np.may_share_memory``), so a generous guess costs a check, not an error.
+    name its value reads, unless the value is arithmetic or a call ``fresh(call)``
+    says returns a new array, and sharing is closed transitively. The guard that
+    uses this checks at run time (``np.may_share_memory``), so a generous guess
+    costs a check, not an error.
     """
     parent = {}
     own = {a.id for a in fn.args.args + fn.args.kwonlyargs} | {
@@ -43,6 +46,8 @@ def alias_groups(fn, scope):
         if isinstance(value, (gast.BinOp, gast.UnaryOp, gast.Compare, gast.BoolOp,
                               gast.Constant)):
             return set()
+        if fresh is not None and isinstance(value, gast.Call) and fresh(value):
+            return set()
         return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Load) and n.id not in scope}
 
@@ -54,6 +59,10 @@ def alias_groups(fn, scope):
         elif isinstance(node, gast.For):
             targets = {n.id for n in gast.walk(node.target) if isinstance(n, gast.Name)}
             sources = reads(node.iter)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr == "append":       # the list holds the item
+            targets = reads(node.func.value)
+            sources = {n for a in node.args for n in reads(a)}
         else:
             continue
         for t in targets:
@@ -65,23 +74,59 @@ def alias_groups(fn, scope):
     return {n: groups[find(n)] for n in parent}
 
 
+def restore_set(fn, primal_length, namespace):
+    """Arrays written into (``x[i] = v``) whose values the adjoint sweep reads, itself
+    or through another name that may share its memory (a view, a container): their
+    overwritten elements are saved and put back as the adjoint sweep passes the write."""
+    written = set()
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript) \
+                and isinstance(n.targets[0].value, gast.Name):
+            written.add(n.targets[0].value.id)
+    if not written:
+        return frozenset()
+    reads = set()
+    for s in fn.body[primal_length:]:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads.add(n.id)
+    primal = gast.FunctionDef(name=fn.name, args=fn.args, body=fn.body[:primal_length],
+                              decorator_list=[], returns=None, type_comment=None)
+    # an elementwise function returns a new array, never a view
+    fresh = lambda call: registry.is_elementwise(resolve(call.func, namespace))
+    aliases = alias_groups(primal, (), fresh)
+    return frozenset(w for w in written if (aliases.get(w, set()) | {w}) & reads)
+
+
+def _start(node):
+    return (getattr(node, "lineno", 0) or 0, getattr(node, "col_offset", 0) or 0)
+
+
+def _end(node):
+    end = getattr(node, "end_lineno", None)
+    if end is None:
+        return (getattr(node, "lineno", 0) or 0, 1 << 30)
+    return (end, getattr(node, "end_col_offset", None) or 0)
+
+
 def reads_after(fn):
-    """statement line -> names read after it (later lines, or anywhere in a loop around it)."""
-    loads = [(getattr(n, "lineno", 0), n.id) for n in gast.walk(fn)
+    """statement -> names read after it (later in the source, also on the same line after a
+    ``;``, or anywhere in a loop around it)."""
+    loads = [(_start(n), n.id) for n in gast.walk(fn)
              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
-    loops = [(node.lineno, getattr(node, "end_lineno", None) or node.lineno,
+    loops = [(_start(node), _end(node),
               {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
                and isinstance(n.ctx, gast.Load)})
              for node in gast.walk(fn) if isinstance(node, (gast.For, gast.While))]
 
-    def after(line):
-        out = {n for ln, n in loads if ln > line}
-        for start, end, names in loops:
-            if start <= line <= end:
+    def after(stmt):
+        start, end = _start(stmt), _end(stmt)
+        out = {n for at, n in loads if at >= end}
+        for first, last, names in loops:
+            if first <= start and end <= last:
                 out |= names
         return out
     return after
-
 
 
 def guard(norm, name, s, index=None):
@@ -90,7 +135,7 @@ def guard(norm, name, s, index=None):
     the same array (srcad treats the update as a new value)."""
     line = getattr(s, "lineno", 0)
     others = sorted(norm.aliases.get(name, set()) & norm.assigned
-                    & norm.reads_after(line) - {name})
+                    & norm.reads_after(s) - {name})
     if not others:
         return
     from srcad import runtime
