@@ -16,12 +16,11 @@ import threading
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen
+from srcad import codegen, outputs
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
-                             _write_out)
+                             _resolve_wrt, _write_out, check_args)
 from srcad.entries import _code_key, _from_entry, _guards, entry_of, own_rule
-from srcad.signature import (abstract, describe, fields_of, is_differentiable, is_numeric,
-                              signature_of, struct_types)
+from srcad.signature import describe, fields_of, is_numeric, signature_of, struct_types
 from transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -40,33 +39,10 @@ def _registry():
     return registry
 
 
-def _resolve_wrt(fn, wrt):
-    params = list(inspect.signature(fn).parameters)
-    single = wrt is None or not isinstance(wrt, (tuple, list))
-    items = [0] if wrt is None else ([wrt] if single else list(wrt))
-    names = []
-    for w in items:
-        if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise TypeError(f"wrt must name parameters by name or position, got {w!r}")
-        if isinstance(w, int):
-            if not -len(params) <= w < len(params):
-                raise ValueError(f"wrt={w} is out of range: `{fn.__name__}` has "
-                                 f"{len(params)} parameters {params}")
-            names.append(params[w])
-        else:
-            if w not in params:
-                raise ValueError(f"wrt names `{w}`, which is not a parameter of "
-                                 f"`{fn.__name__}` (parameters: {params})")
-            names.append(w)
-    if len(set(names)) != len(names):
-        raise ValueError(f"wrt names a parameter twice: {names}")
-    return params, tuple(names), single
-
-
 class Differentiable:
     """A function with its derivatives; calling it calls the function unchanged."""
 
-    def __init__(self, fn, wrt=None, backend="numpy"):
+    def __init__(self, fn, wrt=None, backend="numpy", has_aux=False):
         if isinstance(fn, Differentiable):
             fn = fn.fn
         opaque = getattr(fn, "__srcad_opaque__", None)
@@ -91,7 +67,14 @@ class Differentiable:
         self.__srcad_wrapped__ = fn
         functools.update_wrapper(self, fn)
         self.backend = backend
+        self.has_aux = bool(has_aux)
+        if self.has_aux and getattr(fn, "__srcad_derivative__", None) is not None:
+            raise TypeError("has_aux=True takes a function returning (value, aux); a "
+                            "gradient function returns no aux")
         self.inner = getattr(fn, "__srcad_derivative__", None)   # (Differentiable, "grad")
+        self._user = self.base_fn       # its __code__ is part of every compiled function's key
+        self._varargs = any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in
+                            inspect.signature(self._user).parameters.values())
         self.params, self.wrt, self.single = _resolve_wrt(self.base_fn, wrt)
         self.positions = tuple(self.params.index(n) for n in self.wrt)
         # the gradient of several arguments is a tuple: it has no gradient of its own
@@ -137,13 +120,11 @@ class Differentiable:
         sig = signature_of(args)
         fn = self._hot.get(kind)            # the last hit of this kind: one comparison
         if fn is not None and fn.__srcad_sig__ == sig and self._version == _VERSION.number:
-            guards = fn.__srcad_guards__
-            if not guards or all(scope.get(name) is obj for scope, name, obj in guards):
+            if self._current(fn):
                 return fn
         fn = self._compiled.get((kind, sig))
         if fn is not None and self._version == _REG.VERSION.number:
-            guards = fn.__srcad_guards__
-            if not guards or all(scope.get(name) is obj for scope, name, obj in guards):
+            if self._current(fn):
                 STATS["memory_hits"] += 1
                 self._last[kind] = sig
                 fn.__srcad_sig__ = sig
@@ -155,42 +136,38 @@ class Differentiable:
             self._hot.clear()
             self._version = _REG.VERSION.number
         fn = self._compiled.get((kind, sig))
-        if fn is not None and not all(scope.get(name) is obj
-                                      for scope, name, obj in fn.__srcad_guards__):
+        if fn is not None and not self._current(fn):
             fn = None                        # an inlined helper was redefined
         if fn is None:
             with _LOCK:
+                code = self._user.__code__
                 fn = self._compile(kind, sig, args)
+                fn.__srcad_code__ = code
                 self._compiled[(kind, sig)] = fn
         else:
             STATS["memory_hits"] += 1
         self._last[kind] = sig
         return fn
 
+    def _current(self, fn):
+        """Is the compiled ``fn`` still that of the function's code and helpers? (A new
+        ``__code__``, as a notebook's autoreload assigns, or a rebound helper: no.)"""
+        if fn.__srcad_code__ is not self._user.__code__:
+            return False
+        guards = fn.__srcad_guards__
+        return not guards or all(scope.get(name) is obj for scope, name, obj in guards)
+
+    def _refuse_varargs(self):
+        """``*args``/``**kwargs`` parameters: the located TransformError, before any call."""
+        from transforms import pipeline
+        pipeline.check(self._user)
+        raise TypeError(f"`{self._user.__name__}` takes *args or **kwargs, which srcad "
+                        f"cannot differentiate: name the parameters")
+
     def _check_args(self, args):
-        base = self.base_fn
-        kinds = [p.kind for p in inspect.signature(base).parameters.values()]
-        if inspect.Parameter.VAR_POSITIONAL in kinds or inspect.Parameter.VAR_KEYWORD in kinds:
-            from transforms import pipeline
-            pipeline.check(base)
-        if len(args) != len(self.params):
-            raise TypeError(f"`{self.fn.__name__}` takes {len(self.params)} arguments "
-                            f"{self.params}, got {len(args)}")
-        for name, a in zip(self.params, args, strict=True):
-            if abstract(a)[0] == "subclass":
-                raise TypeError(f"`{name}` is a {type(a).__module__}.{type(a).__name__}: srcad "
-                                f"takes plain ndarrays (a mask or a matrix product would be "
-                                f"lost); pass np.asarray({name}), or fill or compress a "
-                                f"masked array first")
-        for name, pos in zip(self.wrt, self.positions, strict=True):
-            a = abstract(args[pos])
-            if a[0] in ("int", "bool") or (a[0] in ("array", "npscalar")
-                                           and np.dtype(a[1]).kind in "biu"):
-                raise TypeError(f"cannot differentiate with respect to `{name}`: it is an "
-                                f"integer or boolean ({type(args[pos]).__name__}); pass a float")
-            if not is_differentiable(a):
-                raise TypeError(f"cannot differentiate with respect to `{name}`: a "
-                                f"{type(args[pos]).__name__} holds no float values")
+        if self._varargs:
+            self._refuse_varargs()
+        check_args(self, args)
 
     def _compile(self, kind, sig, args):
         if getattr(self.base_fn, "__module__", None) == "srcad.runtime":
@@ -217,19 +194,19 @@ class Differentiable:
         fields = fields_of(self.params, args)
         numeric += [f"{p}.{f}" for p, items in fields.items() for f, s in items
                     if is_numeric(s)]
-        if kind in ("vjp", "vjp_plain"):
+        if kind in ("vjp", "vjp_plain", "vjp_aux"):
             from transforms.shapes import param_shapes
             kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
                          np.dtype(s[1]).kind == "f" else None)
                      for p, s in zip(self.params, sig, strict=True)}
-            gen = pipeline.reverse_mode(self._target(args), self.wrt, numeric,
+            gen = pipeline.reverse_mode(self._target(args, kind), self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig, fields),
-                                        param_kinds=kinds, optimize=(kind == "vjp"),
+                                        param_kinds=kinds, optimize=(kind != "vjp_plain"),
                                         types=struct_types(self.params, args))
             what = "reverse mode (vector-Jacobian product)"
         else:
             from transforms.shapes import param_shapes
-            gen = pipeline.forward_mode(self._target(args), self.wrt, numeric,
+            gen = pipeline.forward_mode(self._target(args, kind), self.wrt, numeric,
                                         vector=(kind == "jvpvec"),
                                         param_shapes=param_shapes(self.params, sig, fields),
                                         types=struct_types(self.params, args))
@@ -258,9 +235,12 @@ class Differentiable:
             d = d.inner[0]
         return tuple(out)
 
-    def _target(self, args):
-        """The Python function to transform: the user's, or for a derivative of a
-        derivative, a small function calling the inner derivative's generated code."""
+    def _target(self, args, kind):
+        """The Python function to transform: the user's, the ``has_aux`` wrapper, or for a
+        derivative of a derivative, a small function calling the inner derivative's
+        generated code."""
+        if kind == "vjp_aux":
+            return outputs.aux_target(self.fn, self.params)
         if self.inner is None:
             return self.fn
         inner, kind = self.inner
@@ -304,22 +284,26 @@ class Differentiable:
                          f"the gradient of one wrt at a time, or use jacobian / hvp")
 
     def value_and_grad(self, *args, out=None, **kwargs):
+        value, grads = self._value_and_grad(args, kwargs, out)
+        return value, grads
+
+    def _value_and_grad(self, args, kwargs, out):
+        """(value, gradient) with ``value`` checked to be a real scalar (``(value, aux)``
+        with has_aux)."""
         if self._tuple_valued:
             self._refuse_tuple_valued()
+        if self._varargs:
+            self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
-        fn = self._specialise("vjp", args)
-        if out is not None:
-            outs = _check_out(out, args, self.positions, self.wrt, self.single)
-            value, grads = fn(*args, 1.0, outs)
-        else:
-            value, grads = fn(*args, 1.0, None)
-        if not isinstance(value, (float, np.floating)) and (
-                np.ndim(value) != 0 or not np.isrealobj(value)):
-            what = ("a complex value" if np.iscomplexobj(value)
-                    else f"a value of shape {np.shape(value)}")
-            raise ValueError(f"grad needs a real scalar output; `{self.fn.__name__}` returned "
-                             f"{what}: use pullback or jacobian")
+        fn = self._specialise("vjp_aux" if self.has_aux else "vjp", args)
+        outs = None if out is None else _check_out(out, args, self.positions, self.wrt,
+                                                   self.single)
+        value, grads = outputs.run_checked(self, fn, args, outs)
+        if not isinstance(value, (float, np.floating)):
+            self._scalar(value)
+            if self.has_aux:
+                value = (value[0], outputs.detach(value[1]))
         if type(value) is np.ndarray:       # a 0-d array: maybe an argument itself
             value = _apart_from(value, args)
         if out is not None:
@@ -337,13 +321,14 @@ class Differentiable:
         return _write_out(out, grads, self.wrt, self.single)
 
     def grad(self, *args, out=None, **kwargs):
-        if self._tuple_valued:
-            self._refuse_tuple_valued()
+        if self._tuple_valued or self._varargs or self.has_aux:
+            value, g = self._value_and_grad(args, kwargs, out)
+            return (g, value[1]) if self.has_aux else g
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         fn = self._hot.get("vjp")
         if fn is None or fn.__srcad_sig__ != signature_of(args) \
-                or self._version != _VERSION.number:
+                or self._version != _VERSION.number or fn.__srcad_code__ is not self._user.__code__:
             fn = self._specialise("vjp", args)
         else:
             for scope, name, obj in fn.__srcad_guards__:
@@ -351,28 +336,36 @@ class Differentiable:
                     fn = self._specialise("vjp", args)
                     break
         if out is None:
-            value, grads = fn(*args, 1.0, None)
-            if isinstance(value, (float, np.floating)):     # the common case, kept short
-                return grads[0] if self.single else grads
-        elif self.single and type(out) is np.ndarray and len(args) == 1:
+            value, grads = outputs.run_checked(self, fn, args, None)
+            if not isinstance(value, (float, np.floating)):     # the common case, kept short
+                self._scalar(value)
+            return grads[0] if self.single else grads
+        if self.single and type(out) is np.ndarray and len(args) == 1:
             a = args[0]
             if type(a) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype \
                     and out.flags.writeable and out is not a and (
                         (out.base is None and a.base is None)      # two owners: apart
                         or not np.may_share_memory(out, a)):
-                value, grads = fn(*args, 1.0, (out,))
-                if isinstance(value, (float, np.floating)):
-                    if grads[0] is not out:          # not written in place: copy it over
-                        np.copyto(out, grads[0])
-                    return out
-        else:
-            outs = _check_out(out, args, self.positions, self.wrt, self.single)
-            value, grads = fn(*args, 1.0, outs)
-            if isinstance(value, (float, np.floating)):
-                return self._into_out(out, outs, grads)
-        return self.value_and_grad(*args, out=out)[1]
+                value, grads = outputs.run_checked(self, fn, args, (out,))
+                if not isinstance(value, (float, np.floating)):
+                    self._scalar(value)
+                if grads[0] is not out:          # not written in place: copy it over
+                    np.copyto(out, grads[0])
+                return out
+        outs = _check_out(out, args, self.positions, self.wrt, self.single)
+        value, grads = outputs.run_checked(self, fn, args, outs)
+        if not isinstance(value, (float, np.floating)):
+            self._scalar(value)
+        return self._into_out(out, outs, grads)
+
+    def _scalar(self, value):
+        error = outputs.scalar_error(self.fn.__name__, value, self.has_aux)
+        if error is not None:
+            raise error
 
     def pullback(self, *args, **kwargs):
+        if self._varargs:
+            self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         value = _apart_from(self._primal(args), args)
@@ -401,11 +394,13 @@ class Differentiable:
         return self._specialise(kinds[kind], args)
 
     def source(self, kind="grad", *args):
+        if not isinstance(kind, str):         # f.source(x): the arguments, kind "grad"
+            kind, args = "grad", (kind,) + args
         kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp",
                  "jvpvec": "jvpvec"}
         if kind not in kinds:
             raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
-        k = kinds[kind]
+        k = "vjp_aux" if self.has_aux and kind == "grad" else kinds[kind]
         if args:
             if len(args) != len(self.params):
                 args = self._bind(args, {})
@@ -420,6 +415,8 @@ class Differentiable:
 
     # ------------------------------------------------------------- forward
     def jvp(self, args, tangents):
+        if self._varargs:
+            self._refuse_varargs()
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"jvp takes the arguments as a tuple, got {type(args).__name__}: "
                             f"write jvp((x,), (t,)) for one argument")
@@ -431,17 +428,23 @@ class Differentiable:
         return _apart_from(fn(*args, *tangents), (args, tangents))
 
     def jacobian(self, *args, mode="auto", **kwargs):
+        if self._varargs:
+            self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         return _DERIVATIVES.jacobian(self, args, mode)
 
     def hessian(self, *args, **kwargs):
+        if self._varargs:
+            self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         from srcad import derivatives
         return derivatives.hessian(self, args)
 
     def hvp(self, args, v):
+        if self._varargs:
+            self._refuse_varargs()
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"hvp takes the arguments as a tuple, got {type(args).__name__}: "
                             f"write hvp((x,), v) for one argument")
@@ -455,32 +458,38 @@ def _derivatives():
 
 # ------------------------------------------------------------ functional API
 
-def differentiate(fn=None, *, wrt=None, backend="numpy"):
+def differentiate(fn=None, *, wrt=None, backend="numpy", has_aux=False):
     if fn is None:
-        return lambda f: Differentiable(f, wrt=wrt, backend=backend)
-    return Differentiable(fn, wrt=wrt, backend=backend)
+        return lambda f: Differentiable(f, wrt=wrt, backend=backend, has_aux=has_aux)
+    return Differentiable(fn, wrt=wrt, backend=backend, has_aux=has_aux)
 
 
 _BY_FN = {}
 
 
-def _differentiable(fn, wrt):
-    if isinstance(fn, Differentiable) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]):
+def _differentiable(fn, wrt, has_aux=False, backend=None):
+    if isinstance(fn, Differentiable) and fn.has_aux == has_aux and backend in (
+            None, fn.backend) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]):
         return fn
     base = fn.fn if isinstance(fn, Differentiable) else fn
-    key = (base, wrt if not isinstance(wrt, list) else tuple(wrt))
+    backend = backend or "numpy"
+    key = (base, wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend)
     d = _BY_FN.get(key)
     if d is None:
-        d = _BY_FN[key] = Differentiable(base, wrt=wrt)
+        d = _BY_FN[key] = Differentiable(base, wrt=wrt, backend=backend, has_aux=has_aux)
     return d
 
 
-def grad(fn, wrt=0):
-    d = _differentiable(fn, wrt)
+def grad(fn, wrt=0, has_aux=False, backend=None):
+    d = _differentiable(fn, wrt, has_aux, backend)
 
     def gradient(*args, out=None, **kwargs):
         return d.grad(*args, out=out, **kwargs)
-    gradient.__srcad_derivative__ = (d, "grad")
+    if has_aux:         # (gradient, aux) has no gradient of its own
+        gradient.__srcad_opaque__ = ("srcad.grad", f"{getattr(d.fn, '__name__', 'f')}, "
+                                                   f"has_aux=True")
+    else:
+        gradient.__srcad_derivative__ = (d, "grad")
     gradient.__name__ = f"{getattr(d.fn, '__name__', 'f')}_grad"
     return gradient
 
@@ -497,8 +506,8 @@ def hvp(fn, args, v, wrt=0):
     return _differentiable(fn, wrt).hvp(args, v)
 
 
-def value_and_grad(fn, wrt=0):
-    d = _differentiable(fn, wrt)
+def value_and_grad(fn, wrt=0, has_aux=False, backend=None):
+    d = _differentiable(fn, wrt, has_aux, backend)
 
     def value_and_gradient(*args, out=None, **kwargs):
         return d.value_and_grad(*args, out=out, **kwargs)

@@ -1,13 +1,16 @@
-"""What callers hand in besides the arguments: ``out=`` buffers, cotangents, tangents.
+"""What callers hand in: the arguments and ``wrt``, ``out=`` buffers, cotangents, tangents.
 
 Each is checked before anything is computed or written; a mismatch is a
 ValueError naming the argument and the shapes, never a broadcast accident.
 """
 import copy
 import dataclasses
+import inspect
 import operator
 
 import numpy as np
+
+from srcad.signature import abstract, is_differentiable
 
 
 def _check_cotangent(c, value, label):
@@ -243,3 +246,48 @@ def _copy_shared(x, arrays):
         for k, v in changed.items():
             object.__setattr__(x, k, v)
     return x
+
+
+def _resolve_wrt(fn, wrt):
+    params = list(inspect.signature(fn).parameters)
+    single = wrt is None or not isinstance(wrt, (tuple, list))
+    items = [0] if wrt is None else ([wrt] if single else list(wrt))
+    names = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise TypeError(f"wrt must name parameters by name or position, got {w!r}")
+        if isinstance(w, int):
+            if not -len(params) <= w < len(params):
+                raise ValueError(f"wrt={w} is out of range: `{fn.__name__}` has "
+                                 f"{len(params)} parameters {params}")
+            names.append(params[w])
+        else:
+            if w not in params:
+                raise ValueError(f"wrt names `{w}`, which is not a parameter of "
+                                 f"`{fn.__name__}` (parameters: {params})")
+            names.append(w)
+    if len(set(names)) != len(names):
+        raise ValueError(f"wrt names a parameter twice: {names}")
+    return params, tuple(names), single
+
+
+def check_args(d, args):
+    """The argument count, no ndarray subclass, and float values under every wrt name."""
+    if len(args) != len(d.params):
+        raise TypeError(f"`{d.fn.__name__}` takes {len(d.params)} arguments "
+                        f"{d.params}, got {len(args)}")
+    for name, a in zip(d.params, args, strict=True):
+        if abstract(a)[0] == "subclass":
+            raise TypeError(f"`{name}` is a {type(a).__module__}.{type(a).__name__}: srcad "
+                            f"takes plain ndarrays (a mask or a matrix product would be "
+                            f"lost); pass np.asarray({name}), or fill or compress a "
+                            f"masked array first")
+    for name, pos in zip(d.wrt, d.positions, strict=True):
+        a = abstract(args[pos])
+        if a[0] in ("int", "bool") or (a[0] in ("array", "npscalar")
+                                       and np.dtype(a[1]).kind in "biu"):
+            raise TypeError(f"cannot differentiate with respect to `{name}`: it is an "
+                            f"integer or boolean ({type(args[pos]).__name__}); pass a float")
+        if not is_differentiable(a):
+            raise TypeError(f"cannot differentiate with respect to `{name}`: a "
+                            f"{type(args[pos]).__name__} holds no float values")

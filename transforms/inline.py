@@ -80,20 +80,63 @@ def prepare(fn, env, namer, level, types=None):
     return tree
 
 
+class _Scope:
+    """What the inliner knows of one function body: the names it stores once, and the
+    items of the tuples an inlined helper returned (``t = h(x)`` then ``a = t[0]``
+    reads the helper's item directly, so an unread item gets no derivative code)."""
+
+    def __init__(self, tree):
+        stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+                  and isinstance(n.ctx, (gast.Store, gast.Param))]
+        self.once = {n for n in stores if stores.count(n) == 1}
+        self.items = {}                 # name -> the atoms of the tuple it holds
+
+    def forward(self, s):
+        """``a = t[k]`` of a tuple of known items -> ``a = item``."""
+        v = s.value
+        if isinstance(v, gast.Subscript) and isinstance(v.value, gast.Name) \
+                and v.value.id in self.items and isinstance(v.slice, gast.Constant) \
+                and type(v.slice.value) is int:
+            items = self.items[v.value.id]
+            if -len(items) <= v.slice.value < len(items):
+                item = items[v.slice.value]
+                s.value = gast.Name(id=item.id, ctx=gast.Load(), annotation=None,
+                                    type_comment=None) if isinstance(item, gast.Name) \
+                    else gast.Constant(value=item.value, kind=None)
+
+    def returned(self, target, spliced, ret):
+        """Remember the items when ``target`` (stored once) gets a tuple built once, of
+        names stored once, by the helper just spliced in."""
+        if target not in self.once or not isinstance(ret, gast.Name):
+            return
+        stores = [n.id for st in spliced for n in gast.walk(st)
+                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+        built = [st.value for st in spliced if isinstance(st, gast.Assign)
+                 and isinstance(st.targets[0], gast.Name) and st.targets[0].id == ret.id]
+        if stores.count(ret.id) != 1 or len(built) != 1 or not isinstance(built[0], gast.Tuple):
+            return
+        items = built[0].elts
+        if all(isinstance(e, gast.Constant) or (isinstance(e, gast.Name)
+                                                 and stores.count(e.id) <= 1) for e in items):
+            self.items[target] = items
+
+
 def inline_calls(tree, env, namer, level, stack=(), filename="<unknown>"):
-    tree.body = _block(tree.body, env, namer, level, stack, filename)
+    tree.body = _block(tree.body, env, namer, level, stack, filename, _Scope(tree))
     return tree
 
 
-def _block(stmts, env, namer, level, stack, filename):
+def _block(stmts, env, namer, level, stack, filename, scope):
     out = []
     for s in stmts:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
+            scope.forward(s)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Call):
             fn = resolve(s.value.func, env.namespace)
             if fn is not MISSING and _inlinable(fn) and fn not in stack:
                 try:
-                    spliced = _inline(s, fn, env, namer, level, stack)
+                    spliced = _inline(s, fn, env, namer, level, stack, scope)
                 except TransformError as exc:
                     if exc.lineno is not None:
                         raise
@@ -108,12 +151,13 @@ def _block(stmts, env, namer, level, stack, filename):
                     continue
         for field in ("body", "orelse"):
             if hasattr(s, field) and isinstance(getattr(s, field), list):
-                setattr(s, field, _block(getattr(s, field), env, namer, level, stack, filename))
+                setattr(s, field, _block(getattr(s, field), env, namer, level, stack, filename,
+                                         scope))
         out.append(s)
     return out
 
 
-def _inline(s, fn, env, namer, level, stack):
+def _inline(s, fn, env, namer, level, stack, scope):
     call = s.value
     sig = inspect.signature(fn)
     bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
@@ -145,4 +189,5 @@ def _inline(s, fn, env, namer, level, stack):
     ret = body.pop()
     out.extend(body)
     out.append(gast.copy_location(_assign(s.targets[0].id, ret.value), s))
+    scope.returned(s.targets[0].id, out, ret.value)
     return out

@@ -81,7 +81,7 @@ def source_of(fn):
 
 
 def parse_function(fn):
-    if fn.__name__ == "<lambda>":
+    if fn.__code__.co_name == "<lambda>":
         raise TransformError("lambdas cannot be differentiated", filename=fn.__code__.co_filename,
                              lineno=fn.__code__.co_firstlineno,
                              why="srcad reads a function's source, and a lambda's line may "
@@ -101,6 +101,15 @@ def parse_function(fn):
             if hasattr(node, "col_offset"):
                 node.col_offset += indent
     node = module.body[0]
+    if not _runs(fn.__code__, module, node):
+        raise TransformError(
+            f"the source found for `{fn.__qualname__}` is not the code that runs",
+            filename=filename, lineno=start,
+            why=f"the text at {filename.rsplit('/', 1)[-1]}:{start} does not compile to "
+                f"`{fn.__qualname__}`'s code object (the file was edited after the function "
+                f"was defined, or its code was replaced)",
+            hint="reload the module or re-run the cell that defines it, so the source and "
+                 "the running code agree")
     if isinstance(node, ast.AsyncFunctionDef):
         raise TransformError("async functions cannot be differentiated", filename=filename,
                              lineno=node.lineno, col=node.col_offset,
@@ -114,6 +123,30 @@ def parse_function(fn):
     tree = gast.ast_to_gast(node)
     scope, recipes = free_names(fn)
     return Parsed(fn, tree, filename, scope, recipes)
+
+
+def _runs(code, module, node):
+    """Does the source ``module`` (a ``def`` first) compile to ``code``? Compared: the
+    name, the parameters and locals, the names read and the constants, nested code
+    included (not the bytecode: a closure compiled alone reads its free names as
+    globals)."""
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or node.name != code.co_name:
+        return False
+    try:
+        compiled = compile(module, code.co_filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return True                     # judged by the passes that follow
+    found = [c for c in compiled.co_consts
+             if isinstance(c, types.CodeType) and c.co_name == code.co_name]
+    return bool(found) and _shape(found[0]) == _shape(code)
+
+
+def _shape(code):
+    names = (set(code.co_names) | set(code.co_freevars)) - {"__class__"}
+    consts = tuple(_shape(c) if isinstance(c, types.CodeType) else repr(c)
+                   for c in code.co_consts)
+    return (code.co_name, code.co_argcount, code.co_kwonlyargcount, code.co_varnames,
+            frozenset(names), consts)
 
 
 def free_names(fn):

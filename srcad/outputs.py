@@ -1,0 +1,116 @@
+"""What ``grad`` returns: the check that the output is a real scalar, and ``has_aux``.
+
+``grad`` needs a real scalar output. The check runs on the value the
+generated code returns; when the generated code fails first (a vector output
+does not fit a scalar seed), the primal value explains the failure::
+
+    srcad.grad(lambda_free_f)(x)     # ValueError: grad needs a real scalar output ...
+
+With ``has_aux=True`` the function returns ``(value, aux)``. The function
+transformed is a small wrapper::
+
+    def f_aux(x):
+        result = f(x)                 # f inlined
+        return result[0], stop_gradient(result[1]), stop_gradient(len(result))
+
+so no derivative code is spent on ``aux``; ``aux`` is handed back as the
+caller's own copy (it never aliases a workspace buffer or an argument).
+"""
+import dataclasses
+import inspect
+import linecache
+
+import numpy as np
+
+from srcad.errors import InternalError, TransformError
+from srcad.reflect import stop_gradient
+
+
+def scalar_error(name, value, has_aux=False):
+    """The ValueError for a ``grad`` output that is not a real scalar, or None."""
+    if has_aux:
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            what = (f"a {len(value)}-tuple" if isinstance(value, (tuple, list))
+                    else f"a {type(value).__name__}")
+            return ValueError(f"has_aux=True needs `{name}` to return a pair (value, aux); it "
+                              f"returned {what}")
+        value = value[0]
+    if isinstance(value, (float, np.floating)):
+        return None
+    if isinstance(value, (tuple, list, dict)):
+        hint = "" if has_aux else ("; if it returns (value, aux), pass has_aux=True")
+        return ValueError(f"grad needs a real scalar output; `{name}` returned a "
+                          f"{type(value).__name__}{hint}; otherwise use pullback or jacobian")
+    if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "fiub":
+        what = ("a complex value" if np.iscomplexobj(value) else
+                f"a value of shape {np.shape(value)}" if np.ndim(value) else
+                f"a {type(value).__name__}")
+        return ValueError(f"grad needs a real scalar output; `{name}` returned {what}: use "
+                          f"pullback or jacobian")
+    return None
+
+
+def run_checked(d, fn, args, outs):
+    """``fn(*args, seed 1.0, outs)`` (with has_aux: ``((value, aux), grads)``); a failure of the generated code caused by an output
+    that is not a real scalar becomes the documented ValueError."""
+    try:
+        if d.has_aux:
+            (value, aux, n), grads = fn(*args, (1.0, 0.0, 0.0), outs)
+            return ((value, aux) if n == 2 else d._primal(args)), grads
+        return fn(*args, 1.0, outs)
+    except (TransformError, InternalError):
+        raise
+    except Exception as exc:
+        failure = exc
+    try:
+        value = d._primal(args)
+    except Exception:
+        value = None
+        error = None
+    else:
+        error = scalar_error(d.fn.__name__, value, d.has_aux)
+    if error is not None:
+        raise error from None
+    raise failure
+
+
+def aux_target(fn, params):
+    """The wrapper above, with ``fn``'s parameters (keyword-only ones passed by name)."""
+    params = list(params)
+    kinds = {p.name: p.kind for p in inspect.signature(fn).parameters.values()}
+    call = ", ".join(p if kinds[p] != inspect.Parameter.KEYWORD_ONLY else f"{p}={p}"
+                     for p in params)
+    callee = _free(fn.__name__ if fn.__name__.isidentifier() else "fn", params)
+    result = _free("result", params + [callee])
+    name = f"{fn.__name__}_aux"
+    text = (f"def {name}({', '.join(params)}):\n"
+            f"    {result} = {callee}({call})\n"
+            f"    return {result}[0], stop_gradient({result}[1]), stop_gradient(len({result}))\n")
+    filename = f"<srcad {name} {id(fn):x}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope = {"__name__": __name__, callee: fn, "stop_gradient": stop_gradient}
+    exec(compile(text, filename, "exec"), scope)
+    return scope[name]
+
+
+def _free(base, params):
+    name = base
+    while name in params:
+        name = "_" + name
+    return name
+
+
+def detach(aux):
+    """``aux`` with its arrays copied: the caller's own, aliasing nothing of ours or theirs."""
+    if isinstance(aux, np.ndarray):
+        return aux.copy()
+    if isinstance(aux, tuple) and hasattr(aux, "_fields"):
+        return type(aux)(*[detach(v) for v in aux])
+    if isinstance(aux, (tuple, list)):
+        return type(aux)(detach(v) for v in aux)
+    if isinstance(aux, dict):
+        return {k: detach(v) for k, v in aux.items()}
+    if dataclasses.is_dataclass(aux) and not isinstance(aux, type):
+        return dataclasses.replace(aux, **{f.name: detach(getattr(aux, f.name))
+                                           for f in dataclasses.fields(aux) if f.init})
+    return aux

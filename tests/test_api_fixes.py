@@ -1,0 +1,221 @@
+"""API-level regressions: has_aux, the scalar-output check, *args refusals, source(x),
+code replaced under a compiled function.
+
+Gradients are checked against central differences along random directions.
+"""
+import importlib
+import inspect
+import sys
+
+import numpy as np
+import pytest
+
+import srcad
+
+X = np.array([0.3, 0.5, 0.7])
+EPS = 1e-6
+
+
+def fd_grad_dot(f, x, v):
+    """<grad f(x), v> by central differences."""
+    return (f(x + EPS * v) - f(x - EPS * v)) / (2 * EPS)
+
+
+def assert_grad_fd(f, g, x, rng, count=3):
+    for _ in range(count):
+        v = rng.standard_normal(np.shape(x))
+        assert np.isclose(np.sum(g * v), fd_grad_dot(f, x, v), rtol=1e-5, atol=1e-8)
+
+
+# =========================================================================== has_aux
+
+def loss_and_aux(x):
+    y = np.sin(x) * x
+    return np.sum(y ** 2), np.cos(x) * 3.0
+
+
+def loss_only(x):
+    return loss_and_aux(x)[0]
+
+
+def test_grad_has_aux_returns_gradient_and_aux(rng):
+    g, aux = srcad.grad(loss_and_aux, has_aux=True)(X)
+    assert_grad_fd(loss_only, g, X, rng)
+    np.testing.assert_allclose(aux, np.cos(X) * 3.0)
+
+
+def test_value_and_grad_has_aux(rng):
+    (value, aux), g = srcad.value_and_grad(loss_and_aux, has_aux=True)(X)
+    assert value == pytest.approx(loss_only(X))
+    np.testing.assert_allclose(aux, np.cos(X) * 3.0)
+    assert_grad_fd(loss_only, g, X, rng)
+
+
+def test_differentiate_has_aux(rng):
+    f = srcad.differentiate(loss_and_aux, has_aux=True)
+    g, aux = f.grad(X)
+    assert_grad_fd(loss_only, g, X, rng)
+    (value, aux2), g2 = f.value_and_grad(X)
+    np.testing.assert_allclose(g2, g)
+    np.testing.assert_allclose(aux2, aux)
+
+
+def test_aux_gets_no_derivative_code():
+    source = srcad.differentiate(loss_and_aux, has_aux=True).source(X)
+    # the derivative of np.cos (aux only) would read np.sin of the argument of cos;
+    # the loss itself uses np.sin once and its derivative np.cos once
+    assert source.count("np.cos") == 2, source
+
+
+def passes_input_through(x):
+    return np.sum(x ** 2), x
+
+
+def test_aux_aliases_neither_the_input_nor_a_workspace():
+    f = srcad.differentiate(loss_and_aux, has_aux=True)
+    _, aux1 = f.grad(X)
+    kept = aux1.copy()
+    f.grad(X * 2.0)
+    np.testing.assert_array_equal(aux1, kept)
+    _, aux = srcad.grad(passes_input_through, has_aux=True)(X)
+    assert aux is not X and not np.shares_memory(aux, X)
+
+
+def test_tuple_output_without_has_aux_is_a_value_error():
+    with pytest.raises(ValueError, match=r"grad needs a real scalar output; `loss_and_aux` "
+                                         r"returned a tuple.*has_aux=True"):
+        srcad.grad(loss_and_aux)(X)
+    with pytest.raises(ValueError, match="has_aux=True"):
+        srcad.value_and_grad(loss_and_aux)(X)
+
+
+def scalar_only(x):
+    return np.sum(x ** 2)
+
+
+def three_things(x):
+    return np.sum(x), x, x
+
+
+def test_has_aux_needs_a_pair():
+    with pytest.raises(ValueError, match=r"has_aux=True needs `scalar_only` to return a pair"):
+        srcad.grad(scalar_only, has_aux=True)(X)
+    with pytest.raises(ValueError, match=r"has_aux=True needs `three_things` to return a "
+                                         r"pair \(value, aux\); it returned a 3-tuple"):
+        srcad.grad(three_things, has_aux=True)(X)
+
+
+def test_has_aux_value_must_be_scalar():
+    def vector_and_aux(x):
+        return x * 2.0, 1.0
+    with pytest.raises(ValueError, match="grad needs a real scalar output"):
+        srcad.grad(vector_and_aux, has_aux=True)(X)
+
+
+# =========================================================================== scalar output
+
+def vector_valued(x):
+    return np.moveaxis(np.outer(x, x), 0, 1)
+
+
+def matmul_valued(x):
+    return np.outer(x, x) @ x
+
+
+def reshaped(x):
+    return np.reshape(np.outer(x, x), (9,))
+
+
+@pytest.mark.parametrize("fn", [vector_valued, matmul_valued, reshaped])
+def test_grad_of_vector_output_is_the_documented_value_error(fn):
+    msg = rf"grad needs a real scalar output; `{fn.__name__}` returned a value of shape"
+    with pytest.raises(ValueError, match=msg):
+        srcad.grad(fn)(X)
+    with pytest.raises(ValueError, match=msg):
+        srcad.value_and_grad(fn)(X)
+    with pytest.raises(ValueError, match=msg):
+        srcad.grad(fn)(X, out=np.empty(3))
+
+
+def zero_d_value(x):
+    y = srcad.showgrad(x * 2.0)
+    return np.asarray(np.sum(y ** 2))
+
+
+def test_zero_d_value_runs_the_gradient_once(capsys, rng):
+    g = srcad.grad(zero_d_value)(X)
+    assert capsys.readouterr().out.count("x * 2.0:") == 1
+    assert_grad_fd(lambda x: float(zero_d_value(x)), g, X, rng)
+    out = np.empty(3)
+    assert srcad.grad(zero_d_value)(X, out=out) is out
+    assert capsys.readouterr().out.count("x * 2.0:") == 1
+    np.testing.assert_allclose(out, g)
+
+
+# =========================================================================== *args
+
+def star(*args):
+    return args[0] * 2.0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: srcad.grad(star)(1.0),
+    lambda: srcad.value_and_grad(star)(1.0),
+    lambda: srcad.pullback(star, 1.0),
+    lambda: srcad.jvp(star, (1.0,), (1.0,)),
+    lambda: srcad.jacobian(star)(1.0),
+    lambda: srcad.hessian(star)(1.0),
+    lambda: srcad.hvp(star, (1.0,), 1.0),
+], ids=["grad", "value_and_grad", "pullback", "jvp", "jacobian", "hessian", "hvp"])
+def test_star_args_is_the_same_located_error_everywhere(call):
+    with pytest.raises(srcad.TransformError) as info:
+        call()
+    err = info.value
+    assert err.lineno == inspect.getsourcelines(star)[1]
+    assert err.filename == __file__
+    assert "`*args` or `**kwargs` parameters are not supported" in str(err)
+
+
+# =========================================================================== source(x)
+
+def test_source_with_the_kind_omitted_takes_the_arguments():
+    f = srcad.differentiate(scalar_only)
+    assert f.source(X) == f.source("grad", X)
+    assert "def scalar_only_vjp" in f.source(X)
+
+
+# =========================================================================== code replaced
+
+def test_replaced_code_is_differentiated_anew(rng):
+    def f(x):
+        return np.sum(x ** 2)
+
+    def g(x):
+        return np.sum(np.sin(x) * x)
+
+    d = srcad.differentiate(f)
+    d.grad(X)
+    f.__code__ = g.__code__
+    assert_grad_fd(g, d.grad(X), X, rng)
+    assert_grad_fd(g, srcad.grad(f)(X), X, rng)
+    srcad.clear_cache()
+    assert_grad_fd(g, d.grad(X), X, rng)
+    assert_grad_fd(g, d.value_and_grad(X)[1], X, rng)
+
+
+def test_source_that_does_not_match_the_running_code_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "edited_module_for_srcad.py"
+    path.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sum(x ** 2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_module_for_srcad")
+    try:
+        path.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sum(x ** 3)\n")
+        with pytest.raises(srcad.TransformError) as info:
+            srcad.grad(module.f)(X)
+        assert "the source found for `f` is not the code that runs" in str(info.value)
+        assert info.value.lineno == 4
+        path.write_text("import numpy as np\n\n\nF = 2.0\n")      # no def at that line now
+        with pytest.raises(srcad.TransformError, match="is not the code that runs"):
+            srcad.grad(module.f)(X)
+    finally:
+        sys.modules.pop("edited_module_for_srcad", None)
