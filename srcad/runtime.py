@@ -410,8 +410,9 @@ def tangent_construct(y, fields):
     return dict(fields) if fields else 0.0
 
 
-def tangent_setitem(t, x, idx, v, vector):
-    """The tangent of ``x`` after ``x[idx] = v`` (``t`` is owned by the caller).
+def tangent_setitem(t, x, idx, v, vector, value=None):
+    """The tangent of ``x`` after ``x[idx] = value`` (``v`` the tangent of ``value``, which
+    vector mode passes; ``t`` is owned by the caller).
 
     A list's or a dict's tangent is a list or dict updated like ``x``; an array's
     tangent that merely broadcasts to ``x`` (a scalar, or one without the vector-mode
@@ -425,7 +426,7 @@ def tangent_setitem(t, x, idx, v, vector):
         return t
     if is_zero(t) and is_zero(v):
         return t
-    lead = np.shape(v)[:np.ndim(v) - np.ndim(x[idx])] if vector else ()
+    lead = np.shape(v)[:np.ndim(v) - np.ndim(value)] if vector else ()
     if not is_zero(t) and vector and np.ndim(t) > x.ndim:
         lead = np.shape(t)[:np.ndim(t) - x.ndim]
     shape = lead + x.shape
@@ -434,8 +435,12 @@ def tangent_setitem(t, x, idx, v, vector):
     elif np.shape(t) != shape or not isinstance(t, np.ndarray):
         t = np.array(np.broadcast_to(t, shape), dtype=np.result_type(t, x.dtype, np.float32))
     if vector:
-        idx = idx if isinstance(idx, tuple) else (idx,)
-        t[(slice(None),) + idx] = v
+        idx = (slice(None),) + (idx if isinstance(idx, tuple) else (idx,))
+        vlead = np.shape(v)[:np.ndim(v) - np.ndim(value)]
+        if vlead:       # unit axes after the directions, so v's own axes line up at the end
+            room = t[idx].ndim - len(vlead) - np.ndim(value)
+            v = np.reshape(v, vlead + (1,) * room + np.shape(value))
+        t[idx] = v
     else:
         t[idx] = v
     return t

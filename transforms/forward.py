@@ -335,10 +335,10 @@ class Forward:
         if not self.is_active(base):
             return [s]
         tan = self.tangent_of(s.value) or _const(0.0)
-        upd = _assign(self.dot(base.id), rt_call(self.env, "tangent_setitem",
-                                                 _load(self.dot(base.id)),
-                                            base, _index(target.slice), tan,
-                                            _const(self.vector)))
+        args = [_load(self.dot(base.id)), base, _index(target.slice), tan, _const(self.vector)]
+        if self.vector:         # the value tells the tangent's leading axis of directions
+            args.append(s.value)
+        upd = _assign(self.dot(base.id), rt_call(self.env, "tangent_setitem", *args))
         return [s, gast.copy_location(upd, s)]
 
 

@@ -167,6 +167,8 @@ class Normalizer:
             value = gast.BinOp(left=_load(target.id), op=s.op, right=s.value)
             self.assign(target, value, s)
         elif isinstance(target, gast.Subscript):
+            if not isinstance(target.value, gast.Name):     # `d["a"][0] *= 2` would write
+                self.writable_base(target.value, s)         # into a temporary, unfollowed
             base = self.atom(target.value)
             index = self.index(target.slice)
             if isinstance(target.value, gast.Name):
@@ -203,10 +205,7 @@ class Normalizer:
                 self.assign(sub, part, s)
         elif isinstance(target, gast.Subscript):
             base = target.value
-            if not (isinstance(base, gast.Name) and base.id in self.locals):
-                self.error(s, "assignment into this subscript is not supported",
-                           "srcad follows writes into local arrays only",
-                           "create a local array (`out = np.zeros(n)`) and write into it")
+            self.writable_base(base, s)
             self.guard_aliases(base.id, s)
             index = self.index(target.slice)
             item = self.atom(value)
@@ -217,6 +216,20 @@ class Normalizer:
             self.error(s, "assignment to an attribute is not supported",
                        "srcad does not follow mutation of objects",
                        "build a new object (e.g. dataclasses.replace) instead")
+
+    def writable_base(self, base, s):
+        if not isinstance(base, gast.Name):
+            import ast
+            text = ast.unparse(gast.gast_to_ast(gast.Expression(body=base)).body)
+            hint = (f"make a local copy and write into it: `a = {text}.copy()`, `a[i] = ...`"
+                    + (f", `{text} = a`" if isinstance(base, gast.Subscript) else ""))
+            self.error(s, f"assignment into an item of `{text}` is not supported",
+                       f"srcad follows writes into local names only, and `{text}` is a "
+                       "value of its own", hint)
+        if base.id not in self.locals:
+            self.error(s, "assignment into this subscript is not supported",
+                       "srcad follows writes into local arrays only",
+                       "create a local array (`out = np.zeros(n)`) and write into it")
 
     def copyable(self, expr):
         # a Name on the right of a parallel assignment must be read before any write

@@ -122,11 +122,9 @@ def seq_tangents(ds, xs):
     """The vector-mode lead and the tangents of a sequence, zeros for ``None``. A tangent
     without the leading axis of directions (the zero of a constant element) is the same
     in every direction: it is broadcast to it."""
-    lead = max((tangent_lead(d, x) for d, x in zip(ds, xs, strict=True) if d is not None),
-               key=len, default=())
-    ts = [np.zeros(lead + np.shape(x)) if d is None else np.broadcast_to(d, lead + np.shape(x))
-          for d, x in zip(ds, xs, strict=True)]
-    return lead, ts
+    lead = max((seq_array_lead(d, x) for d, x in zip(ds, xs, strict=True)), key=len,
+               default=())
+    return lead, [seq_array_tangent(d, x, lead) for d, x in zip(ds, xs, strict=True)]
 
 
 def seq_concat_tangent(ds, xs, axis, ndmin):
@@ -175,14 +173,14 @@ def seq_array_tangent(d, obj, lead=None):
     if lead is None:
         lead = seq_array_lead(d, obj)
     if isinstance(obj, (list, tuple)) and d is not None and not isinstance(d, (list, tuple)):
-        return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=float)
+        return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=np.result_type(d, 0.0))
     if isinstance(obj, (list, tuple)):
         parts = [seq_array_tangent(None if d is None else di, oi, lead)
                  for di, oi in zip(d if d is not None else [None] * len(obj), obj, strict=True)]
         return np.stack(parts, axis=len(lead))
     if d is None:
         return np.zeros(lead + np.shape(obj))
-    return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=float)
+    return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=np.result_type(d, 0.0))
 
 
 # ---- array methods with a shape or axes list --------------------------------
