@@ -231,6 +231,20 @@ def _arrays_in(values, depth=0):
             yield from _arrays_in([getattr(v, f) for f in v.__dataclass_fields__], depth + 1)
 
 
+def numbers_only(a, b, op, filename, lineno):
+    """Guard before ``a + b`` or ``a * b`` on values that may be lists or tuples: their
+    derivative rules are those of arithmetic, not of joining or repeating sequences."""
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        from srcad.errors import TransformError
+        what = "joined with `+`" if op == "+" else "repeated with `*`"
+        raise TransformError(
+            f"a list or tuple that carries derivatives is {what} here", filename=filename,
+            lineno=lineno, why="srcad differentiates `+` and `*` as arithmetic; it follows "
+            "joining and repeating only when the items are written out",
+            hint="write the items out (`[a, b] * 2` or `[a] + [b]` in one expression), or "
+                 "build the list with `append` in a loop")
+
+
 def not_shared_item(container, idx, name, filename, lineno, *others):
     """Guard before ``container[idx] += ...``: the array updated in place is the container
     itself (an ndarray) or, in a list or dict, the array stored at ``idx``."""

@@ -20,6 +20,7 @@ from srcad.runtime import (
     item_acc,
     not_shared,
     not_shared_item,
+    numbers_only,
     own,
     pop_cot,
     restore_item,
@@ -35,7 +36,8 @@ from srcad.runtime import (
 )
 from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
 
-nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item)
+nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item,
+        numbers_only)
 
 
 # ---- identities and copies ------------------------------------------------------

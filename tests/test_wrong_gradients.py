@@ -321,3 +321,30 @@ def tuples_joined_and_repeated(x):
                                 tuples_joined_and_repeated])
 def test_sequence_literals_repeated_and_joined(fn, rng):
     check_every_mode(fn, X, rng)
+
+
+def list_name_repeated(x):
+    a = [x]
+    t = a * 2
+    return np.sum(np.stack(t) ** 2)
+
+
+def tuple_names_joined(x):
+    a = (x, x * 2.0)
+    t = a + a
+    return np.sum(np.stack(t) ** 2)
+
+
+@pytest.mark.parametrize("fn, line, what", [(list_name_repeated, 2, "repeated with `*`"),
+                                            (tuple_names_joined, 2, "joined with `+`")])
+def test_sequence_names_repeated_or_joined_are_refused(fn, line, what):
+    first = fn.__code__.co_firstlineno
+    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
+                 lambda: srcad.jacobian(fn, mode="forward")(X)):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        err = info.value
+        assert err.lineno == first + line, str(err)
+        assert os.path.basename(err.filename) == os.path.basename(__file__)
+        assert f"a list or tuple that carries derivatives is {what} here" in str(err)
+        assert "write the items out" in str(err)

@@ -34,7 +34,7 @@ from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
 from transforms import exits
 from transforms.reverse import (BINOPS, UNARYOPS, _store, check_discarded_call, classify,
-                                rt_call, where)
+                                rt_call, sequence_guard, where)
 from transforms.rules import registry
 
 
@@ -45,6 +45,8 @@ class Forward:
         self.namer = namer
         self.active = activity.varied & activity.useful
         self.varied = activity.varied
+        self.numeric = activity.numeric | {n.target.id for n in gast.walk(fn)
+                                           if isinstance(n, gast.For)}
         self.wrt = list(wrt)
         self.filename = filename
         self.vector = vector
@@ -150,6 +152,8 @@ class Forward:
                 tan = self.tangent_of(value)
         elif isinstance(value, gast.BinOp):
             call = gast.Call(func=None, args=[value.left, value.right], keywords=[])
+            primal = sequence_guard(self.env, s, self.numeric, self.shapes, self.filename) \
+                + primal
             tan = self.rule(BINOPS.get(type(value.op)), call, _load(name), s, primal)
         elif isinstance(value, gast.UnaryOp):
             call = gast.Call(func=None, args=[value.operand], keywords=[])

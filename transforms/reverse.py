@@ -307,6 +307,8 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             op = BINOPS.get(type(value.op))
             call = gast.Call(func=None, args=[value.left, value.right], keywords=[])
             self.rule(adj, op, call, y, g, s)
+            primal = sequence_guard(self.env, s, self.numeric | self.for_targets,
+                                    self.shapes, self.filename) + primal
         elif isinstance(value, gast.UnaryOp):
             call = gast.Call(func=None, args=[value.operand], keywords=[])
             self.rule(adj, UNARYOPS.get(type(value.op)), call, y, g, s)
@@ -517,6 +519,21 @@ class Reverse(BroadcastCotangents, LoopSweeps):
     def _builtin(self, name):
         import builtins
         return self.env.bind(name, getattr(builtins, name), ("builtins", name))
+
+
+def sequence_guard(env, s, numeric, shapes, filename):
+    """``a + b`` and ``a * b`` get the rules of arithmetic. When an operand is not known
+    to be a number or an array, a run-time check before the statement refuses lists and
+    tuples (joined or repeated, they would get a wrong derivative)."""
+    value = s.value
+    if not isinstance(value.op, (gast.Add, gast.Mult)) or all(
+            not isinstance(a, gast.Name) or a.id in numeric or a.id in shapes
+            for a in (value.left, value.right)):
+        return []
+    sign = "+" if isinstance(value.op, gast.Add) else "*"
+    check = rt_call(env, "numbers_only", value.left, value.right, _const(sign),
+                    _const(filename), _const(getattr(s, "lineno", None)))
+    return [gast.copy_location(gast.Expr(value=check), s)]
 
 
 def check_discarded_call(s, env, is_active, filename):
