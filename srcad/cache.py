@@ -35,6 +35,7 @@ _ENTRY = re.compile(r"srcad-[0-9a-f]{32}\.json")
 _TEMPORARY = re.compile(r"\.srcad-tmp-[A-Za-z0-9_]+")
 _MAX_BYTES = 64 << 20
 _WARNED = set()
+_NOFOLLOW = sum(getattr(os, f, 0) for f in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC"))
 
 
 def enabled():
@@ -61,7 +62,7 @@ def _warn(what, path):
 
 def _unsafe(st):
     """Why a file or directory with this stat may not be trusted, or None."""
-    if st.st_uid != os.geteuid():
+    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
         return "owned by another user"
     if st.st_mode & 0o022:
         return "writable by others"
@@ -97,7 +98,7 @@ def _read(path, limit=_MAX_BYTES, private=False):
     FIFO; None if it is missing, not a regular file, too big, or not safe (``private``:
     nobody else may even read it)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
     except OSError:
         return None
     try:

@@ -142,11 +142,24 @@ def _code_names(code, out):
     return out
 
 
-def _globals_key(fn):
-    """The fingerprint of each global the function's code names."""
+def _globals_key(fn, depth=0, seen=None):
+    """The fingerprint of each global the function's code names, and of those its helpers
+    name (a helper's ``act`` chosen by a flag gives another key, not a rejected entry)."""
+    seen = set() if seen is None else seen
+    seen.add(id(fn))
     names = _code_names(fn.__code__, set())
     g = fn.__globals__
-    return tuple((n, value_fingerprint(g[n])) for n in sorted(names) if n in g)
+    out = []
+    for n in sorted(names):
+        if n in g:
+            v = g[n]
+            out.append((n, value_fingerprint(v)))
+            if isinstance(v, types.FunctionType) and depth < 3 and id(v) not in seen:
+                out.append(_globals_key(v, depth + 1, seen))
+            elif isinstance(v, types.ModuleType) and not _trusted(v.__name__):
+                out += [(n, a, value_fingerprint(vars(v)[a])) for a in sorted(names)
+                        if a in vars(v)]           # lib.act
+    return tuple(out)
 
 
 def _reachable_modules(fn, limit=4000):

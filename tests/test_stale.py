@@ -158,7 +158,7 @@ def test_closure_cell_rebound(cache_dir, rng):
     _grad_twice(k, rng.uniform(-1, 1, 5), lambda: set_a(np.cos))
 
 
-FLAG_MODULE = """
+FLAG_LIB = """
     import os
     import numpy as np
 
@@ -174,9 +174,36 @@ FLAG_MODULE = """
     act = act_a if os.environ["STALE_FLAG"] == "1" else act_b
 
 
-    def f(x):
-        return np.sum(act(x))
+    def helper(x):
+        return act(x) + x
 """
+
+FLAG_USERS = {      # the flag-chosen `act` reached as a global, through a helper, as lib.act
+    "global": """
+        import numpy as np
+        from stale_flag_lib import act
+
+
+        def f(x):
+            return np.sum(act(x))
+    """,
+    "helper": """
+        import numpy as np
+        from stale_flag_lib import helper
+
+
+        def f(x):
+            return np.sum(helper(x))
+    """,
+    "attribute": """
+        import numpy as np
+        import stale_flag_lib as lib
+
+
+        def f(x):
+            return np.sum(lib.act(x))
+    """,
+}
 
 CHILD = """
 import json, sys
@@ -203,20 +230,45 @@ def _child(module_dir, cache_dir, flag, x):
 
 
 @pytest.mark.slow
-def test_config_flag_across_processes(cache_dir, module_dir, rng, monkeypatch):
-    write_module(module_dir, "stale_flag", FLAG_MODULE)
+@pytest.mark.parametrize("user", sorted(FLAG_USERS))
+def test_config_flag_across_processes(cache_dir, module_dir, rng, monkeypatch, user):
+    write_module(module_dir, "stale_flag_lib", FLAG_LIB)
+    write_module(module_dir, "stale_flag", FLAG_USERS[user])
     x = rng.uniform(-1, 1, 5)
     ga, stats = _child(module_dir, cache_dir, "1", x)
     assert stats["transforms"] == 1
     gb, stats = _child(module_dir, cache_dir, "0", x)   # the other flag: not the first's entry
     assert stats["disk_hits"] == 0
-    ga2, stats = _child(module_dir, cache_dir, "1", x)  # the first flag again: its entry
+    ga2, stats = _child(module_dir, cache_dir, "1", x)  # each flag has its own entry
     assert stats["disk_hits"] == 1 and stats["transforms"] == 0
     for flag, got in (("1", ga), ("0", gb), ("1", ga2)):
         monkeypatch.setenv("STALE_FLAG", flag)
-        sys.modules.pop("stale_flag", None)
+        for name in ("stale_flag", "stale_flag_lib"):
+            sys.modules.pop(name, None)
         mod = importlib.import_module("stale_flag")
         assert_grad_close(got, mod.f, (x,), 0)
+
+
+def test_entry_recording_other_globals_is_not_used_under_the_right_key(cache_dir, module_dir,
+                                                                       rng):
+    """Defence in depth: were two settings to share a key, the globals an entry recorded
+    are checked against the live ones on load."""
+    from test_security import entries, read_entry, write_signed
+    write_module(module_dir, "stale_recorded", ACT_MODULE)
+    mod = importlib.import_module("stale_recorded")
+    x = rng.uniform(-1, 1, 5)
+    srcad.differentiate(mod.f).grad(x)
+    (sin_path,) = entries(cache_dir)
+    sin_entry = read_entry(sin_path)
+    mod.act = np.cos
+    srcad.differentiate(mod.f).grad(x)
+    (cos_path,) = [p for p in entries(cache_dir) if p != sin_path]
+    key = cos_path.name[len("srcad-"):-len(".json")]
+    write_signed(cos_path, dict(sin_entry, key=key), cache_dir)   # np.sin's code, cos's key
+    before = srcad.stats()["disk_hits"]
+    g = srcad.differentiate(mod.f).grad(x)
+    assert srcad.stats()["disk_hits"] == before
+    assert_grad_close(g, mod.f, (x,), 0)
 
 
 CLOSURE_CHILD = """
