@@ -20,7 +20,8 @@ from srcad import codegen, outputs
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _resolve_wrt, _write_out, check_args)
 from srcad.entries import _code_key, _from_entry, _guards, entry_of, own_rule
-from srcad.signature import describe, fields_of, is_numeric, signature_of, struct_types
+from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
+                             struct_types)
 from transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -202,14 +203,16 @@ class Differentiable:
             gen = pipeline.reverse_mode(self._target(args, kind), self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig, fields),
                                         param_kinds=kinds, optimize=(kind != "vjp_plain"),
-                                        types=struct_types(self.params, args))
+                                        types=struct_types(self.params, args),
+                                        layouts=struct_layouts(self.params, args))
             what = "reverse mode (vector-Jacobian product)"
         else:
             from transforms.shapes import param_shapes
             gen = pipeline.forward_mode(self._target(args, kind), self.wrt, numeric,
                                         vector=(kind == "jvpvec"),
                                         param_shapes=param_shapes(self.params, sig, fields),
-                                        types=struct_types(self.params, args))
+                                        types=struct_types(self.params, args),
+                                        layouts=struct_layouts(self.params, args))
             what = "forward mode (Jacobian-vector product" + (
                 ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1

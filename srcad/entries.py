@@ -113,6 +113,7 @@ def _rule_hashes(c):
             rule = table.get(c)
         except TypeError:
             rule = None
+        rule = getattr(rule, "__srcad_rule__", rule)      # the user's, not its wrapper
         out.append(code_hash(rule) if rule is not None else None)
     return out
 

@@ -51,8 +51,9 @@ def scalar_error(name, value, has_aux=False):
 
 
 def run_checked(d, fn, args, outs):
-    """``fn(*args, seed 1.0, outs)`` (with has_aux: ``((value, aux), grads)``); a failure of the generated code caused by an output
-    that is not a real scalar becomes the documented ValueError."""
+    """``fn(*args, seed 1.0, outs)`` (with has_aux: ``((value, aux), grads)``); a failure
+    of the generated code caused by an output that is not a real scalar becomes the
+    documented ValueError."""
     try:
         if d.has_aux:
             (value, aux, n), grads = fn(*args, (1.0, 0.0, 0.0), outs)
@@ -82,7 +83,7 @@ def aux_target(fn, params):
                      for p in params)
     callee = _free(fn.__name__ if fn.__name__.isidentifier() else "fn", params)
     result = _free("result", params + [callee])
-    name = f"{fn.__name__}_aux"
+    name = f"{callee.strip('_') or 'fn'}_aux"
     text = (f"def {name}({', '.join(params)}):\n"
             f"    {result} = {callee}({call})\n"
             f"    return {result}[0], stop_gradient({result}[1]), stop_gradient(len({result}))\n")

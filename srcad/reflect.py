@@ -5,6 +5,8 @@ the identity, ``isderiving()`` is False, ``nestlevel()`` is 0). Inside
 differentiated code the compiler replaces them: the reflection calls become
 constants and the others get their own derivative code.
 """
+import dataclasses
+
 from transforms.rules import registry
 
 
@@ -51,11 +53,43 @@ for _fn, _kind in ((level, "level"), (stop_gradient, "stop_gradient"), (hook, "h
 
 
 def adjoint(target):
-    """Register a reverse rule: ``rule(*args) -> (value, back)``, ``back(ybar) -> tuple``."""
+    """Register a reverse rule: ``rule(*args) -> (value, back)``, ``back(ybar) -> tuple``.
+
+    ``ybar`` has the type of the value: a dataclass or NamedTuple value (a constructor's,
+    ``@srcad.adjoint(Point)``) gets its cotangent as an instance of that type."""
     def register(rule):
-        registry.CUSTOM_REVERSE[getattr(target, "__srcad_wrapped__", target)] = rule
+        registry.CUSTOM_REVERSE[getattr(target, "__srcad_wrapped__", target)] = \
+            _typed_cotangent(rule)
         return rule
     return register
+
+
+def _typed_cotangent(rule):
+    """``rule`` whose ``back`` receives a structured cotangent in the type of the value
+    (generated code carries it as a dict, or 0.0 for zero)."""
+    def typed(*args):
+        value, back = rule(*args)
+        if not _structured(value):
+            return value, back
+        from srcad.runtime import finalize
+        return value, lambda ybar: back(finalize(ybar, value))
+    typed.__name__ = getattr(rule, "__name__", "rule")
+    typed.__qualname__ = getattr(rule, "__qualname__", typed.__name__)
+    typed.__module__ = getattr(rule, "__module__", None)
+    typed.__srcad_rule__ = rule          # fingerprints read the user's rule
+    return typed
+
+
+def _structured(value):
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return True
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return True
+    if isinstance(value, (tuple, list)):
+        return any(_structured(v) for v in value)
+    if isinstance(value, dict):
+        return any(_structured(v) for v in value.values())
+    return False
 
 
 def tangent(target):

@@ -109,3 +109,11 @@ def struct_types(params, args):
                 (isinstance(a, tuple) and hasattr(a, "_fields")):
             out[p] = type(a)
     return out
+
+
+def struct_layouts(params, args):
+    """parameter -> layout (transforms/operators) for arguments holding dataclasses or
+    NamedTuples: which operator methods apply to them and to their fields and items."""
+    from transforms.operators import PLAIN, layout_of
+    layouts = {p: layout_of(a) for p, a in zip(params, args, strict=False)}
+    return {p: v for p, v in layouts.items() if v != PLAIN}

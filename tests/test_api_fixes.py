@@ -219,3 +219,240 @@ def test_source_that_does_not_match_the_running_code_is_refused(tmp_path, monkey
             srcad.grad(module.f)(X)
     finally:
         sys.modules.pop("edited_module_for_srcad", None)
+
+
+# =========================================================================== user-type operators
+
+from dataclasses import dataclass  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+from conftest import fd_check, fd_check_forward  # noqa: E402
+
+
+@dataclass
+class Point:
+    x: float
+    y: float
+
+    def __add__(a, b):
+        return Point(a.x + 2.0 * b.x, a.y * b.y)
+
+
+def add_points(a, b):
+    c = a + b
+    return c.x + c.y
+
+
+def test_dataclass_add_calls_its_method(rng):
+    g = srcad.grad(add_points, wrt=(0, 1))(Point(1.0, 2.0), Point(3.0, 5.0))
+    assert g == (Point(1.0, 5.0), Point(2.0, 2.0))      # d(a.x + 2 b.x + a.y b.y)
+    fd_check(add_points, (Point(1.0, 2.0), Point(3.0, 5.0)), (0, 1), rng)
+    fd_check_forward(add_points, (Point(1.0, 2.0), Point(3.0, 5.0)), (0, 1), rng)
+
+
+@dataclass
+class Vec:
+    x: float
+    y: np.ndarray
+
+    def __add__(a, b):
+        return Vec(a.x + 2.0 * b.x, a.y * b.y)
+
+    def __radd__(a, b):
+        return Vec(a.x + b, a.y + b)
+
+    def __mul__(a, s):
+        return Vec(a.x * s, a.y * np.sin(s))
+
+    def __rmul__(a, s):
+        return Vec(s * s * a.x, a.y * s)
+
+    def __neg__(a):
+        return Vec(-a.x * 3.0, -a.y)
+
+    def __sub__(a, b):
+        return a + (-b)
+
+    def __truediv__(a, s):
+        return Vec(a.x / s, a.y / (s * 2.0))
+
+    def __matmul__(a, b):
+        return a.x * b.x + np.sum(a.y * b.y)
+
+    def __getitem__(a, i):
+        return a.y[i] * a.x
+
+
+def energy(v):
+    return v.x ** 2 + np.sum(v.y ** 3)
+
+
+def vec_add(a, b):
+    return energy(a + b)
+
+
+def vec_scale(a, s):
+    return energy(2.0 * (a * s))
+
+
+def vec_sub_div(a, b):
+    return energy(-(a - b) / 1.5)
+
+
+def vec_matmul(a, b):
+    return a @ b
+
+
+def vec_getitem(a):
+    return a[1] + np.sum(a[0:2])
+
+
+def vec_built_inside(x):
+    p = Vec(x[0], x)
+    q = p + p
+    return energy(0.5 * q)
+
+
+def vec_radd(s, a):
+    return energy(s + a * s)
+
+
+def vec_loop(a, b):
+    c = a
+    for _ in range(3):
+        c = c + b
+    return energy(c)
+
+
+def vec_list(vs):
+    s = vs[0]
+    for v in vs[1:]:
+        s = s + v
+    return energy(s)
+
+
+def _vec(rng):
+    return Vec(float(rng.uniform(0.2, 0.9)), rng.uniform(0.2, 0.9, 3))
+
+
+@pytest.mark.parametrize("fn, nargs", [
+    (vec_add, 2), (vec_scale, 1), (vec_sub_div, 2), (vec_matmul, 2), (vec_getitem, 1),
+    (vec_loop, 2), (vec_radd, 0)])
+def test_user_type_operators_both_modes(fn, nargs, rng):
+    if fn is vec_radd:
+        args = (0.7, _vec(rng))
+    elif fn is vec_scale:
+        args = (_vec(rng), 0.7)
+    else:
+        args = tuple(_vec(rng) for _ in range(nargs))
+    wrt = tuple(range(len(args)))
+    fd_check(fn, args, wrt, rng)
+    fd_check_forward(fn, args, wrt, rng)
+
+
+def test_user_type_built_in_the_function_and_in_a_list(rng):
+    fd_check(vec_built_inside, (rng.uniform(0.2, 0.9, 3),), 0, rng)
+    fd_check_forward(vec_built_inside, (rng.uniform(0.2, 0.9, 3),), 0, rng)
+    fd_check(vec_list, ([_vec(rng), _vec(rng), _vec(rng)],), 0, rng)
+
+
+def identity_with_rule(a):
+    return a
+
+
+@srcad.adjoint(identity_with_rule)
+def _identity_adjoint(a):
+    return a, lambda g: (g,)
+
+
+def add_after_rule(a, b):
+    c = identity_with_rule(a)   # a call that stays a call: its type is not known
+    d = c + b  # <- unknown
+    return d.x + d.y
+
+
+def add_after_branch(a, b, flag):
+    if flag:
+        c = a
+    else:
+        c = 1.0
+    d = c + b  # <- unknown
+    return d.x
+
+
+def sum_changes_type(a, b):
+    s = 0.0
+    for v in [a, b]:  # <- loop
+        s = s + v
+    return energy(s)
+
+
+class Pair(NamedTuple):
+    x: float
+    y: float
+
+
+def concat_pairs(a, b):
+    c = a + b  # <- concat
+    return c[0]
+
+
+def setitem_point(a):
+    a[0] = 1.0  # <- setitem
+    return a.x
+
+
+def _line(fn, marker):
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, line in enumerate(lines) if f"# <- {marker}" in line)
+
+
+@pytest.mark.parametrize("fn, args, marker, message", [
+    (add_after_rule, (Point(1.0, 2.0), Point(3.0, 5.0)), "unknown",
+     "the type of `c` under `+` is not known when the function is transformed"),
+    (add_after_branch, (Point(1.0, 2.0), Point(3.0, 5.0), True), "unknown",
+     "the type of `c` under `+` is not known when the function is transformed"),
+    (sum_changes_type, (Vec(0.5, X.copy()), Vec(0.2, X.copy())), "loop",
+     "the type of `s` changes from one iteration to the next"),
+    (concat_pairs, (Pair(1.0, 2.0), Pair(3.0, 5.0)), "concat",
+     "`+` on a `Pair`: it defines no `__add__` or `__radd__`"),
+    (setitem_point, (Point(1.0, 2.0),), "setitem", "item assignment into a `Point`"),
+])
+def test_user_type_operator_refusals(fn, args, marker, message):
+    for call in (lambda: srcad.grad(fn)(*args),
+                 lambda: srcad.jvp(fn, args, (Point(1.0, 1.0) if isinstance(args[0], Point)
+                                              else args[0],))):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        assert info.value.lineno == _line(fn, marker)
+        assert message in str(info.value)
+
+
+# =========================================================================== rules on types
+
+@dataclass
+class Ruled:
+    x: float
+    y: float
+
+
+received = []
+
+
+@srcad.adjoint(Ruled)
+def _ruled_adjoint(x, y):
+    def back(p_bar):
+        received.append(p_bar)
+        return p_bar.x, p_bar.y
+    return Ruled(x, y), back
+
+
+def uses_ruled(a, b):
+    p = Ruled(a * b, a)
+    return p.x * 3.0 + p.y ** 2
+
+
+def test_constructor_rule_back_receives_an_instance(rng):
+    received.clear()
+    fd_check(uses_ruled, (0.7, -0.4), (0, 1), rng)
+    assert received and all(type(r) is Ruled for r in received)

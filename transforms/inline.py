@@ -29,7 +29,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms import exits, fence, normalize
+from transforms import exits, fence, normalize, operators
 from transforms.exits import _assign
 from transforms.parse import MISSING, code_hash, parse_function, resolve
 from transforms.rules import registry
@@ -81,15 +81,19 @@ def prepare(fn, env, namer, level, types=None):
 
 
 class _Scope:
-    """What the inliner knows of one function body: the names it stores once, and the
+    """What the inliner knows of one function body: the names it stores once, the
     items of the tuples an inlined helper returned (``t = h(x)`` then ``a = t[0]``
-    reads the helper's item directly, so an unread item gets no derivative code)."""
+    reads the helper's item directly, so an unread item gets no derivative code), and
+    the layout of every name (``operators``: user types and their operators)."""
 
-    def __init__(self, tree):
+    def __init__(self, tree, env, namer, initial, in_play, filename):
         stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, (gast.Store, gast.Param))]
         self.once = {n for n in stores if stores.count(n) == 1}
         self.items = {}                 # name -> the atoms of the tuple it holds
+        params = {a.id: operators.PLAIN for a in tree.args.args + tree.args.kwonlyargs}
+        self.layouts = operators.Layouts(env, namer, dict(params, **initial), in_play,
+                                         filename)
 
     def forward(self, s):
         """``a = t[k]`` of a tuple of known items -> ``a = item``."""
@@ -122,15 +126,23 @@ class _Scope:
 
 
 def inline_calls(tree, env, namer, level, stack=(), filename="<unknown>"):
-    tree.body = _block(tree.body, env, namer, level, stack, filename, _Scope(tree))
+    in_play = {fn for fn in env.namespace.values() if operators.is_struct_class(fn)}
+    scope = _Scope(tree, env, namer, env.layouts, in_play, filename)
+    tree.body = _block(tree.body, env, namer, level, stack, filename, scope)
     return tree
 
 
 def _block(stmts, env, namer, level, stack, filename, scope):
     out = []
+    layouts = scope.layouts
     for s in stmts:
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             scope.forward(s)
+        if isinstance(s, gast.Assign):
+            *prelude, s = layouts.dispatch(s)      # an operator of a user type: its method
+            for p in prelude:
+                out.append(p)
+                layouts.assigned(p)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Call):
             fn = resolve(s.value.func, env.namespace)
@@ -149,11 +161,21 @@ def _block(stmts, env, namer, level, stack, filename, scope):
                 if spliced is not None:
                     out.extend(spliced)
                     continue
-        for field in ("body", "orelse"):
-            if hasattr(s, field) and isinstance(getattr(s, field), list):
-                setattr(s, field, _block(getattr(s, field), env, namer, level, stack, filename,
-                                         scope))
+        if isinstance(s, gast.If):
+            before = layouts.snapshot()
+            s.body = _block(s.body, env, namer, level, stack, filename, scope)
+            after_body, layouts.names = layouts.snapshot(), before
+            s.orelse = _block(s.orelse, env, namer, level, stack, filename, scope)
+            layouts.merge(after_body)
+        elif isinstance(s, (gast.For, gast.While)):
+            if isinstance(s, gast.For) and isinstance(s.target, gast.Name):
+                layouts.names[s.target.id] = operators.PLAIN     # a range index
+            entry = layouts.snapshot()
+            s.body = _block(s.body, env, namer, level, stack, filename, scope)
+            s.orelse = _block(s.orelse, env, namer, level, stack, filename, scope)
+            layouts.loop_done(entry, s.body, s)
         out.append(s)
+        layouts.assigned(s)
     return out
 
 
@@ -161,12 +183,18 @@ def _inline(s, fn, env, namer, level, stack, scope):
     call = s.value
     sig = inspect.signature(fn)
     bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
+    initial = {p: scope.layouts.of(a) for p, a in bound.arguments.items()}
+    initial.update({p: operators.layout_of(q.default) for p, q in sig.parameters.items()
+                    if p not in bound.arguments and q.default is not q.empty})
     types = {p: env.types[a.id] for p, a in bound.arguments.items()
              if isinstance(a, gast.Name) and a.id in env.types}
+    types.update({p: lay[1] for p, lay in initial.items() if lay[0] == "struct"})
     tree = prepare(fn, env, namer, level, types)
     saved = dict(env.types)
     env.types.update(types)             # the helper's own typed parameters (``self``)
-    tree = inline_calls(tree, env, namer, level, stack + (fn,), fn.__code__.co_filename)
+    inner = _Scope(tree, env, namer, initial, scope.layouts.in_play, fn.__code__.co_filename)
+    tree.body = _block(tree.body, env, namer, level, stack + (fn,), fn.__code__.co_filename,
+                       inner)
     env.types = saved
     if _count(tree.body) > MAX_STATEMENTS:
         return None
@@ -174,7 +202,10 @@ def _inline(s, fn, env, namer, level, stack, scope):
     for node in gast.walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             local_names.add(node.id)
-    mapping = {name: namer.fresh(f"{fn.__name__}_{name}") for name in sorted(local_names)}
+    prefix = fn.__name__
+    if prefix.startswith("__") and prefix.endswith("__") and "." in fn.__qualname__:
+        prefix = f"{fn.__qualname__.rsplit('.', 2)[-2]}_{prefix.strip('_')}"  # Point_add
+    mapping = {name: namer.fresh(f"{prefix}_{name}") for name in sorted(local_names)}
     for p, cls in types.items():
         env.types[mapping[p]] = cls
     env.taken.update(mapping.values())
@@ -190,4 +221,7 @@ def _inline(s, fn, env, namer, level, stack, scope):
     out.extend(body)
     out.append(gast.copy_location(_assign(s.targets[0].id, ret.value), s))
     scope.returned(s.targets[0].id, out, ret.value)
+    scope.layouts.names.update({mapping[n]: lay for n, lay in inner.layouts.names.items()
+                                if n in mapping})
+    scope.layouts.names[s.targets[0].id] = scope.layouts.of(ret.value)
     return out

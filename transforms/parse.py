@@ -35,6 +35,7 @@ class Env:
     taken: set = field(default_factory=set)         # local names of the generated function
     callees: list = field(default_factory=list)     # every callable the derivative code classified
     types: dict = field(default_factory=dict)       # local name -> class of a structured argument
+    layouts: dict = field(default_factory=dict)     # parameter -> its layout (transforms/operators)
     watched: list = field(default_factory=list)     # (module, name, value) of globals read
     cells: list = field(default_factory=list)       # (cell, name, value) of closure cells read
 

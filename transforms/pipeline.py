@@ -65,7 +65,7 @@ class _Run:
         return result
 
 
-def front(fn, level, run, types=None):
+def front(fn, level, run, types=None, layouts=None):
     """parse, fence, exits, normalize, inline, ssa: the shared front half."""
     parsed = run("parse", parse_function, fn)
     run("fence", fence.check, parsed)
@@ -73,7 +73,7 @@ def front(fn, level, run, types=None):
     stores = {n.id for n in gast.walk(parsed.tree)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     namer = exits.Namer(params | stores)
-    env = Env(taken=namer.taken, types=dict(types or {}))
+    env = Env(taken=namer.taken, types=dict(types or {}), layouts=dict(layouts or {}))
     env.deps.append((fn, code_hash(fn)))
     run("exits", exits.remove_exits, parsed.tree, namer)
     tree = run("normalize", normalize.normalize, parsed, env, namer, level, env.types)
@@ -89,10 +89,10 @@ def check(fn):
 
 
 def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_kinds=None,
-                 optimize=True, types=None):
+                 optimize=True, types=None, layouts=None):
     """The vector-Jacobian product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
-    parsed, tree, env, namer = front(fn, level, run, types)
+    parsed, tree, env, namer = front(fn, level, run, types, layouts)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     import copy
@@ -116,10 +116,10 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
 
 
 def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes=None,
-                 types=None):
+                 types=None, layouts=None):
     """The Jacobian-vector product function of ``fn`` for the ``wrt`` parameters."""
     run = _Run()
-    parsed, tree, env, namer = front(fn, level, run, types)
+    parsed, tree, env, namer = front(fn, level, run, types, layouts)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     fwd = forward.Forward(tree, env, namer, act, wrt, parsed.filename, vector, known)
