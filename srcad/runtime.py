@@ -100,9 +100,11 @@ def _fancy(idx):
 
 def item_acc(c, x, idx, g):
     """Add ``g`` into the cotangent ``c`` of ``x`` at ``x[idx]``."""
-    if is_zero(g):
+    if is_zero(g) and not (is_zero(c) and isinstance(x, np.ndarray)):
         return c
-    if isinstance(x, np.ndarray):
+    if isinstance(x, np.ndarray):     # an array's cotangent is an array: rules reshape it
+        if is_zero(g):
+            return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
         dtype = x.dtype if x.dtype.kind in "fc" else np.result_type(x.dtype, np.float32)
         if is_zero(c):
             c = np.zeros(x.shape, dtype=dtype)
@@ -162,6 +164,14 @@ def zero_item(c, idx):
     if is_zero(c):
         return c
     c[idx] = 0.0
+    return c
+
+
+def list_cot(c):
+    """The cotangent of a list, as a list: a rule gives an array for a list operand
+    (``np.sum(items)``), and the reverse sweep pops the list's items one by one."""
+    if isinstance(c, np.ndarray) and c.ndim:
+        return list(np.array(c))
     return c
 
 

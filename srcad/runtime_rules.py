@@ -18,6 +18,7 @@ from srcad.runtime import (
     gather_cot,
     index_cot,
     item_acc,
+    list_cot,
     not_shared,
     not_shared_item,
     numbers_only,
@@ -136,6 +137,11 @@ def zero_item_bar(y, g, c, idx):
 @forward(zero_item, vector=False)
 def zero_item_dot(y, c, idx):
     return (lambda dc: zero_item(own(dc), idx), None)
+
+
+@forward(list_cot)
+def list_cot_dot(y, c):
+    return (lambda dc: list_cot(dc),)
 
 
 @forward(pop_cot)

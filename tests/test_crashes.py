@@ -135,3 +135,183 @@ def outer_item(x):
 def test_hessians_that_work(fn, rng):
     check_both(fn, X, rng=rng)
     check_hessian(fn, X)
+
+
+# ------------------------------------------------- a list a rule turns into an array
+
+def sum_of_listcomp(a):
+    return np.sum([i * 3 for i in a])
+
+
+def sum_of_appended(a):
+    lst = []
+    for i in a:
+        lst.append(i * i)
+    return np.sum(lst) + lst[1] * np.mean(lst)
+
+
+def rows_appended(a):
+    rows = []
+    for i in range(2):
+        rows.append(a * (i + 1.0))
+    return np.sum(np.sin(np.array(rows))) + np.sum(np.stack(rows) ** 2)
+
+
+@pytest.mark.parametrize("fn", [sum_of_listcomp, sum_of_appended, rows_appended],
+                         ids=lambda f: f.__name__)
+def test_list_given_to_a_numpy_rule(fn, rng):
+    check_both(fn, X, rng=rng)
+    check_hessian(fn, X)
+
+
+def dot_of_list(a):
+    lst = [a[0], a[1]]
+    lst.append(a[2] ** 2)
+    return np.dot(lst, lst)
+
+
+def test_dot_of_a_list_reverse(rng):
+    fd_check(dot_of_list, (X,), 0, rng)
+
+
+# ------------------------------------------------- closures capturing different callables
+
+def _sum_of(op):
+    def f(a):
+        return np.sum(op(a))
+    return f
+
+
+def test_closures_over_different_ufuncs_compile_apart():
+    f_sin, f_exp = _sum_of(np.sin), _sum_of(np.exp)     # same code, different cells
+    np.testing.assert_allclose(srcad.grad(f_sin)(X), np.cos(X))
+    np.testing.assert_allclose(srcad.grad(f_exp)(X), np.exp(X))
+
+
+# ------------------------------------------------- singular points follow NumPy (inf), never raise
+
+def sqrt_pow(x):
+    return x ** 0.5
+
+
+def zero_pow(x):
+    return x ** 0.0
+
+
+def log_of(x):
+    return np.log(x)
+
+
+def log1p_of(x):
+    return np.log1p(x)
+
+
+def divide_by(x):
+    return np.divide(1.0, x)
+
+
+def divide_of(x):
+    return np.divide(x, 0.0)
+
+
+@pytest.mark.parametrize("fn, x, grad, second", [
+    (sqrt_pow, 0.0, np.inf, -np.inf),
+    (zero_pow, 0.0, 0.0, 0.0),
+    (log_of, 0.0, np.inf, -np.inf),
+    (log1p_of, -1.0, np.inf, -np.inf),
+    (divide_by, 0.0, -np.inf, np.inf),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_derivative_at_a_singular_point(fn, x, grad, second):
+    """One-sided limits as NumPy computes them (Python floats would raise ZeroDivisionError);
+    x ** 0.0 has derivative exactly 0 everywhere, its second derivative too."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert srcad.grad(fn)(x) == grad
+        assert srcad.derivative(fn)(x) == grad
+        assert srcad.hessian(fn)(x) == second
+
+
+def test_divide_by_zero_of_python_floats_is_inf():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        assert srcad.grad(divide_of)(1.0) == np.inf
+        assert srcad.derivative(divide_of)(1.0) == np.inf
+
+
+@pytest.mark.parametrize("fn", [sqrt_pow, zero_pow, log_of, log1p_of, divide_by],
+                         ids=lambda f: f.__name__)
+def test_singular_rules_away_from_the_singularity(fn, rng):
+    x = 0.7
+    check_both(fn, x, rng=rng)
+    g = srcad.grad(fn)
+    assert srcad.hessian(fn)(x) == pytest.approx((g(x + EPS) - g(x - EPS)) / (2 * EPS),
+                                                 rel=1e-5, abs=1e-7)
+
+
+# ------------------------------------------------- showgrad's name keyword
+
+def show_named(x):
+    y = srcad.showgrad(x * 2.0, name="probe")
+    return np.sum(y ** 2)
+
+
+def show_positional(x):
+    y = srcad.showgrad(x * 2.0, "probe2")
+    return np.sum(y ** 2)
+
+
+def show_default(x):
+    y = srcad.showgrad(x * 2.0)
+    return np.sum(y ** 2)
+
+
+@pytest.mark.parametrize("fn, label", [(show_named, "probe"), (show_positional, "probe2"),
+                                       (show_default, "x * 2.0")], ids=lambda v: str(v))
+def test_showgrad_prints_its_name(fn, label, capsys, rng):
+    g = srcad.grad(fn)(X)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1].startswith(f"{label}: ")
+    assert printed[-1] == f"{label}: {4.0 * X}"     # the cotangent of y = 2x is 2 * y = 4x
+    np.testing.assert_allclose(g, 8.0 * X)
+    check_both(fn, X, rng=rng)
+
+
+def show_misspelled(x):
+    return srcad.showgrad(x, nam="q")
+
+
+def test_showgrad_unknown_keyword_is_located():
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(show_misspelled)(1.0)
+    err = info.value
+    assert "cannot bind the call to `showgrad`" in str(err)
+    assert "unexpected keyword argument 'nam'" in str(err)
+    assert err.lineno == show_misspelled.__code__.co_firstlineno + 1
+
+
+# ------------------------------------------------- an array's cotangent that stays zero in a loop
+
+def outer_item_in_loop(y):
+    s = 0.0
+    for _ in range(2):
+        s = np.outer(y, y)[0, 1]
+    return s
+
+
+def transposed_item_in_loop(y):
+    s = 0.0
+    for _ in range(2):
+        s = np.outer(y, y).T[0, 1]
+    return s
+
+
+def reshaped_item_in_loop(y):
+    s = 0.0
+    for _ in range(2):
+        s = np.reshape(np.outer(y, y), (9,))[1] * 2.0
+    return s
+
+
+@pytest.mark.parametrize("fn", [outer_item_in_loop, transposed_item_in_loop,
+                                reshaped_item_in_loop], ids=lambda f: f.__name__)
+def test_item_of_an_overwritten_array(fn, rng):
+    check_both(fn, Y, rng=rng)
+    check_hessian(fn, Y)

@@ -462,6 +462,22 @@ class Normalizer:
     def expr_Name(self, e, hint):
         return self.name(e)
 
+    def showgrad_call(self, e, obj):
+        """``showgrad(x, name=...)`` as ``showgrad(x, label)``; the label defaults to the
+        expression's source."""
+        import ast
+        import inspect
+        try:
+            bound = inspect.signature(obj).bind(*e.args, **{k.arg: k.value for k in e.keywords})
+        except TypeError as exc:
+            self.error(e, f"cannot bind the call to `showgrad`: {exc}",
+                       "showgrad takes the value and an optional name",
+                       "call srcad.showgrad(x) or srcad.showgrad(x, name='label')")
+        x, label = list(bound.arguments.values())[0], bound.arguments.get("name")
+        if label is None or isinstance(label, gast.Constant) and label.value is None:
+            label = _const(ast.unparse(gast.gast_to_ast(x)).strip())
+        return gast.Call(func=e.func, args=[x, label], keywords=[])
+
     def expr_Constant(self, e, hint):
         return e
 
@@ -615,10 +631,8 @@ class Normalizer:
             level = self.level if special == "nestlevel" else e.args[0].value + 1
             marker = next(f for f, kind in registry.SPECIAL.items() if kind == "level")
             return gast.Call(func=self.bind_callable(marker), args=[_const(level)], keywords=[])
-        if special == "showgrad" and len(e.args) == 1 and not e.keywords:
-            import ast
-            text = ast.unparse(gast.gast_to_ast(e.args[0])).strip()
-            e.args.append(_const(text))
+        if special == "showgrad":
+            e = self.showgrad_call(e, obj)
         args = []
         for a in e.args:
             if isinstance(a, (gast.GeneratorExp, gast.ListComp)):

@@ -127,6 +127,11 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                 name = n.targets[0].id
                 self.defs[name] = None if name in self.defs or name in self.multi else n
         self.bar_shapes = {}              # cotangents kept unexpanded: name_bar -> shape
+        self.appended = {n.value.func.value.id for n in gast.walk(fn)   # lists the sweep pops
+                         if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)
+                         and isinstance(n.value.func, gast.Attribute)
+                         and n.value.func.attr == "append"
+                         and isinstance(n.value.func.value, gast.Name)}
         self.indexed = {n.value.id for n in gast.walk(fn)     # x[i] read or written: x_bar
                         if isinstance(n, gast.Subscript)      # is indexed, so it must have
                         and isinstance(n.value, gast.Name)}   # x's full shape
@@ -171,6 +176,8 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         if name in self.numeric:
             value = gast.BinOp(left=_load(self.bar(name)), op=gast.Add(), right=expr)
         else:
+            if name in self.appended:
+                expr = rt_call(self.env, "list_cot", expr)
             value = rt_call(self.env, "add_cot", _load(self.bar(name)), expr)
         out.append(_assign(self.bar(name), value))
 

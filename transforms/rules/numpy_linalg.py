@@ -34,6 +34,7 @@ def matmul_back_a(g, a, b):
     if type(g) is np.ndarray and type(b) is np.ndarray and type(a) is np.ndarray \
             and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
         return g @ b.T                      # matrix @ matrix, the common case
+    b = np.asarray(b)                       # np.dot and np.matmul take lists too
     b2 = b[:, None] if np.ndim(b) == 1 else b
     ga = matmul_cotangent(g, a, b) @ np.swapaxes(b2, -1, -2)
     return unbroadcast(ga[..., 0, :] if np.ndim(a) == 1 else ga, a)
@@ -45,6 +46,7 @@ def matmul_back_b(g, a, b):
     if type(g) is np.ndarray and type(b) is np.ndarray and type(a) is np.ndarray \
             and g.ndim == 2 and a.ndim == 2 and b.ndim == 2:
         return a.T @ g                      # matrix @ matrix, the common case
+    a = np.asarray(a)                       # np.dot and np.matmul take lists too
     a2 = a[None, :] if np.ndim(a) == 1 else a
     gb = np.swapaxes(a2, -1, -2) @ matmul_cotangent(g, a, b)
     return unbroadcast(gb[..., 0] if np.ndim(b) == 1 else gb, b)

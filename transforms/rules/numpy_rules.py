@@ -101,12 +101,12 @@ def expm1_dot(y, x):
 
 @reverse(np.log)
 def log_bar(y, g, x):
-    return (g / x,)
+    return (np.divide(g, x),)           # NumPy's inf at 0 where Python floats would raise
 
 
 @forward(np.log)
 def log_dot(y, x):
-    return (lambda dx: dx / x,)
+    return (lambda dx: np.divide(dx, x),)
 
 
 @reverse(np.log2)
@@ -131,12 +131,12 @@ def log10_dot(y, x):
 
 @reverse(np.log1p)
 def log1p_bar(y, g, x):
-    return (g / (1.0 + x),)
+    return (np.divide(g, 1.0 + x),)
 
 
 @forward(np.log1p)
 def log1p_dot(y, x):
-    return (lambda dx: dx / (1.0 + x),)
+    return (lambda dx: np.divide(dx, 1.0 + x),)
 
 
 @reverse(np.logaddexp)

@@ -35,6 +35,15 @@ from transforms.rules.registry import (
 )
 
 
+def power(a, e):
+    """``a ** e``; a zero Python base under a negative exponent gives inf (or -inf) as in
+    NumPy, where Python raises ZeroDivisionError (the one-sided derivative of sqrt at 0)."""
+    if type(a) in (float, int) and a == 0 and np.ndim(e) == 0 and e < 0:
+        with np.errstate(divide="ignore"):
+            return float(np.power(float(a), e))
+    return a ** e
+
+
 @elementwise
 def pow_dbase(a, b):
     """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0."""
@@ -43,7 +52,7 @@ def pow_dbase(a, b):
             return 2.0 * a
         if b == 3:
             return 3.0 * (a * a)
-        return b * a ** (b - 1) if b != 0 else a * 0.0
+        return b * power(a, b - 1) if b != 0 else a * 0.0
     return np.where(b == 0, 0.0, b * a ** np.where(b == 0, 1.0, b - 1.0))
 
 
@@ -108,14 +117,27 @@ def mul_dot(y, a, b, out=None):
     return (lambda da: lift_tangent(da, a, y) * b, lambda db: a * lift_tangent(db, b, y))
 
 
-@reverse(operator.truediv, np.divide)
+@reverse(operator.truediv)
 def truediv_bar(y, g, a, b, out=None):
     return (unbroadcast(g / b, a), unbroadcast(-g * y / b, b))
 
 
-@forward(operator.truediv, np.divide)
+@forward(operator.truediv)
 def truediv_dot(y, a, b, out=None):
     return (lambda da: lift_tangent(da, a, y) / b, lambda db: -lift_tangent(db, b, y) * (y / b))
+
+
+# np.divide of Python floats by 0 gives inf where ``/`` raises: so do its derivatives
+
+@reverse(np.divide)
+def divide_bar(y, g, a, b, out=None):
+    return (unbroadcast(np.divide(g, b), a), unbroadcast(-g * np.divide(y, b), b))
+
+
+@forward(np.divide)
+def divide_dot(y, a, b, out=None):
+    return (lambda da: np.divide(lift_tangent(da, a, y), b),
+            lambda db: -lift_tangent(db, b, y) * np.divide(y, b))
 
 
 # ---- powers -----------------------------------------------------------------
@@ -160,13 +182,15 @@ def pow_dbase_dot(y, a, b):
 
 
 def pow_ddbase(a, b):
-    """d/da of b * a**(b-1)."""
-    return pow_dbase(a, b - 1) * b
+    """d/da of b * a**(b-1); exactly 0 where b == 0 (``pow_dbase`` is 0 there)."""
+    if type(b) is int or type(b) is float or np.ndim(b) == 0:
+        return pow_dbase(a, b - 1) * b if b != 0 else a * 0.0
+    return np.where(b == 0, 0.0, pow_dbase(a, b - 1) * b)
 
 
 def pow_dbase_db(a, b):
     """d/db of b * a**(b-1) = a**(b-1) * (1 + b log a), with log a taken as 0 where a <= 0."""
-    return a ** (b - 1) * (1 + b * pow_log(a))
+    return power(a, b - 1) * (1 + b * pow_log(a))
 
 
 @reverse(unbroadcast)

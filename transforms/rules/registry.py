@@ -270,7 +270,8 @@ def unbroadcast(g, x):
         if isinstance(g, (float, int)):
             return g
         return g.sum().item() if g.ndim else g.item()
-    shape = x.shape if hasattr(x, "shape") else ()
+    shape = x.shape if hasattr(x, "shape") else \
+        np.shape(x) if isinstance(x, (list, tuple)) else ()     # a list operand: array_like
     gshape = g.shape if hasattr(g, "shape") else ()
     if gshape == shape:
         return g
