@@ -287,6 +287,10 @@ def own_rule(fn, kind, positions):
         vjp.__srcad_guards__ = ()
         return vjp
     if kind in ("jvp", "jvpvec") and fn in _REG.CUSTOM_FORWARD:
+        if kind == "jvpvec":        # the rule takes one tangent per argument
+            from transforms.forward import _no_vector_rule
+            raise _no_vector_rule(fn, {"filename": inspect.getsourcefile(fn) or "<unknown>",
+                                       "lineno": fn.__code__.co_firstlineno, "col": 0})
         rule = _REG.CUSTOM_FORWARD[fn]
         n = len(inspect.signature(fn).parameters)
 

@@ -628,3 +628,60 @@ def nested_item_update_rewritten(x):
 
 def test_the_suggested_rewrite_works(rng):
     check_forward(nested_item_update_rewritten, (X,), rng)
+
+
+# =========================================================================== user forward rules take one tangent
+
+def sq_norm(u):
+    return np.sum(u ** 2)
+
+
+@srcad.tangent(sq_norm)
+def _sq_norm_tangent(args, tangents):
+    (u,), (du,) = args, tangents
+    return np.sum(u ** 2), 2.0 * np.dot(u, du)      # written for one tangent
+
+
+@srcad.adjoint(sq_norm)
+def _sq_norm_adjoint(u):
+    return np.sum(u ** 2), lambda g: (2.0 * u * g,)
+
+
+def scaled_by_rule(u, v):
+    return np.sum(u ** 2) * v
+
+
+@srcad.tangent(scaled_by_rule)
+def _scaled_tangent(args, tangents):
+    (u, v), (du, dv) = args, tangents
+    return np.sum(u ** 2) * v, 2.0 * np.dot(u, du) * v + np.sum(u ** 2) * dv
+
+
+@srcad.adjoint(scaled_by_rule)
+def _scaled_adjoint(u, v):
+    return np.sum(u ** 2) * v, lambda g: (2.0 * u * np.sum(g * v), np.sum(u ** 2) * g)
+
+
+MIX = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0], [0.5, 0.0, 1.0]])
+
+
+def rule_of_mixed(x):
+    return sq_norm(MIX @ x) * x
+
+
+def rule_of_a_slice(x):
+    return sq_norm(x[:2]) * x
+
+
+def test_user_forward_rule_in_a_forward_jacobian(rng):
+    # the vector-mode code handed the rule the tangents of all directions at once:
+    # np.dot contracted over the wrong axis (a silently wrong Jacobian) or raised
+    check_forward(rule_of_mixed, (X,), rng, vector=False)
+    check_forward(rule_of_a_slice, (X,), rng, vector=False)
+
+
+def test_function_with_its_own_forward_rule_in_a_forward_jacobian(rng):
+    u, v = X, np.array([0.5, -0.2])
+    Ju, Jv = srcad.jacobian(scaled_by_rule, wrt=(0, 1), mode="forward")(u, v)
+    _close(Ju, _fd_jacobian(scaled_by_rule, (u, v), 0), "d/du")
+    _close(Jv, _fd_jacobian(scaled_by_rule, (u, v), 1), "d/dv")

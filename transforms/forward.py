@@ -288,6 +288,8 @@ class Forward:
         else:
             func = call.func
         if fn is not MISSING and fn in registry.CUSTOM_FORWARD:
+            if self.vector:
+                raise _no_vector_rule(fn, self.where(s))
             if call.keywords:       # the rule takes (args, tangents): keywords by position
                 import inspect
                 try:
@@ -375,6 +377,14 @@ class _DropVectorHelpers(gast.NodeTransformer):
                 self.dropped_broadcast = True     # the result tangent may broadcast
                 return node.args[0]
         return node
+
+
+def _no_vector_rule(fn, where):
+    """A user's forward rule takes one tangent per argument: given the tangents of k
+    directions at once it would contract or broadcast over the wrong axis."""
+    return TransformError(f"the forward rule of `{fn.__name__}` (@srcad.tangent) takes one "
+                          "tangent per argument, so it has no vector mode", **where,
+                          hint="jacobian falls back to one forward pass per column")
 
 
 def _index(sl):
