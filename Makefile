@@ -1,7 +1,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: test demo bench lint clean
+.PHONY: test demo bench lint fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -18,6 +18,13 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]' || echo "some benchmark peers could not be installed; they will be skipped"
 	$(PY) bench/run.py
+
+N ?= 10000
+SEED ?= 0
+
+# differential fuzzing against finite differences (tests/fuzz): N programs on every core
+fuzz: $(STAMP)
+	SRCAD_DISK_CACHE=0 $(PY) -m tests.fuzz --n $(N) --seed $(SEED)
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff
