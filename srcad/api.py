@@ -19,7 +19,7 @@ from srcad import cache as disk
 from srcad import codegen, outputs
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _resolve_wrt, _write_out, check_args)
-from srcad.entries import _code_key, _from_entry, _guards, entry_of, own_rule
+from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
                              struct_types)
 from transforms.rules import registry as _REG
@@ -183,10 +183,10 @@ class Differentiable:
         if own is not None:
             return own
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
-                          self.backend)
+                          self.backend, _types_key(args))
         entry = disk.load(key)
         if entry is not None:
-            fn = _from_entry(entry, self.fn)
+            fn = _from_entry(entry, self.fn, args)
             if fn is not None:
                 STATS["disk_hits"] += 1
                 return fn

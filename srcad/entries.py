@@ -14,6 +14,7 @@ cell, a module attribute, an inlined helper) is part of the cache key or of a gu
   makes srcad import a module.
 ``own_rule`` wraps a user rule registered on the differentiated function itself.
 """
+import functools
 import importlib
 import inspect
 import sys
@@ -48,9 +49,29 @@ class _Cell:
             return default
 
 
-def _guard_list(candidates, cells):
+def _getter(obj):
+    """``obj``'s attributes seen as a scope (``get`` is ``getattr``: a call into C)."""
+    return types.SimpleNamespace(get=functools.partial(getattr, obj))
+
+
+def _function_attrs(functions):
+    """(function, attribute, value) for the code and defaults of inlined helpers: a new
+    ``__code__`` or new defaults recompile."""
+    out = []
+    for d in functions:
+        if isinstance(d, types.FunctionType):
+            out += [(d, a, getattr(d, a)) for a in ("__code__", "__defaults__", "__kwdefaults__")
+                    if getattr(d, a) is not None]
+    return out
+
+
+def _guard_list(candidates, cells, attrs=()):
     """(scope, name, value) for every watched user name that still holds its value."""
     out, seen = [], set()
+    for owner, name, obj in attrs:
+        if getattr(owner, name, None) is obj and (id(owner), name) not in seen:
+            seen.add((id(owner), name))
+            out.append((_getter(owner), name, obj))
     for module_name, name, obj in candidates:
         if not isinstance(module_name, str) or not name or _trusted(module_name):
             continue
@@ -77,7 +98,8 @@ def _guards(env):
                 "<closure>", "<workspace>", "builtins"):
             candidates.append((recipe[0], recipe[1], obj))
     candidates += env.watched
-    return _guard_list(candidates, env.cells)
+    return _guard_list(candidates, env.cells,
+                       env.attrs + _function_attrs(d for d, _ in env.deps[1:]))
 
 
 def entry_of(env, params):
@@ -86,7 +108,7 @@ def entry_of(env, params):
     recipes = {name: env.recipes.get(name) for name in params}
     if any(r is None for r in recipes.values()):
         return None
-    deps = [[d.__module__, d.__qualname__, h] for d, h in env.deps[1:]]
+    deps = [[d.__module__, d.__qualname__, value_fingerprint(d)] for d, _ in env.deps[1:]]
     callees = []
     for c in env.callees + [d for d, _ in env.deps]:
         mod, qual = getattr(c, "__module__", None), getattr(c, "__qualname__", None)
@@ -100,8 +122,9 @@ def entry_of(env, params):
             watched.append([module_name, name, value_fingerprint(value)])
     fingerprints = {name: value_fingerprint(env.namespace[name]) for name in params
                     if recipes[name][0] != "<workspace>"}
+    attrs = [[c.__module__, c.__qualname__, n, value_fingerprint(v)] for c, n, v in env.attrs]
     return {"recipes": recipes, "deps": deps, "callees": callees, "watched": watched,
-            "fingerprints": fingerprints}
+            "fingerprints": fingerprints, "attrs": attrs}
 
 
 def _rule_hashes(c):
@@ -163,10 +186,44 @@ def _globals_key(fn, depth=0, seen=None):
     return tuple(out)
 
 
-def _reachable_modules(fn, limit=4000):
-    """Names of the modules the live function reaches through its globals, closure cells
-    and the helpers those hold: the only user modules a disk entry may name."""
-    out, seen, todo = {fn.__module__}, set(), [fn]
+def _arg_classes(args):
+    """The user classes of the arguments (dataclasses, named tuples, nested ones)."""
+    classes, todo = [], [(a, 0) for a in args]
+    while todo:
+        a, depth = todo.pop()
+        t = type(a)
+        if depth > 4:
+            continue
+        if t in (tuple, list):
+            todo += [(v, depth + 1) for v in a]
+        elif t is dict:
+            todo += [(v, depth + 1) for v in a.values()]
+        elif t.__module__ != "builtins" and t.__module__.split(".")[0] != "numpy":
+            if t not in classes:
+                classes.append(t)
+            fields = getattr(t, "__dataclass_fields__", None) or getattr(t, "_fields", ())
+            todo += [(getattr(a, f, None), depth + 1) for f in fields]
+    return classes
+
+
+def _types_key(args):
+    """The code of the methods of the argument classes (a dataclass's ``act`` rebound on
+    its class gives another key): generated code calls or inlines them."""
+    import inspect
+    out = []
+    for t in _arg_classes(args):
+        methods = tuple((n, value_fingerprint(v)) for n in sorted(dir(t))
+                        if isinstance(v := inspect.getattr_static(t, n, None),
+                                      types.FunctionType))
+        out.append((f"{t.__module__}.{t.__qualname__}", methods))
+    return tuple(sorted(out))
+
+
+def _reachable_modules(fn, args=(), limit=4000):
+    """Names of the modules the live function (and its arguments' classes) reaches
+    through its globals, closure cells and the helpers those hold: the only user modules
+    a disk entry may name."""
+    out, seen, todo = {fn.__module__}, set(), [fn] + _arg_classes(args)
     while todo and len(seen) < limit:
         obj = todo.pop()
         if id(obj) in seen:
@@ -221,15 +278,26 @@ def _lookup(module, qualname, reachable):
     return obj
 
 
-def _from_entry(entry, fn):
+def _from_entry(entry, fn, args=()):
     """Rebuild a compiled function from a disk entry, or None if anything differs from
-    the live objects (a helper's code, a global's value, a rule)."""
+    the live objects (a helper's code, a global's value, a method, a rule)."""
     try:
-        reachable = _reachable_modules(fn)
-        for module, qualname, h in entry["deps"]:
+        reachable = _reachable_modules(fn, args)
+        helpers, attrs = [], []
+        for module, qualname, fingerprint in entry["deps"]:
             dep = _lookup(module, qualname, reachable)
-            if dep is None or code_hash(dep) != h:
-                return None
+            if dep is None or value_fingerprint(dep) != fingerprint:
+                return None                 # a helper's code or defaults differ
+            helpers.append((module, qualname, dep))
+            owner = _lookup(module, qualname.rpartition(".")[0], reachable)
+            if isinstance(owner, type):     # a method: rebinding it on its class recompiles
+                attrs.append((owner, qualname.rpartition(".")[2], dep))
+        for module, owner_name, name, fingerprint in entry["attrs"]:
+            owner = _lookup(module, owner_name, reachable)
+            value = getattr(owner, name, None) if isinstance(owner, type) else None
+            if value is None or value_fingerprint(value) != fingerprint:
+                return None                 # a method of an argument's class was rebound
+            attrs.append((owner, name, value))
         candidates = []
         for module, name, fingerprint in entry["watched"]:
             mod = _module(module, reachable)
@@ -264,8 +332,8 @@ def _from_entry(entry, fn):
         compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
         compiled.__srcad_text__ = entry["source"]
         compiled.__srcad_guards__ = _guard_list(
-            candidates + [(m, q, _lookup(m, q, reachable)) for m, q, _ in entry["deps"]],
-            closure_reads)
+            candidates + helpers, closure_reads,
+            attrs + _function_attrs(d for _, _, d in helpers))
         return compiled
     except Exception:           # a corrupt or foreign entry is regenerated
         return None

@@ -6,6 +6,7 @@ Each case differentiates, rebinds what the function names (in this process, or i
 second process sharing the disk cache), differentiates again and checks both results
 against central differences.
 """
+import dataclasses
 import importlib
 import json
 import os
@@ -156,6 +157,52 @@ def test_closure_cell_rebound(cache_dir, rng):
 
     k, set_a = make()
     _grad_twice(k, rng.uniform(-1, 1, 5), lambda: set_a(np.cos))
+
+
+@dataclasses.dataclass
+class Layer:
+    w: np.ndarray
+
+    def act(self, x):
+        return np.sin(self.w * x)
+
+
+def _layer_sum(p, x):
+    return np.sum(p.act(x))
+
+
+def _layer_act_cos(self, x):
+    return np.cos(self.w * x)
+
+
+def test_method_rebound_on_its_class(cache_dir, rng):
+    p, x = Layer(rng.uniform(0.5, 1.5, 4)), 0.7
+    original = Layer.act
+    try:
+        for act in (original, _layer_act_cos, original):
+            Layer.act = act
+            for d in (srcad.differentiate(_layer_sum), srcad.grad(_layer_sum)):
+                g = d.grad(p, x) if isinstance(d, srcad.Differentiable) else d(p, x)
+                assert_grad_close(g.w, lambda w: _layer_sum(Layer(w), x), (p.w,), 0)
+    finally:
+        Layer.act = original
+
+
+def _power(x, k=2.0):
+    return x ** k
+
+
+def _power_sum(x):
+    return np.sum(_power(x) * x)
+
+
+def test_helper_defaults_replaced(cache_dir, rng):
+    x = rng.uniform(0.5, 1.5, 4)
+    try:
+        _grad_twice(_power_sum, x, lambda: setattr(_power, "__defaults__", (3.0,)))
+        assert_grad_close(srcad.differentiate(_power_sum).grad(x), _power_sum, (x,), 0)
+    finally:
+        _power.__defaults__ = (2.0,)
 
 
 FLAG_LIB = """

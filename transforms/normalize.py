@@ -667,7 +667,10 @@ class Normalizer:
         if cls is None:
             return None
         attr = inspect.getattr_static(cls, func.attr, None)
-        return attr if isinstance(attr, types.FunctionType) else None
+        if not isinstance(attr, types.FunctionType):
+            return None
+        self.env.attrs.append((cls, func.attr, attr))       # rebinding recompiles
+        return attr
 
     def expr_ListComp(self, e, hint):
         return self.comprehension(e)
