@@ -18,6 +18,7 @@ from srcad.runtime import (
     gather_cot,
     index_cot,
     item_acc,
+    last_writes,
     list_cot,
     not_shared,
     not_shared_item,
@@ -109,14 +110,24 @@ def item_acc_dot(y, c, x, idx, v):
     return (lambda dc: dc, None, None, lambda dv: item_acc(0.0, y, idx, dv))
 
 
-@reverse(index_cot, take_cot, gather_cot)
+@reverse(index_cot, gather_cot)
 def index_cot_bar(y, g, c, k):
     return (runtime_item_like(c, k, g), None)
 
 
-@forward(index_cot, take_cot, gather_cot)
+@forward(index_cot, gather_cot)
 def index_cot_dot(y, c, k):
     return (lambda dc: index_cot(dc, k), None)
+
+
+@reverse(take_cot)
+def take_cot_bar(y, g, c, k):
+    return (runtime_item_like(c, k, last_writes(g, k)), None)
+
+
+@forward(take_cot)
+def take_cot_dot(y, c, k):
+    return (lambda dc: take_cot(dc, k), None)
 
 
 @reverse(copy_item)

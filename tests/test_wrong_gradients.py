@@ -348,3 +348,84 @@ def test_sequence_names_repeated_or_joined_are_refused(fn, line, what):
         assert os.path.basename(err.filename) == os.path.basename(__file__)
         assert f"a list or tuple that carries derivatives is {what} here" in str(err)
         assert "write the items out" in str(err)
+
+
+# ------------------------------------------------------- more writes the sweep must see
+
+def duplicate_index_write(x):
+    b = x * 1.0
+    idx = np.array([0, 0, 2])
+    b[idx] = b[idx] * 2.0 + x[1]
+    return np.sum(b ** 2)
+
+
+def recurrence_in_place(x):
+    b = x * 1.0
+    for i in range(1, 3):
+        b[i] = b[i - 1] * x[i]
+    return np.sum(b ** 2)
+
+
+@pytest.mark.parametrize("fn", [duplicate_index_write, recurrence_in_place])
+def test_more_in_place_writes(fn, rng):
+    check_every_mode(fn, X, rng)
+
+
+def copyto_after_read(x):
+    b = np.zeros(3)
+    w = x * b
+    np.copyto(b, np.ones(3))
+    return np.sum(w * x)
+
+
+def put_after_read(x):
+    b = np.ones(3)
+    w = x * b
+    np.put(b, [0], [5.0])
+    return np.sum(w * x)
+
+
+@pytest.mark.parametrize("fn", [copyto_after_read, put_after_read])
+def test_call_changing_an_array_the_sweep_reads_is_refused(fn, rng):
+    fd_check_forward(fn, (X,), 0, rng)        # forward mode reads the values in order
+    first = fn.__code__.co_firstlineno
+    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jacobian(fn, mode="reverse")(X),
+                 lambda: srcad.hessian(fn)(X)):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        err = info.value
+        assert err.lineno == first + 3, str(err)
+        assert os.path.basename(err.filename) == os.path.basename(__file__)
+        assert "this call may change `b` in place, and the derivative code reads `b`" \
+            in str(err)
+        assert "b.copy()" in str(err)
+
+
+def appends_to_the_list_it_iterates(x):
+    lst = [x[0]]
+    for v in lst:
+        if len(lst) < 3:
+            lst.append(v * x[1])
+    return sum(lst)
+
+
+def appends_while_indexing(x):
+    lst = [x[0]]
+    k = 0
+    while k < len(lst):
+        if len(lst) < 3:
+            lst.append(lst[k] * x[1])
+        k += 1
+    return sum(lst)
+
+
+def test_loop_over_a_list_it_appends_to_is_refused(rng):
+    fn = appends_to_the_list_it_iterates
+    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),))):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        err = info.value
+        assert err.lineno == fn.__code__.co_firstlineno + 4, str(err)
+        assert "the loop appends to `lst` while it iterates over it" in str(err)
+        assert "while" in str(err)
+    check_every_mode(appends_while_indexing, X, rng)

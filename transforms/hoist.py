@@ -52,18 +52,21 @@ def hoist(fn):
 def _mutated(loop, aliases):
     """Names whose contents the loop may change in place, with every name that may share
     memory with them."""
-    out = set()
+    out, lists = set(), set()
     for n in gast.walk(loop):
         if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
             out |= _loads(n.value)
         elif isinstance(n, gast.Expr) and isinstance(n.value, gast.Call):
             call = n.value      # a discarded result: it may act on its arguments
+            if isinstance(call.func, gast.Attribute) and call.func.attr == "append":
+                lists |= _loads(call.func.value)    # only the list grows
+                continue
             out |= _loads(call.func.value) if isinstance(call.func, gast.Attribute) else set()
             for a in list(call.args) + [k.value for k in call.keywords]:
                 out |= _loads(a)
     for name in list(out):
         out |= aliases.get(name, set())
-    return out
+    return out | lists
 
 
 def _block(stmts, counts, aliases):

@@ -319,6 +319,16 @@ class Normalizer:
         evaluates a ``for`` iterable once, so a body that rebinds the name iterates the
         original object still."""
         value = self.atom(expr)
+        if isinstance(value, gast.Name):
+            for n in (n for b in loop.body for n in gast.walk(b)):
+                if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                        and n.func.attr == "append" and isinstance(n.func.value, gast.Name) \
+                        and n.func.value.id == value.id:
+                    self.error(n, f"the loop appends to `{n.func.value.id}` while it iterates "
+                               "over it", "Python's loop then also runs over the new items; "
+                               "srcad fixes the number of iterations when the loop starts",
+                               "loop over an index with `while` (`k = 0`, `while k < "
+                               "len(items):`), which checks the length at every step")
         if isinstance(value, gast.Name) and value.id in {
                 n.id for b in loop.body for n in gast.walk(b)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:

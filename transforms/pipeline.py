@@ -99,6 +99,8 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     last = reverse.Reverse(copy.deepcopy(tree), env, exits.Namer(namer.taken), act, wrt,
                            parsed.filename, shapes=known, param_kinds=param_kinds)
     first = run("reverse", last.run)
+    run("calls in place", sharing.check_calls_in_place, first, last.primal_length,
+        env.namespace, parsed.filename)
     restore = sharing.restore_set(first, last.primal_length, env.namespace)
     if restore:
         last = reverse.Reverse(tree, env, namer, act, wrt, parsed.filename, restore, known,

@@ -14,6 +14,7 @@ with a name still read afterwards. The candidates are chosen generously here
 """
 import gast
 
+from srcad.errors import TransformError
 from transforms.exits import _const, _load
 from transforms.parse import resolve
 from transforms.rules import registry
@@ -74,6 +75,20 @@ def alias_groups(fn, scope, fresh=None):
     return {n: groups[find(n)] for n in parent}
 
 
+def _adjoint_reads(fn, primal_length, namespace):
+    """(names the adjoint sweep reads, alias groups of the primal sweep)."""
+    reads = set()
+    for s in fn.body[primal_length:]:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                reads.add(n.id)
+    primal = gast.FunctionDef(name=fn.name, args=fn.args, body=fn.body[:primal_length],
+                              decorator_list=[], returns=None, type_comment=None)
+    # an elementwise function returns a new array, never a view
+    fresh = lambda call: registry.is_elementwise(resolve(call.func, namespace))
+    return reads, alias_groups(primal, (), fresh)
+
+
 def restore_set(fn, primal_length, namespace):
     """Arrays written into (``x[i] = v``) whose values the adjoint sweep reads, itself
     or through another name that may share its memory (a view, a container): their
@@ -85,17 +100,46 @@ def restore_set(fn, primal_length, namespace):
             written.add(n.targets[0].value.id)
     if not written:
         return frozenset()
-    reads = set()
-    for s in fn.body[primal_length:]:
-        for n in gast.walk(s):
-            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-                reads.add(n.id)
-    primal = gast.FunctionDef(name=fn.name, args=fn.args, body=fn.body[:primal_length],
-                              decorator_list=[], returns=None, type_comment=None)
-    # an elementwise function returns a new array, never a view
-    fresh = lambda call: registry.is_elementwise(resolve(call.func, namespace))
-    aliases = alias_groups(primal, (), fresh)
+    reads, aliases = _adjoint_reads(fn, primal_length, namespace)
     return frozenset(w for w in written if (aliases.get(w, set()) | {w}) & reads)
+
+
+def check_calls_in_place(fn, primal_length, namespace, filename):
+    """A call whose result is dropped can only act by changing its arguments in place
+    (``np.copyto(b, v)``); when the adjoint sweep reads such an argument afterwards (or
+    a view of it), it would read the changed values: refuse."""
+    import builtins
+    calls = []
+    for s in fn.body[:primal_length]:
+        for n in gast.walk(s):
+            if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call):
+                call = n.value
+                if isinstance(call.func, gast.Attribute) and call.func.attr == "append":
+                    continue
+                target = resolve(call.func, namespace)
+                if target is builtins.print or getattr(target, "__module__", None) == \
+                        "srcad.runtime" or (registry.hashable(target) and (registry.lookup(
+                            registry.REVERSE, target) is not None
+                            or registry.is_nondiff(target))):
+                    continue
+                calls.append((n, call))
+    if not calls:
+        return
+    reads, aliases = _adjoint_reads(fn, primal_length, namespace)
+    for stmt, call in calls:
+        args = list(call.args) + [k.value for k in call.keywords]
+        if isinstance(call.func, gast.Attribute):
+            args.append(call.func.value)
+        for a in args:
+            if isinstance(a, gast.Name) and (aliases.get(a.id, set()) | {a.id}) & reads:
+                raise TransformError(
+                    f"this call may change `{a.id}` in place, and the derivative code reads "
+                    f"`{a.id}` afterwards", filename=filename,
+                    lineno=getattr(stmt, "lineno", None), col=getattr(stmt, "col_offset", 0),
+                    why="the reverse sweep runs after the whole function and would see the "
+                        "changed values",
+                    hint=f"give the call a copy (`{a.id}.copy()`), or compute the new values "
+                         f"as a new array (`{a.id} = ...`)")
 
 
 def _start(node):
