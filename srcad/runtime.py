@@ -387,7 +387,7 @@ def call_back(back, g, args, label, is_rule):
 def zero_tangent(x):
     """A materialised zero tangent for ``x`` (inside containers, where 0.0 won't broadcast)."""
     if isinstance(x, np.ndarray):
-        return np.zeros_like(x, dtype=np.result_type(x.dtype, np.float32))
+        return np.zeros_like(x, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
     if isinstance(x, (float, int)) and not isinstance(x, bool):
         return 0.0
     return 0.0
@@ -436,9 +436,10 @@ def tangent_construct(y, fields):
     of the same type (fields without a tangent keep 0.0, non-float fields their value)."""
     if dataclasses.is_dataclass(y) and not isinstance(y, type):
         init = {f.name for f in dataclasses.fields(y) if f.init}
-        return dataclasses.replace(y, **{k: v for k, v in fields.items() if k in init})
+        return dataclasses.replace(y, **{k: v for k, v in fields.items()
+                                         if k in init and _carries(getattr(y, k))})
     if isinstance(y, tuple) and hasattr(y, "_fields"):
-        return y._replace(**fields)
+        return y._replace(**{k: v for k, v in fields.items() if _carries(getattr(y, k))})
     return dict(fields) if fields else 0.0
 
 
@@ -529,7 +530,7 @@ def tangent_out(t, y, vector):
 
 def zeros_for_value(y):
     if isinstance(y, np.ndarray):
-        return np.zeros_like(y, dtype=np.result_type(y.dtype, np.float32))
+        return np.zeros_like(y, dtype=y.dtype if y.dtype.kind in "fc" else np.float64)
     if isinstance(y, (tuple, list)) and not hasattr(y, "_fields"):
         return type(y)(zeros_for_value(v) for v in y)
     if isinstance(y, dict):

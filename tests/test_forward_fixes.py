@@ -7,6 +7,8 @@ now checked in every forward entry point against central differences: of the
 function itself for first derivatives, of srcad's (separately FD-checked)
 gradient for Hessians and Hessian-vector products.
 """
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -685,3 +687,37 @@ def test_function_with_its_own_forward_rule_in_a_forward_jacobian(rng):
     Ju, Jv = srcad.jacobian(scaled_by_rule, wrt=(0, 1), mode="forward")(u, v)
     _close(Ju, _fd_jacobian(scaled_by_rule, (u, v), 0), "d/du")
     _close(Jv, _fd_jacobian(scaled_by_rule, (u, v), 1), "d/dv")
+
+
+# =========================================================================== output tangents keep the output's structure
+
+@dataclasses.dataclass
+class Scaled:
+    a: np.ndarray
+    b: float
+    n: int = 2
+
+
+def build_scaled(p):
+    return Scaled(p.a * 2.0, p.b * p.a[0], p.n)
+
+
+def test_dataclass_built_in_forward_mode_keeps_its_int_field(rng):
+    p, t = Scaled(X, 0.5), Scaled(rng.standard_normal(3), 0.3)
+    value, tan = srcad.jvp(build_scaled, (p,), (t,))
+    assert type(tan) is Scaled and tan.n == 2 and type(tan.n) is int   # was 0.0
+    fd_check_forward(build_scaled, (p,), 0, rng)
+
+
+def mask_and_value(x):
+    return x > 0.4, x * 2.0
+
+
+def test_tangent_of_a_bool_output_is_float64(rng):
+    value, tan = srcad.jvp(mask_and_value, (X,), (Y,))
+    assert tan[0].dtype == np.float64 and not tan[0].any()                # was float32
+    fd_check_forward(lambda_free_second, (X,), 0, rng)
+
+
+def lambda_free_second(x):
+    return mask_and_value(x)[1]
