@@ -69,6 +69,8 @@ def _guard_list(candidates, cells, attrs=()):
     """(scope, name, value) for every watched user name that still holds its value."""
     out, seen = [], set()
     for owner, name, obj in attrs:
+        if isinstance(owner, type) and _trusted(owner.__module__):
+            continue
         if getattr(owner, name, None) is obj and (id(owner), name) not in seen:
             seen.add((id(owner), name))
             out.append((_getter(owner), name, obj))
@@ -122,7 +124,8 @@ def entry_of(env, params):
             watched.append([module_name, name, value_fingerprint(value)])
     fingerprints = {name: value_fingerprint(env.namespace[name]) for name in params
                     if recipes[name][0] != "<workspace>"}
-    attrs = [[c.__module__, c.__qualname__, n, value_fingerprint(v)] for c, n, v in env.attrs]
+    attrs = [[c.__module__, c.__qualname__, n, value_fingerprint(v)] for c, n, v in env.attrs
+             if not _trusted(c.__module__)]
     return {"recipes": recipes, "deps": deps, "callees": callees, "watched": watched,
             "fingerprints": fingerprints, "attrs": attrs}
 
@@ -166,6 +169,11 @@ def _code_names(code, out):
     return out
 
 
+def _home(v):
+    """The module a module or class belongs to."""
+    return v.__name__ if isinstance(v, types.ModuleType) else v.__module__
+
+
 def _globals_key(fn, depth=0, seen=None):
     """The fingerprint of each global the function's code names, and of those its helpers
     name (a helper's ``act`` chosen by a flag gives another key, not a rejected entry)."""
@@ -180,9 +188,9 @@ def _globals_key(fn, depth=0, seen=None):
             out.append((n, value_fingerprint(v)))
             if isinstance(v, types.FunctionType) and depth < 3 and id(v) not in seen:
                 out.append(_globals_key(v, depth + 1, seen))
-            elif isinstance(v, types.ModuleType) and not _trusted(v.__name__):
+            elif isinstance(v, (types.ModuleType, type)) and not _trusted(_home(v)):
                 out += [(n, a, value_fingerprint(vars(v)[a])) for a in sorted(names)
-                        if a in vars(v)]           # lib.act
+                        if a in vars(v)]           # lib.act, Config.scale
     return tuple(out)
 
 

@@ -205,6 +205,24 @@ def test_helper_defaults_replaced(cache_dir, rng):
         _power.__defaults__ = (2.0,)
 
 
+class Config:
+    scale = 2.0
+    act = np.sin
+
+
+def _configured(x):
+    return np.sum(Config.scale * Config.act(x))
+
+
+@pytest.mark.parametrize("attr, value", [("scale", 3.0), ("act", np.cos)])
+def test_class_attribute_rebound(cache_dir, rng, attr, value):
+    old = getattr(Config, attr)
+    try:
+        _grad_twice(_configured, rng.uniform(-1, 1, 4), lambda: setattr(Config, attr, value))
+    finally:
+        setattr(Config, attr, old)
+
+
 FLAG_LIB = """
     import os
     import numpy as np

@@ -443,6 +443,8 @@ class Normalizer:
                 return
             if isinstance(base, types.ModuleType):
                 self.env.watched.append((base.__name__, attr, value))
+            elif isinstance(base, type):                    # Config.scale
+                self.env.attrs.append((base, attr, value))
             base = value
 
     def builtin(self, name):

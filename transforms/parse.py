@@ -38,7 +38,7 @@ class Env:
     layouts: dict = field(default_factory=dict)     # parameter -> its layout (transforms/operators)
     watched: list = field(default_factory=list)     # (module, name, value) of globals read
     cells: list = field(default_factory=list)       # (cell, name, value) of closure cells read
-    attrs: list = field(default_factory=list)       # (class, name, value) of methods read
+    attrs: list = field(default_factory=list)       # (class, name, value) of class attributes read
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""
