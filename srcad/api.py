@@ -550,7 +550,8 @@ def jvp_positions(fn, args, tangents):
     """Used by generated code: (value, tangent) with None for constant arguments."""
     positions = tuple(k for k, t in enumerate(tangents) if t is not None)
     if not positions:
-        return fn(*args), 0.0
+        from srcad.runtime import call_full
+        return call_full(fn, args), 0.0
     d = _differentiable(fn, positions)
     return d.jvp(args, tuple(tangents[k] for k in positions))
 
@@ -576,7 +577,7 @@ def pullback_positions(fn, args, positions, value=True):
         for p, c in zip(positions, gs, strict=True):
             full[p] = c
         return tuple(full)
-    return (fn(*args) if value else None), back
+    return (d._primal(args) if value else None), back
 
 
 def clear_cache():

@@ -10,7 +10,7 @@ import operator
 
 import numpy as np
 
-from srcad.signature import abstract, is_differentiable
+from srcad.signature import abstract, holds_complex, is_differentiable
 
 
 def _check_cotangent(c, value, label):
@@ -288,6 +288,11 @@ def check_args(d, args):
                                        and np.dtype(a[1]).kind in "biu"):
             raise TypeError(f"cannot differentiate with respect to `{name}`: it is an "
                             f"integer or boolean ({type(args[pos]).__name__}); pass a float")
+        if holds_complex(a):
+            raise TypeError(f"cannot differentiate with respect to `{name}`: it holds complex "
+                            f"values ({type(args[pos]).__name__}), and complex differentiation "
+                            f"is not supported; pass real and imaginary parts as separate "
+                            f"float arguments")
         if not is_differentiable(a):
             raise TypeError(f"cannot differentiate with respect to `{name}`: a "
                             f"{type(args[pos]).__name__} holds no float values")

@@ -72,6 +72,22 @@ def is_numeric(s):
     return s[0] in ("float", "int", "bool", "complex", "array", "npscalar")
 
 
+def holds_complex(s):
+    """Does an argument of this abstract type hold complex values?"""
+    kind = s[0]
+    if kind == "complex":
+        return True
+    if kind in ("array", "npscalar"):
+        return np.dtype(s[1]).kind == "c"
+    if kind in ("tuple", "list"):
+        return any(holds_complex(v) for v in s[1])
+    if kind == "namedtuple":
+        return any(holds_complex(v) for v in s[2])
+    if kind in ("dataclass", "dict"):
+        return any(holds_complex(v) for _, v in s[2 if kind == "dataclass" else 1])
+    return False
+
+
 def is_differentiable(s):
     """Can an argument of this abstract type carry a derivative?"""
     kind = s[0]

@@ -641,6 +641,28 @@ ROWS += [
 ]
 
 
+# arrays built from values (numpy_builders)
+from transforms.rules.numpy_builders import c_join, r_join  # noqa: E402
+
+
+def f_linspace(a, b): return np.linspace(a, b, 5)
+def f_linspace_open(a, b): return np.linspace(a, b, 4, endpoint=False)
+def f_linspace_axis(a, b): return np.linspace(a, b, 3, axis=1)
+def f_r_join(xs): return r_join(xs)
+def f_c_join(xs): return c_join(xs)
+def f_column_stack(xs): return np.column_stack(xs)
+
+
+ROWS += [
+    row(np.linspace, f_linspace, S, S, post=(5,)),
+    row(np.linspace, f_linspace_open, S, A3, post=(4,), endpoint=False),
+    row(np.linspace, f_linspace_axis, A3, X((2, 3)), post=(3,), axis=1),
+    row(r_join, f_r_join, seq(A3, S, X((2,)))), row(r_join, f_r_join, seq(A34, X((2, 4)))),
+    row(c_join, f_c_join, seq(A3, X((3, 2)), A3)), row(c_join, f_c_join, seq(S, S)),
+    row(np.column_stack, f_column_stack, seq(A3, A3)),
+]
+
+
 # rules for the helpers that templates call (so generated code can be differentiated again);
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402

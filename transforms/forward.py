@@ -29,7 +29,7 @@ when every rule used supports it.
 import gast
 
 from srcad.errors import TransformError
-from transforms import template
+from transforms import refusal, template
 from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
 from transforms import exits
@@ -58,6 +58,8 @@ class Forward:
         self.broadcast = set()
         self.loops = 0
         self.owned = set()
+        self.refusals = refusal.Refusals(fn, env, filename, lambda a: isinstance(a, gast.Name)
+                                 and a.id in self.varied, self.shapes)
         primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.dots = self.dot = exits.DerivedNames(namer, primal_names, "_dot")
         for n in gast.walk(fn):
@@ -142,6 +144,7 @@ class Forward:
         return expr
 
     def assign(self, s, name, value):
+        self.refusals.check(s)
         primal, tan = [s], None
         self.result_broadcast = False
         if isinstance(value, gast.Name):
@@ -192,6 +195,7 @@ class Forward:
             raise TransformError(f"the forward rule for `{name}` does not support vector mode",
                                  **self.where(s))
         exp = template.expand(rule, call, [y], self.env, self.namer, self.where(s))
+        refusal.uncovered_error(exp, self.is_active, target, self.where(s))
         if not self.vector:
             drop = _DropVectorHelpers(self, keep_broadcast=self.loops > 0)
             exp.terms = [(a, drop.visit(t)) for a, t in exp.terms]
@@ -317,9 +321,7 @@ class Forward:
                 raise TransformError(f"`{fn.__name__}` has a reverse rule (@srcad.adjoint) but no "
                                      "forward rule", **self.where(s),
                                      hint=f"register one with @srcad.tangent({fn.__name__})")
-            if call.keywords:
-                raise TransformError("keyword arguments to a recursive helper are not supported "
-                                     "in forward mode", **self.where(s))
+            args = template.full_arguments(fn, args, call.keywords, self.env, self.where(s))
             tans = gast.Tuple(elts=[self.tangent_of(a) or _const(None) for a in args],
                               ctx=gast.Load())
             value = rt_call(self.env, "jvp_call", func, gast.Tuple(elts=args, ctx=gast.Load()),
@@ -340,6 +342,7 @@ class Forward:
         base = target.value
         if not self.is_active(base):
             return [s]
+        self.refusals.check(s)
         tan = self.tangent_of(s.value) or _const(0.0)
         args = [_load(self.dot(base.id)), base, _index(target.slice), tan, _const(self.vector)]
         if self.vector:         # the value tells the tangent's leading axis of directions

@@ -37,6 +37,7 @@ import gast
 from srcad.errors import TransformError
 from transforms import sharing
 from transforms.exits import _assign, _const, _load, dotted, rename_root
+from transforms.forms import index_form, value_method
 from transforms.parse import MISSING, resolve
 from transforms.rules import registry
 
@@ -577,9 +578,12 @@ class Normalizer:
     def expr_Attribute(self, e, hint):
         if self._is_global(e):
             obj = resolve(e, self.parsed.scope)
-            if obj is MISSING:
-                self.error(e, f"cannot resolve `{gast.dump(e)}`")
-            return self.bind_global(e, obj)
+            base = resolve(e.value, self.parsed.scope)
+            if obj is MISSING and (base is MISSING or isinstance(base, (types.ModuleType, type))):
+                self.error(e, f"cannot resolve `{dotted(e)}`")
+            if obj is not MISSING:
+                return self.bind_global(e, obj)
+            # an attribute of a global value (``W0.T``): read when the code runs
         base = self.atom(e.value)
         target = registry.ATTRIBUTES.get(e.attr)
         if target is not None:
@@ -587,6 +591,11 @@ class Normalizer:
         return gast.Attribute(value=base, attr=e.attr, ctx=gast.Load())
 
     def expr_Subscript(self, e, hint):
+        form = index_form(e, self.parsed.scope) if self._is_global(e.value) else None
+        if form is not None:            # ``np.r_[x, y]``: a call on the tuple of parts
+            parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+            whole = self.atom(gast.Tuple(elts=list(parts), ctx=gast.Load()))
+            return gast.Call(func=self.bind_callable(form), args=[whole], keywords=[])
         base = self.atom(e.value)
         return gast.Subscript(value=base, slice=self.index(e.slice), ctx=gast.Load())
 
@@ -612,7 +621,8 @@ class Normalizer:
                        "a result written into an existing array updates it in place, which "
                        "srcad cannot follow", "assign the result to a name instead "
                        "(`b = np.multiply(b, 2.0)`)")
-        if isinstance(func, gast.Attribute) and not self._is_global(func):
+        if isinstance(func, gast.Attribute) and (not self._is_global(func) or value_method(
+                func, self.parsed.scope)):      # (``W0.mean()`` of a module-level array too)
             method = self.user_method(func)
             if method is not None:      # p.method(...) on an argument of a known class
                 args = [self.atom(func.value)] + [self.atom(a) for a in e.args]

@@ -45,7 +45,7 @@ import types
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import exits, template
+from transforms import exits, refusal, template
 from transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
 from transforms.loops import LoopSweeps
 from transforms.exits import _assign, _const, _load
@@ -135,6 +135,7 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         self.indexed = {n.value.id for n in gast.walk(fn)     # x[i] read or written: x_bar
                         if isinstance(n, gast.Subscript)      # is indexed, so it must have
                         and isinstance(n.value, gast.Name)}   # x's full shape
+        self.refusals = refusal.Refusals(fn, env, filename, self.is_varied, self.shapes)
 
     # ----------------------------------------------------------- bookkeeping
     def _assign_scopes(self, stmts, scope):
@@ -304,6 +305,7 @@ class Reverse(BroadcastCotangents, LoopSweeps):
     def assign(self, s, name, value):
         if name not in self.active:
             return [s], []
+        self.refusals.check(s)
         y, g = _load(name), _load(self.bar(name))
         self.read.add(name)
         adj = []
@@ -368,6 +370,7 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                                  **self.where(s),
                                  hint="register one with @srcad.adjoint")
         exp = template.expand(rule, call, [y, g], self.env, self.namer, self.where(s))
+        refusal.uncovered_error(exp, self.is_active, target, self.where(s))
         if self.shape(y) is not None:
             same = _DropUnbroadcast(self.env, self.shape, self.shape(y))
             exp.prelude = [same.visit(p) for p in exp.prelude]
@@ -425,13 +428,17 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             fn = resolve(func, self.env.namespace)
         else:
             func = call.func
-        if call.keywords:
-            import inspect
-            try:
-                bound = inspect.signature(fn).bind(*args, **{k.arg: k.value for k in call.keywords})
-            except TypeError as exc:
-                raise TransformError(f"cannot bind the call: {exc}", **self.where(s)) from None
-            args = list(bound.args)
+        if kind == "custom":
+            if call.keywords:
+                import inspect
+                try:
+                    bound = inspect.signature(fn).bind(
+                        *args, **{k.arg: k.value for k in call.keywords})
+                except TypeError as exc:
+                    raise TransformError(f"cannot bind the call: {exc}", **self.where(s)) from None
+                args = list(bound.args)
+        else:
+            args = template.full_arguments(fn, args, call.keywords, self.env, self.where(s))
         active = [k for k, a in enumerate(args) if self.is_active(a)]
         back = self.namer.fresh(name + "_back")
         arg_tuple = gast.Tuple(elts=args, ctx=gast.Load())
@@ -450,7 +457,7 @@ class Reverse(BroadcastCotangents, LoopSweeps):
                                   type_comment=None)]
             label = fn.__name__
         else:   # checkpoint: only the inputs are kept, the primal is recomputed
-            primal = [_assign(name, gast.Call(func=func, args=args, keywords=[]))]
+            primal = [_assign(name, rt_call(self.env, "call_full", func, arg_tuple))]
             adj.append(_assign(back, rt_call(self.env, "vjp_back", func, arg_tuple, wrt)))
             label = fn.__name__
         primal = [gast.copy_location(p, s) for p in primal]
@@ -468,6 +475,7 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         base = target.value
         if not self.is_active(base) and base.id not in self.restore:
             return [s], []
+        self.refusals.check(s)
         index = _index_value(target.slice)
         primal, adj = [], []
         if base.id in self.restore:     # the adjoint reads the array (or a view of it)

@@ -28,6 +28,7 @@ class Expansion:
     prelude: list        # statements computing template temporaries
     terms: list          # (operand atom, expression or Lambda) per primal parameter;
                          # None entries dropped
+    uncovered: list = ()  # ``*operands`` past the rule's last entry (no derivative at all)
 
 
 _PARSED = {}
@@ -109,6 +110,27 @@ def bind_call(target, template, leading, call, env, where):
     return [p.name for p in params], mapping
 
 
+def full_arguments(fn, args, keywords, env, where):
+    """Every parameter of the user function ``fn``, in order, as atoms: the call's
+    positional and keyword arguments, defaults (as constants) for the rest. A
+    helper's own generated derivative takes all its parameters by position."""
+    try:
+        sig = inspect.signature(fn)
+        bound = sig.bind(*args, **{k.arg: k.value for k in keywords})
+    except (TypeError, ValueError) as exc:
+        raise TransformError(f"cannot bind the call to `{getattr(fn, '__name__', fn)}`: {exc}",
+                             **where) from None
+    out = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            return list(bound.args)      # refused later, by the helper's own transformation
+        if p.name in bound.arguments:
+            out.append(bound.arguments[p.name])
+        else:
+            out.append(constant_node(p.default, env, p.name))
+    return out
+
+
 def expand(rule, call, lead_values, env, namer, where):
     """Inline ``rule`` for ``call``; ``lead_values`` are the atoms of (y, g) or (y,)."""
     template = rule.template
@@ -149,10 +171,13 @@ def expand(rule, call, lead_values, env, namer, where):
     ret = body[-1].value
     entries = ret.elts if isinstance(ret, gast.Tuple) else [ret]
     first = list(inspect.signature(template).parameters.values())[leading:][:1]
+    uncovered = []
     if first and first[0].kind is first[0].VAR_POSITIONAL:
         # ``def rule(y, g, *operands)``: entry k belongs to the call's k-th positional
-        # argument (entries past the call's arguments are not used)
+        # argument (entries past the call's arguments are not used; arguments past the
+        # entries have no derivative at all)
         operands = list(call.args)
+        uncovered = operands[len(entries):]
     else:
         operands = [mapping[n] for n in names]
     terms = []
@@ -162,4 +187,4 @@ def expand(rule, call, lead_values, env, namer, where):
         if isinstance(expr, gast.Constant) and expr.value is None:
             continue
         terms.append((operands[k], expr))
-    return Expansion(body[:-1], terms)
+    return Expansion(body[:-1], terms, uncovered)

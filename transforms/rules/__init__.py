@@ -5,13 +5,15 @@ One module per topic; each registers its rules at import time.
 from transforms.rules import (  # noqa: F401
     builtins_rules,
     math_rules,
+    numpy_builders,
     numpy_linalg,
     numpy_reductions,
     numpy_rules,
     numpy_shapes,
     operators,
+    piecewise,
     registry,
 )
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
-           builtins_rules)
+           builtins_rules, numpy_builders, piecewise)

@@ -140,9 +140,5 @@ def min_dot(y, a, b=None):
             lambda db: db * builtin_tie_weight(b, a, False))
 
 
-nondiff(builtins.len, builtins.range, builtins.int, builtins.bool, builtins.round,
-        builtins.isinstance, builtins.type, builtins.slice)
-
-
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(builtin_tie_weight, builtin_seq_weights)

@@ -355,9 +355,5 @@ def copysign_dot(y, x, s):
     return (lambda dx: dx * (math_sign(x) * math.copysign(1.0, s)), None)
 
 
-nondiff(math.floor, math.ceil, math.trunc, math.isnan, math.isfinite, math.isinf,
-        math.isclose, math.factorial, math.comb, math.perm, math.gcd)
-
-
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(math_sign)

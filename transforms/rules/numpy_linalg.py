@@ -479,6 +479,54 @@ def einsum_back_k(g, operands, k):
     return np.broadcast_to(np.reshape(part, kept), shape).copy()
 
 
+EINSUM_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+EINSUM_POSITIONS = 9      # the call arguments the rules below give an entry to
+
+
+def einsum_subscripts(operands):
+    """The call's arguments in the subscripts form (``"ij,jk->ik", a, b``), and, for each
+    argument position holding an array, its operand number (1-based). The sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` names axes by integers, as NumPy does:
+    0-25 are ``A``-``Z``, 26-51 ``a``-``z``, which keeps their order for an implicit output."""
+    if len(operands) > EINSUM_POSITIONS:
+        raise unsupported_here(f"einsum with more than {EINSUM_POSITIONS} arguments has no "
+                               "rule; register one with @srcad.adjoint(np.einsum)")
+    if isinstance(operands[0], str):
+        return tuple(operands), {p: p for p in range(1, len(operands))}
+    items = list(operands)
+    out = items.pop() if len(items) % 2 else None
+    arrays, specs, positions = [], [], {}
+    for p in range(0, len(items), 2):
+        positions[p] = len(arrays) + 1
+        arrays.append(items[p])
+        specs.append(einsum_letters(items[p + 1]))
+    spec = ",".join(specs) + ("" if out is None else "->" + einsum_letters(out))
+    return (spec, *arrays), positions
+
+
+def einsum_letters(sublist):
+    if any(s is Ellipsis for s in sublist):
+        raise unsupported_here("einsum is differentiated for subscripts without '...'; "
+                               "register a rule with @srcad.adjoint(np.einsum)")
+    return "".join(EINSUM_LETTERS[int(s)] for s in sublist)
+
+
+def einsum_back_at(g, operands, p):
+    """The cotangent of the call's argument at position ``p`` (an array operand)."""
+    ops, positions = einsum_subscripts(operands)
+    if p not in positions:
+        return None
+    return einsum_back_k(g, ops, positions[p])
+
+
+def einsum_tangent_at(d, operands, p):
+    """The output tangent from the tangent ``d`` of the argument at position ``p``."""
+    ops, positions = einsum_subscripts(operands)
+    dops = [None] * len(ops)
+    dops[positions[p]] = d
+    return einsum_tangent(dops, ops)
+
+
 def einsum_tangent(dops, operands):
     total = 0.0
     for k in range(1, len(operands)):
@@ -491,18 +539,27 @@ def einsum_tangent(dops, operands):
 
 @reverse(np.einsum)
 def einsum_bar(y, g, *operands, out=None, optimize=False):
-    return (None, einsum_back_k(g, operands, 1), einsum_back_k(g, operands, 2),
-            einsum_back_k(g, operands, 3))
+    return (einsum_back_at(g, operands, 0), einsum_back_at(g, operands, 1),
+            einsum_back_at(g, operands, 2), einsum_back_at(g, operands, 3),
+            einsum_back_at(g, operands, 4), einsum_back_at(g, operands, 5),
+            einsum_back_at(g, operands, 6), einsum_back_at(g, operands, 7),
+            einsum_back_at(g, operands, 8))
 
 
 @forward(np.einsum, vector=False)
 def einsum_dot(y, *operands, out=None, optimize=False):
-    return (None, lambda d1: einsum_tangent((None, d1) + (None,) * 2, operands),
-            lambda d2: einsum_tangent((None, None, d2, None), operands),
-            lambda d3: einsum_tangent((None, None, None, d3), operands))
+    return (lambda d0: einsum_tangent_at(d0, operands, 0),
+            lambda d1: einsum_tangent_at(d1, operands, 1),
+            lambda d2: einsum_tangent_at(d2, operands, 2),
+            lambda d3: einsum_tangent_at(d3, operands, 3),
+            lambda d4: einsum_tangent_at(d4, operands, 4),
+            lambda d5: einsum_tangent_at(d5, operands, 5),
+            lambda d6: einsum_tangent_at(d6, operands, 6),
+            lambda d7: einsum_tangent_at(d7, operands, 7),
+            lambda d8: einsum_tangent_at(d8, operands, 8))
 
 
-nondiff(einsum_specs, einsum_no_trace)
+nondiff(einsum_specs, einsum_no_trace, einsum_subscripts, einsum_letters)
 
 
 def einsum_back_k_tangent(g, operands, k, dops):

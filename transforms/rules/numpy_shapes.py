@@ -29,6 +29,7 @@ from transforms.rules.registry import (
     reverse,
     tangent_lead,
     unbroadcast,
+    unsupported_here,
 )
 
 # ---- helpers: moving entries ------------------------------------------------
@@ -183,6 +184,16 @@ def seq_array_tangent(d, obj, lead=None):
     return np.array(np.broadcast_to(d, lead + np.shape(obj)), dtype=np.result_type(d, 0.0))
 
 
+def cast_scale(y):
+    """1.0 when the result ``y`` of a conversion keeps the values (a float dtype), 0.0 when
+    it holds them rounded to integers or booleans (piecewise constant)."""
+    kind = np.result_type(y).kind
+    if kind == "c":
+        raise unsupported_here("a conversion to a complex dtype: complex numbers are not "
+                               "supported on the differentiated path")
+    return 1.0 if kind == "f" else 0.0
+
+
 # ---- array methods with a shape or axes list --------------------------------
 
 def array_reshape(a, *shape, order="C"):
@@ -299,12 +310,12 @@ def conj_dot(y, a, out=None):
 
 @reverse(array_astype)
 def astype_bar(y, g, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    return (np.asarray(g).astype(np.result_type(a)),)
+    return (np.asarray(g * cast_scale(y)).astype(np.result_type(a)),)
 
 
 @forward(array_astype)
 def astype_dot(y, a, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    return (lambda da: np.asarray(da).astype(dtype),)
+    return (lambda da: np.asarray(da * cast_scale(y)).astype(dtype),)
 
 
 # ---- permuting --------------------------------------------------------------
@@ -407,42 +418,42 @@ def stack_dot(y, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
 
 @reverse(np.array)
 def array_bar(y, g, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
-    return (seq_array_back(np.reshape(g, np.shape(object)), object),)
+    return (seq_array_back(np.reshape(g * cast_scale(y), np.shape(object)), object),)
 
 
 @forward(np.array)
 def array_dot(y, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
-    return (lambda d: shape_tangent(seq_array_tangent(d, object), object, y),)
+    return (lambda d: shape_tangent(seq_array_tangent(d, object), object, y) * cast_scale(y),)
 
 
 @reverse(np.asarray)
 def asarray_bar(y, g, a, dtype=None, order=None, *, device=None, copy=None):
-    return (seq_array_back(g, a),)
+    return (seq_array_back(g * cast_scale(y), a),)
 
 
 @forward(np.asarray)
 def asarray_dot(y, a, dtype=None, order=None, *, device=None, copy=None):
-    return (lambda d: seq_array_tangent(d, a),)
+    return (lambda d: seq_array_tangent(d, a) * cast_scale(y),)
 
 
 @reverse(np.full)
 def full_bar(y, g, shape, fill_value, dtype=None, order="C"):
-    return (None, unbroadcast(g, fill_value))
+    return (None, unbroadcast(g * cast_scale(y), fill_value))
 
 
 @forward(np.full)
 def full_dot(y, shape, fill_value, dtype=None, order="C"):
-    return (None, lambda df: broadcast_tangent(df, fill_value, y))
+    return (None, lambda df: broadcast_tangent(df, fill_value, y) * cast_scale(y))
 
 
 @reverse(np.full_like)
 def full_like_bar(y, g, a, fill_value, dtype=None, order="K", subok=True, shape=None):
-    return (None, unbroadcast(g, fill_value))
+    return (None, unbroadcast(g * cast_scale(y), fill_value))
 
 
 @forward(np.full_like)
 def full_like_dot(y, a, fill_value, dtype=None, order="K", subok=True, shape=None):
-    return (None, lambda df: broadcast_tangent(df, fill_value, y))
+    return (None, lambda df: broadcast_tangent(df, fill_value, y) * cast_scale(y))
 
 
 # ---- array methods and attributes -------------------------------------------
@@ -465,18 +476,6 @@ method("conj", np.conj)
 method("conjugate", np.conj)
 
 
-# ---- not differentiable -----------------------------------------------------
-
-nondiff(np.sign, np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix,
-        np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
-        np.arange, np.linspace, np.eye, np.identity, np.shape, np.ndim, np.size,
-        np.argmax, np.argmin, np.argsort, np.nonzero, np.count_nonzero, np.searchsorted,
-        np.isfinite, np.isnan, np.isinf, np.isclose, np.allclose, np.array_equal,
-        np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-        np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.any, np.all,
-        np.floor_divide, np.heaviside)
-
-
 # ---- functions whose result may share memory with their first argument ----------
 # (an in-place update through one name then changes the other: srcad guards it)
 
@@ -487,7 +486,7 @@ view(np.reshape, np.ravel, np.transpose, np.squeeze, np.expand_dims, np.broadcas
 
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(shape_perm, shape_method_axes, seq_shape, seq_hstack_axis, shape_swap_perm,
-        shape_move_perm)
+        shape_move_perm, cast_scale)
 
 
 # ---- rules for the helpers above, so generated code can be differentiated again --

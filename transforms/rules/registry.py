@@ -31,8 +31,10 @@ differentiable. Tangents may carry an extra leading axis (vector mode) when the
 rule is registered with ``vector=True``: such a rule must only use operations
 that broadcast over a leading axis of the tangent.
 
-``nondiff(target, ...)`` declares callables whose result carries no derivative
-(``np.sign``, ``np.zeros``, ``len``...). ``method(name, target)`` maps an array
+``constant(why, target, ...)`` declares piecewise-constant functions whose result
+carries no derivative (``np.sign``, ``np.zeros``, ``len``...), each with its reason:
+the one reviewed list is ``rules/piecewise.py``; ``nondiff(helper, ...)`` marks a
+rule module's own helpers (weights, masks, axes). ``method(name, target)`` maps an array
 method (``x.sum(...)``) to the function that implements it (``np.sum(x, ...)``).
 
 A template may call plain helper functions defined in its rule module (pure
@@ -72,7 +74,9 @@ OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operat
 ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
                           # their array arguments)
 NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
+CONSTANT_WHY: dict = {}   # user-facing piecewise-constant function -> why (rules/piecewise.py)
 METHODS: dict = {}        # method name -> callable
+INDEX_FORMS: dict = {}    # object -> helper: ``obj[a, b]`` is ``helper((a, b))`` (``np.r_``)
 ATTRIBUTES: dict = {}     # attribute name on arrays -> callable of one argument (``x.T``)
 class _Table(dict):
     """A rule table whose every change invalidates what was compiled against it."""
@@ -201,6 +205,19 @@ def elementwise(helper):
 def nondiff(*targets):
     for target in targets:
         NONDIFF.add(_key(target))
+    VERSION.bump()
+
+
+def constant(why, *targets):
+    """Declare functions piecewise constant (see ``rules/piecewise.py``), with the reason."""
+    for target in targets:
+        CONSTANT_WHY[_key(target)] = why
+    nondiff(*targets)
+
+
+def index_form(obj, helper):
+    """Declare that ``obj[a, b, ...]`` (no slices, no strings) is ``helper((a, b, ...))``."""
+    INDEX_FORMS[obj] = helper
     VERSION.bump()
 
 

@@ -1,0 +1,42 @@
+"""Expressions on global values that the normal form rewrites into calls.
+
+Before::
+
+    y = np.r_[x, x]          # an index form (``registry.index_form``)
+    m = W0.mean()            # an array method of a module-level array
+
+After::
+
+    t = (x, x)
+    y = r_join(t)
+    m = np.mean(W0)
+"""
+import types
+
+import gast
+
+from transforms.parse import MISSING, resolve
+from transforms.rules import registry
+
+
+def index_form(e, scope):
+    """The helper computing the subscript ``e`` of a global object with an index form,
+    when its parts hold no slice and no string (else None)."""
+    obj = resolve(e.value, scope)
+    form = registry.lookup(registry.INDEX_FORMS, obj) if obj is not MISSING else None
+    parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
+    if form is None or any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant)
+                                                          and isinstance(p.value, str))
+                           for p in parts):
+        return None
+    return form
+
+
+def value_method(func, scope):
+    """Is ``func`` an array method (``W0.mean``) of a global value, not of a module or a
+    class (whose attributes are functions srcad resolves)?"""
+    if registry.METHODS.get(func.attr) is None:
+        return False
+    base = resolve(func.value, scope)
+    return base is not MISSING and not isinstance(base, (types.ModuleType, type)) \
+        and type(base).__name__ != "ufunc"
