@@ -286,3 +286,30 @@ def test_real_parts_of_real_arrays_still_differentiate(rng):
 
 def real_part_user(x):
     return np.real(x) * 2.0 + np.conj(x) * np.sin(x).imag + x.real
+
+
+# ---- second derivatives through the new rules ---------------------------------------------
+
+def lin_cubed(x):
+    return np.sum(np.linspace(x[0], x[1], 4) ** 3)
+
+
+def joined_cubed(x):
+    return np.sum(np.r_[x, x[0]] ** 3) + np.sum(np.c_[x, x] ** 3 * 0.5)
+
+
+def ein2_cubed(x):
+    return np.sum(np.einsum(x, [0, 1], x, [0, 1], [1]) ** 2)
+
+
+@pytest.mark.parametrize("fn, shape", [(lin_cubed, (2,)), (joined_cubed, (3,)),
+                                       (ein2_cubed, (2, 3))])
+def test_hessians_against_differences_of_the_gradient(fn, shape, rng):
+    x = rng.uniform(0.2, 0.8, shape)
+    v = rng.standard_normal(shape)
+    h = srcad.hessian(fn)(x)
+    eps = 1e-6
+    grad = srcad.grad(fn)
+    want = (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps)
+    got = np.tensordot(h, v, axes=v.ndim)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -98,11 +98,8 @@ class Refusals:
             raise self.error(s, "complex numbers are not supported on the differentiated path",
                              COMPLEX_WHY, "keep complex values out of the differentiated "
                              "function, or give the function a rule with @srcad.adjoint")
-        target = s.targets[0]
-        if isinstance(target, gast.Subscript):
-            self._index(s, target.slice)
         if isinstance(value, gast.Subscript):
-            self._index(s, value.slice)
+            self._index(s, value)
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
                 and self.is_varied(value.value) and self._numeric(value.value) \
                 and value.attr not in registry.INACTIVE_ATTRIBUTES:
@@ -113,8 +110,18 @@ class Refusals:
                              "compute it with a NumPy function that has a rule, or wrap the "
                              "array in srcad.stop_gradient")
 
-    def _index(self, s, sl):
-        varied = [n for n in _loads(sl) if self.is_varied(n)]
+    def _index(self, s, sub):
+        """``sub`` reads an object that does not vary at an index that does: unless the
+        object is an array (whose indices are integers or booleans, piecewise constant),
+        its ``__getitem__`` computes something srcad knows nothing about (``np.r_[0:2, x]``).
+        (An index that varies into a varied object is an integer taken from a record of
+        mixed values, as in generated code.)"""
+        base = sub.value
+        if self.is_varied(base) or self._numeric(base) or (
+                isinstance(base, gast.Name)
+                and isinstance(self.env.namespace.get(base.id), np.ndarray)):
+            return
+        varied = [n for n in _loads(sub.slice) if self.is_varied(n)]
         if varied:
             raise self.error(s, f"an index computed from `{varied[0].id}`, a value srcad "
                              "differentiates",
@@ -124,7 +131,7 @@ class Refusals:
                              "(np.argmax, int(...), np.floor...) or srcad.stop_gradient")
 
     def _numeric(self, name):
-        shape = self.shapes.get(name.id)
+        shape = self.shapes.get(name.id) if isinstance(name, gast.Name) else None
         return shape is not None and shape[0] in ("array", "scalar")
 
 

@@ -151,6 +151,18 @@ def c_join_dot(y, parts):
     return (lambda ds: c_join_tangent(ds, parts),)
 
 
+# the cotangent helpers are linear in the cotangent (the parts give only shapes):
+# forward rules, so a gradient through r_/c_ can be differentiated again
+@forward(r_join_back, vector=False)
+def r_join_back_dot(y, g, parts):
+    return (lambda dg: r_join_back(dg, parts), None)
+
+
+@forward(c_join_back, vector=False)
+def c_join_back_dot(y, g, parts):
+    return (lambda dg: c_join_back(dg, parts), None)
+
+
 index_form(np.r_, r_join)
 index_form(np.c_, c_join)
 

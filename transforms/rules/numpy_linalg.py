@@ -578,6 +578,23 @@ def einsum_back_k_tangent(g, operands, k, dops):
     return total
 
 
+def einsum_back_at_tangent(g, operands, p, dops):
+    """``einsum_back_k_tangent`` for the call's argument at position ``p``."""
+    ops, positions = einsum_subscripts(operands)
+    if p not in positions or not isinstance(dops, (tuple, list)):
+        return 0.0
+    dk = [None] * len(ops)
+    for q, k in positions.items():
+        dk[k] = dops[q]
+    return einsum_back_k_tangent(g, ops, positions[p], dk)
+
+
+@forward(einsum_back_at, vector=False)
+def einsum_back_at_dot(y, g, operands, p):
+    return (lambda dg: einsum_back_at(dg, operands, p),
+            lambda dops: einsum_back_at_tangent(g, operands, p, dops), None)
+
+
 @forward(einsum_back_k, vector=False)
 def einsum_back_k_dot(y, g, operands, k):
     return (lambda dg: einsum_back_k(dg, operands, k),
