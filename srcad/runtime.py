@@ -212,7 +212,18 @@ def copy_value(v):
 
 
 def not_shared(x, name, filename, lineno, *others):
-    """Guard before an in-place update of ``x``: no other live name may see the array."""
+    """Guard before an in-place update of ``x``: no other live name may see the array (or
+    the list or dict: ``b = a; b.append(v)`` while ``a`` is read later)."""
+    if isinstance(x, (list, dict)) and any(_holds(o, x) for o in others):
+        from srcad.errors import TransformError
+        kind = type(x).__name__
+        raise TransformError(
+            f"`{name}` is changed in place while another name refers to the same {kind}",
+            filename=filename, lineno=lineno,
+            why="srcad treats the change as a new value, so the other name would not see it "
+                "and the derivative would be wrong",
+            hint=f"make one of them a copy (`{name} = {name}[:]` for a list, a new dict "
+                 "literal for a dict)")
     if isinstance(x, np.ndarray):
         for o in _arrays_in(others):
             if np.may_share_memory(x, o):
@@ -233,6 +244,17 @@ def not_shared(x, name, filename, lineno, *others):
                     hint=f"copy first (`{name} = {name}.copy()`; a list, tuple or dict holding "
                          f"it should hold `{name}.copy()`), or write the update as a new value "
                          f"(`{name} = {name} + ...`)")
+
+
+def _holds(v, x, depth=0):
+    """Is the container ``x`` the value ``v`` or inside it?"""
+    if v is x:
+        return True
+    if depth < 8 and isinstance(v, (list, tuple)):
+        return any(_holds(u, x, depth + 1) for u in v)
+    if depth < 8 and isinstance(v, dict):
+        return any(_holds(u, x, depth + 1) for u in v.values())
+    return False
 
 
 def _arrays_in(values, depth=0):

@@ -721,3 +721,95 @@ def test_tangent_of_a_bool_output_is_float64(rng):
 
 def lambda_free_second(x):
     return mask_and_value(x)[1]
+
+
+# =========================================================================== lists and dicts changed through another name
+
+def append_to_an_item(x):
+    d = {"l": []}
+    for i in range(3):
+        d["l"].append(x[i])
+    return np.array(d["l"]) * 2.0
+
+
+def append_through_an_alias(x):
+    a = [x[0]]
+    b = a
+    b.append(x[1])
+    return np.array(a) * 2.0
+
+
+def append_to_an_item_alias(x):
+    d = {"l": [x[0]]}
+    lst = d["l"]
+    lst.append(x[1])
+    return np.array(d["l"]) * 2.0
+
+
+def dict_write_through_an_alias(x):
+    d = {"a": x[0]}
+    e = d
+    d["b"] = x[1] * 2.0
+    return e["b"] * x
+
+
+def appended_row_changed_later(x):
+    out = []
+    row = []
+    out.append(row)
+    row.append(x[0])
+    return np.array(out) * 2.0
+
+
+@pytest.mark.parametrize("entry", ["jvp", "reverse"])
+def test_append_to_an_item_is_refused(entry):
+    # it appended to a temporary: zero derivatives in both modes
+    with pytest.raises(srcad.TransformError) as err:
+        if entry == "jvp":
+            srcad.jvp(append_to_an_item, (X,), (X,))
+        else:
+            srcad.jacobian(append_to_an_item, mode="reverse")(X)
+    e = err.value
+    assert e.lineno == append_to_an_item.__code__.co_firstlineno + 3
+    assert "appending to `d['l']` is not supported" in str(e)
+    assert "`a = d['l'][:]`, `a.append(...)`, `d['l'] = a`" in str(e)
+
+
+@pytest.mark.parametrize("fn, name, kind, line", [
+    (append_through_an_alias, "b", "list", 3), (append_to_an_item_alias, "lst", "list", 3),
+    (dict_write_through_an_alias, "d", "dict", 3), (appended_row_changed_later, "row", "list", 4)])
+@pytest.mark.parametrize("entry", ["jvp", "reverse"])
+def test_container_changed_while_another_name_sees_it_is_refused(fn, name, kind, line, entry):
+    # reverse mode gave silently wrong derivatives, forward mode raised a raw ValueError
+    with pytest.raises(srcad.TransformError) as err:
+        if entry == "jvp":
+            srcad.jvp(fn, (X,), (X,))
+        else:
+            srcad.jacobian(fn, mode="reverse")(X)
+    e = err.value
+    assert e.lineno == fn.__code__.co_firstlineno + line
+    assert f"`{name}` is changed in place while another name refers to the same {kind}" \
+        in str(e)
+
+
+def append_to_a_copy_and_store(x):
+    d = {"l": [x[0]]}
+    a = d["l"][:]
+    a.append(x[1] ** 2)
+    d["l"] = a
+    return np.array(d["l"]) * 2.0
+
+
+def fresh_rows(x):
+    out = []
+    for i in range(2):
+        row = []
+        row.append(x[i])
+        row.append(x[i + 1] ** 2)
+        out.append(row)
+    return np.array(out) * 2.0
+
+
+@pytest.mark.parametrize("fn", [append_to_a_copy_and_store, fresh_rows])
+def test_lists_without_sharing_still_work(fn, rng):
+    check_forward(fn, (X,), rng)

@@ -133,6 +133,9 @@ class Normalizer:
             return                               # docstring
         if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
                 and s.value.func.attr == "append" and self._is_local_value(s.value.func.value):
+            if not isinstance(s.value.func.value, gast.Name):   # `d[k].append(v)` would
+                self.writable_base(s.value.func.value, s, "appending to")  # append to a copy
+            self.guard_aliases(s.value.func.value.id, s)
             lst = self.atom(s.value.func.value)
             if len(s.value.args) != 1:
                 self.error(s, "`append` takes one argument")
@@ -218,13 +221,17 @@ class Normalizer:
                        "srcad does not follow mutation of objects",
                        "build a new object (e.g. dataclasses.replace) instead")
 
-    def writable_base(self, base, s):
+    def writable_base(self, base, s, action="assignment into an item of"):
         if not isinstance(base, gast.Name):
             import ast
             text = ast.unparse(gast.gast_to_ast(gast.Expression(body=base)).body)
-            hint = (f"make a local copy and write into it: `a = {text}.copy()`, `a[i] = ...`"
-                    + (f", `{text} = a`" if isinstance(base, gast.Subscript) else ""))
-            self.error(s, f"assignment into an item of `{text}` is not supported",
+            if action == "appending to":
+                hint = f"append to a local list: `a = {text}[:]`, `a.append(...)`"
+            else:
+                hint = f"make a local copy and write into it: `a = {text}.copy()`, `a[i] = ...`"
+            if isinstance(base, gast.Subscript):
+                hint += f", `{text} = a`"
+            self.error(s, f"{action} `{text}` is not supported",
                        f"srcad follows writes into local names only, and `{text}` is a "
                        "value of its own", hint)
         if base.id not in self.locals:
