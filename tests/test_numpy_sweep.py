@@ -2,8 +2,9 @@
 
 Each callable is called inside a tiny generated function ``f(x) = sum(W * name(x))``
 (``W`` a fixed random weight per output leaf) on a float argument in (0.2, 0.8): a
-1-d array first, then a scalar, then a well-conditioned 3x3 matrix, the first one
-the plain call accepts. srcad must then
+1-d array first, then a scalar, then a well-conditioned 3x3 matrix, then the same
+with the argument passed twice (``name(x, x)``), then values in (1.2, 1.8); the
+first one the plain call accepts. srcad must then
 
 - differentiate it: the gradient matches central differences (reverse mode, and
   forward mode when it accepts the function), or
@@ -40,7 +41,10 @@ SIDE_EFFECTS = {
 POINT = np.array([0.23, 0.41, 0.67])
 SCALAR = 0.37
 MATRIX = np.array([[0.8, 0.21, 0.33], [0.27, 0.74, 0.29], [0.31, 0.24, 0.69]])
-ARGUMENTS = (POINT, SCALAR, MATRIX)
+# tried in order, the first one the plain call accepts: one argument, then the same
+# argument twice (both differentiated), then values above 1 (arccosh, ...)
+ARGUMENTS = ((POINT, 1), (SCALAR, 1), (MATRIX, 1), (POINT, 2), (SCALAR, 2), (MATRIX, 2),
+             (POINT + 1.0, 1), (SCALAR + 1.0, 1), (POINT + 1.0, 2), (SCALAR + 1.0, 2))
 EPS = 1e-6
 
 
@@ -71,11 +75,11 @@ def _leaves(y):
     return None
 
 
-def _plain(fn, arg):
+def _plain(fn, arg, count):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            return fn(np.copy(arg) if isinstance(arg, np.ndarray) else arg)
+            return fn(*[np.copy(arg) if isinstance(arg, np.ndarray) else arg] * count)
         except Exception:
             return None
 
@@ -88,21 +92,22 @@ def _is_complex(y):
 
 
 def _cases():
-    """(key, spelled callable, object, argument, leaves) for every applicable callable."""
+    """(key, object, argument, how many times it is passed, output leaves) for every
+    applicable callable."""
     cases, na = [], []
     for prefix, module in MODULES.items():
         for name, obj in _public(module):
             key = f"{prefix}.{name}"
-            for arg in ARGUMENTS:
-                y = _plain(obj, arg)
+            for arg, count in ARGUMENTS:
+                y = _plain(obj, arg, count)
                 if y is None:
                     continue
                 leaves = _leaves(y)
                 if _is_complex(y):
-                    cases.append((key, obj, arg, [((), None)]))
+                    cases.append((key, obj, arg, count, [((), None)]))
                     break
                 if leaves is not None:
-                    cases.append((key, obj, arg, leaves))
+                    cases.append((key, obj, arg, count, leaves))
                     break
             else:
                 na.append(key)
@@ -113,9 +118,9 @@ def _source(cases, rng):
     """One module with ``f_k(x)`` per case, and its weights."""
     lines = ["import math", "import numpy as np", ""]
     weights = {}
-    for k, (key, obj, arg, leaves) in enumerate(cases):
+    for k, (key, obj, arg, count, leaves) in enumerate(cases):
         lines.append(f"def f_{k}(x):")
-        lines.append(f"    y = {key}(x)")
+        lines.append(f"    y = {key}({', '.join(['x'] * count)})")
         if leaves[0][1] is None:       # complex: reduce its real part
             lines.append("    return np.sum(np.real(y) * np.imag(y))")
         else:
@@ -210,7 +215,7 @@ def test_every_public_callable(tmp_path, no_disk_cache, capsys):
         vars(module).update(weights)
         counts = {"differentiated": 0, "refused": 0, "piecewise-constant": 0}
         failures = []
-        for k, (key, obj, arg, _) in enumerate(cases):
+        for k, (key, obj, arg, _, _) in enumerate(cases):
             result = _outcome(key, obj, getattr(module, f"f_{k}"), arg, rng)
             if result in counts:
                 counts[result] += 1

@@ -663,6 +663,56 @@ ROWS += [
 ]
 
 
+# reordering, masks, differences (numpy_reorder), inverse hyperbolic functions, angles, mod
+def f_sort(x): return np.sort(x)
+def f_sort_axis0(x): return np.sort(x, axis=0)
+def f_sort_flat(x): return np.sort(x, axis=None)
+def f_tril(x): return np.tril(x)
+def f_triu(x): return np.triu(x, 1)
+def f_diff(x): return np.diff(x)
+def f_diff2(x): return np.diff(x, 2, axis=0)
+def f_fliplr(x): return np.fliplr(x)
+def f_flipud(x): return np.flipud(x)
+def f_matrix_transpose(x): return np.matrix_transpose(x)
+def f_linalg_matrix_transpose(x): return np.linalg.matrix_transpose(x)
+def f_atleast_1d(x): return np.atleast_1d(x)
+def f_atleast_2d(x): return np.atleast_2d(x)
+def f_atleast_3d(x): return np.atleast_3d(x)
+def f_arcsinh(x): return np.arcsinh(x)
+def f_arccosh(x): return np.arccosh(x)
+def f_arctanh(x): return np.arctanh(x)
+def f_deg2rad(x): return np.deg2rad(x)
+def f_radians(x): return np.radians(x)
+def f_rad2deg(x): return np.rad2deg(x)
+def f_degrees(x): return np.degrees(x)
+def f_mod(a, b): return a % b
+def f_remainder(a, b): return np.remainder(a, b)
+def f_fmod(a, b): return np.fmod(a, b)
+def f_math_fmod(a, b): return math.fmod(a, b)
+
+
+ROWS += [
+    row(np.sort, f_sort, A34), row(np.sort, f_sort_axis0, A34, axis=0),
+    row(np.sort, f_sort_flat, A34, axis=None),
+    row(np.tril, f_tril, A34), row(np.triu, f_triu, X((2, 3, 3)), post=(1,)),
+    row(np.tril, f_tril, A4),
+    row(np.diff, f_diff, A34), row(np.diff, f_diff2, X((5, 3)), post=(2,), axis=0),
+    row(np.fliplr, f_fliplr, A34), row(np.flipud, f_flipud, A34),
+    row(np.matrix_transpose, f_matrix_transpose, A234),
+    row(np.linalg.matrix_transpose, f_linalg_matrix_transpose, A34),
+    row(np.atleast_1d, f_atleast_1d, S), row(np.atleast_2d, f_atleast_2d, A4),
+    row(np.atleast_3d, f_atleast_3d, A34),
+    row(np.arcsinh, f_arcsinh, A34), row(np.arccosh, f_arccosh, X((3, 4), "gt1")),
+    row(np.arctanh, f_arctanh, U34),
+    row(np.deg2rad, f_deg2rad, A34), row(np.radians, f_radians, S),
+    row(np.rad2deg, f_rad2deg, A34), row(np.degrees, f_degrees, S),
+    row(operator.mod, f_mod, P34, X((4,), "high")), row(operator.mod, f_mod, S, X((), "high")),
+    row(np.remainder, f_remainder, A34, X((), "high")),
+    row(np.fmod, f_fmod, A34, X((3, 1), "high")),
+    row(math.fmod, f_math_fmod, S, X((), "high")),
+]
+
+
 # rules for the helpers that templates call (so generated code can be differentiated again);
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import matmul_back_a, matmul_back_b  # noqa: E402

@@ -46,6 +46,9 @@ def _is_nondiff_value(value, namespace):
         return True
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not):
         return True
+    if isinstance(value, gast.BinOp):         # ``a // b``: a piecewise-constant operator
+        from transforms.reverse import BINOPS
+        return registry.is_nondiff(BINOPS.get(type(value.op)))
     if isinstance(value, gast.Attribute) and value.attr in registry.INACTIVE_ATTRIBUTES:
         return True
     if isinstance(value, gast.Call):

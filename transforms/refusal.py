@@ -74,6 +74,18 @@ def complex_names(fn, namespace):
     return out
 
 
+KNOWN = 0.0
+
+
+def _known_operand(obj):
+    """Can an operator rule handle this global operand (a number, an array, a container
+    of them, a dataclass or NamedTuple whose operators are the user's code)?"""
+    import dataclasses
+    if isinstance(obj, (bool, int, float, np.ndarray, np.generic, list, tuple, dict)):
+        return True
+    return dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+
+
 class Refusals:
     """The checks, for one function: ``check(statement)`` on every active statement."""
 
@@ -100,6 +112,17 @@ class Refusals:
                              "function, or give the function a rule with @srcad.adjoint")
         if isinstance(value, gast.Subscript):
             self._index(s, value)
+        if isinstance(value, (gast.BinOp, gast.UnaryOp)):
+            for n in _loads(value):
+                obj = self.env.namespace.get(n.id, KNOWN)
+                if not _known_operand(obj):
+                    raise self.error(s, f"an operator on `{n.id}`, a "
+                                     f"{type(obj).__module__}.{type(obj).__qualname__}, "
+                                     "with a value srcad differentiates",
+                                     "srcad has derivative rules for operators on numbers "
+                                     "and NumPy arrays only",
+                                     "call a function with a rule from @srcad.adjoint, or "
+                                     "convert the object with np.asarray")
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
                 and self.is_varied(value.value) and self._numeric(value.value) \
                 and value.attr not in registry.INACTIVE_ATTRIBUTES:

@@ -142,7 +142,8 @@ def _shape(value, table, namespace, int_indices, name=None):
                 return SCALAR
         except TypeError:
             return None
-        if isinstance(fn, np.ufunc) and not value.keywords:
+        if isinstance(fn, np.ufunc) and fn.signature is None and not value.keywords:
+            # (a generalized ufunc such as np.matmul is not elementwise)
             if fn.nin == 1 and len(args) == 1:
                 return args[0]
             if fn.nin == 2 and len(args) == 2:

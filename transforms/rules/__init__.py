@@ -8,6 +8,7 @@ from transforms.rules import (  # noqa: F401
     numpy_builders,
     numpy_linalg,
     numpy_reductions,
+    numpy_reorder,
     numpy_rules,
     numpy_shapes,
     operators,
@@ -16,4 +17,4 @@ from transforms.rules import (  # noqa: F401
 )
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
-           builtins_rules, numpy_builders, piecewise)
+           builtins_rules, numpy_builders, numpy_reorder, piecewise)

@@ -265,6 +265,56 @@ def arctan_dot(y, x):
     return (lambda dx: dx / (1.0 + x * x),)
 
 
+@reverse(np.arcsinh)
+def arcsinh_bar(y, g, x):
+    return (g / np.sqrt(x * x + 1.0),)
+
+
+@forward(np.arcsinh)
+def arcsinh_dot(y, x):
+    return (lambda dx: dx / np.sqrt(x * x + 1.0),)
+
+
+@reverse(np.arccosh)
+def arccosh_bar(y, g, x):
+    return (g / np.sqrt(x * x - 1.0),)
+
+
+@forward(np.arccosh)
+def arccosh_dot(y, x):
+    return (lambda dx: dx / np.sqrt(x * x - 1.0),)
+
+
+@reverse(np.arctanh)
+def arctanh_bar(y, g, x):
+    return (g / (1.0 - x * x),)
+
+
+@forward(np.arctanh)
+def arctanh_dot(y, x):
+    return (lambda dx: dx / (1.0 - x * x),)
+
+
+@reverse(np.deg2rad, np.radians)
+def deg2rad_bar(y, g, x):
+    return (g * (np.pi / 180.0),)
+
+
+@forward(np.deg2rad, np.radians)
+def deg2rad_dot(y, x):
+    return (lambda dx: dx * (np.pi / 180.0),)
+
+
+@reverse(np.rad2deg, np.degrees)
+def rad2deg_bar(y, g, x):
+    return (g * (180.0 / np.pi),)
+
+
+@forward(np.rad2deg, np.degrees)
+def rad2deg_dot(y, x):
+    return (lambda dx: dx * (180.0 / np.pi),)
+
+
 @reverse(np.arctan2)
 def arctan2_bar(y, g, a, b):
     r = a * a + b * b

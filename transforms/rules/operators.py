@@ -85,6 +85,30 @@ def sub_dot(y, a, b, out=None):
     return (lambda da: broadcast_tangent(da, a, y), lambda db: -broadcast_tangent(db, b, y))
 
 
+# a % b is a - floor(a / b) * b (np.fmod and math.fmod truncate instead): the quotient is
+# piecewise constant (a // b is on the list in piecewise.py)
+@reverse(operator.mod, np.remainder)
+def mod_bar(y, g, a, b, out=None):
+    return (unbroadcast(g, a), unbroadcast(-g * np.floor_divide(a, b), b))
+
+
+@forward(operator.mod, np.remainder)
+def mod_dot(y, a, b, out=None):
+    return (lambda da: broadcast_tangent(da, a, y),
+            lambda db: -lift_tangent(db, b, y) * np.floor_divide(a, b))
+
+
+@reverse(np.fmod, math.fmod)
+def fmod_bar(y, g, a, b, out=None):
+    return (unbroadcast(g, a), unbroadcast(-g * np.trunc(np.divide(a, b)), b))
+
+
+@forward(np.fmod, math.fmod)
+def fmod_dot(y, a, b, out=None):
+    return (lambda da: broadcast_tangent(da, a, y),
+            lambda db: -lift_tangent(db, b, y) * np.trunc(np.divide(a, b)))
+
+
 @reverse(operator.neg, np.negative)
 def neg_bar(y, g, a, out=None):
     return (-g,)

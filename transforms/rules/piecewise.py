@@ -13,6 +13,7 @@ else a rule (``@srcad.adjoint`` / ``@srcad.tangent``).
 """
 import builtins
 import math
+import operator
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from transforms.rules.registry import constant
 # ---- integer-valued: steps --------------------------------------------------
 constant("integer-valued: a step function of its argument",
          np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.floor_divide,
+         operator.floordiv,
          math.floor, math.ceil, math.trunc, builtins.int, builtins.round)
 constant("the sign: -1, 0 or 1", np.sign, np.signbit)
 constant("0 or 1 (or its second argument exactly at 0)", np.heaviside)

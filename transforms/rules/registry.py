@@ -252,9 +252,10 @@ def is_view(fn):
 
 
 def is_elementwise(fn):
-    """A NumPy ufunc, or a rule helper marked elementwise."""
+    """A NumPy ufunc (not a generalized one such as np.matmul), or a rule helper marked
+    elementwise."""
     if isinstance(fn, np.ufunc):
-        return True
+        return fn.signature is None
     try:
         return fn in ELEMENTWISE
     except TypeError:
