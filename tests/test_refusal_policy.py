@@ -340,3 +340,41 @@ def polynomial_times(x):
 def test_an_operator_on_an_unknown_object_is_refused():
     message = refusal(polynomial_times, np.array([0.3, 0.5]))
     assert "`P0`" in message and "Polynomial" in message
+
+
+# ---- Jacobians in both modes (forward vector mode carries several tangents at once) ----------
+
+def r_constant_part(x):
+    return np.r_[x, 2.0, x[:2]] ** 2
+
+
+def c_scaled(x):
+    return np.c_[x, x * 3.0] ** 2
+
+
+def lin_vector_end(x):
+    return np.linspace(x[0], x[1:], 4) ** 2
+
+
+def sorted_scaled(x):
+    return np.sort(x * np.array([1.0, -2.0, 0.5])) ** 2
+
+
+def rows_of(x):
+    return np.atleast_2d(x) ** 2 + np.tril(np.outer(x, x) + 1.0, -1) + np.diff(x ** 2)[0]
+
+
+def contracted(x):
+    return np.einsum(np.outer(x, x), [0, 1], x, [1]) + (x * 3.0) % 1.3
+
+
+@pytest.mark.parametrize("fn", [r_constant_part, c_scaled, lin_vector_end, sorted_scaled,
+                                rows_of, contracted])
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+def test_jacobians_through_the_new_rules(fn, mode):
+    x = np.array([0.3, 0.5, 0.7])
+    jac = srcad.jacobian(fn, mode=mode)(x)
+    eps = 1e-6
+    want = np.stack([(fn(x + eps * e) - fn(x - eps * e)) / (2 * eps) for e in np.eye(3)],
+                    axis=-1)
+    np.testing.assert_allclose(jac, want, rtol=1e-5, atol=1e-6)

@@ -108,11 +108,12 @@ def c_join_back(g, parts):
 def join_tangents(ds, parts, rows):
     """Tangents of the parts shaped for joining (zeros for constant parts), and their
     vector-mode lead: as rows (``r_``) or as columns (``c_``)."""
-    lead = next((tangent_lead(d, p) for d, p in zip(ds, parts, strict=True) if d is not None),
-                ())
+    leads = [tangent_lead(d, p) for d, p in zip(ds, parts, strict=True) if d is not None]
+    lead = max(leads, key=len, default=())     # (a constant part's zero tangent has none)
     out = []
     for d, p in zip(ds, parts, strict=True):
-        t = np.zeros(lead + np.shape(p)) if d is None else np.asarray(d, dtype=float)
+        t = np.broadcast_to(np.asarray(0.0 if d is None else d, dtype=float),
+                            lead + np.shape(p))
         if rows:
             shape = np.shape(np.atleast_1d(p))
         else:
