@@ -379,40 +379,14 @@ def call_full(fn, args):
     return fn(*args[:n], **{p.name: a for p, a in zip(params[n:], args[n:], strict=True)})
 
 
-def _library(fn):
-    """Is ``fn`` library code (NumPy's, an installed package's) rather than the user's?"""
-    filename = getattr(getattr(fn, "__code__", None), "co_filename", "")
-    root = (getattr(fn, "__module__", "") or "").split(".")[0]
-    return root == "numpy" or "site-packages" in filename or "dist-packages" in filename
-
-
-def _through_source(run, fn):
-    """Run ``run()``; a library function srcad cannot differentiate through its source
-    is refused at the user's line, naming the function."""
-    from srcad.errors import TransformError, unsupported_here
-    try:
-        return run()
-    except TransformError as exc:
-        if not _library(fn) or getattr(exc, "_srcad_library", False):
-            raise
-        module = getattr(fn, "__module__", "") or ""
-        name = f"{module.split('.')[0]}.{fn.__name__}" if module else fn.__name__
-        err = unsupported_here(
-            f"no derivative rule for `{name}`, and srcad cannot differentiate its source "
-            f"({exc.filename}:{exc.lineno}: {exc.what})",
-            hint=f"register a rule with @srcad.adjoint({name}) (and @srcad.tangent for "
-                 "forward mode), or wrap the value in srcad.stop_gradient")
-        err._srcad_library = True
-        raise err from None
-
-
 def vjp_call(fn, args, wrt):
     """(value, back) of a user function through its own generated pullback."""
     from srcad import api
-    value, back = _through_source(lambda: api.pullback_positions(fn, args, wrt), fn)
-    if not _library(fn):
+    from srcad.library import is_library, through_source
+    value, back = through_source(lambda: api.pullback_positions(fn, args, wrt), fn)
+    if not is_library(fn):
         return value, back
-    return value, lambda g: _through_source(lambda: back(g), fn)
+    return value, lambda g: through_source(lambda: back(g), fn)
 
 
 def vjp_back(fn, args, wrt):
@@ -606,7 +580,8 @@ def zeros_for_value(y):
 def jvp_call(fn, args, tangents):
     """(value, tangent) of a user function through its own generated jvp."""
     from srcad import api
-    return _through_source(lambda: api.jvp_positions(fn, args, tangents), fn)
+    from srcad.library import through_source
+    return through_source(lambda: api.jvp_positions(fn, args, tangents), fn)
 
 
 # ---------------------------------------------------------------- workspaces
