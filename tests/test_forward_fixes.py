@@ -813,3 +813,40 @@ def fresh_rows(x):
 @pytest.mark.parametrize("fn", [append_to_a_copy_and_store, fresh_rows])
 def test_lists_without_sharing_still_work(fn, rng):
     check_forward(fn, (X,), rng)
+
+
+# =========================================================================== forward over reverse through a loop that runs no iteration
+
+def triangular_loops(x):
+    s = 0.0
+    for i in range(3):
+        for j in range(i):          # no iteration when i == 0
+            s = s + x[i] * x[j] ** 2
+    return s
+
+
+def triangular_writes(x):
+    s = np.zeros(3)
+    for i in range(3):
+        for j in range(i):
+            s[i] = s[i] + x[i] * x[j]
+    return np.sum(s * np.array([1.0, -2.0, 0.5]))
+
+
+def loop_target_kept_by_an_empty_loop(x, n):
+    k = 2
+    for k in range(n):
+        x = x * 1.5
+    return x * k
+
+
+@pytest.mark.parametrize("fn", [triangular_loops, triangular_writes])
+def test_hessian_through_triangular_loops(fn, rng):
+    # the gradient's own code copied the inner loop's target after the loop, unbound
+    # when the inner loop ran no iteration: UnboundLocalError in hessian / hvp
+    check_forward(fn, (X,), rng)
+
+
+@pytest.mark.parametrize("n", [0, 3])
+def test_empty_loop_keeps_its_target(n, rng):
+    check_forward(loop_target_kept_by_an_empty_loop, (X, n), rng)

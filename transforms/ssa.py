@@ -156,7 +156,10 @@ class SSA:
             headers[var] = head
             self.current[var] = head
         if isinstance(s, gast.For):
+            before = self.current.get(s.target.id)
             s.target.id = self.version(s.target.id)
+            if before is not None:      # a loop that runs no iteration leaves the old value
+                pre.append(_assign(s.target.id, _load(before)))
         else:
             s.test = self.read(s.test)
         new_body = self.block(body)
