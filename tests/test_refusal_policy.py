@@ -302,8 +302,17 @@ def ein2_cubed(x):
     return np.sum(np.einsum(x, [0, 1], x, [0, 1], [1]) ** 2)
 
 
+def sorted_cubed(x):
+    return np.sum(np.sort(x * np.array([1.0, -2.0, 0.5])) ** 3 * np.array([1.0, 2.0, 3.0]))
+
+
+def diff_cubed(x):
+    return np.sum(np.diff(x ** 2) ** 3) + np.sum(np.tril(np.outer(x, x) + 1.0, -1) ** 3)
+
+
 @pytest.mark.parametrize("fn, shape", [(lin_cubed, (2,)), (joined_cubed, (3,)),
-                                       (ein2_cubed, (2, 3))])
+                                       (ein2_cubed, (2, 3)), (sorted_cubed, (3,)),
+                                       (diff_cubed, (3,))])
 def test_hessians_against_differences_of_the_gradient(fn, shape, rng):
     x = rng.uniform(0.2, 0.8, shape)
     v = rng.standard_normal(shape)

@@ -161,5 +161,17 @@ def atleast_dot(y, *arys):
     return (lambda da: np.reshape(da, tangent_lead(da, atleast_one(arys)) + np.shape(y)),)
 
 
+# the cotangent helpers are linear in the cotangent (the permutation and the counts
+# are constant): forward rules, so a gradient through sort/diff can be differentiated again
+@forward(sort_back, vector=False)
+def sort_back_dot(y, g, a, axis):
+    return (lambda dg: sort_back(dg, a, axis), None, None)
+
+
+@forward(diff_back, vector=False)
+def diff_back_dot(y, g, n, axis, prepend, append):
+    return (lambda dg: diff_back(dg, n, axis, prepend, append), None, None, None, None)
+
+
 # piecewise-constant helpers (a permutation, a checked argument): zero derivative
 nondiff(sort_order, atleast_one)
