@@ -206,6 +206,14 @@ def matrix_t(x):
     return np.sum(x.mT * W0)  # <- refused
 
 
+def sized(x):
+    return np.sum(x) * (x.nbytes / x.itemsize) + x.ndim * np.sum(x ** 2) / x.strides[0]
+
+
+def test_size_attributes_are_constants(rng):
+    check_both(sized, (rng.uniform(0.2, 0.8, 3),), rng)
+
+
 def test_an_array_attribute_without_a_rule_is_refused():
     message = refusal(matrix_t, np.ones((3, 3)) * 0.5)
     assert "`.mT`" in message

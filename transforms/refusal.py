@@ -128,8 +128,8 @@ class Refusals:
                 and value.attr not in registry.INACTIVE_ATTRIBUTES:
             raise self.error(s, f"no derivative rule for the array attribute `.{value.attr}`",
                              "srcad differentiates the array attributes it has rules for "
-                             "(`.T`, `.real`, `.imag`) and reads `.shape`, `.ndim`, `.size`, "
-                             "`.dtype` as constants",
+                             "(`.T`, `.real`, `.imag`) and reads `.shape`, `.size`, `.dtype`... "
+                             "as constants",
                              "compute it with a NumPy function that has a rule, or wrap the "
                              "array in srcad.stop_gradient")
 

@@ -106,7 +106,7 @@ class _Table(dict):
 CUSTOM_REVERSE: dict = _Table()  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
 CUSTOM_FORWARD: dict = _Table()  # user callable -> rule(args, tangents) -> (value, tangent)
 SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
-INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
+INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
 
 
 @dataclass
