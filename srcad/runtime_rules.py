@@ -11,6 +11,7 @@ from srcad.runtime import (
     attr_acc,
     copy_item,
     copy_value,
+    dense,
     field_cot,
     finalize,
     finalize_array,
@@ -148,6 +149,16 @@ def zero_item_bar(y, g, c, idx):
 @forward(zero_item, vector=False)
 def zero_item_dot(y, c, idx):
     return (lambda dc: zero_item(own(dc), idx), None)
+
+
+@reverse(dense)
+def dense_bar(y, g, c, like):
+    return (g, None)
+
+
+@forward(dense)
+def dense_dot(y, c, like):
+    return (lambda dc: dense(dc, like), None)
 
 
 @forward(list_cot)

@@ -3,6 +3,8 @@ exception (or, for unknown shapes, gave a wrong gradient). Every case is checked
 against central differences in reverse and forward mode; second derivatives
 against central differences of ``srcad.grad``.
 """
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 
@@ -315,3 +317,85 @@ def reshaped_item_in_loop(y):
 def test_item_of_an_overwritten_array(fn, rng):
     check_both(fn, Y, rng=rng)
     check_hessian(fn, Y)
+
+
+# ------------------------------------------------- a zero cotangent reaching a shape-changing rule
+
+def unread_diagonal_slot(x):
+    t = (np.sum(x), np.diagonal(np.outer(x, x)))
+    return t[0]
+
+
+def unread_reshape_slot(x):
+    t = [np.sum(x), x.reshape(1, -1)]
+    return t[0]
+
+
+def unread_transpose_key(x):
+    t = {"a": np.sum(x), "b": np.outer(x, x).T}
+    return t["a"]
+
+
+def unread_outer_slot(x):
+    t = (np.sum(x), np.outer(x, x))
+    return t[0] * 2.0
+
+
+@dataclass
+class Pair:
+    a: float
+    b: np.ndarray
+
+
+def unread_field(x):
+    p = Pair(np.sum(x), np.outer(x, x))
+    return p.a
+
+
+def unread_appended(x):
+    lst = []
+    lst.append(np.sum(x))
+    lst.append(np.outer(x, x))
+    return lst[0]
+
+
+def branch_not_taken(x):
+    s = 0.0
+    m = np.outer(x, x)
+    if x[0] > 5.0:
+        s = np.sum(m.T)
+    return s + x[1]
+
+
+def iteration_without_contribution(x):
+    s = 0.0
+    for i in range(2):
+        v = np.outer(x, x).T
+        if i == 1:
+            s = np.sum(v * v)
+    return s
+
+
+def slot_read_elementwise(x):
+    t = (np.sum(x), np.outer(x, x))
+    u = t[1] * 2.0
+    return t[0] + np.sum(u[0])
+
+
+ZERO_COTANGENT = [unread_diagonal_slot, unread_reshape_slot, unread_transpose_key,
+                  unread_outer_slot, unread_field, unread_appended, branch_not_taken,
+                  iteration_without_contribution, slot_read_elementwise]
+
+
+@pytest.mark.parametrize("fn", ZERO_COTANGENT, ids=lambda f: f.__name__)
+def test_zero_cotangent_of_an_array(fn, rng):
+    fd_check(fn, (X,), 0, rng)
+    check_hessian(fn, X)
+
+
+def test_guards_only_where_a_cotangent_may_be_zero():
+    """Straight-line code keeps no guard; an unread slot keeps one."""
+    def plain(x):
+        return np.sum(np.outer(x, x).T @ x)
+    assert "_rt.dense" not in srcad.source(plain, X)
+    assert "_rt.dense" in srcad.source(unread_diagonal_slot, X)

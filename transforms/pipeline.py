@@ -28,6 +28,7 @@ from transforms import (
     sharing,
     simplify,
     ssa,
+    zero_guards,
 )
 from transforms.parse import Env, code_hash, parse_function
 
@@ -110,6 +111,7 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     bar_shapes.update({last.bars[n]: v for n, v in known.items() if n in last.bars})
     bar_shapes.update(last.bar_shapes)
     out = run("simplify", simplify.simplify, first, bar_shapes.get, namer)
+    out = run("zero_guards", zero_guards.prune, out, set(last.bars.values()))
     if optimize:
         out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
                   param_kinds or {})

@@ -45,7 +45,7 @@ import types
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import exits, refusal, template
+from transforms import exits, refusal, template, zero_guards
 from transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
 from transforms.loops import LoopSweeps
 from transforms.exits import _assign, _const, _load
@@ -378,6 +378,9 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         active_terms = [(atom, expr) for atom, expr in exp.terms if self.is_active(atom)]
         if not active_terms:
             return
+        dense = zero_guards.guard(target, self.shape(y), g, y,
+                                  lambda name, *args: rt_call(self.env, name, *args))
+        adj.extend([dense] if dense is not None else [])
         adj.extend(exp.prelude)
         for atom, expr in active_terms:
             self.accumulate(adj, atom, expr)

@@ -436,7 +436,29 @@ def diagonal_dot(y, a, offset=0, axis1=0, axis2=1):
     return (lambda da: diagonal_tangent(da, a, offset, axis1, axis2),)
 
 
-nondiff(diagonal_index)
+def diagonal_back_tangent(dg, g, a, offset, axis1, axis2):
+    """``diagonal_back`` of a tangent of ``g``, also in vector mode (a leading axis)."""
+    lead = tangent_lead(dg, g)
+    n, k = np.ndim(a), len(lead)
+    z = np.zeros(lead + np.shape(a))
+    moved = np.moveaxis(z, (axis1 % n + k, axis2 % n + k), (-2, -1))
+    rows, cols = diagonal_index(np.shape(g)[-1], offset)
+    moved[..., rows, cols] = dg
+    return z
+
+
+@reverse(diagonal_back)
+def diagonal_back_bar(y, g, c, a, offset, axis1, axis2):
+    return (np.diagonal(g, offset, axis1, axis2), None, None, None, None)
+
+
+@forward(diagonal_back)
+def diagonal_back_dot(y, c, a, offset, axis1, axis2):
+    return (lambda dc: diagonal_back_tangent(dc, c, a, offset, axis1, axis2),
+            None, None, None, None)
+
+
+nondiff(diagonal_index, diagonal_back_tangent)
 
 
 # ---- einsum (explicit or implicit output, up to three operands, no ellipsis) -------

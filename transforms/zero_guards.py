@@ -1,0 +1,98 @@
+"""Zero cotangents of arrays reach shape-changing rules as arrays of zeros.
+
+``0.0`` is the zero cotangent of anything, and elementwise rules take it as
+it is (``0.0 * np.cos(x)``). A rule that reshapes, transposes or multiplies
+matrices cannot: ``np.reshape(0.0, (3, 3))`` raises. Such a cotangent is zero
+when its name is an unread slot of a tuple, a branch not taken or an
+iteration that did not contribute. The reverse pass puts a guard before every
+rule that is not elementwise and whose result may be an array::
+
+    t3_bar = _rt.dense(t3_bar, t3)          # zeros shaped like t3 for a 0.0
+    x_bar = np.reshape(t3_bar @ np.ravel(x), np.shape(x))
+
+and ``prune`` (after simplify) drops the guards whose cotangent is never
+zero: only names assigned ``0.0``, an item of a structured cotangent
+(``_rt.index_cot`` and friends), or an expression of such names keep one (a
+guarded name is read by its rule only, after the guard: it counts as dense).
+"""
+import operator
+
+import gast
+
+from transforms.exits import _assign
+from transforms.rules import registry
+
+# operators whose rules broadcast a 0.0 cotangent (matrix product excepted)
+_ELEMENTWISE_OPERATORS = {operator.add, operator.sub, operator.mul, operator.truediv,
+                          operator.pow, operator.floordiv, operator.mod, operator.neg,
+                          operator.pos}
+# runtime helpers that may give an item's cotangent as 0.0
+_MAY_BE_ZERO = {"index_cot", "field_cot", "pop_cot", "take_cot", "gather_cot", "call_back"}
+# runtime helpers that give an array's cotangent as an array
+_DENSE = {"dense", "item_acc", "zeros_cot"}
+
+
+def guard(target, result_shape, g, y, rt_call):
+    """The guard before the rule of ``target`` (``y = target(...)``, cotangent ``g``),
+    or None when the rule takes a 0.0 cotangent as it is."""
+    if result_shape == ("scalar",) or target in _ELEMENTWISE_OPERATORS \
+            or registry.is_elementwise(target):
+        return None
+    return _assign(g.id, rt_call("dense", g, y))
+
+
+def _helper(call):
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+            and isinstance(call.func.value, gast.Name) and call.func.value.id == "_rt":
+        return call.func.attr
+    return None
+
+
+def _is_guard(s):
+    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+        and _helper(s.value) == "dense" and isinstance(s.value.args[0], gast.Name) \
+        and s.value.args[0].id == s.targets[0].id
+
+
+def _may_be_zero(fn, cotangents):
+    """Names whose value may be the zero cotangent 0.0 (over-approximated)."""
+    assigns = [(n.targets[0].id, n.value) for n in gast.walk(fn)
+               if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)]
+    guarded = {n.targets[0].id for n in gast.walk(fn) if _is_guard(n)}   # read after it
+    zero = set()
+    for name, value in assigns:
+        if _helper(value) in _MAY_BE_ZERO or name in cotangents and (
+                isinstance(value, gast.Constant) and value.value == 0
+                or isinstance(value, gast.Subscript)):
+            zero.add(name)
+    changed = True
+    while changed:
+        changed = False
+        for name, value in assigns:
+            if name in zero or _helper(value) in _DENSE:
+                continue
+            if any(isinstance(n, gast.Name) and n.id in zero and n.id not in guarded
+                   for n in gast.walk(value)):
+                zero.add(name)
+                changed = True
+    return zero
+
+
+def prune(fn, cotangents):
+    """Drop the guards of cotangents that are never 0.0."""
+    zero = _may_be_zero(fn, set(cotangents))
+
+    def visit(stmts):
+        out = []
+        for s in stmts:
+            if _is_guard(s) and s.targets[0].id not in zero:
+                continue
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(s, field, visit(inner) or [gast.Pass()])
+            out.append(s)
+        return out
+
+    fn.body = visit(fn.body)
+    return fn
