@@ -28,11 +28,13 @@ def main(argv=None):
     parser.add_argument("--size", type=float, default=1.0, help="scale of the program length")
     parser.add_argument("--shrink-budget", type=float, default=90.0,
                         help="seconds spent shrinking each failure class (0: no shrinking)")
+    parser.add_argument("--quick", action="store_true",
+                        help="the quick profile's modes (the reverse modes and one other in turn)")
     parser.add_argument("--findings", help="append the shrunk failing programs to this file")
     opts = parser.parse_args(argv)
 
     summary = run_campaign(opts.seed, opts.n, jobs=opts.jobs, size=opts.size,
-                           progress=max(100, opts.n // 20))
+                           progress=max(100, opts.n // 20), quick=opts.quick)
     report(summary)
     if summary.failed and opts.shrink_budget > 0:
         print("\nminimal failing programs (one per class), as pytest tests:\n")

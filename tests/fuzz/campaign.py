@@ -24,6 +24,7 @@ class Summary:
     status: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     outcomes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     refusals: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    refusal_example: dict = dataclasses.field(default_factory=dict)   # key -> (index, mode)
     # (label, mode, key) -> [(program index, detail)]
     failures: dict = dataclasses.field(default_factory=dict)
 
@@ -81,6 +82,7 @@ def _add(summary, index, status, outcomes):
         summary.outcomes[label] += 1
         if label == "refused":
             summary.refusals[outcome[1]] += 1
+            summary.refusal_example.setdefault(outcome[1], (index, mode))
         elif label in ("WRONG", "CRASH"):
             summary.failures.setdefault((label, mode, outcome[1]), []).append((index, outcome[2]))
 
@@ -99,7 +101,8 @@ def report(summary, out=print):
     if summary.refusals:
         out("refusals by class:")
         for key, count in sorted(summary.refusals.items(), key=lambda kv: (-kv[1], kv[0])):
-            out(f"  {count:5d}  {key}")
+            index, mode = summary.refusal_example[key]
+            out(f"  {count:5d}  {key}   (e.g. program {index}, {mode})")
 
 
 def _shrink_job(job):
@@ -114,9 +117,13 @@ def _shrink_job(job):
 
 
 def shrink_failures(summary, jobs=1, size=1.0, budget=90.0, per_class=1):
-    """One shrunk pytest test per failure class: [(label, mode, key, test source, detail)]."""
-    work = []
-    for (label, mode, key), items in summary.failures.items():
+    """One shrunk pytest test per failure class (label and key; the mode where most
+    programs show it): [(label, mode, key, test source, detail)]."""
+    work, done_keys = [], set()
+    for (label, mode, key), items in sorted(summary.failures.items(), key=lambda kv: -len(kv[1])):
+        if (label, key) in done_keys:        # the same failure seen through another mode
+            continue
+        done_keys.add((label, key))
         for index, _ in items[:per_class]:
             work.append((summary.seed, index, size, mode, (label, key), budget))
     if jobs > 1 and len(work) > 1:

@@ -99,7 +99,7 @@ class _Gen:
             return self.leaf(env, shape)
         table = [(6, self.binop), (4, self.unary), (3, self.reduce), (2, self.linalg),
                  (2, self.shape_op), (2, self.index_read), (1, self.helper_call),
-                 (1, self.ternary), (1, self.power)]
+                 (1, self.ternary), (2, self.power)]
         total = sum(w for w, _ in table)
         for _ in range(6):
             r = self.rng.uniform(0, total)
@@ -212,12 +212,24 @@ class _Gen:
                  "np.abs({})", "np.sinh(np.tanh({}))", "np.expm1(np.tanh({}))",
                  "np.log(np.cosh({}))", "np.clip({}, -0.8, 0.8)", "np.positive({})",
                  "np.negative({})"]
+        rare = ["np.cbrt(1.5 + np.tanh({}))", "np.exp2(np.tanh({}))", "np.log2(1.5 + np.tanh({}))",
+                "np.log10(np.cosh({}))", "np.reciprocal(1.5 + np.tanh({}))", "np.sinc({})",
+                "np.deg2rad({})", "np.rad2deg(np.tanh({}))", "(np.sign({0}) * {0})", "np.fabs({})",
+                "np.logaddexp({0}, 0.5 * {0})", "np.fmax({0}, 0.1)", "np.arcsinh({})",
+                "np.arctanh(0.5 * np.tanh({}))", "np.arccosh(1.5 + {0} * {0})",
+                "np.tan(0.5 * np.tanh({}))", "np.true_divide({0}, 1.5 + np.tanh({0}))",
+                "np.multiply({0}, {0})", "np.subtract({0}, 0.5)", "np.add({0}, 1.0)",
+                "np.float_power(1.5 + np.tanh({0}), 2.0)", "(np.round({0}, 1) + {0})",
+                "np.logaddexp2({0}, 0.3)", "np.heaviside({0}, 0.5) * {0}", "np.real({})"]
+        if self.chance(0.15):
+            forms = rare
         if shape == SCALAR:
             forms += ["math.sin({})", "math.exp(math.tanh({}))", "math.sqrt(1.0 + {0} * {0})",
                       "abs({})", "float({})"]
         if self.chance(0.15):
             other = self.expr(env, self.other_shape(shape), depth)
-            fn = self.rng.choice(["np.maximum", "np.minimum", "np.hypot", "np.arctan2"])
+            fns = ["np.maximum", "np.minimum", "np.hypot", "np.arctan2"]
+            fn = self.rng.choice(fns + ["max", "min"] if shape == SCALAR else fns)
             if fn == "np.arctan2":
                 return f"np.arctan2({e}, 1.5 + np.tanh({other}))"
             return f"{fn}({e}, {other})" if self.chance(0.5) else f"{fn}({other}, {e})"
@@ -231,7 +243,10 @@ class _Gen:
         ints = [n for n, v in env.items() if v.kind == "int"]
         forms = [f"{e} ** 2", f"{e} ** 3", f"(1.0 + {e} * {e}) ** 0.5", f"(1.0 + {e} * {e}) ** -1",
                  f"(-2.0) ** 2 * {e}", f"np.power({e}, 2)", f"(-1.5) ** 3 * {e}",
-                 f"(0.5 + np.exp({e} * -{e})) ** 1.5", f"{e} ** 2.0", f"-{e} ** 2"]
+                 f"(0.5 + np.exp({e} * -{e})) ** 1.5", f"{e} ** 2.0", f"-{e} ** 2",
+                 f"(-1.0) ** {self.rng.randint(1, 3)} * {e}", f"{e} * -1.0 ** 2"]
+        if ints and self.chance(0.5):
+            forms = []
         if ints:
             k = self.rng.choice(ints)
             forms += [f"(-1.0) ** {k} * {e}", f"{e} * (-0.5) ** {k}", f"(-1) ** {k} * {e}"]
@@ -268,12 +283,21 @@ class _Gen:
     def linalg(self, env, shape, depth):
         k = self.rng.choice(S.DIM_POOL)
         g = lambda s: self.expr(env, s, depth)
+        well = lambda: f"(2.0 * np.eye(3) + 0.1 * {g((DIM_M, DIM_M))})"   # well conditioned
         if shape == SCALAR:
-            a, b = g((k,)), g((k,))
-            return self.rng.choice([f"({a} @ {b})", f"np.dot({a}, {b})", f"np.inner({a}, {b})",
-                                    f"np.einsum('i,i->', {a}, {b})", f"np.vdot({a}, {b})",
-                                    f"np.trace({g((k, k))})", f"{a}.dot({b})",
-                                    f"np.einsum('ij,ij->', {g((k, DIM_M))}, {g((k, DIM_M))})"])
+            forms = [lambda: f"({g((k,))} @ {g((k,))})", lambda: f"np.dot({g((k,))}, {g((k,))})",
+                     lambda: f"np.inner({g((k,))}, {g((k,))})",
+                     lambda: f"np.einsum('i,i->', {g((k,))}, {g((k,))})",
+                     lambda: f"np.vdot({g((k,))}, {g((k,))})", lambda: f"np.trace({g((k, k))})",
+                     lambda: f"{g((k,))}.dot({g((k,))})",
+                     lambda: f"np.einsum('ij,ij->', {g((k, DIM_M))}, {g((k, DIM_M))})",
+                     lambda: f"np.linalg.det({well()})",
+                     lambda: f"np.linalg.norm({g((k,))} + 2.0)"]
+            return self.rng.choice(forms)()
+        if shape == (DIM_M,) and self.chance(0.2):
+            return f"np.linalg.solve({well()}, {g(shape)})"
+        if shape == (DIM_M, DIM_M) and self.chance(0.2):
+            return f"np.linalg.inv({well()})"
         if len(shape) == 1:
             d = shape[0]
             forms = [lambda: f"({g((d, k))} @ {g((k,))})", lambda: f"({g((k,))} @ {g((k, d))})",
@@ -464,6 +488,12 @@ class _Gen:
                               in_loop, allow_return)
             self.merge(env, inner)
             out = [f"{ind}if {cond}:\n", body or f"{ind}    pass\n"]
+            if self.chance(0.25):
+                inner = dict(env)
+                body = self.block(inner, 1, depth - 1, ret_shape, ind + "    ", in_loop,
+                                  allow_return)
+                out += [f"{ind}elif {e(SCALAR)} < {self.const(-0.5, 0.5)}:\n",
+                        body or f"{ind}    pass\n"]
             if self.chance(0.6):
                 inner = dict(env)
                 body = self.block(inner, self.rng.randint(1, 2), depth - 1, ret_shape,
@@ -697,6 +727,8 @@ def generate(seed, index, size_hint=1.0):
     if rng.random() < 0.3:
         params["n"] = Var("int", bound=(0, 3))    # n is 2: an index below 3
         extra.append("n")
+    if rng.random() < 0.15:
+        params["s0"] = Var("val", SCALAR, active=False)   # a parameter left at its default
     scalar = rng.random() < 0.8
     ret_shape = SCALAR if scalar else rng.choice([(DIM_N,), (DIM_M,), (DIM_2,)])
     env = dict(params)
@@ -705,7 +737,8 @@ def generate(seed, index, size_hint=1.0):
                      allow_return=True)
     ret = gen.ret_expr(env, ret_shape)
     names = ["x"] + extra
-    func = f"def f({', '.join(names)}):\n{body}    return {ret}\n"
+    head = ", ".join(names + (["s0=0.75"] if "s0" in params else []))
+    func = f"def f({head}):\n{body}    return {ret}\n"
 
     lines = ["import dataclasses", "import math", "", "import numpy as np", ""]
     if gen.uses_params:
