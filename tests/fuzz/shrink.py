@@ -56,6 +56,13 @@ def _edits(tree):
 
 
 def _replacements(node):
+    """Simpler expressions that may stand for ``node``: never a tuple or list literal (a
+    shape or a container: the program would leave the grammar), never the list inside
+    ``np.array(...)``."""
+    return [r for r in _candidates(node) if not isinstance(r, (ast.Tuple, ast.List))]
+
+
+def _candidates(node):
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
