@@ -429,3 +429,64 @@ def test_loop_over_a_list_it_appends_to_is_refused(rng):
         assert "the loop appends to `lst` while it iterates over it" in str(err)
         assert "while" in str(err)
     check_every_mode(appends_while_indexing, X, rng)
+
+
+# ------------------------------------------- helpers that update their arguments in place
+
+def _scale_first(a):
+    a[0] = a[1] * 2.0
+    return np.sum(a)
+
+
+def caller_reads_array_a_helper_wrote(x):
+    b = x * 1.0
+    s = _scale_first(b)
+    return s + np.sum(b * b)
+
+
+def _add_into(a, c):
+    a += c
+    return a
+
+
+def caller_reads_array_a_helper_added_to(x):
+    b = x * 1.0
+    y = _add_into(b, x)
+    return np.sum(y) + np.sum(b * x)
+
+
+def _step(state, dt):
+    state += dt * np.sin(state)
+    return state
+
+
+def step_in_a_loop(x):
+    s = x * 1.0
+    for _ in range(3):
+        s = _step(s, 0.1)
+    return np.sum(s ** 2)
+
+
+def step_old_value_unread(x):
+    s = x * 1.0
+    t = _step(s, 0.1)
+    return np.sum(t * x)
+
+
+@pytest.mark.parametrize("fn", [step_in_a_loop, step_old_value_unread])
+def test_helper_updating_an_argument_the_caller_no_longer_reads(fn, rng):
+    check_every_mode(fn, X, rng)
+
+
+@pytest.mark.parametrize("fn, helper, name", [
+    (caller_reads_array_a_helper_wrote, _scale_first, "a"),
+    (caller_reads_array_a_helper_added_to, _add_into, "a")])
+def test_helper_updating_an_array_the_caller_reads_is_refused(fn, helper, name):
+    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
+                 lambda: srcad.hessian(fn)(X)):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        err = info.value
+        assert err.lineno == helper.__code__.co_firstlineno + 1, str(err)
+        assert f"`{name}` is updated in place while another name refers to the same array" \
+            in str(err)

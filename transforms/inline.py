@@ -29,7 +29,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms import exits, fence, normalize, operators
+from transforms import exits, fence, normalize, operators, sharing
 from transforms.exits import _assign
 from transforms.parse import MISSING, code_hash, parse_function, resolve
 from transforms.rules import registry
@@ -75,7 +75,7 @@ def prepare(fn, env, namer, level, types=None):
                      and isinstance(n.ctx, (gast.Store, gast.Param)))
     local_namer = exits.Namer(exits.names_in(parsed.tree))
     exits.remove_exits(parsed.tree, local_namer)
-    tree = normalize.normalize(parsed, env, local_namer, level, types)
+    tree = normalize.normalize(parsed, env, local_namer, level, types, helper=True)
     env.deps.append((fn, code_hash(fn)))
     return tree
 
@@ -90,6 +90,9 @@ class _Scope:
         stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, (gast.Store, gast.Param))]
         self.once = {n for n in stores if stores.count(n) == 1}
+        self.params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
+        self.frames = []                # (block, position, loop) of the statement at hand
+        self.loop = None
         self.items = {}                 # name -> the atoms of the tuple it holds
         params = {a.id: operators.PLAIN for a in tree.args.args + tree.args.kwonlyargs}
         self.layouts = operators.Layouts(env, namer, dict(params, **initial), in_play,
@@ -135,7 +138,10 @@ def inline_calls(tree, env, namer, level, stack=(), filename="<unknown>"):
 def _block(stmts, env, namer, level, stack, filename, scope):
     out = []
     layouts = scope.layouts
-    for s in stmts:
+    frame = [stmts, 0, scope.loop]
+    scope.frames.insert(0, frame)
+    for i, s in enumerate(stmts):
+        frame[1] = i
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             scope.forward(s)
         if isinstance(s, gast.Assign):
@@ -171,11 +177,33 @@ def _block(stmts, env, namer, level, stack, filename, scope):
             if isinstance(s, gast.For) and isinstance(s.target, gast.Name):
                 layouts.names[s.target.id] = operators.PLAIN     # a range index
             entry = layouts.snapshot()
+            saved, scope.loop = scope.loop, s
             s.body = _block(s.body, env, namer, level, stack, filename, scope)
+            scope.loop = saved
             s.orelse = _block(s.orelse, env, namer, level, stack, filename, scope)
             layouts.loop_done(entry, s.body, s)
         out.append(s)
         layouts.assigned(s)
+    scope.frames.pop(0)
+    return out
+
+
+def _guard_callers_names(body, s, scope, env):
+    """A helper's in-place update is guarded against the caller's names still read after
+    the call (a parameter updated in place is the caller's array); a guard left with no
+    name to compare is dropped."""
+    live = sorted(sharing.live_after(scope.frames, scope.params) - {s.targets[0].id})
+    out = []
+    for st in body:
+        call = st.value if isinstance(st, gast.Expr) else None
+        if call is not None and sharing.is_guard(call, env.namespace):
+            fixed = 4 if call.func.attr == "not_shared" else 5
+            known = {a.id for a in call.args[fixed:] if isinstance(a, gast.Name)}
+            call.args.extend(gast.Name(id=n, ctx=gast.Load(), annotation=None,
+                                       type_comment=None) for n in live if n not in known)
+            if len(call.args) == fixed:
+                continue
+        out.append(st)
     return out
 
 
@@ -218,6 +246,7 @@ def _inline(s, fn, env, namer, level, stack, scope):
         out.append(gast.copy_location(_assign(mapping[pname], value), s))
     body = [_Rename(mapping).visit(stmt) for stmt in tree.body]
     ret = body.pop()
+    body = _guard_callers_names(body, s, scope, env)
     out.extend(body)
     out.append(gast.copy_location(_assign(s.targets[0].id, ret.value), s))
     scope.returned(s.targets[0].id, out, ret.value)

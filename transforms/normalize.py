@@ -81,6 +81,7 @@ def _fold_sequence(e, limit=256):
 
 class Normalizer:
     def __init__(self, parsed, env, namer, level, types=None):
+        self.helper = False
         self.parsed = parsed
         self.env = env
         self.namer = namer
@@ -729,9 +730,12 @@ class Normalizer:
         return _load(result)
 
 
-def normalize(parsed, env, namer, level=1, types=None):
-    """Rewrite ``parsed.tree`` into the normal form; return the new FunctionDef."""
+def normalize(parsed, env, namer, level=1, types=None, helper=False):
+    """Rewrite ``parsed.tree`` into the normal form; return the new FunctionDef. A
+    ``helper`` (to be inlined) guards every in-place update: the inliner adds the
+    caller's names to the guard (a parameter updated in place is the caller's array)."""
     norm = Normalizer(parsed, env, namer, level, types)
+    norm.helper = helper
     fn = parsed.tree
     fn.body = norm.block(fn.body)
     return fn

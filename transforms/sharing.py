@@ -173,6 +173,39 @@ def reads_after(fn):
     return after
 
 
+def is_guard(call, namespace):
+    """Is ``call`` a guard that ``guard`` made (its extra arguments are the other names)?"""
+    from srcad import runtime
+    fn = resolve(call.func, namespace) if isinstance(call, gast.Call) else None
+    return fn is runtime.not_shared or fn is runtime.not_shared_item
+
+
+def live_after(frames, params):
+    """Names bound when a statement runs and read after it before being rebound.
+
+    ``frames``: from the innermost block out, ``(stmts, i, loop)``: the block, the
+    statement's position in it, the loop whose body the block is (or None). A loop body
+    is read again from its start (the next iteration)."""
+    loads = lambda st: {n.id for n in gast.walk(st) if isinstance(n, gast.Name)
+                        and isinstance(n.ctx, gast.Load)}
+    stored = lambda st: st.targets[0].id if isinstance(st, gast.Assign) \
+        and isinstance(st.targets[0], gast.Name) else None
+    live, killed, bound = set(), set(), set(params)
+
+    def scan(stmts, killed):
+        for st in stmts:
+            live.update(loads(st) - killed)
+            if stored(st):
+                killed.add(stored(st))
+    for stmts, i, loop in frames:
+        bound.update(stored(st) for st in stmts[:i] if stored(st))
+        scan(stmts[i + 1:], killed)
+        if loop is not None:           # the next iteration, up to this statement
+            scan(stmts[:i + 1], set(killed))
+            live.update(loads(loop.test) if isinstance(loop, gast.While) else set())
+    return live & bound
+
+
 def guard(norm, name, s, index=None):
     """Before an in-place update of ``name`` (or of the array ``name[index]`` inside a
     container): fail clearly if, at run time, another name still read later refers to
@@ -180,7 +213,7 @@ def guard(norm, name, s, index=None):
     line = getattr(s, "lineno", 0)
     others = sorted(norm.aliases.get(name, set()) & norm.assigned
                     & norm.reads_after(s) - {name})
-    if not others:
+    if not others and not norm.helper:
         return
     from srcad import runtime
     guard = _load(norm.env.bind("_rt", runtime, ("srcad.runtime", None)))
