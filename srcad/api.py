@@ -18,7 +18,7 @@ import numpy as np
 from srcad import cache as disk
 from srcad import codegen, outputs
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
-                             _resolve_wrt, _write_out, check_args)
+                             _fresh_arrays, _resolve_wrt, _write_out, check_args)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
                              struct_types)
@@ -107,7 +107,10 @@ class Differentiable:
         return self.fn(*args, **kwargs)
 
     def _primal(self, args):
-        """The user's function on the full argument tuple (keyword-only ones by name)."""
+        """The user's function on the full argument tuple (keyword-only ones by name), given
+        copies of the arrays: a function that updates an argument in place must not change
+        the arguments the derivative is then taken at."""
+        args = tuple(_fresh_arrays(a) for a in args)
         n = self._npositional
         if n == len(args):
             return self.fn(*args)

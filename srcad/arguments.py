@@ -296,3 +296,18 @@ def check_args(d, args):
         if not is_differentiable(a):
             raise TypeError(f"cannot differentiate with respect to `{name}`: a "
                             f"{type(args[pos]).__name__} holds no float values")
+
+
+def _fresh_arrays(value, depth=0):
+    """``value`` with its arrays copied (inside lists, tuples and dicts too)."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if depth > 8:
+        return value
+    if isinstance(value, list):
+        return [_fresh_arrays(v, depth + 1) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return tuple(_fresh_arrays(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return {k: _fresh_arrays(v, depth + 1) for k, v in value.items()}
+    return value

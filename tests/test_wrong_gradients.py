@@ -490,3 +490,25 @@ def test_helper_updating_an_array_the_caller_reads_is_refused(fn, helper, name):
         assert err.lineno == helper.__code__.co_firstlineno + 1, str(err)
         assert f"`{name}` is updated in place while another name refers to the same array" \
             in str(err)
+
+
+def updates_its_argument(x):
+    x += 1.0
+    return np.sum(x * x)
+
+
+def test_function_updating_its_argument_in_place(rng):
+    """The plain call changes ``x``; the derivative must still be taken at the caller's
+    ``x`` (the API runs the plain function on copies)."""
+    fn = updates_its_argument
+    want = 2.0 * (X + 1.0)
+    for mode in ("forward", "reverse"):
+        x = X.copy()
+        np.testing.assert_allclose(srcad.jacobian(fn, mode=mode)(x), want, rtol=1e-12)
+        np.testing.assert_array_equal(x, X)
+    x = X.copy()
+    value, back = srcad.pullback(fn, x)
+    assert value == pytest.approx(np.sum((X + 1.0) ** 2))
+    np.testing.assert_allclose(back(1.0)[0], want, rtol=1e-12)
+    x = X.copy()
+    np.testing.assert_allclose(srcad.hessian(fn)(x), 2.0 * np.eye(3), rtol=1e-12)
