@@ -12,6 +12,7 @@ signature), in memory and on disk, and calls it directly on a hit::
 import functools
 import inspect
 import threading
+import types
 
 import numpy as np
 
@@ -147,6 +148,8 @@ class Differentiable:
                 code = self._user.__code__
                 fn = self._compile(kind, sig, args)
                 fn.__srcad_code__ = code
+                fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
+                                             if isinstance(o, types.FunctionType))
                 self._compiled[(kind, sig)] = fn
         else:
             STATS["memory_hits"] += 1
@@ -156,7 +159,8 @@ class Differentiable:
     def _current(self, fn):
         """Is the compiled ``fn`` still that of the function's code and helpers? (A new
         ``__code__``, as a notebook's autoreload assigns, or a rebound helper: no.)"""
-        if fn.__srcad_code__ is not self._user.__code__:
+        if fn.__srcad_code__ is not self._user.__code__ or not all(
+                [o.__code__ is c for o, c in fn.__srcad_helpers__]):
             return False
         guards = fn.__srcad_guards__
         return not guards or all(scope.get(name) is obj for scope, name, obj in guards)
@@ -336,11 +340,8 @@ class Differentiable:
         if fn is None or fn.__srcad_sig__ != signature_of(args) \
                 or self._version != _VERSION.number or fn.__srcad_code__ is not self._user.__code__:
             fn = self._specialise("vjp", args)
-        else:
-            for scope, name, obj in fn.__srcad_guards__:
-                if scope.get(name) is not obj:       # a helper was redefined: recompile
-                    fn = self._specialise("vjp", args)
-                    break
+        elif fn.__srcad_guards__ and not self._current(fn):    # a helper was redefined
+            fn = self._specialise("vjp", args)
         if out is None:
             value, grads = outputs.run_checked(self, fn, args, None)
             if not isinstance(value, (float, np.floating)):     # the common case, kept short

@@ -456,3 +456,23 @@ def test_constructor_rule_back_receives_an_instance(rng):
     received.clear()
     fd_check(uses_ruled, (0.7, -0.4), (0, 1), rng)
     assert received and all(type(r) is Ruled for r in received)
+
+
+def helper_square(x):
+    return x ** 2
+
+
+def helper_cube(x):
+    return x ** 3
+
+
+def uses_helper(x):
+    return np.sum(helper_square(x))
+
+
+def test_replaced_code_of_an_inlined_helper_recompiles(rng, monkeypatch):
+    d = srcad.differentiate(uses_helper)
+    d.grad(X)
+    monkeypatch.setattr(helper_square, "__code__", helper_cube.__code__)
+    assert_grad_fd(uses_helper, d.grad(X), X, rng)
+    assert_grad_fd(uses_helper, d.value_and_grad(X)[1], X, rng)

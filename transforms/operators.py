@@ -139,8 +139,9 @@ class Layouts:
         if isinstance(node, gast.Name):
             if node.id in self.names:
                 return self.names[node.id]
-            if node.id in self.env.namespace:
-                return layout_of(self.env.namespace[node.id])
+            if node.id in self.env.namespace:        # a global: its layout, once
+                self.names[node.id] = layout_of(self.env.namespace[node.id])
+                return self.names[node.id]
             return UNKNOWN
         return UNKNOWN
 
