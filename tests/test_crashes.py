@@ -3,6 +3,7 @@ exception (or, for unknown shapes, gave a wrong gradient). Every case is checked
 against central differences in reverse and forward mode; second derivatives
 against central differences of ``srcad.grad``.
 """
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -399,3 +400,22 @@ def test_guards_only_where_a_cotangent_may_be_zero():
         return np.sum(np.outer(x, x).T @ x)
     assert "_rt.dense" not in srcad.source(plain, X)
     assert "_rt.dense" in srcad.source(unread_diagonal_slot, X)
+
+
+def math_sqrt_of(x):
+    return math.sqrt(x)
+
+
+def math_asin_of(x):
+    return math.asin(x)
+
+
+@pytest.mark.parametrize("fn, x, grad, second", [
+    (math_sqrt_of, 0.0, np.inf, -np.inf),
+    (math_asin_of, 1.0, np.inf, np.inf),
+], ids=lambda v: getattr(v, "__name__", None))
+def test_math_second_derivative_at_the_domain_edge(fn, x, grad, second):
+    """The one-sided limits, as for the NumPy functions (the reciprocal in math's rules
+    has a derivative of its own: it gave 0 here)."""
+    assert srcad.grad(fn)(x) == grad
+    assert srcad.hessian(fn)(x) == second

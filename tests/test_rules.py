@@ -717,6 +717,7 @@ ROWS += [
 # these rows must be in ROWS before the tests below are parametrized from it
 from transforms.rules.numpy_linalg import diagonal_back, matmul_back_a, matmul_back_b  # noqa: E402
 from transforms.rules.numpy_reductions import reduce_expand, reduce_keep  # noqa: E402
+from transforms.rules.math_rules import math_recip  # noqa: E402
 from transforms.rules.operators import pow_dbase  # noqa: E402
 from transforms.rules.registry import broadcast_tangent, lift_tangent, unbroadcast  # noqa: E402
 
@@ -730,6 +731,7 @@ def f_reduce_keep(c, a): return reduce_keep(c, a, 1, False)
 def f_matmul_back_a(c, a, b): return matmul_back_a(c, a, b)
 def f_matmul_back_b(c, a, b): return matmul_back_b(c, a, b)
 def f_diagonal_back(c, a): return diagonal_back(c, a, 1, 0, 1)
+def f_math_recip(v): return math_recip(v)
 
 
 Z4, Z34, Z45 = K(np.zeros(4)), K(np.zeros((3, 4))), K(np.zeros((4, 5)))
@@ -749,6 +751,7 @@ ROWS += [
     row(matmul_back_b, f_matmul_back_b, X((3, 5)), A34, Z45),
     row(matmul_back_b, f_matmul_back_b, A3, A34, K(np.zeros(4))),
     row(diagonal_back, f_diagonal_back, A3, Z34, post=(1, 0, 1)),
+    row(math_recip, f_math_recip, X((), "pos")),
 ]
 
 

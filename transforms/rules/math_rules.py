@@ -19,6 +19,16 @@ def math_recip(v):
     return 1.0 / v if v != 0 else math.inf
 
 
+@reverse(math_recip)
+def math_recip_bar(y, g, v):
+    return (-g * (y * y),)          # -inf at 0: the one-sided limit, as NumPy's 1 / v
+
+
+@forward(math_recip)
+def math_recip_dot(y, v):
+    return (lambda dv: -dv * (y * y),)
+
+
 def math_sign(v):
     """The sign of v as a float, 0 at 0."""
     return float(v > 0) - float(v < 0)
