@@ -48,6 +48,19 @@ def fd_hessian(fn, x, h=1e-4):
     return H.reshape(x.shape + x.shape)
 
 
+def assert_refused(calls, lineno, *texts):
+    """Each call raises a TransformError at ``lineno`` of this file whose message says
+    each of ``texts``."""
+    for call in calls:
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        err = info.value
+        assert os.path.basename(err.filename) == os.path.basename(__file__), str(err)
+        assert err.lineno == lineno, str(err)
+        for text in texts:
+            assert text in str(err)
+
+
 def check_every_mode(fn, x, rng, hessian="all"):
     """``hessian``: "all" checks ``hessian`` and ``hvp``; "hvp" only ``hvp``; "refused"
     expects a located TransformError from both (second derivatives srcad does not do)."""
@@ -253,16 +266,10 @@ def view_written_base_read(x):
     (container_holds_written, 3), (container_holds_written_one_line, 1),
     (list_holds_written, 4), (tuple_holds_written, 3), (view_written_base_read, 3)])
 def test_write_to_an_array_another_name_holds_is_refused(fn, line):
-    first = fn.__code__.co_firstlineno
-    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
-                 lambda: srcad.jacobian(fn, mode="reverse")(X)):
-        with pytest.raises(srcad.TransformError) as info:
-            call()
-        err = info.value
-        assert err.lineno == first + line, str(err)
-        assert err.filename == inspect.getsourcefile(fn)
-        assert "is updated in place while another name refers to the same array" in str(err)
-        assert ".copy()" in str(err)
+    assert_refused((lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
+                    lambda: srcad.jacobian(fn, mode="reverse")(X)),
+                   fn.__code__.co_firstlineno + line,
+                   "is updated in place while another name refers to the same array", ".copy()")
 
 
 def fresh_rows_in_a_loop(x):
@@ -338,16 +345,11 @@ def tuple_names_joined(x):
 @pytest.mark.parametrize("fn, line, what", [(list_name_repeated, 2, "repeated with `*`"),
                                             (tuple_names_joined, 2, "joined with `+`")])
 def test_sequence_names_repeated_or_joined_are_refused(fn, line, what):
-    first = fn.__code__.co_firstlineno
-    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
-                 lambda: srcad.jacobian(fn, mode="forward")(X)):
-        with pytest.raises(srcad.TransformError) as info:
-            call()
-        err = info.value
-        assert err.lineno == first + line, str(err)
-        assert os.path.basename(err.filename) == os.path.basename(__file__)
-        assert f"a list or tuple that carries derivatives is {what} here" in str(err)
-        assert "write the items out" in str(err)
+    assert_refused((lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
+                    lambda: srcad.jacobian(fn, mode="forward")(X)),
+                   fn.__code__.co_firstlineno + line,
+                   f"a list or tuple that carries derivatives is {what} here",
+                   "write the items out")
 
 
 # ------------------------------------------------------- more writes the sweep must see
@@ -388,17 +390,10 @@ def put_after_read(x):
 @pytest.mark.parametrize("fn", [copyto_after_read, put_after_read])
 def test_call_changing_an_array_the_sweep_reads_is_refused(fn, rng):
     fd_check_forward(fn, (X,), 0, rng)        # forward mode reads the values in order
-    first = fn.__code__.co_firstlineno
-    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jacobian(fn, mode="reverse")(X),
-                 lambda: srcad.hessian(fn)(X)):
-        with pytest.raises(srcad.TransformError) as info:
-            call()
-        err = info.value
-        assert err.lineno == first + 3, str(err)
-        assert os.path.basename(err.filename) == os.path.basename(__file__)
-        assert "this call may change `b` in place, and the derivative code reads `b`" \
-            in str(err)
-        assert "b.copy()" in str(err)
+    assert_refused((lambda: srcad.grad(fn)(X), lambda: srcad.jacobian(fn, mode="reverse")(X),
+                    lambda: srcad.hessian(fn)(X)), fn.__code__.co_firstlineno + 3,
+                   "this call may change `b` in place, and the derivative code reads `b`",
+                   "b.copy()")
 
 
 def appends_to_the_list_it_iterates(x):
@@ -421,13 +416,9 @@ def appends_while_indexing(x):
 
 def test_loop_over_a_list_it_appends_to_is_refused(rng):
     fn = appends_to_the_list_it_iterates
-    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),))):
-        with pytest.raises(srcad.TransformError) as info:
-            call()
-        err = info.value
-        assert err.lineno == fn.__code__.co_firstlineno + 4, str(err)
-        assert "the loop appends to `lst` while it iterates over it" in str(err)
-        assert "while" in str(err)
+    assert_refused((lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),))),
+                   fn.__code__.co_firstlineno + 4,
+                   "the loop appends to `lst` while it iterates over it", "`while")
     check_every_mode(appends_while_indexing, X, rng)
 
 
@@ -482,14 +473,9 @@ def test_helper_updating_an_argument_the_caller_no_longer_reads(fn, rng):
     (caller_reads_array_a_helper_wrote, _scale_first, "a"),
     (caller_reads_array_a_helper_added_to, _add_into, "a")])
 def test_helper_updating_an_array_the_caller_reads_is_refused(fn, helper, name):
-    for call in (lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
-                 lambda: srcad.hessian(fn)(X)):
-        with pytest.raises(srcad.TransformError) as info:
-            call()
-        err = info.value
-        assert err.lineno == helper.__code__.co_firstlineno + 1, str(err)
-        assert f"`{name}` is updated in place while another name refers to the same array" \
-            in str(err)
+    assert_refused((lambda: srcad.grad(fn)(X), lambda: srcad.jvp(fn, (X,), (np.ones(3),)),
+                    lambda: srcad.hessian(fn)(X)), helper.__code__.co_firstlineno + 1,
+                   f"`{name}` is updated in place while another name refers to the same array")
 
 
 def updates_its_argument(x):
