@@ -76,7 +76,9 @@ def _folder(create):
     folder = directory()
     if create:
         try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            missing = [p for p in [folder, *folder.parents] if not p.exists()]
+            for path in reversed(missing):      # parents made private too, whatever the umask
+                path.mkdir(mode=0o700, exist_ok=True)
         except OSError:
             return None               # a read-only place only costs speed
     try:

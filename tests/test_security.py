@@ -100,13 +100,16 @@ def test_the_planted_entry_would_run_if_trusted(cache_dir, tmp_path, rng):
     assert_grad_close(g, poly, (x,), 0)
 
 
-def test_directory_key_and_entries_are_private(cache_dir, rng):
+def test_directory_key_and_entries_are_private(cache_dir, rng, monkeypatch):
+    cache_dir = cache_dir / "made" / "by-srcad"
+    monkeypatch.setenv("SRCAD_CACHE_DIR", str(cache_dir))
     old = os.umask(0)
     try:
         srcad.differentiate(poly).grad(rng.uniform(-1, 1, 4))
     finally:
         os.umask(old)
-    assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+    for folder in (cache_dir, cache_dir.parent, cache_dir.parent.parent):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(cache_dir / "srcad-key").st_mode) == 0o600
     (path,) = entries(cache_dir)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
