@@ -112,6 +112,8 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         self.param_kinds = param_kinds or {}   # "float" / "array" where the signature says so
         self.contributed = set()
         self.scope_of = {}
+        self.branch_of = {}               # name -> (If, "body" | "orelse") that assigns it
+        self.branch_inits = set()         # owned cotangents created in their branch's sweep
         self.params = [a.id for a in fn.args.args] + [a.id for a in fn.args.kwonlyargs]
         self._assign_scopes(fn.body, None)
         for p in self.params:
@@ -147,6 +149,10 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             elif isinstance(s, gast.If):
                 self._assign_scopes(s.body, scope)
                 self._assign_scopes(s.orelse, scope)
+                for field in ("body", "orelse"):
+                    for t in gast.walk(gast.Module(body=getattr(s, field), type_ignores=[])):
+                        if isinstance(t, gast.Name) and isinstance(t.ctx, gast.Store):
+                            self.branch_of.setdefault(t.id, (s, field))
             elif isinstance(s, (gast.For, gast.While)):
                 if isinstance(s, gast.For):
                     self.scope_of.setdefault(s.target.id, s)
@@ -231,9 +237,21 @@ class Reverse(BroadcastCotangents, LoopSweeps):
 
     def inits(self, scope):
         names = sorted(n for n in self.contributed | self.read
-                       if self.scope_of.get(n, None) is scope)
+                       if self.scope_of.get(n, None) is scope and n not in self.branch_inits)
         return [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n)) if n in self.owned
                         else _const(0.0)) for n in names]
+
+    def branch_owned(self, s, field, adjoint):
+        """A cotangent updated in place (``t_bar[i] += g``) starts as zeros shaped like its
+        value: for a value assigned in a branch, at the head of that branch's sweep (the
+        value is unbound when the branch was not taken)."""
+        names = sorted(n for n in self.owned & (self.contributed | self.read)
+                       if self.branch_of.get(n) == (s, field) and n not in self.branch_inits)
+        if not adjoint:
+            return adjoint
+        self.branch_inits.update(names)
+        inits = [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n))) for n in names]
+        return inits + adjoint
 
     def shape(self, atom):
         if isinstance(atom, gast.Constant):
@@ -290,6 +308,7 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         if isinstance(s, gast.If):
             p1, a1 = self.block(s.body)
             p2, a2 = self.block(s.orelse)
+            a1, a2 = self.branch_owned(s, "body", a1), self.branch_owned(s, "orelse", a2)
             primal = [gast.If(test=s.test, body=p1 or [gast.Pass()], orelse=p2)]
             adjoint = []
             if a1 or a2:

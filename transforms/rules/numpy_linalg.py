@@ -57,8 +57,7 @@ def matmul_back_a_into(out, g, a, b):
     if out is not None and type(g) is np.ndarray and type(b) is np.ndarray \
             and g.ndim == 2 and b.ndim == 2 and out.ndim == 2:
         return np.matmul(g, b.T, out=out)
-    return matmul_back_a(g, a, b) if out is None else np.copyto(out, matmul_back_a(g, a, b)) \
-        or out
+    return into_if_shaped(out, matmul_back_a(g, a, b))
 
 
 def matmul_back_b_into(out, g, a, b):
@@ -66,8 +65,16 @@ def matmul_back_b_into(out, g, a, b):
     if out is not None and type(g) is np.ndarray and type(a) is np.ndarray \
             and g.ndim == 2 and a.ndim == 2 and out.ndim == 2:
         return np.matmul(a.T, g, out=out)
-    return matmul_back_b(g, a, b) if out is None else np.copyto(out, matmul_back_b(g, a, b)) \
-        or out
+    return into_if_shaped(out, matmul_back_b(g, a, b))
+
+
+def into_if_shaped(out, value):
+    """``value`` written into ``out`` when they have one shape, else ``value`` itself (the
+    argument's gradient is then broadcast from it, never written broadcast)."""
+    if out is None or np.shape(value) != out.shape:
+        return value
+    np.copyto(out, value)
+    return out
 
 
 def matmul_pad(d2, rank, batch, lead):

@@ -177,9 +177,9 @@ def into_form(helper, into):
 
 
 def unbroadcast_into(out, g, x):
-    """``unbroadcast(g, x)`` written into ``out`` (an array shaped like ``x``), or a new
-    value when ``out`` is None."""
-    if out is None:
+    """``unbroadcast(g, x)`` written into ``out`` when ``out`` is shaped like ``x``, else
+    a new value (``x`` may be a value that the argument's gradient broadcasts from)."""
+    if out is None or fast_shape(x) != out.shape:
         return unbroadcast(g, x)
     gshape = fast_shape(g)
     extra = len(gshape) - out.ndim
