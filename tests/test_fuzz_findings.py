@@ -80,3 +80,120 @@ def test_early_return_in_a_branch_not_taken_gives_the_other_branch_gradient(rng)
     for y in (0.08874, 1.5):          # the branch not taken (it crashed), then taken
         assert isinstance(srcad.grad(f, wrt=1)(x, y, p), float)
         fd_check(f, (x, y, p), 1, rng)
+
+
+# ---------- the zero placeholder 0.0 reaching a rule that moves entries (reshape, einsum...)
+# A cotangent that got no contribution (a branch not taken, an item of a tuple that is not
+# used) is the placeholder 0.0; reshape, transpose, einsum, outer and matmul rules need it
+# shaped like the value.
+
+def test_reshape_after_std_keepdims_in_a_loop_whose_return_is_not_taken():
+    source = '''\
+import dataclasses
+import numpy as np
+
+@dataclasses.dataclass
+class Params:
+    w: np.ndarray
+    s: float
+
+def f(x, y, p):
+    for r1, r2 in zip(y, y):
+        v1 = np.std([x, x], axis=1, keepdims=True).reshape((2,))
+        if r1 > 0.26:
+            return np.sum(v1)
+'''
+    check_case(source, '(np.array([-0.66352, 0.03909, -0.38169]), np.array([0.94235, -0.08262, '
+               '-0.72524]), Params(w=np.array([0.04884, -0.58444, 0.97643]), s=0.59376))',
+               wrt=('x',), scalar=True, mode='sig2')
+
+
+def test_transpose_of_an_einsum_of_a_tuple_under_a_return_not_taken():
+    source = '''\
+import numpy as np
+C2 = [1.0, 1.0, 1.0]
+
+def h2(a2, a3, n_):
+    v4 = a2
+    return (-1,)
+
+def h1(a1, n_):
+    v2 = a1
+    return np.einsum('i,j->ij', h2(np.full((3,), -1.44), np.sum(v2), n_), np.sum(a1, axis=1))
+
+def f(x, n):
+    v1 = np.exp(-h1(np.sum(x) * np.ones((3, 2)) @ (np.sum(x) * np.ones((2, 3))), x.shape[0]) * h1(np.sum(x) * np.ones((3, 2)) @ (np.sum(x) * np.ones((2, 3))), x.shape[0]))
+    v6 = v1.T
+    if np.mean(x) > 0.4:
+        return np.mean(0.5 * np.ones((2, 3)) - (np.sum(v6) * np.ones((2,)))[:, None], axis=0)
+    return C2
+'''
+    check_case(source, '(np.array([[0.82595, -0.91039, 0.82532], [-0.43378, -0.37426, -0.25406]]), 2)',
+               wrt=('x',), scalar=False, mode='pullback')
+
+
+def test_einsum_of_a_list_constant_under_a_return_not_taken():
+    source = '''\
+import numpy as np
+C1 = [[1.0, 1.0, 0.29], [0.21, -0.94, -0.92], [-0.54, 1.3, 0.74]]
+C2 = [1.0, 1.0]
+
+def rec1(v, k):
+    return v
+
+def f(x, y, c):
+    u1, u2 = (x.max() / np.cosh(np.sum(x)) if np.mean(y) + np.mean(y) > 0.5 else -1.45, -np.einsum('ji,j->i', C1, x[-1]))
+    v1 = y.max()
+    if rec1((x @ np.ones((3, x.shape[0]))).min(), 1) > 0.49:
+        return v1 + u1 + np.power(C2 - np.sum(u2) * np.ones((2,)), 2)
+    return (2,)
+'''
+    check_case(source, '(np.array([[-0.16825, -0.17764, -0.8969], [-0.3204, 0.05231, -0.95855]]), '
+               'np.array([0.17289, -0.46655]), np.array([-0.5215, -0.27982]))',
+               wrt=('x',), scalar=False, mode='pullback')
+
+
+def test_outer_whose_result_is_an_unused_item_of_a_tuple():
+    source = '''\
+import numpy as np
+C1 = [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]]
+
+def f(x, y, n):
+    t1 = (np.var(C1, axis=0, keepdims=True).reshape((2,)), np.outer((3,), x))
+    return t1[0].dot(np.concatenate([(1,), (1,)]))
+'''
+    check_case(source, '(np.array([0.87696, 0.36179]), -0.76148, 2)', wrt=('x',), scalar=True,
+               mode='grad')
+
+
+def test_rules_moving_entries_take_a_cotangent_that_got_nothing(rng):
+    def f(x, c):
+        a = x.reshape((2, 3))
+        b = a.T
+        m = np.outer(x[:2], x[:3])
+        e = np.einsum('ij,jk->ik', m, b)
+        r = np.sum(x)
+        if c > 0.0:
+            r = r + np.sum(e * e) + np.sum(b @ a)
+        return r
+
+    x = rng.normal(size=6)
+    for c in (-1.0, 1.0):                 # the branch not taken (it crashed), then taken
+        assert srcad.grad(f)(x, c).shape == x.shape
+        fd_check(f, (x, c), 0, rng)
+
+
+# ----------------------------------------------- grad(out=) with a bool added to the result
+
+def test_grad_out_with_a_bool_added_to_the_result(rng):
+    source = '''\
+import numpy as np
+
+def f(x, y, c, n):
+    v1 = y @ y > 1.0
+    return np.sum(x) + np.mean(y * y) + v1
+'''
+    check_case(source, '(np.array([[-0.08282, 0.9046, 0.92006], [0.46659, 0.08169, -0.33126], '
+               '[0.10818, 0.53767, 0.42228]]), np.array([0.73244, -0.86894, 0.40787]), '
+               'np.array([0.88838, -0.91226, 0.66523]), 2)', wrt=('x', 'y'), scalar=True,
+               mode='grad_out')
