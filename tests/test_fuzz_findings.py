@@ -9,7 +9,7 @@ import dataclasses
 import numpy as np
 
 import srcad
-from tests.conftest import fd_check
+from tests.conftest import fd_check, fd_check_forward
 from tests.fuzz.run import check_case
 
 
@@ -197,3 +197,25 @@ def f(x, y, c, n):
                '[0.10818, 0.53767, 0.42228]]), np.array([0.73244, -0.86894, 0.40787]), '
                'np.array([0.88838, -0.91226, 0.66523]), 2)', wrt=('x', 'y'), scalar=True,
                mode='grad_out')
+
+
+# ------------------------------- sequences (lists, tuples of numbers) as matmul operands
+
+def test_vector_mode_matmul_tangent_of_a_list_operand(rng):
+    C = [[1.0, 2.0], [0.5, 1.0], [1.0, 0.0]]
+    v = [1.0, 2.0, 3.0]
+
+    def f(x):
+        return (x @ C) ** 2
+
+    def g(x):
+        return (v @ np.outer(x, x)) ** 2
+
+    def h(x):
+        return x.dot((1.0, 2.0, 0.5)) * x
+
+    x = rng.normal(size=3)
+    for fn in (f, g, h):
+        jac = srcad.jacobian(fn, mode="forward")(x)     # vector mode (it crashed)
+        np.testing.assert_allclose(jac, srcad.jacobian(fn, mode="reverse")(x), rtol=1e-10)
+        fd_check_forward(fn, (x,), 0, rng)

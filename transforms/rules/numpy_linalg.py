@@ -87,6 +87,7 @@ def matmul_tangent_a(da, a, b, y):
     lead = tangent_lead(da, a)
     if not lead:
         return da @ b
+    b = np.asarray(b)                       # np.dot and np.matmul take lists too
     d2 = da[..., None, :] if np.ndim(a) == 1 else da
     b2 = b[:, None] if np.ndim(b) == 1 else b
     rank = d2.ndim - len(lead)
@@ -99,6 +100,7 @@ def matmul_tangent_b(db, a, b, y):
     lead = tangent_lead(db, b)
     if not lead:
         return a @ db
+    a = np.asarray(a)                       # np.dot and np.matmul take lists too
     a2 = a[None, :] if np.ndim(a) == 1 else a
     d2 = db[..., None] if np.ndim(b) == 1 else db
     rank = d2.ndim - len(lead)
