@@ -49,6 +49,29 @@ def test_grad_out_equals_grad_when_the_gradient_broadcasts_from_a_scalar(rng):
     fd_check(g, (x,), 0, rng)
 
 
+def test_grad_out_of_two_arguments_one_gradient_broadcast_from_a_scalar(rng):
+    source = '''\
+import numpy as np
+
+def f(x, y, n):
+    x = x @ np.full((x.shape[0], x.shape[0]), 1.0)
+    return np.mean(x) + np.sum(y) + np.sum(np.expand_dims(x, 0)[0], axis=0)
+'''
+    check_case(source, '(np.array([0.12907, 0.70153]), np.array([-0.62153, 0.10641]), 2)',
+               wrt=('x', 'y'), scalar=True, mode='grad_out')
+
+    def f(x, y):
+        return np.mean(x @ np.ones((2, 2))) + np.sum(y)
+
+    x, y = rng.normal(size=2), rng.normal(size=2)
+    out = (np.zeros(2), np.zeros(2))
+    got = srcad.grad(f, wrt=(0, 1))(x, y, out=out)     # it raised a raw ValueError
+    assert got is out
+    for a, b in zip(out, srcad.grad(f, wrt=(0, 1))(x, y), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    fd_check(f, (x, y), (0, 1), rng)
+
+
 # ------------------------------------ an early return inside an `if` that is not taken
 
 def test_owned_cotangent_of_a_value_assigned_in_a_branch_not_taken():
