@@ -512,7 +512,8 @@ def tangent_setitem(t, x, idx, v, vector, value=None):
         t = np.zeros(shape, dtype=np.result_type(x.dtype, np.float32))
     elif np.shape(t) != shape or not isinstance(t, np.ndarray):
         t = np.array(np.broadcast_to(t, shape), dtype=np.result_type(t, x.dtype, np.float32))
-    if vector:
+    if lead:            # vector mode; with no axis of directions anywhere (a tangent made
+        # full from a zero), the tangent is the same for every direction: set it as is
         idx = (slice(None),) + (idx if isinstance(idx, tuple) else (idx,))
         vlead = np.shape(v)[:np.ndim(v) - np.ndim(value)]
         if vlead:       # unit axes after the directions, so v's own axes line up at the end

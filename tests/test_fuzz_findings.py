@@ -242,3 +242,30 @@ def test_vector_mode_matmul_tangent_of_a_list_operand(rng):
         jac = srcad.jacobian(fn, mode="forward")(x)     # vector mode (it crashed)
         np.testing.assert_allclose(jac, srcad.jacobian(fn, mode="reverse")(x), rtol=1e-10)
         fd_check_forward(fn, (x,), 0, rng)
+
+
+# ---------------- vector mode: an item set into a constant array from a constant tangent
+
+def test_vector_mode_setitem_of_a_tangent_made_full_from_a_zero(rng):
+    source = '''\
+import numpy as np
+
+def f(x, y, c):
+    w1 = np.full((3,), 1.0)
+    w1[1] *= 1.0 if x.max() > 0.17 else x
+    return np.sum(w1)
+'''
+    check_case(source, '(np.array([[0.65965, -0.8242, 0.6587], [0.03894, -0.47933, 0.16765]]), '
+               'np.array([-0.71504, 0.24558]), np.array([0.77326, -0.75505]))', wrt=('x',),
+               scalar=True, mode='jac_fwd')
+
+    def f(x):
+        w = np.full((3,), 1.0)
+        w[1] *= 2.0                     # a constant update: its tangent has no directions
+        w[2] = w[2] * x[0]
+        return w * x[1]
+
+    x = rng.normal(size=3)
+    jac = srcad.jacobian(f, mode="forward")(x)      # vector mode (it raised IndexError)
+    np.testing.assert_allclose(jac, srcad.jacobian(f, mode="reverse")(x), rtol=1e-12)
+    fd_check_forward(f, (x,), 0, rng)
