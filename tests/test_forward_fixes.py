@@ -850,3 +850,14 @@ def test_hessian_through_triangular_loops(fn, rng):
 @pytest.mark.parametrize("n", [0, 3])
 def test_empty_loop_keeps_its_target(n, rng):
     check_forward(loop_target_kept_by_an_empty_loop, (X, n), rng)
+
+
+# =========================================================================== forward over srcad's own reverse rules
+
+def cast_cubed(x):
+    return np.sum(x.astype(np.float64) ** 3 * np.array([1.0, -2.0, 0.5]))
+
+
+def test_hessian_through_astype(rng):
+    # the reverse rule of astype casts back with np.result_type, which forward mode refused
+    check_forward(cast_cubed, (X,), rng)

@@ -46,6 +46,7 @@ constant("built from a shape or a size (integers)", np.zeros, np.ones, np.empty,
 constant("a range of integers", builtins.range)
 constant("a type or kind test", builtins.isinstance, builtins.type, np.isscalar, np.iterable,
          np.isfortran, np.isrealobj, np.iscomplexobj)
+constant("a dtype", np.result_type)
 constant("an index object", builtins.slice)
 
 # ---- booleans ---------------------------------------------------------------
