@@ -192,7 +192,9 @@ class Normalizer:
 
     def assign(self, target, value, s):
         if isinstance(target, gast.Name):
-            if isinstance(value, gast.Tuple) is False and is_atom(value) is False:
+            if isinstance(value, gast.Name):
+                value = self.read(value)
+            elif isinstance(value, gast.Tuple) is False and is_atom(value) is False:
                 value = self.simple(value, target.id)
             elif isinstance(value, gast.Tuple):
                 value = self.simple(value)
@@ -373,7 +375,9 @@ class Normalizer:
     def fresh_assign(self, base, value, like=None):
         name = self.namer.fresh(base)
         self.locals.add(name)
-        if not is_atom(value):
+        if isinstance(value, gast.Name):
+            value = self.read(value)
+        elif not is_atom(value):
             value = self.simple(value, name)
         stmt = _assign(name, value)
         if like is not None:
@@ -398,6 +402,15 @@ class Normalizer:
         self.out.append(gast.copy_location(_assign(name, value), expr)
                         if hasattr(expr, "lineno") else _assign(name, value))
         return _load(name)
+
+    def read(self, node):
+        """A bare name copied into a local: a global (a module constant, an array, a helper)
+        is resolved and bound like any other read, never left for the generated code's own
+        globals to find: those are another module's when the code is inlined or
+        differentiated again."""
+        if node.id in self.locals or node.id not in self.parsed.scope:
+            return node
+        return self.name(node)
 
     def name(self, node):
         if node.id in self.locals:
