@@ -232,11 +232,19 @@ class Differentiable:
         text = codegen.to_source(gen.tree, params, header)
         fn = codegen.load(text, gen.env.namespace, self.fn.__globals__, self.fn.__qualname__)
         fn.__srcad_text__ = text
-        fn.__srcad_guards__ = _guards(gen.env)
+        fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)
         record = entry_of(gen.env, params)
         if record is not None:
             disk.store(key, dict(record, source=text))
         return fn
+
+    def _inner_guards(self, args):
+        """A derivative of a derivative inlines the inner derivative's generated code, in
+        which module constants are already literals: its guards (the globals, cells and
+        helpers the user's function read) guard this code too."""
+        if self.inner is None:
+            return ()
+        return tuple(self.inner[0]._specialise("vjp_plain", args).__srcad_guards__)
 
     def _nesting(self):
         out, d = [], self

@@ -90,3 +90,25 @@ def f(x, y):
     return np.mean(v1 * v1) + np.sum(y) + np.sum(x) + np.sum(y) * np.einsum('i,i->', y, y)
 '''
     check_case(source, ARGS, wrt=('x',), scalar=True, mode='hessian')
+
+
+# ------------- a module constant rebound after a hessian: the second-order code is stale
+
+SCALE = -0.21
+
+
+def _scaled(x):
+    return np.sum(x * x * x) * SCALE
+
+
+def test_hessian_recompiles_when_a_module_constant_it_inlined_is_rebound(rng, monkeypatch):
+    # The second-order code inlines the first-order code, where SCALE is already a
+    # literal: the first-order code's guards must guard it too, or the old value is kept.
+    x = np.array([0.3, -1.2, 0.8])
+    hess, grad = srcad.hessian(_scaled), srcad.grad(_scaled)
+    v = rng.standard_normal(3)
+    eps = 1e-5
+    for value in (-0.21, 2.5):
+        monkeypatch.setitem(globals(), "SCALE", value)
+        fd = (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps)
+        np.testing.assert_allclose(hess(x) @ v, fd, rtol=1e-6, atol=1e-9)
