@@ -55,11 +55,13 @@ for _fn, _kind in ((level, "level"), (stop_gradient, "stop_gradient"), (hook, "h
 def adjoint(target):
     """Register a reverse rule: ``rule(*args) -> (value, back)``, ``back(ybar) -> tuple``.
 
-    ``ybar`` has the type of the value: a dataclass or NamedTuple value (a constructor's,
-    ``@srcad.adjoint(Point)``) gets its cotangent as an instance of that type."""
+    The rule of a dataclass or NamedTuple constructor (``@srcad.adjoint(Point)``) gets
+    ``ybar`` as an instance of that type."""
     def register(rule):
+        # a constructor's rule gets its cotangent typed; any other rule is called as
+        # written, so that a second derivative reaches (and locates errors in) the rule
         registry.CUSTOM_REVERSE[getattr(target, "__srcad_wrapped__", target)] = \
-            _typed_cotangent(rule)
+            _typed_cotangent(rule) if isinstance(target, type) else rule
         return rule
     return register
 
