@@ -438,6 +438,14 @@ def zero_tangent(x):
     return 0.0
 
 
+def list_tangent(t, x):
+    """The tangent of the list ``x`` as a list to append to: a zero tangent (0.0, the list
+    held no varied item so far) becomes a new list of zero tangents of ``x``'s items."""
+    if isinstance(t, list):
+        return t
+    return [zero_tangent(v) for v in x]
+
+
 def _carries(v):
     """Can this value carry a derivative (a float leaf or a container of some)?"""
     if is_float_leaf(v):

@@ -121,7 +121,12 @@ class Forward:
                     return [s]
                 item = call.args[0]
                 tan = self.tangent_of(item) or rt_call(self.env, "zero_tangent", item)
-                return [s, gast.Expr(value=gast.Call(
+                name = call.func.value.id
+                made = []
+                if name in self.broadcast:      # its tangent may be a zero 0.0 so far
+                    made = [_assign(self.dot(name), rt_call(self.env, "list_tangent",
+                                                            _load(self.dot(name)), _load(name)))]
+                return made + [s, gast.Expr(value=gast.Call(
                     func=gast.Attribute(value=_load(self.dot(call.func.value.id)), attr="append",
                                         ctx=gast.Load()), args=[tan], keywords=[]))]
             check_discarded_call(s, self.env, lambda a: isinstance(a, gast.Name)

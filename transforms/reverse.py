@@ -541,11 +541,14 @@ class Reverse(BroadcastCotangents, LoopSweeps):
 
     def append(self, s, call):
         lst = call.func.value
+        adj = []
+        if lst.id in self.restore:      # the adjoint reads the list as it was before
+            adj.append(gast.Expr(value=gast.Call(func=gast.Attribute(
+                value=_load(lst.id), attr="pop", ctx=gast.Load()), args=[], keywords=[])))
         if not self.is_active(lst):
-            return [s], []
+            return [s], [_located(a, s) for a in adj]
         item = call.args[0]
         self.contributed.add(lst.id)
-        adj = []
         popped = rt_call(self.env, "pop_cot", _load(self.bar(lst.id)))
         if self.is_active(item):
             self.accumulate(adj, item, popped)

@@ -90,18 +90,68 @@ def _adjoint_reads(fn, primal_length, namespace):
 
 
 def restore_set(fn, primal_length, namespace):
-    """Arrays written into (``x[i] = v``) whose values the adjoint sweep reads, itself
-    or through another name that may share its memory (a view, a container): their
-    overwritten elements are saved and put back as the adjoint sweep passes the write."""
+    """Arrays written into (``x[i] = v``) and lists appended to (``lst.append(v)``) whose
+    values the adjoint sweep reads, itself or through another name that may share its
+    memory (a view, a container): their overwritten elements are saved and put back (the
+    appended item taken off again) as the adjoint sweep passes the write."""
     written = set()
     for n in gast.walk(fn):
         if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript) \
                 and isinstance(n.targets[0].value, gast.Name):
             written.add(n.targets[0].value.id)
+    written |= _appended_after_use(fn.body[:primal_length], namespace)
     if not written:
         return frozenset()
     reads, aliases = _adjoint_reads(fn, primal_length, namespace)
     return frozenset(w for w in written if (aliases.get(w, set()) | {w}) & reads)
+
+
+def _is_append(s):
+    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+        and isinstance(s.value.func, gast.Attribute) and s.value.func.attr == "append" \
+        and isinstance(s.value.func.value, gast.Name)
+
+
+def _appended_after_use(primal, namespace):
+    """Lists appended to after (or in a loop around) a statement that reads them."""
+    flat = []
+
+    def walk(stmts, loops):
+        for s in stmts:
+            if isinstance(s, (gast.For, gast.While)):
+                walk(s.body, loops + (s,))
+            elif isinstance(s, gast.If):
+                walk(s.body, loops)
+                walk(s.orelse, loops)
+            else:
+                flat.append((s, loops))
+    walk(primal, ())
+    out = set()
+    for k, (a, a_loops) in enumerate(flat):
+        if not _is_append(a):
+            continue
+        lst = a.value.func.value.id
+        for j, (s, s_loops) in enumerate(flat):
+            if _is_append(s) or (isinstance(s, gast.Expr) and is_guard(s.value, namespace)):
+                continue
+            if (j < k or set(s_loops) & set(a_loops)) and lst in _whole_reads(s):
+                out.add(lst)
+    return out
+
+
+def _whole_reads(stmt):
+    """Names ``stmt`` reads as a whole (``np.stack(lst)``, ``v = lst``): not only an item
+    (``lst[k]``, not a slice) or the length (``len(lst)``), which stay right on a longer list."""
+    parts = set()
+    for n in gast.walk(stmt):
+        if isinstance(n, gast.Subscript) and not any(
+                isinstance(i, gast.Slice) for i in gast.walk(n.slice)):
+            parts.add(id(n.value))
+        elif isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
+                and n.func.id == "len" and len(n.args) == 1:
+            parts.add(id(n.args[0]))
+    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load) and id(n) not in parts}
 
 
 def check_calls_in_place(fn, primal_length, namespace, filename):
