@@ -91,7 +91,6 @@ class Differentiable:
         self._hot = {}                   # kind -> the specialisation used last
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
         self._jacobian_plans = {}        # argument shapes -> (mode taken, output shape, inputs)
-        self._out_shapes = {}            # argument shapes -> the output's shape, learned once
 
     @property
     def base_fn(self):

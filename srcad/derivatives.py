@@ -3,8 +3,10 @@
 ``jacobian(d, args, "auto")`` counts input and output entries: with fewer
 inputs than outputs it pushes one tangent per input through the vector-mode
 forward code (one pass), otherwise it pulls one cotangent per output back
-through the reverse code. The output size for a shape of the inputs is
-learned on the first call and remembered.
+through the reverse code. The plan (mode, output shape) for a shape of the
+inputs is learned on the first call and remembered; a reverse plan checks the
+output's shape on every call (it may depend on an integer argument or on
+values) and re-plans when it differs.
 """
 import numpy as np
 
@@ -28,10 +30,6 @@ def _check_array_like(d, args):
                             f"{type(a).__name__}")
 
 
-def _shape_key(args):
-    return tuple(np.shape(a) if isinstance(a, np.ndarray) else type(a) for a in args)
-
-
 def jacobian(d, args, mode):
     args = tuple(args)
     # the plan (mode taken, output shape) depends only on the argument types and shapes
@@ -40,13 +38,17 @@ def jacobian(d, args, mode):
     if plan is not None:
         taken, out_shape, n_in = plan
         d.last_jacobian_mode = taken
-        if taken == "reverse" and out_shape == () and d.single:
-            g = d.grad(*args)              # a scalar function: its Jacobian is its gradient
-            return g if type(g) is np.ndarray else np.array(g, dtype=float)
         ins = [args[p] for p in d.positions]
-        if taken == "forward":
+        if taken == "forward":             # the output's shape comes from this very pass
             return _forward(d, args, ins, n_in)
-        return _reverse(d, args, ins, out_shape)
+        # the plan's output shape was learned for other values of the arguments; an output
+        # whose size depends on an integer or on values (x[:n], x[x > 0]) re-plans
+        if np.shape(d._primal(args)) == out_shape:
+            if out_shape == () and d.single:
+                g = d.grad(*args)          # a scalar function: its Jacobian is its gradient
+                return g if type(g) is np.ndarray else np.array(g, dtype=float)
+            return _reverse(d, args, ins, out_shape)
+        del d._jacobian_plans[plan_key]
     if mode not in ("auto", "forward", "reverse"):
         raise ValueError(f"mode must be 'auto', 'forward' or 'reverse', got {mode!r}")
     _check_array_like(d, args)
@@ -54,15 +56,12 @@ def jacobian(d, args, mode):
     n_in = sum(_size(a) for a in ins)
     if mode == "auto" and n_in == 1:
         mode = "forward"                # one forward pass is never dearer than one pullback
-    key = _shape_key(args)
-    out_shape = d._out_shapes.get(key)
-    if out_shape is None:
-        value = d._primal(args)
-        if d.inner is None and not isinstance(value, (float, int, np.ndarray, np.number)):
-            raise ValueError(f"jacobian needs a function returning a float or an ndarray; "
-                             f"`{d.fn.__name__}` returned a {type(value).__name__}: take the "
-                             f"jacobian of each output, or use pullback / jvp")
-        out_shape = d._out_shapes[key] = np.shape(value)
+    value = d._primal(args)
+    if d.inner is None and not isinstance(value, (float, int, np.ndarray, np.number)):
+        raise ValueError(f"jacobian needs a function returning a float or an ndarray; "
+                         f"`{d.fn.__name__}` returned a {type(value).__name__}: take the "
+                         f"jacobian of each output, or use pullback / jvp")
+    out_shape = np.shape(value)
     if mode == "auto":
         n_out = int(np.prod(out_shape)) if out_shape else 1
         mode = "forward" if n_in < n_out else "reverse"
