@@ -94,9 +94,15 @@ def var_weights(a, axis, ddof):
 
 
 def std_weights(a, y, axis, ddof, keepdims):
-    """d std / d a = (a - mean) / ((N - ddof) std), 0 where std is 0."""
+    """d std / d a = (a - mean) / ((N - ddof) std); 0 where std is 0, or no larger than
+    the rounding of the mean (entries equal but for roundoff: std is a kink there, and
+    the quotient of two roundoffs would be noise)."""
+    axes = reduce_axes(axis, np.ndim(a))
+    n = math.prod(np.shape(a)[i] for i in axes)
     s = reduce_keep(y, a, axis, keepdims)
-    return var_weights(a, axis, ddof) / (2.0 * np.where(s == 0, 1.0, s))
+    eps = np.finfo(np.result_type(np.asarray(a).dtype, np.float32)).eps
+    flat = s <= n * eps * np.max(np.abs(a), axis=axes, keepdims=True)
+    return np.where(flat, 0.0, var_weights(a, axis, ddof) / (2.0 * np.where(flat, 1.0, s)))
 
 
 def norm_two(x, ord, axis):
