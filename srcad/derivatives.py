@@ -43,10 +43,14 @@ def jacobian(d, args, mode):
             return _forward(d, args, ins, n_in)
         # the plan's output shape was learned for other values of the arguments; an output
         # whose size depends on an integer or on values (x[:n], x[x > 0]) re-plans
-        if np.shape(d._primal(args)) == out_shape:
-            if out_shape == () and d.single:
-                g = d.grad(*args)          # a scalar function: its Jacobian is its gradient
+        if out_shape == () and d.single:
+            try:                           # a scalar function: its Jacobian is its gradient
+                g = d.grad(*args)          # (grad checks that the output is still a scalar)
+            except ValueError:
+                g = None
+            if g is not None:
                 return g if type(g) is np.ndarray else np.array(g, dtype=float)
+        elif np.shape(d._primal(args)) == out_shape:
             return _reverse(d, args, ins, out_shape)
         del d._jacobian_plans[plan_key]
     if mode not in ("auto", "forward", "reverse"):
