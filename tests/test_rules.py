@@ -31,7 +31,7 @@ import numpy as np
 import pytest
 
 import transforms.rules
-from transforms.rules import numpy_builders, numpy_linalg, numpy_reorder, registry
+from transforms.rules import numpy_builders, numpy_einsum, numpy_linalg, numpy_reorder, registry
 from transforms.rules.numpy_shapes import (
     array_astype,
     array_flatten,
@@ -963,8 +963,8 @@ def helpers(module):
 # rule helpers whose (forward-only) rules are checked through what uses them
 COVERED_ELSEWHERE = {
     # the Hessian of an einsum contraction, against differences of the gradient
-    numpy_linalg.einsum_back_k: "test_forward_nested.py::test_hessian_against_fd_of_grad[einsum]",
-    numpy_linalg.einsum_back_at: "test_forward_nested.py::test_hessian_against_fd_of_grad[einsum]",
+    numpy_einsum.einsum_back_k: "test_forward_nested.py::test_hessian_against_fd_of_grad[einsum]",
+    numpy_einsum.einsum_back_at: "test_forward_nested.py::test_hessian_against_fd_of_grad[einsum]",
     numpy_reorder.sort_back: "test_refusal_policy.py::test_hessians_against_differences_of_"
                              "the_gradient[sorted_cubed-shape3]",
     numpy_reorder.diff_back: "test_refusal_policy.py::test_hessians_against_differences_of_"

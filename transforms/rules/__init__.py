@@ -6,6 +6,7 @@ from transforms.rules import (  # noqa: F401
     builtins_rules,
     math_rules,
     numpy_builders,
+    numpy_einsum,
     numpy_linalg,
     numpy_reductions,
     numpy_reorder,
@@ -17,4 +18,5 @@ from transforms.rules import (  # noqa: F401
 )
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
-           builtins_rules, numpy_builders, numpy_reorder, piecewise)
+           builtins_rules, numpy_builders, numpy_reorder, piecewise,
+           numpy_einsum)
