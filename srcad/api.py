@@ -177,7 +177,7 @@ class Differentiable:
         check_args(self, args)
 
     def _compile(self, kind, sig, args):
-        if getattr(self.base_fn, "__module__", None) == "srcad.runtime":
+        if getattr(self.base_fn, "__module__", None) in _REG.RUNTIME_MODULES:
             from srcad.errors import unsupported_here   # reached from generated code
             raise unsupported_here(f"higher derivatives through srcad's own "
                                    f"`{self.base_fn.__name__}` are not supported yet",

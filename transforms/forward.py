@@ -225,7 +225,7 @@ class Forward:
             return None
         primal.extend(exp.prelude)
         total = terms[0]
-        structured = getattr(target, "__module__", None) == "srcad.runtime"
+        structured = getattr(target, "__module__", None) in registry.RUNTIME_MODULES
         for t in terms[1:]:     # srcad's own cotangent helpers may carry dicts: add_cot
             total = (rt_call(self.env, "add_cot", total, t) if structured
                      else gast.BinOp(left=total, op=gast.Add(), right=t))

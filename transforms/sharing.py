@@ -167,8 +167,8 @@ def check_calls_in_place(fn, primal_length, namespace, filename):
                 if isinstance(call.func, gast.Attribute) and call.func.attr == "append":
                     continue
                 target = resolve(call.func, namespace)
-                if target is builtins.print or getattr(target, "__module__", None) == \
-                        "srcad.runtime" or (registry.hashable(target) and (registry.lookup(
+                if target is builtins.print or getattr(target, "__module__", None) in \
+                        registry.RUNTIME_MODULES or (registry.hashable(target) and (registry.lookup(
                             registry.REVERSE, target) is not None
                             or registry.is_nondiff(target))):
                     continue

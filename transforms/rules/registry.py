@@ -107,6 +107,8 @@ CUSTOM_REVERSE: dict = _Table()  # user callable -> rule(*args) -> (value, back)
 CUSTOM_FORWARD: dict = _Table()  # user callable -> rule(args, tangents) -> (value, tangent)
 SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
+RUNTIME_MODULES = frozenset({"srcad.runtime", "srcad.pullbacks"})  # srcad's own helpers
+
 
 
 @dataclass
