@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, outputs
+from srcad import codegen, outputs, pickling
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
@@ -52,7 +52,7 @@ class Differentiable:
             raise TypeError(f"{opaque[0]}({opaque[1]}) cannot be differentiated again: for a "
                             f"second derivative of a scalar function use "
                             f"srcad.derivative(srcad.grad({opaque[1]})) or srcad.hessian")
-        if not inspect.isfunction(fn):
+        if not inspect.isfunction(fn) and getattr(fn, "__srcad_derivative__", None) is None:
             kind = type(fn).__module__ + "." + type(fn).__qualname__
             hint = ("decorate the function in the class body instead"
                     if inspect.ismethod(fn) else
@@ -105,6 +105,9 @@ class Differentiable:
 
     def __call__(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
+
+    def __reduce__(self):       # by reference: module, qualified name, wrt, options
+        return pickling.reduce_differentiable(self)
 
     def _primal(self, args):
         """The user's function on the full argument tuple (keyword-only ones by name), given
@@ -229,7 +232,8 @@ class Differentiable:
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         text = codegen.to_source(gen.tree, params, header)
-        fn = codegen.load(text, gen.env.namespace, self.fn.__globals__, self.fn.__qualname__)
+        fn = codegen.load(text, gen.env.namespace, self.base_fn.__globals__,
+                          self.fn.__qualname__)
         fn.__srcad_text__ = text
         fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)
         record = entry_of(gen.env, params)
@@ -495,25 +499,11 @@ def _differentiable(fn, wrt, has_aux=False, backend=None):
 
 
 def grad(fn, wrt=0, has_aux=False, backend=None):
-    d = _differentiable(fn, wrt, has_aux, backend)
-
-    def gradient(*args, out=None, **kwargs):
-        return d.grad(*args, out=out, **kwargs)
-    if has_aux:         # (gradient, aux) has no gradient of its own
-        gradient.__srcad_opaque__ = ("srcad.grad", f"{getattr(d.fn, '__name__', 'f')}, "
-                                                   f"has_aux=True")
-    else:
-        gradient.__srcad_derivative__ = (d, "grad")
-    gradient.__name__ = f"{getattr(d.fn, '__name__', 'f')}_grad"
-    return gradient
+    return pickling.Derived(_differentiable(fn, wrt, has_aux, backend), "grad")
 
 
 def hessian(fn, wrt=0):
-    d = _differentiable(fn, wrt)
-
-    def hess(*args, **kwargs):
-        return d.hessian(*args, **kwargs)
-    return hess
+    return pickling.Derived(_differentiable(fn, wrt), "hessian")
 
 
 def hvp(fn, args, v, wrt=0):
@@ -521,11 +511,7 @@ def hvp(fn, args, v, wrt=0):
 
 
 def value_and_grad(fn, wrt=0, has_aux=False, backend=None):
-    d = _differentiable(fn, wrt, has_aux, backend)
-
-    def value_and_gradient(*args, out=None, **kwargs):
-        return d.value_and_grad(*args, out=out, **kwargs)
-    return value_and_gradient
+    return pickling.Derived(_differentiable(fn, wrt, has_aux, backend), "value_and_grad")
 
 
 def pullback(fn, *args, wrt=0):
@@ -533,11 +519,7 @@ def pullback(fn, *args, wrt=0):
 
 
 def jacobian(fn, wrt=0, mode="auto"):
-    d = _differentiable(fn, wrt)
-
-    def jac(*args, **kwargs):
-        return d.jacobian(*args, mode=mode, **kwargs)
-    return jac
+    return pickling.Derived(_differentiable(fn, wrt), "jacobian", mode=mode)
 
 
 def jvp(fn, args, tangents, wrt=0):
@@ -546,15 +528,7 @@ def jvp(fn, args, tangents, wrt=0):
 
 def derivative(fn):
     """d fn / dx for a function of one scalar (forward mode; the value may be an array)."""
-    d = _differentiable(fn, 0)
-
-    def deriv(x, *rest):
-        if np.ndim(x) != 0:
-            raise ValueError(f"derivative needs a scalar input, got shape {np.shape(x)}: "
-                             "use jacobian")
-        return d.jvp((x,) + rest, (1.0 if isinstance(x, float) else np.ones_like(x),))[1]
-    deriv.__srcad_opaque__ = ("srcad.derivative", fn.__name__)
-    return deriv
+    return pickling.Derived(_differentiable(fn, 0), "derivative")
 
 
 def jvp_positions(fn, args, tangents):

@@ -90,8 +90,8 @@ def classify(obj):
         return "nondiff"
     if isinstance(obj, type) and (hasattr(obj, "__dataclass_fields__") or hasattr(obj, "_fields")):
         return "construct"
-    if isinstance(obj, types.FunctionType):
-        return "vjp"
+    if isinstance(obj, types.FunctionType) or getattr(obj, "__srcad_derivative__", None):
+        return "vjp"                    # a user function, or srcad.grad(f) held in a global
     return "unknown"
 
 
