@@ -26,6 +26,7 @@ from srcad.api import (
                        stats,
                        value_and_grad,
 )
+from srcad.bounds import set_cache_limits
 from srcad.check import check_grad
 from srcad.errors import InternalError, TransformError
 from srcad.reflect import (
@@ -38,6 +39,7 @@ from srcad.reflect import (
                        stop_gradient,
                        tangent,
 )
+from srcad.workspace import set_workspace_limit
 
 __all__ = [
                        "Differentiable",
@@ -58,6 +60,8 @@ __all__ = [
                        "jvp",
                        "nestlevel",
                        "pullback",
+                       "set_cache_limits",
+                       "set_workspace_limit",
                        "showgrad",
                        "source",
                        "stats",

@@ -17,7 +17,8 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, outputs, pickling
+from srcad import codegen, outputs, pickling, workspace
+from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
@@ -32,8 +33,12 @@ _LOCK = threading.RLock()
 
 
 def stats():
-    """Counters: transforms run, memory-cache hits, disk-cache hits (this process)."""
-    return dict(STATS)
+    """Counters: transforms run, memory-cache hits, disk-cache hits (this process); and
+    what is held: compiled specialisations, bytes of work buffers and their bound."""
+    from srcad import bounds
+    return dict(STATS, compiled=bounds.compiled_count(),
+                workspace_bytes=workspace.held_bytes(),
+                workspace_limit=workspace.workspace_limit())
 
 
 def _registry():
@@ -85,10 +90,10 @@ class Differentiable:
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(fn).parameters.values())
         self.compiles = 0
-        self._compiled = {}
+        self._hot = {}                   # kind -> the specialisation used last
+        self._compiled = CompiledTable(self._hot)     # (kind, sig) -> fn, bounded
         self._version = -1
         self._last = {}
-        self._hot = {}                   # kind -> the specialisation used last
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
         self._jacobian_plans = {}        # argument shapes -> (mode taken, output shape, inputs)
 
@@ -482,20 +487,15 @@ def differentiate(fn=None, *, wrt=None, backend="numpy", has_aux=False):
     return Differentiable(fn, wrt=wrt, backend=backend, has_aux=has_aux)
 
 
-_BY_FN = {}
-
-
 def _differentiable(fn, wrt, has_aux=False, backend=None):
     if isinstance(fn, Differentiable) and fn.has_aux == has_aux and backend in (
             None, fn.backend) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]):
         return fn
     base = fn.fn if isinstance(fn, Differentiable) else fn
     backend = backend or "numpy"
-    key = (base, wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend)
-    d = _BY_FN.get(key)
-    if d is None:
-        d = _BY_FN[key] = Differentiable(base, wrt=wrt, backend=backend, has_aux=has_aux)
-    return d
+    key = (wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend)
+    return derivative_for(base, key, lambda: Differentiable(base, wrt=wrt, backend=backend,
+                                                            has_aux=has_aux))
 
 
 def grad(fn, wrt=0, has_aux=False, backend=None):
@@ -566,10 +566,10 @@ def pullback_positions(fn, args, positions, value=True):
 
 
 def clear_cache():
-    """Drop every compiled specialisation, in memory and on disk."""
-    for d in list(_BY_FN.values()):
-        d._compiled.clear()
-    _BY_FN.clear()
+    """Drop every compiled specialisation, in memory and on disk, and every work buffer."""
+    from srcad import bounds
+    bounds.clear()
+    workspace.clear()
     _registry().VERSION.bump()
     disk.clear()
 

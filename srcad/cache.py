@@ -13,7 +13,10 @@ disk cache off). An entry holds generated source that is compiled and run on loa
 - entries are opened with O_NOFOLLOW and O_NONBLOCK and read only if they are regular
   files (a FIFO or a symlink in their place is ignored, never waited on);
 - writes go to a temporary file renamed into place, removed on any failure;
-- ``clear()`` removes only files with srcad's own names, in the directory itself.
+- ``clear()`` removes only files with srcad's own names, in the directory itself;
+- ``prune()``, run after each write, removes the entries (files of ours, with our names,
+  regular, owned by this user) least recently written or read beyond the size bound
+  ``max_bytes()`` or older than ``max_age()``, and temporaries a crash left an hour ago.
 
 File layout: one line ``srcad-cache <format> <hmac hex>`` then the JSON body it signs.
 """
@@ -25,6 +28,7 @@ import pathlib
 import re
 import stat
 import tempfile
+import time
 import warnings
 
 FORMAT = 2
@@ -35,6 +39,10 @@ _ENTRY = re.compile(r"srcad-[0-9a-f]{32}\.json")
 _TEMPORARY = re.compile(r"\.srcad-tmp-[A-Za-z0-9_]+")
 _MAX_BYTES = 64 << 20
 _WARNED = set()
+_STALE_TEMPORARY = 3600          # seconds: a temporary this old is a crash's leftover
+DEFAULT_MAX_BYTES = 64 << 20     # the entries' total size on disk
+DEFAULT_MAX_AGE = 30 * 86400     # seconds since an entry was last written or read
+LIMITS = {"bytes": None, "age": None}   # set_cache_limits' values; None: env or default
 _NOFOLLOW = sum(getattr(os, f, 0) for f in ("O_NOFOLLOW", "O_NONBLOCK", "O_CLOEXEC"))
 
 
@@ -218,6 +226,10 @@ def load(key):
             or not isinstance(entry.get("source"), str) \
             or not isinstance(entry.get("recipes"), dict):
         return None
+    try:
+        os.utime(_path(folder, key), follow_symlinks=False)    # recently used: kept longer
+    except OSError:
+        pass
     return entry
 
 
@@ -236,6 +248,7 @@ def store(key, entry):
         tmp = _write_new(folder, head + body)
         os.replace(tmp, _path(folder, key))
         tmp = None
+        prune(folder)
     except (OSError, TypeError, ValueError):
         pass                          # a full disk or a read-only directory only costs speed
     finally:
@@ -261,6 +274,78 @@ def clear():
     except OSError:
         return
     for name in names:
+        try:
+            os.unlink(os.path.join(folder, name))
+        except OSError:
+            pass
+
+
+def max_bytes():
+    """The bound on the total size of the entries (``SRCAD_CACHE_MAX_BYTES``)."""
+    if LIMITS["bytes"] is not None:
+        return LIMITS["bytes"]
+    env = os.environ.get("SRCAD_CACHE_MAX_BYTES", "").strip()
+    if env:
+        from srcad.workspace import parse_bytes
+        return parse_bytes(env, "SRCAD_CACHE_MAX_BYTES")
+    return DEFAULT_MAX_BYTES
+
+
+def max_age():
+    """Seconds an entry is kept after it was last written or read (``SRCAD_CACHE_MAX_AGE``:
+    seconds, or a number with s, m, h or d)."""
+    if LIMITS["age"] is not None:
+        return LIMITS["age"]
+    env = os.environ.get("SRCAD_CACHE_MAX_AGE", "").strip().lower()
+    if not env:
+        return DEFAULT_MAX_AGE
+    scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(env[-1:], None)
+    try:
+        value = float(env[:-1] if scale else env) * (scale or 1)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"SRCAD_CACHE_MAX_AGE={env!r} is not a duration: give seconds, or a "
+                         f"number with s, m, h or d (e.g. 30d)")
+    return value
+
+
+def prune(folder=None):
+    """Remove entries beyond the bounds: the least recently written or read first until
+    the rest fit in ``max_bytes()``, and any not used for ``max_age()`` seconds; also
+    temporaries older than an hour. Only regular files with srcad's names, owned by this
+    user and writable by nobody else, in the directory itself, are ever removed."""
+    if folder is None:
+        folder = _folder(create=False)
+        if folder is None:
+            return
+    limit, age, now = max_bytes(), max_age(), time.time()
+    entries, doomed = [], []
+    try:
+        with os.scandir(folder) as found:
+            for e in found:
+                temporary = _TEMPORARY.fullmatch(e.name)
+                if not (temporary or _ENTRY.fullmatch(e.name)):
+                    continue
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode) or _unsafe(st):
+                    continue                # not a file srcad wrote: never removed
+                if temporary:
+                    if now - st.st_mtime > _STALE_TEMPORARY:
+                        doomed.append(e.name)
+                else:
+                    entries.append((st.st_mtime, st.st_size, e.name))
+    except OSError:
+        return
+    total = 0
+    for mtime, size, name in sorted(entries, reverse=True):     # newest first
+        total += size
+        if total > limit or now - mtime > age:
+            doomed.append(name)
+    for name in doomed:
         try:
             os.unlink(os.path.join(folder, name))
         except OSError:

@@ -12,7 +12,6 @@ and type as the argument, arrays of the argument's dtype, never an alias of an
 internal value.
 """
 import dataclasses
-import threading
 
 import numpy as np
 
@@ -553,19 +552,4 @@ def jvp_call(fn, args, tangents):
 
 # ---------------------------------------------------------------- workspaces
 
-class Workspace:
-    """Buffers of one compiled gradient, per thread, keyed by slot and shape."""
-
-    def __init__(self):
-        self._local = threading.local()
-
-    def take(self, slot, shape, dtype):
-        try:
-            buffers = self._local.buffers
-        except AttributeError:
-            buffers = self._local.buffers = {}
-        key = (slot, shape, dtype)
-        buf = buffers.get(key)
-        if buf is None:
-            buf = buffers[key] = np.empty(shape, dtype)
-        return buf
+from srcad.workspace import Workspace  # noqa: E402,F401  (generated code's ``_ws``)
