@@ -6,11 +6,11 @@ STAMP := .venv/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,dask]'
 	touch $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	SRCAD_REQUIRE_DASK=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: $(STAMP)
 	$(PY) bench/demo.py

@@ -1,0 +1,167 @@
+"""Gradients of a loss summed over data shards, on a Dask cluster (extra: ``srcad[dask]``).
+
+When the data outgrows one machine, the loss is a sum over its rows, and the
+rows live in the chunks of Dask arrays::
+
+    import dask.array as da
+    import srcad.dask
+
+    def loss(w, X, y):                          # a sum over the rows of X and y
+        return np.sum((np.tanh(X @ w) - y) ** 2)
+
+    X = da.from_array(X_np, chunks=(100_000, -1))
+    y = da.from_array(y_np, chunks=100_000)
+    g = srcad.dask.grad(loss)(w, X, y)      # NumPy, as srcad.grad(loss)(w, X_np, y_np)
+    value, g = srcad.dask.value_and_grad(loss)(w, X, y)
+
+The contract:
+
+- ``fn(*args)`` returns a real scalar that is a **sum over the rows** (axis 0) of
+  its Dask-array arguments: for any split of the rows, ``fn`` of all the rows equals
+  the sum of ``fn`` of the parts. (A mean is not: sum, and divide by the number of
+  rows outside, or pass the count as a plain argument.)
+- Arguments that are ``dask.array`` objects are the shards. All of them have the same
+  number of rows; they are rechunked to the first one's row chunks and to one chunk
+  along every other axis. Every other argument is sent to every worker as it is.
+- ``wrt`` (a parameter name or position, or a tuple of them, as in ``srcad.grad``)
+  names plain arguments only: the gradient is with respect to the parameters, not
+  the data.
+- Each shard's value and gradient are computed on a worker by srcad's compiled
+  gradient (the worker compiles it, or loads it from its disk cache); the results are
+  summed by Dask's tree reduction (``split_every`` partial sums per step).
+- The result has the structure ``srcad.grad`` gives. With ``compute=False`` it is a
+  Dask object whose ``.compute()`` gives that result.
+
+The function travels to the workers like any Dask task's function: by reference when
+it is a module-level function of an importable module, by value (cloudpickle)
+otherwise, e.g. for a function defined in a notebook.
+"""
+import dataclasses
+
+import numpy as np
+
+try:
+    import dask
+    import dask.array as da
+    import dask.bag as db
+except ImportError as exc:                                          # pragma: no cover
+    raise ImportError("srcad.dask needs Dask and dask.distributed, which are not installed: "
+                      "pip install 'srcad[dask]'") from exc
+
+__all__ = ["grad", "value_and_grad"]
+
+
+def grad(fn, wrt=0, split_every=8, compute=True):
+    """``fn``'s gradient summed over the row shards of its Dask-array arguments."""
+    return _Sharded(fn, wrt, split_every, compute, with_value=False)
+
+
+def value_and_grad(fn, wrt=0, split_every=8, compute=True):
+    """``(value, gradient)`` of ``fn``, each summed over the row shards."""
+    return _Sharded(fn, wrt, split_every, compute, with_value=True)
+
+
+class _Sharded:
+    def __init__(self, fn, wrt, split_every, compute, with_value):
+        from srcad.api import _differentiable
+        self.d = _differentiable(fn, wrt)               # checks fn and wrt here, not on a worker
+        self.wrt = self.d.wrt[0] if self.d.single else tuple(self.d.wrt)
+        if not isinstance(split_every, int) or split_every < 2:
+            raise ValueError(f"split_every must be an integer of at least 2, got {split_every!r}")
+        self.split_every = split_every
+        self.compute = compute
+        self.with_value = with_value
+        self.__name__ = f"{getattr(self.d.fn, '__name__', 'f')}_dask_grad"
+
+    def __call__(self, *args, **kwargs):
+        d = self.d
+        if kwargs or len(args) != len(d.params):
+            args = d._bind(args, kwargs)
+        shards = [p for p, a in enumerate(args) if isinstance(a, da.Array)]
+        if not shards:
+            raise ValueError(f"srcad.dask: no argument of `{d.fn.__name__}` is a dask.array, "
+                             f"so there are no shards: use srcad.grad for NumPy arguments")
+        for name, p in zip(d.wrt, d.positions, strict=True):
+            if p in shards:
+                raise TypeError(f"srcad.dask: the wrt argument `{name}` is a dask.array of "
+                                f"data shards; the gradient is taken with respect to the "
+                                f"plain arguments (the parameters), not the sharded data")
+        chunks = _aligned(d.params, args, shards)
+        blocks = [list(c.to_delayed().ravel()) for c in chunks]
+        # the function and the plain arguments: one task each, shared by every shard's task
+        plain = dask.delayed(tuple(None if p in shards else a for p, a in enumerate(args)))
+        target = dask.delayed(_shipped(d))
+        partials = [dask.delayed(_shard)(target, self.wrt, self.with_value, plain,
+                                                    tuple(shards), *row)
+                    for row in zip(*blocks, strict=True)]
+        total = db.from_delayed(partials).reduction(
+            _sum_partition, _sum_partition, split_every=self.split_every)
+        return total.compute() if self.compute else total
+
+
+def _aligned(params, args, shards):
+    """The sharded arguments, rechunked to the first one's row chunks and whole along
+    every other axis."""
+    first = args[shards[0]]
+    if first.ndim == 0:
+        raise ValueError(f"srcad.dask: `{params[shards[0]]}` is a 0-d dask.array: shards "
+                         f"are split along a first axis")
+    out = []
+    for p in shards:
+        a = args[p]
+        if a.ndim == 0 or a.shape[0] != first.shape[0]:
+            raise ValueError(f"srcad.dask: the sharded arguments must have the same number of "
+                             f"rows; `{params[shards[0]]}` has {first.shape[0]}, "
+                             f"`{params[p]}` has {a.shape[0] if a.ndim else 'none (0-d)'}")
+        out.append(a.rechunk({0: first.chunks[0], **{k: -1 for k in range(1, a.ndim)}}))
+    return out
+
+
+def _shipped(d):
+    """What a worker needs to rebuild the derivative: the decorated function (pickled by
+    name) when the user's module holds it, else the plain function (Dask pickles it by
+    reference, or by value when it cannot be imported, e.g. from a notebook)."""
+    from srcad import pickling
+    if d.inner is None and getattr(d.fn, "__module__", None) != "__main__":
+        try:
+            pickling._locate(d.fn)
+            return d
+        except Exception:
+            pass
+    return d.fn
+
+
+def _shard(target, wrt, with_value, plain, shards, *chunks):
+    """One shard's (value, gradient), on a worker: a partition of one item."""
+    from srcad.api import _differentiable
+    args = list(plain)
+    for p, c in zip(shards, chunks, strict=True):
+        args[p] = c
+    d = _differentiable(target, wrt)
+    return [d.value_and_grad(*args) if with_value else d.grad(*args)]
+
+
+def _sum_partition(items):
+    items = list(items)
+    total = items[0]
+    for item in items[1:]:
+        total = _add(total, item)
+    return total
+
+
+def _add(a, b):
+    """The sum of two gradients of the same structure (tuples, lists, dicts, dataclasses,
+    NamedTuples of floats and arrays)."""
+    if isinstance(a, tuple) and hasattr(type(a), "_fields"):
+        return type(a)(*[_add(x, y) for x, y in zip(a, b, strict=True)])
+    if isinstance(a, (tuple, list)):
+        return type(a)(_add(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return {k: _add(a[k], b[k]) for k in a}
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return dataclasses.replace(a, **{f.name: _add(getattr(a, f.name), getattr(b, f.name))
+                                         for f in dataclasses.fields(a) if f.init})
+    if isinstance(a, (float, np.floating)) and not isinstance(a, bool) or (
+            isinstance(a, np.ndarray) and a.dtype.kind in "fc"):
+        return a + b
+    return a                    # a non-differentiable entry keeps its value
