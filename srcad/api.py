@@ -416,7 +416,10 @@ class Differentiable:
             raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
         return self._specialise(kinds[kind], args)
 
-    def source(self, kind="grad", *args):
+    def source(self, kind="grad", *args, backend=None, standalone=False):
+        if backend not in (None, self.backend):
+            raise ValueError(f"backend {backend!r}: `{self.fn.__name__}` is compiled for "
+                             f"{self.backend!r}")
         if not isinstance(kind, str):         # f.source(x): the arguments, kind "grad"
             kind, args = "grad", (kind,) + args
         kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp",
@@ -434,6 +437,9 @@ class Differentiable:
                 raise ValueError("no compiled signature yet: pass example arguments, "
                                  "e.g. f.source('grad', x)")
             fn = self._compiled[(k, sig)]
+        if standalone:
+            from srcad.standalone import module_source
+            return module_source(self, fn, kind)
         return codegen.inner_source(fn.__srcad_text__)
 
     # ------------------------------------------------------------- forward
@@ -541,8 +547,8 @@ def jvp_positions(fn, args, tangents):
     return d.jvp(args, tuple(tangents[k] for k in positions))
 
 
-def source(fn, *args, kind="grad", wrt=0):
-    return _differentiable(fn, wrt).source(kind, *args)
+def source(fn, *args, kind="grad", wrt=0, standalone=False):
+    return _differentiable(fn, wrt).source(kind, *args, standalone=standalone)
 
 
 def pullback_positions(fn, args, positions, value=True):
