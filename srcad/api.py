@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, outputs, pickling, workspace
+from srcad import codegen, logs, outputs, pickling, workspace
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args)
@@ -151,7 +151,8 @@ class Differentiable:
         if fn is not None and not self._current(fn):
             fn = None                        # an inlined helper was redefined
         if fn is None:
-            with _LOCK:
+            with _LOCK, logs.transforming(self.base_fn, kind, describe(sig),
+                                                self._nesting()):
                 code = self._user.__code__
                 fn = self._compile(kind, sig, args)
                 fn.__srcad_code__ = code
@@ -203,7 +204,9 @@ class Differentiable:
             fn = _from_entry(entry, self.fn, args)
             if fn is not None:
                 STATS["disk_hits"] += 1
+                logs.note(disk="hit")
                 return fn
+        logs.note(disk="miss" if disk.enabled() else "off")
         from transforms import pipeline
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
         fields = fields_of(self.params, args)
@@ -231,6 +234,7 @@ class Differentiable:
                 ", vector mode)" if kind == "jvpvec" else ")")
         STATS["transforms"] += 1
         self.compiles += 1
+        logs.note(timings=gen.timings)
         gen.tree.body = codegen.annotate(gen.tree.body, gen.filename)
         params = sorted(gen.env.namespace)
         header = [f"srcad: {what} of {self.fn.__qualname__}"

@@ -8,6 +8,7 @@ import importlib
 import inspect
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -178,3 +179,81 @@ def test_standalone_refuses_what_it_cannot_write(tmp_path, rng):
     exec(compile(source, filename, "exec"), namespace)
     with pytest.raises(ValueError, match=r"`helper` is defined in __main__"):
         srcad.source(namespace["f"], rng.normal(size=3), standalone=True)
+
+
+# =========================================================================== logging
+
+def _srcad_records(caplog):
+    return [r for r in caplog.records if r.name == "srcad"]
+
+
+def test_each_transform_is_logged_with_passes_and_disk_cache(user_module, caplog, rng,
+                                                             tmp_path, monkeypatch):
+    monkeypatch.setenv("SRCAD_DISK_CACHE", "1")
+    monkeypatch.setenv("SRCAD_CACHE_DIR", str(tmp_path / "cache"))
+    m = user_module
+    x = rng.uniform(0.2, 1.0, 4)
+    caplog.set_level(logging.INFO, logger="srcad")
+    m.eam.grad(x)
+    (record,) = [r for r in _srcad_records(caplog) if "eam" in r.getMessage()]
+    text = record.getMessage()
+    assert record.levelno == logging.INFO
+    assert text.startswith("transformed eam (") and "grad for (float64[1d])" in text
+    for name in ("parse", "normalize", "reverse", "simplify"):
+        assert f"{name} " in text and " ms" in text
+    assert text.endswith("disk cache: miss")
+
+    caplog.clear()
+    fresh = srcad.differentiate(m.eam.fn)        # no memory cache: found on disk
+    np.testing.assert_allclose(fresh.grad(x), m.eam.grad(x), rtol=1e-14)
+    (record,) = _srcad_records(caplog)
+    assert record.getMessage().startswith("loaded eam (")
+    assert record.getMessage().endswith("disk cache: hit")
+
+    monkeypatch.setenv("SRCAD_DISK_CACHE", "0")
+    caplog.clear()
+    m.eam.jvp((x,), (x,))
+    (record,) = _srcad_records(caplog)
+    assert "jvp for (float64[1d])" in record.getMessage()
+    assert record.getMessage().endswith("disk cache: off")
+
+
+def test_a_warm_call_makes_no_logging_call(user_module, monkeypatch, rng):
+    m = user_module
+    x = rng.uniform(0.2, 1.0, 4)
+    m.eam.grad(x)
+    m.eam.jvp((x,), (x,))
+    calls = []
+    for method in ("isEnabledFor", "_log", "info", "warning", "debug"):
+        original = getattr(logging.Logger, method)
+        monkeypatch.setattr(logging.Logger, method,
+                            lambda self, *a, _o=original, _m=method, **k:
+                            calls.append((self.name, _m)) or _o(self, *a, **k))
+    for _ in range(3):
+        m.eam.grad(x)
+        m.eam.value_and_grad(x)
+        m.eam.jvp((x,), (x,))
+    assert [c for c in calls if c[0] == "srcad"] == []
+    m.eam.grad(np.float32(x))          # a new signature: a transform, whose report is seen
+    assert ("srcad", "isEnabledFor") in calls
+
+
+def test_a_slow_transform_says_so_while_it_runs(user_module, caplog, monkeypatch, rng):
+    from srcad import cache, logs
+    m = user_module
+    monkeypatch.setattr(logs, "SLOW", 0.1)
+    load = cache.load
+
+    def slow_load(key):
+        time.sleep(0.5)
+        return load(key)
+    monkeypatch.setattr(cache, "load", slow_load)
+    caplog.set_level(logging.INFO, logger="srcad")
+    m.looped.grad(rng.normal(size=3), 2)
+    records = _srcad_records(caplog)
+    slow = [r for r in records if "still transforming" in r.getMessage()]
+    assert slow and slow[0].levelno == logging.WARNING
+    assert slow[0].getMessage().startswith("srcad: still transforming looped (")
+    assert re.search(r"after 0\.\d s \(in pass \w+\)$|after 0\.\d s$", slow[0].getMessage())
+    done = [k for k, r in enumerate(records) if r.getMessage().startswith("transformed looped")]
+    assert done and records.index(slow[0]) < done[0]     # said while it ran, not after

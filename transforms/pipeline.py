@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import astunparse
 import gast
 
+from srcad import logs
 from srcad.errors import InternalError, TransformError
 from transforms import (
     activity,
@@ -50,6 +51,7 @@ class _Run:
         self.timings = {}
 
     def __call__(self, name, fn, *args):
+        logs.entering(name)
         start = time.perf_counter()
         try:
             result = fn(*args)
