@@ -17,11 +17,12 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, logs, outputs, pickling, workspace
+from srcad import codegen, logs, outputs, pickling, tracebacks, workspace
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
+from srcad.errors import TransformError
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
                              struct_types)
 from transforms.rules import registry as _REG
@@ -151,18 +152,26 @@ class Differentiable:
         if fn is not None and not self._current(fn):
             fn = None                        # an inlined helper was redefined
         if fn is None:
-            with _LOCK, logs.transforming(self.base_fn, kind, describe(sig),
-                                                self._nesting()):
-                code = self._user.__code__
-                fn = self._compile(kind, sig, args)
-                fn.__srcad_code__ = code
-                fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
-                                             if isinstance(o, types.FunctionType))
-                self._compiled[(kind, sig)] = fn
+            try:
+                with _LOCK, logs.transforming(self.base_fn, kind, describe(sig),
+                                              self._nesting()):
+                    code = self._user.__code__
+                    fn = self._compile(kind, sig, args)
+            except TransformError as exc:     # raised at the user's line, not in srcad
+                raise tracebacks.at_user_line(exc, self._error_site(exc)) from None
+            fn.__srcad_code__ = code
+            fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
+                                         if isinstance(o, types.FunctionType))
+            self._compiled[(kind, sig)] = fn
         else:
             STATS["memory_hits"] += 1
         self._last[kind] = sig
         return fn
+
+    def _error_site(self, exc):
+        """The name of the user's function a TransformError's line is in, if it is."""
+        code = self.base_fn.__code__
+        return self.base_fn.__name__ if exc.filename == code.co_filename else None
 
     def _current(self, fn):
         """Is the compiled ``fn`` still that of the function's code and helpers? (A new
@@ -398,7 +407,11 @@ class Differentiable:
         value = _apart_from(self._primal(args), args)
 
         def back(cotangent):
-            _, grads = self._vjp(args, _check_cotangent(cotangent, value, "cotangent"))
+            try:
+                _, grads = self._vjp(args, _check_cotangent(cotangent, value, "cotangent"))
+            except Exception as exc:
+                tracebacks.note_origin(exc)
+                raise
             seeds = [c for c in (cotangent if isinstance(cotangent, (tuple, list))
                                  else (cotangent,)) if isinstance(c, np.ndarray)]
             # a gradient that passed straight through is the caller's own cotangent: copy it
@@ -458,14 +471,23 @@ class Differentiable:
             args = self._bind(args, {})
         tangents = _check_tangents(self, args, tangents)
         fn = self._specialise("jvp", args)
-        return _apart_from(fn(*args, *tangents), (args, tangents))
+        try:
+            result = fn(*args, *tangents)
+        except Exception as exc:
+            tracebacks.note_origin(exc)
+            raise
+        return _apart_from(result, (args, tangents))
 
     def jacobian(self, *args, mode="auto", **kwargs):
         if self._varargs:
             self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
-        return _DERIVATIVES.jacobian(self, args, mode)
+        try:
+            return _DERIVATIVES.jacobian(self, args, mode)
+        except Exception as exc:
+            tracebacks.note_origin(exc)
+            raise
 
     def hessian(self, *args, **kwargs):
         if self._varargs:
@@ -473,7 +495,11 @@ class Differentiable:
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         from srcad import derivatives
-        return derivatives.hessian(self, args)
+        try:
+            return derivatives.hessian(self, args)
+        except Exception as exc:
+            tracebacks.note_origin(exc)
+            raise
 
     def hvp(self, args, v):
         if self._varargs:
@@ -482,7 +508,11 @@ class Differentiable:
             raise TypeError(f"hvp takes the arguments as a tuple, got {type(args).__name__}: "
                             f"write hvp((x,), v) for one argument")
         from srcad import derivatives
-        return derivatives.hvp(self, tuple(args), v)
+        try:
+            return derivatives.hvp(self, tuple(args), v)
+        except Exception as exc:
+            tracebacks.note_origin(exc)
+            raise
 
 
 def _derivatives():

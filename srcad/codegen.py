@@ -39,21 +39,23 @@ def _comment(text):
     return gast.Expr(value=gast.Constant(value=f"{COMMENT} {comment_safe(text)}", kind=None))
 
 
-def annotate(stmts, filename, seen=None):
-    """Put a ``# file:line  source`` comment before each new user line."""
+def annotate(stmts, filename):
+    """Put a ``# file:line  source`` comment before each run of statements that comes
+    from one user line (the adjoint sweep's too): every generated line is read back to
+    the user's line above it (tracebacks, ``srcad.tracebacks.origin``)."""
     import os
-    seen = set() if seen is None else seen
     out = []
+    last = None
     for s in stmts:
         line = getattr(s, "lineno", None)
-        if line is not None and (filename, line) not in seen:
-            seen.add((filename, line))
+        if line is not None and line != last:
             text = linecache.getline(filename, line).strip()
             out.append(_comment(f"{os.path.basename(filename)}:{line}  {text}"))
+        last = line if line is not None else last
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, annotate(inner, filename, seen))
+                setattr(s, field, annotate(inner, filename))
         out.append(s)
     return out
 

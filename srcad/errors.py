@@ -29,7 +29,12 @@ class TransformError(Exception):
         if source_line is None and lineno is not None:
             source_line = linecache.getline(filename, lineno).rstrip("\n")
         self.source_line = source_line or ""
+        self.calls = []         # (file, line, source) of the user's calls that led here
         super().__init__(self._message())
+
+    def _refresh(self):
+        """Rebuild the message after ``calls`` or ``hint`` changed."""
+        self.args = (self._message(),)
 
     def _message(self):
         where = self.filename
@@ -46,6 +51,9 @@ class TransformError(Exception):
             parts.append(f"why: {self.why}")
         if self.hint:
             parts.append(f"try: {self.hint}")
+        for k, (filename, lineno, text) in enumerate(getattr(self, "calls", ())):
+            lead = "reached from" if k == 0 else "        from"
+            parts.append(f"{lead} {filename}:{lineno}: {text}")
         return "\n".join(parts)
 
 
@@ -75,14 +83,11 @@ def unsupported_here(what, hint=None):
 def user_line_error(what, generated, lineno, user_file=None, **kw):
     """A ``TransformError`` at the user's line that generated line ``lineno`` of
     ``generated`` came from (the ``# file:line  source`` comment above it)."""
-    import os
-    import re
-    for n in range(lineno, 0, -1):
-        m = re.match(r"\s*# (\S+?):(\d+)  (.*)$", linecache.getline(generated, n))
-        if m:
-            name, line, text = m.groups()
-            if user_file and os.path.basename(user_file) == name:
-                return TransformError(what, filename=user_file, lineno=int(line), **kw)
-            return TransformError(what, filename=name, lineno=int(line), source_line=text,
-                                  **kw)
-    return TransformError(what, filename=generated, lineno=lineno, **kw)
+    from srcad.tracebacks import origin
+    found = origin(generated, lineno, user_file)
+    if found is None:
+        return TransformError(what, filename=generated, lineno=lineno, **kw)
+    filename, line, text = found
+    if filename == user_file:
+        return TransformError(what, filename=user_file, lineno=line, **kw)
+    return TransformError(what, filename=filename, lineno=line, source_line=text, **kw)

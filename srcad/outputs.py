@@ -72,7 +72,8 @@ def run_checked(d, fn, args, outs):
         error = scalar_error(d.fn.__name__, value, d.has_aux)
     if error is not None:
         raise error from None
-    raise failure
+    from srcad.tracebacks import note_origin
+    raise note_origin(failure)
 
 
 def aux_target(fn, params):

@@ -257,3 +257,203 @@ def test_a_slow_transform_says_so_while_it_runs(user_module, caplog, monkeypatch
     assert re.search(r"after 0\.\d s \(in pass \w+\)$|after 0\.\d s$", slow[0].getMessage())
     done = [k for k, r in enumerate(records) if r.getMessage().startswith("transformed looped")]
     assert done and records.index(slow[0]) < done[0]     # said while it ran, not after
+
+
+# =========================================================================== error locations
+
+REFUSED = '''
+import numpy as np
+
+
+def guarded(x):
+    y = x * 2.0
+    try:
+        y = np.log(y)
+    except ValueError:
+        pass
+    return np.sum(y)
+
+
+def root_sum(x):
+    r = np.sqrt(x)
+    return np.sum(r * x) + np.sum(r)
+
+
+def singular(A, b):
+    s = np.sum(A) * 0.5
+    z = np.linalg.solve(A * s, b)
+    return np.sum(z ** 2)
+'''
+
+LIBRARY = '''
+import numpy as np
+
+
+def _careful_log(x):
+    try:
+        return np.log(x)
+    except ValueError:
+        return x
+
+
+def smooth(x):
+    return np.sum(_careful_log(x) * 2.0)
+
+
+def wrapped(x):
+    y = np.unwrap(x)
+    return np.sum(y * 2.0)
+
+
+def plain(x):
+    y = np.tanh(x)
+    return np.sum(y * 2.0)
+'''
+
+USES_LIBRARY = '''
+import numpy as np
+import seeing_thirdlib
+
+
+def helper(x):
+    return seeing_thirdlib.smooth(x) + 1.0
+
+
+def through_helper(x):
+    y = np.sin(x)
+    return helper(y) * 2.0
+
+
+def calls_wrapped(x):
+    y = np.sin(x)
+    return seeing_thirdlib.wrapped(y) * 2.0
+
+
+def calls_plain(x):
+    y = np.sin(x)
+    return seeing_thirdlib.plain(y) * 2.0
+'''
+
+
+def _module_from(tmp_path, monkeypatch, name, text, folder=None):
+    folder = tmp_path if folder is None else folder
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(text)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("SRCAD_DISK_CACHE", "0")
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
+def _line_of(path, text):
+    with open(path) as f:
+        return 1 + next(k for k, line in enumerate(f) if text in line)
+
+
+def _srcad_frames(frames):
+    roots = [os.path.dirname(srcad.__file__) + os.sep]
+    import transforms
+    roots.append(os.path.dirname(transforms.__file__) + os.sep)
+    return [fr for fr in frames if any(fr.filename.startswith(r) for r in roots)]
+
+
+def test_transform_error_is_raised_at_the_users_line(tmp_path, monkeypatch):
+    mod = _module_from(tmp_path, monkeypatch, "seeing_refused", REFUSED)
+    line = _line_of(mod.__file__, "try:")
+    with pytest.raises(srcad.TransformError, match="`try` statements") as info:
+        srcad.grad(mod.guarded)(np.ones(3))
+    frames = traceback.extract_tb(info.value.__traceback__)
+    last = frames[-1]
+    assert (last.filename, last.lineno, last.name) == (mod.__file__, line, "guarded")
+    assert last.line == "try:"
+    assert len(_srcad_frames(frames)) <= 3, [(f.filename, f.name) for f in frames]
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "try:" in "".join(traceback.format_exception(info.value))
+
+    monkeypatch.setenv("SRCAD_DEBUG", "1")         # srcad's own frames, for its bugs
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(mod.guarded)(np.ones(3))
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert any(fr.filename.endswith("fence.py") for fr in frames)
+    assert frames[-1].filename != mod.__file__
+
+
+def test_numpy_error_in_generated_code_names_the_users_line(tmp_path, monkeypatch):
+    mod = _module_from(tmp_path, monkeypatch, "seeing_singular", REFUSED)
+    line = _line_of(mod.__file__, "np.linalg.solve")
+    A = np.array([[1.0, 2.0, 0.5], [2.0, 4.0, 1.0], [0.0, 1.0, 3.0]])    # singular
+    b = np.ones(3)
+    want = f"srcad: raised by the derivative code of {mod.__file__}:{line}  " \
+           f"z = np.linalg.solve(A * s, b)"
+    for run in (lambda: srcad.grad(mod.singular)(A, b),
+                lambda: srcad.jvp(mod.singular, (A, b), (np.ones((3, 3)),)),
+                lambda: srcad.value_and_grad(mod.singular, wrt=(0, 1))(A, b)):
+        with pytest.raises(np.linalg.LinAlgError) as info:
+            run()
+        frames = traceback.extract_tb(info.value.__traceback__)
+        notes = getattr(info.value, "__notes__", [])
+        assert len(notes) == 1 and notes[0].startswith(want), (notes, frames)
+        assert "generated line <srcad singular" in notes[0]
+        assert want in "".join(traceback.format_exception(info.value))
+
+
+def test_floating_point_error_in_derivative_code_names_the_users_line(tmp_path, monkeypatch):
+    mod = _module_from(tmp_path, monkeypatch, "seeing_root", REFUSED)
+    line = _line_of(mod.__file__, "r = np.sqrt(x)")
+    x = np.array([0.0, 1.0, 2.0])                  # sqrt's derivative divides by zero at 0
+    want = f"srcad: raised by the derivative code of {mod.__file__}:{line}  r = np.sqrt(x)"
+    for run in (lambda: srcad.grad(mod.root_sum)(x),
+                lambda: srcad.jacobian(mod.root_sum)(x),
+                lambda: srcad.hessian(mod.root_sum)(x),
+                lambda: srcad.pullback(mod.root_sum, x)[1](1.0)):
+        with np.errstate(all="raise"), pytest.raises(FloatingPointError) as info:
+            run()
+        notes = getattr(info.value, "__notes__", [])
+        assert len(notes) == 1 and notes[0].startswith(want), notes
+
+
+def test_library_error_names_the_users_call_and_suggests_a_rule(tmp_path, monkeypatch):
+    site = tmp_path / "site-packages"              # where installed libraries live
+    _module_from(tmp_path, monkeypatch, "seeing_thirdlib", LIBRARY, site)
+    user = _module_from(tmp_path, monkeypatch, "seeing_uses_lib", USES_LIBRARY)
+    library_file = str(site / "seeing_thirdlib.py")
+    x = np.linspace(0.5, 1.5, 3)
+
+    # refused inside the library's source: the error is there, with the calls that led there
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(user.through_helper)(x)
+    error = info.value
+    assert (error.filename, error.lineno) == (library_file, _line_of(library_file, "try:"))
+    outer = _line_of(user.__file__, "return helper(y) * 2.0")
+    inner = _line_of(user.__file__, "seeing_thirdlib.smooth(x) + 1.0")
+    text = str(error)
+    assert f"reached from {user.__file__}:{outer}: return helper(y) * 2.0" in text
+    assert f"        from {user.__file__}:{inner}: return seeing_thirdlib.smooth(x) + 1.0" \
+        in text
+    assert f"your call of it at seeing_uses_lib.py:{inner} led here" in text
+    assert "@srcad.adjoint(seeing_thirdlib.smooth)" in error.hint
+    assert traceback.extract_tb(error.__traceback__)[-1].filename == library_file
+
+    # refused after inlining: located at the user's call of the library function
+    with pytest.raises(srcad.TransformError, match="unwrap") as info:
+        srcad.grad(user.calls_wrapped)(x)
+    error = info.value
+    call = _line_of(user.__file__, "seeing_thirdlib.wrapped(y)")
+    assert (error.filename, error.lineno) == (user.__file__, call)
+    assert error.source_line.strip() == "return seeing_thirdlib.wrapped(y) * 2.0"
+    assert "@srcad.adjoint(seeing_thirdlib.wrapped)" in error.hint
+
+
+def test_inlined_helper_from_another_file_is_commented_at_the_call(tmp_path, monkeypatch,
+                                                                    rng):
+    site = tmp_path / "site-packages"
+    _module_from(tmp_path, monkeypatch, "seeing_thirdlib", LIBRARY, site)
+    user = _module_from(tmp_path, monkeypatch, "seeing_uses_lib", USES_LIBRARY)
+    x = rng.normal(size=4)
+    text = srcad.source(user.calls_plain, x)
+    call = _line_of(user.__file__, "seeing_thirdlib.plain(y)")
+    before_tanh = text.split("np.tanh(")[0].strip().splitlines()
+    comments = [ln.strip() for ln in before_tanh if ln.strip().startswith("# seeing")]
+    assert comments[-1] == f"# seeing_uses_lib.py:{call}  return seeing_thirdlib.plain(y) * 2.0"
+    assert "  def calls_plain(x):" not in text                  # no comment at a wrong line
+    fd_check(user.calls_plain, (x,), 0, rng)

@@ -153,8 +153,9 @@ def _block(stmts, env, namer, level, stack, filename, scope):
                 and isinstance(s.value, gast.Call):
             fn = resolve(s.value.func, env.namespace)
             if fn is not MISSING and _inlinable(fn) and fn not in stack:
+                env.inlined.append((fn, filename, s.lineno, s.col_offset))
                 try:
-                    spliced = _inline(s, fn, env, namer, level, stack, scope)
+                    spliced = _inline(s, fn, env, namer, level, stack, scope, filename)
                 except TransformError as exc:
                     if exc.lineno is not None:
                         raise
@@ -188,6 +189,17 @@ def _block(stmts, env, namer, level, stack, filename, scope):
     return out
 
 
+def _located_at_call(tree, s):
+    """A helper from another file is located at the caller's line that calls it: the
+    passes after this one know one file, the caller's (its statements' own lines would
+    be read in the caller's file: comments and errors at a wrong line)."""
+    for node in gast.walk(tree):
+        if hasattr(node, "lineno"):
+            node.lineno, node.col_offset = s.lineno, s.col_offset
+            node.end_lineno = getattr(s, "end_lineno", None)
+            node.end_col_offset = getattr(s, "end_col_offset", None)
+
+
 def _guard_callers_names(body, s, scope, env):
     """A helper's in-place update is guarded against the caller's names still read after
     the call (a parameter updated in place is the caller's array); a guard left with no
@@ -207,7 +219,7 @@ def _guard_callers_names(body, s, scope, env):
     return out
 
 
-def _inline(s, fn, env, namer, level, stack, scope):
+def _inline(s, fn, env, namer, level, stack, scope, filename):
     call = s.value
     sig = inspect.signature(fn)
     bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
@@ -226,6 +238,8 @@ def _inline(s, fn, env, namer, level, stack, scope):
     env.types = saved
     if _count(tree.body) > MAX_STATEMENTS:
         return None
+    if fn.__code__.co_filename != filename:
+        _located_at_call(tree, s)
     local_names = {a.id for a in tree.args.args} | {a.id for a in tree.args.kwonlyargs}
     for node in gast.walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):

@@ -39,6 +39,7 @@ class Env:
     watched: list = field(default_factory=list)     # (module, name, value) of globals read
     cells: list = field(default_factory=list)       # (cell, name, value) of closure cells read
     attrs: list = field(default_factory=list)       # (class, name, value) of class attributes read
+    inlined: list = field(default_factory=list)     # (helper, caller's file, line, col) per call
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""

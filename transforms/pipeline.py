@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import astunparse
 import gast
 
-from srcad import logs
+from srcad import logs, tracebacks
 from srcad.errors import InternalError, TransformError
 from transforms import (
     activity,
@@ -49,13 +49,18 @@ class _Run:
         dump = os.environ.get("SRCAD_DUMP", "")
         self.dump = {d.strip() for d in dump.split(",") if d.strip()}
         self.timings = {}
+        self.env = None             # the Env once the front half made it
 
     def __call__(self, name, fn, *args):
         logs.entering(name)
         start = time.perf_counter()
         try:
             result = fn(*args)
-        except (TransformError, InternalError):
+        except TransformError as exc:      # in an inlined helper: the calls that led there
+            if self.env is not None:
+                tracebacks.reached_through(exc, self.env.inlined)
+            raise
+        except InternalError:
             raise
         except Exception as exc:   # a bug in a pass, not the user's fault
             raise InternalError(name, f"{type(exc).__name__}: {exc}") from exc
@@ -78,6 +83,7 @@ def front(fn, level, run, types=None, layouts=None):
     namer = exits.Namer(params | stores)
     env = Env(taken=namer.taken, types=dict(types or {}), layouts=dict(layouts or {}))
     env.deps.append((fn, code_hash(fn)))
+    run.env = env
     run("exits", exits.remove_exits, parsed.tree, namer)
     tree = run("normalize", normalize.normalize, parsed, env, namer, level, env.types)
     tree = run("inline", inline.inline_calls, tree, env, namer, level, (fn,), parsed.filename)

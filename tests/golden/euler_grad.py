@@ -11,6 +11,7 @@ def euler_vjp(k, c, seed, out=None):
     loop = []
     # golden_functions.py:28  for _ in range(100):
     for _ in range(100):
+        # golden_functions.py:29  a = -k * x - c * v
         t4 = t3 * x2
         t5 = c * v2
         a = t4 - t5
@@ -33,13 +34,18 @@ def euler_vjp(k, c, seed, out=None):
     v2_bar = v2_bar + seed * v2
     x2_bar = seed * x2
     x2_bar = x2_bar + seed * x2
+    # golden_functions.py:28  for _ in range(100):
     for v2, x2 in reversed(loop):
+        # golden_functions.py:31  v = v + dt * a
         a_bar = v2_bar * 0.01
+        # golden_functions.py:30  x = x + dt * v
         v2_bar = v2_bar + x2_bar * 0.01
+        # golden_functions.py:29  a = -k * x - c * v
         t5_bar = -a_bar
         c_bar = c_bar + t5_bar * v2
         v2_bar = v2_bar + t5_bar * c
         t3_bar = t3_bar + a_bar * x2
         x2_bar = x2_bar + a_bar * t3
+    # golden_functions.py:29  a = -k * x - c * v
     k_bar = -t3_bar
     return (t10, (float(k_bar), float(c_bar)))
