@@ -153,7 +153,8 @@ def _block(stmts, env, namer, level, stack, filename, scope):
                 and isinstance(s.value, gast.Call):
             fn = resolve(s.value.func, env.namespace)
             if fn is not MISSING and _inlinable(fn) and fn not in stack:
-                env.inlined.append((fn, filename, s.lineno, s.col_offset))
+                env.inlined.append((fn, filename, getattr(s, "lineno", None),
+                                    getattr(s, "col_offset", 0)))
                 try:
                     spliced = _inline(s, fn, env, namer, level, stack, scope, filename)
                 except TransformError as exc:
@@ -238,7 +239,7 @@ def _inline(s, fn, env, namer, level, stack, scope, filename):
     env.types = saved
     if _count(tree.body) > MAX_STATEMENTS:
         return None
-    if fn.__code__.co_filename != filename:
+    if fn.__code__.co_filename != filename and getattr(s, "lineno", None) is not None:
         _located_at_call(tree, s)
     local_names = {a.id for a in tree.args.args} | {a.id for a in tree.args.kwonlyargs}
     for node in gast.walk(tree):
