@@ -26,6 +26,7 @@ from srcad.api import (
                        stats,
                        value_and_grad,
 )
+from srcad import api_docs as _api_docs
 from srcad.bounds import set_cache_limits
 from srcad.check import check_grad
 from srcad.errors import InternalError, TransformError
@@ -69,3 +70,5 @@ __all__ = [
                        "tangent",
                        "value_and_grad",
 ]
+
+_api_docs.attach()

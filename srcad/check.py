@@ -55,8 +55,28 @@ _FLOAT32_ATOL = 1e-6
 def check_grad(fn, *args, wrt=0, rtol=1e-6, atol=1e-8, max_entries=_MAX_ENTRIES):
     """Compare srcad's gradient of ``fn`` at ``args`` with finite differences.
 
-    Returns the worst relative error; raises ``AssertionError`` naming the
-    worst entry when some entry fails ``abs(a - b) <= atol + rtol * abs(b)``.
+    A non-scalar output is contracted with a fixed random cotangent; each
+    differentiable entry (or, beyond ``max_entries``, a few random directions) is
+    compared with Ridders-extrapolated central differences.
+
+    Args:
+        fn: the function.
+        *args: the point.
+        wrt: the parameter(s) to check (positions or names).
+        rtol, atol: an entry passes when ``abs(a - b) <= atol + rtol * abs(b)``.
+        max_entries: check every entry up to this many, random directions beyond.
+
+    Returns:
+        The worst relative error (a float).
+
+    Raises:
+        AssertionError: some entry fails; the message names the worst one (argument,
+            path, index, srcad's value and the finite difference).
+        TypeError: the output or the ``wrt`` arguments hold no float value.
+
+    Example::
+
+        err = srcad.check_grad(energy, x, 2.0, wrt=("x", "k"))
     """
     import srcad  # deferred: srcad/__init__ imports this module
 

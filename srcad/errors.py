@@ -16,7 +16,21 @@ import linecache
 
 
 class TransformError(Exception):
-    """Code that srcad cannot differentiate."""
+    """Code that srcad cannot differentiate, located at the user's line.
+
+    Raised at the latest on the first derivative call, with the user's offending
+    line as the last frame of the traceback. Attributes: ``what``, ``why``,
+    ``hint`` (what to do instead, often ``@srcad.adjoint``), ``filename``,
+    ``lineno``, ``col``, ``source_line`` and ``calls`` (the user's calls of inlined
+    helpers that led there: (file, line, source), outermost first).
+
+    Example::
+
+        try:
+            f.grad(x)
+        except srcad.TransformError as e:
+            print(e.filename, e.lineno, e.hint)
+    """
 
     def __init__(self, what, *, filename="<unknown>", lineno=None, col=None,
                  why=None, hint=None, source_line=None):
@@ -58,7 +72,16 @@ class TransformError(Exception):
 
 
 class InternalError(Exception):
-    """A bug in srcad: a pass produced or met something it should not."""
+    """A bug in srcad: a pass produced or met something it should not.
+
+    The message names the compiler pass (``pass_name``) and asks for a report with
+    the function that triggers it; the traceback keeps srcad's frames.
+
+    Example::
+
+        except srcad.InternalError as e:
+            print("please report:", e.pass_name, e)
+    """
 
     def __init__(self, pass_name, message):
         self.pass_name = pass_name

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 import traceback
 
@@ -457,3 +456,52 @@ def test_inlined_helper_from_another_file_is_commented_at_the_call(tmp_path, mon
     assert comments[-1] == f"# seeing_uses_lib.py:{call}  return seeing_thirdlib.plain(y) * 2.0"
     assert "  def calls_plain(x):" not in text                  # no comment at a wrong line
     fd_check(user.calls_plain, (x,), 0, rng)
+
+
+# =========================================================================== docstrings
+
+def _public_members():
+    """Every name of ``srcad.__all__`` and every public method and property of
+    ``Differentiable``, with the object whose docstring documents it."""
+    out = [(name, getattr(srcad, name)) for name in srcad.__all__]
+    for name, member in vars(srcad.Differentiable).items():
+        if not name.startswith("_") and (inspect.isfunction(member)
+                                         or isinstance(member, property)):
+            out.append((f"Differentiable.{name}", member))
+    return out
+
+
+@pytest.mark.parametrize("name, obj", _public_members(), ids=lambda v: v if
+                         isinstance(v, str) else "")
+def test_every_public_name_has_a_useful_docstring(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    lines = [ln for ln in doc.splitlines() if ln.strip()]
+    assert len(lines) >= 4, f"{name}: docstring too short: {doc!r}"
+    summary = lines[0]
+    assert len(summary) >= 20 and not summary.startswith(" "), f"{name}: summary {summary!r}"
+    assert "Example::" in doc, f"{name}: the docstring has no example"
+    if inspect.isfunction(obj) or isinstance(obj, property):
+        assert "Returns:" in doc, f"{name}: the docstring does not say what it returns"
+
+
+def test_help_of_grad_shows_its_arguments_and_an_example():
+    text = pydoc_text(srcad.grad)
+    for part in ("The gradient function of a scalar-valued", "wrt:", "has_aux:", "Returns:",
+                 "Raises:", "TransformError", "srcad.grad(energy)"):
+        assert part in text, part
+
+
+def pydoc_text(obj):
+    import pydoc
+    return pydoc.render_doc(obj, renderer=pydoc.plaintext)
+
+
+def test_the_api_contract_lives_in_the_repository():
+    path = os.path.join(ROOT, "docs", "API.md")
+    text = open(path).read()
+    assert text.startswith("# srcad public API (the contract)")
+    for name in srcad.__all__:
+        assert f"{name}" in text, f"docs/API.md does not mention {name}"
+    for feature in ("standalone=True", 'logging.getLogger("srcad")', "SRCAD_DEBUG",
+                    "reached from"):
+        assert feature in text, feature
