@@ -160,7 +160,15 @@ def set_cache_limits(*, entries=_KEEP, disk_bytes=_KEEP, disk_age=_KEEP):
       (``SRCAD_CACHE_MAX_AGE``).
 
     Returns the bounds now in force. The disk cache is pruned (oldest first) when an
-    entry is written."""
+    entry is written.
+
+    Returns:
+        The bounds now in force (``entries``, ``disk_bytes``, ``disk_age``).
+
+    Example::
+
+        srcad.set_cache_limits(entries=256, disk_bytes=64 << 20)
+    """
     from srcad import cache
     checked = {}
     for name, value in (("entries", entries), ("disk_bytes", disk_bytes),

@@ -166,7 +166,15 @@ def workspace_limit():
 
 def set_workspace_limit(nbytes):
     """Bound the bytes of work buffers srcad keeps between calls (all functions and
-    threads); ``None`` restores the default. Buffers over the new bound are dropped now."""
+    threads); ``None`` restores the default. Buffers over the new bound are dropped now.
+
+    Returns:
+        None.
+
+    Example::
+
+        srcad.set_workspace_limit(256 << 20)      # SRCAD_WORKSPACE_LIMIT sets the default
+    """
     if nbytes is not None:
         if isinstance(nbytes, bool) or not isinstance(nbytes, (int, np.integer)):
             raise TypeError(f"set_workspace_limit: nbytes must be an int (bytes) or None, "
