@@ -1,7 +1,7 @@
 PY := .venv/bin/python
 STAMP := .venv/.installed
 
-.PHONY: test demo bench lint fuzz clean
+.PHONY: test demo bench bench-memory lint fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -18,6 +18,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]' || echo "some benchmark peers could not be installed; they will be skipped"
 	$(PY) bench/run.py
+
+# first call, warm call, hand-written and retained memory of gradients at n=10^7 (tracemalloc)
+bench-memory: $(STAMP)
+	$(PY) bench/memory.py
 
 N ?= 10000
 SEED ?= 0

@@ -372,6 +372,15 @@ def finalize_array(c, x):
     return finalize(c, x)
 
 
+def owned_array(c, x):
+    """``c`` (the generated code's own new array) if a gradient of ``x`` can be added into
+    it in place: an ndarray of ``x``'s shape and dtype; else None (a new array then)."""
+    if type(c) is np.ndarray and c.shape == x.shape and c.dtype == x.dtype \
+            and c.base is None:
+        return c
+    return None
+
+
 def zeros_for(x):
     return finalize(0.0, x)
 

@@ -145,6 +145,61 @@ def test_a_smaller_shape_reuses_the_buffers_of_a_larger_one():
     np.testing.assert_allclose(out_big, srcad.grad(work_fn)(big.copy()), rtol=1e-15)
 
 
+def _peak(call):
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = call()
+        return result, tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_gradient_summed_over_statements_is_added_in_place(rng):
+    # x_bar = y_bar * x; x_bar = x_bar + t: the second adds into the first's array
+    x = rng.uniform(0.1, 1.0, 100_000)
+    grad = srcad.grad(work_fn)
+    grad(x[:10].copy())
+    slots = srcad.stats()["workspace_bytes"] // 80
+    g1, first = _peak(lambda: grad(x))
+    g2, warm = _peak(lambda: grad(x))
+    assert warm < 1.2 * x.nbytes, warm                 # one result (was two)
+    assert first < (slots + 1.2) * x.nbytes, first     # the buffers and one result
+    assert "out=x_acc" in srcad.source(work_fn, x)
+    np.testing.assert_array_equal(g1, g2)
+    _fd_grad(work_fn, x, rng)
+    out = np.empty_like(x)
+    assert grad(x, out=out) is out
+    np.testing.assert_array_equal(out, g1)
+    x32 = x.astype(np.float32)
+    g32 = grad(x32)
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g1, rtol=1e-5)
+
+
+def early(x, y, s):
+    v = (y + y) + y
+    if s > 0.38:
+        return np.sum(np.sin(x))
+    y = y * (1.0 + 0.3 * np.tanh(y))
+    return np.sum(y) + np.sum(v) + np.sum(np.sin(x)) - np.mean(v)
+
+
+@pytest.mark.parametrize("s", [0.5, 0.1])
+def test_adding_in_place_into_a_zero_placeholder_makes_a_new_array(s, rng):
+    # y's gradient starts as 0.0 and stays a scalar when the early return is taken
+    x, y = rng.uniform(-1, 1, 2), rng.uniform(-1, 1, 2)
+    fd_check(early, (x, y, s), (0, 1), rng)
+    out = (np.full(2, np.nan), np.full(2, np.nan))
+    got = srcad.grad(early, wrt=(0, 1))(x, y, s, out=out)
+    assert got is out
+    want = srcad.grad(early, wrt=(0, 1))(x, y, s)
+    np.testing.assert_array_equal(out[0], want[0])
+    np.testing.assert_array_equal(out[1], want[1])
+
+
 def test_results_never_alias_the_pooled_buffers():
     grad = srcad.grad(work_fn)
     x = np.random.default_rng(1).uniform(-1, 1, 500)

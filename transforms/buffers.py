@@ -24,6 +24,10 @@ After::
         x_bar = np.multiply(s, t3, out=x_out)  # a new array, or the caller's buffer
         return p2, (_rt.finalize_array(x_bar, x),)
 
+A later ``x_bar = x_bar + t`` adds into ``out``, or else into the array the first
+statement made (``x_acc``, when it is an array of ``x``'s shape and dtype), so no
+second result-sized array is made.
+
 Only top-level statements (not in a loop or a branch) whose value has a known
 array shape and whose every reader is elementwise or a reduction take part, so a
 buffer never escapes: nothing returned, recorded or passed to other code is a
@@ -176,8 +180,11 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
     buffer_names = []
     out_param = namer.fresh("out")
     new_body = []
+    in_out = {}                  # name -> param: it holds ``out`` or a fresh array for it
+    acc_names = {}               # param -> the array its gradient is added into
     for k, s in enumerate(body[:-1]):
         rewritten = None
+        wrote = None
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
             rewritten = _method_form(s, namespace, shapes, param_kinds)
@@ -198,6 +205,14 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                     if param not in out_names:
                         out_names[param] = namer.fresh(param + "_out")
                     target = _load(out_names[param])
+                    wrote = (name, param)
+                    if in_out.get(name) == param and any(
+                            isinstance(a, gast.Name) and a.id == name for a in args):
+                        if param not in acc_names:
+                            acc_names[param] = namer.fresh(param + "_acc")
+                            new_body.append(_accumulator(env, acc_names[param], name, param,
+                                                         out_names[param]))
+                        target = _load(acc_names[param])    # add in place
                 elif name not in unsafe and name not in results:
                     pool = free.setdefault(owner, [])
                     if pool:
@@ -222,6 +237,11 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
             rewritten = _into_form(s, namespace, env, results, array_params, out_names, namer,
                                    last_use, len(body) - 1)
         new_body.append(rewritten or s)
+        for n in gast.walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                in_out.pop(n.id, None)
+        if wrote is not None:
+            in_out[wrote[0]] = wrote[1]
         for name in [n for n, b in taken.items() if last_use.get(n, -1) <= k]:
             shape = shapes(name)
             free.setdefault(shape[1], []).append(taken.pop(name))
@@ -241,6 +261,18 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                                   type_comment=None))
     fn.args.defaults.append(_const(None))
     return fn
+
+
+def _accumulator(env, acc, name, param, out_name):
+    """``x_acc = x_out if x_out is not None else owned_array(x_bar, x)``: what a later
+    ``x_bar = x_bar + t`` is written into (None when ``x_bar`` is not an array of
+    ``x``'s shape and dtype, a zero placeholder say: a new array then, as before)."""
+    from srcad import runtime
+    helper = env.bind("owned_array", runtime.owned_array, ("srcad.runtime", "owned_array"))
+    return _assign(acc, gast.IfExp(
+        test=gast.Compare(left=_load(out_name), ops=[gast.IsNot()], comparators=[_const(None)]),
+        body=_load(out_name),
+        orelse=gast.Call(func=_load(helper), args=[_load(name), _load(param)], keywords=[])))
 
 
 def _into_form(s, namespace, env, results, array_params, out_names, namer, last_use, ret_index):
