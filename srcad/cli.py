@@ -73,6 +73,9 @@ def _parser():
                        help="a random float64 argument of this shape (NAME= for a float); "
                             "repeat per parameter")
         q.add_argument("--seed", type=int, default=0, help="seed of --shape's random values")
+    show.add_argument("--standalone", action="store_true",
+                      help="print a complete module that runs on its own (imports, constants "
+                           "as literals, <function>_grad(*args))")
     check.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance (1e-6)")
     check.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (1e-8)")
     return p
@@ -198,7 +201,7 @@ def _differentiable(obj, wrt):
 
 
 def show(ns, d, args):
-    print(d.source(ns.kind, *args), end="")
+    print(d.source(ns.kind, *args, standalone=ns.standalone), end="")
     return 0
 
 

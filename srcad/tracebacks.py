@@ -42,8 +42,9 @@ def debugging():
 
 def at_user_line(exc, function=None):
     """``exc`` (a ``TransformError``) with a traceback whose only entry is the user's
-    offending line, in the user's file (as if raised there in ``function``, a name);
-    unchanged with SRCAD_DEBUG. Raise the result ``from None``."""
+    offending line, in the user's file (as if raised there in the helper the line is
+    in, else in ``function``, a name); unchanged with SRCAD_DEBUG. Raise the result
+    ``from None``."""
     if debugging():
         return exc
     exc = exc.with_traceback(None)
@@ -52,7 +53,7 @@ def at_user_line(exc, function=None):
             os.path.isfile(filename) or filename in linecache.cache):
         return exc
     code = compile(_raising_line(filename, lineno), filename, "exec")
-    name = function or getattr(exc, "function", None) or "<the line srcad cannot differentiate>"
+    name = getattr(exc, "function", None) or function or "<the line srcad cannot differentiate>"
     code = code.replace(co_name=name, **({"co_qualname": name}
                                          if hasattr(code, "co_qualname") else {}))
     try:

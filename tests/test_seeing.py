@@ -273,6 +273,16 @@ def guarded(x):
     return np.sum(y)
 
 
+def unwrapped(x):
+    y = np.unwrap(x)
+    return np.sum(y)
+
+
+def calls_unwrapped(x):
+    z = np.sin(x)
+    return unwrapped(z) * 2.0
+
+
 def root_sum(x):
     r = np.sqrt(x)
     return np.sum(r * x) + np.sum(r)
@@ -368,6 +378,16 @@ def test_transform_error_is_raised_at_the_users_line(tmp_path, monkeypatch):
     assert len(_srcad_frames(frames)) <= 3, [(f.filename, f.name) for f in frames]
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert "try:" in "".join(traceback.format_exception(info.value))
+
+    # in a helper srcad inlined: raised in the helper, with the call that led there
+    with pytest.raises(srcad.TransformError, match="no derivative rule for `unwrap`") as info:
+        srcad.grad(mod.calls_unwrapped)(np.ones(3))
+    last = traceback.extract_tb(info.value.__traceback__)[-1]
+    line = _line_of(mod.__file__, "y = np.unwrap(x)")
+    assert (last.filename, last.lineno, last.name) == (mod.__file__, line, "unwrapped")
+    call = _line_of(mod.__file__, "return unwrapped(z) * 2.0")
+    assert f"reached from {mod.__file__}:{call}: return unwrapped(z) * 2.0" in str(info.value)
+    assert info.value.calls == [(mod.__file__, call, "return unwrapped(z) * 2.0")]
 
     monkeypatch.setenv("SRCAD_DEBUG", "1")         # srcad's own frames, for its bugs
     with pytest.raises(srcad.TransformError) as info:
@@ -505,3 +525,16 @@ def test_the_api_contract_lives_in_the_repository():
     for feature in ("standalone=True", 'logging.getLogger("srcad")', "SRCAD_DEBUG",
                     "reached from"):
         assert feature in text, feature
+
+
+def test_cli_show_standalone_writes_a_module_that_runs(user_module, tmp_path, rng):
+    m = user_module
+    x = rng.uniform(0.2, 1.0, 4)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), ROOT]),
+               SRCAD_DISK_CACHE="0")
+    done = subprocess.run([sys.executable, "-m", "srcad", "show", m.__file__ + ":eam",
+                           "--wrt", "x", "--args", "np.ones(4)", "--standalone"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    mod = _write_standalone(tmp_path, "eam_from_cli", done.stdout)
+    np.testing.assert_allclose(mod.eam_grad(x), m.eam.grad(x), rtol=1e-13, atol=1e-15)
