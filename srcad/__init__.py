@@ -29,6 +29,7 @@ from srcad.api import (
 from srcad import api_docs as _api_docs
 from srcad.bounds import set_cache_limits
 from srcad.check import check_grad
+from srcad import inner_derivatives  # noqa: F401,E402  (srcad.grad inside differentiated code)
 from srcad.errors import InternalError, TransformError
 from srcad.reflect import (
                        adjoint,

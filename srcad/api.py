@@ -17,7 +17,7 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, logs, outputs, pickling, tracebacks, workspace
+from srcad import bound, codegen, logs, outputs, pickling, tracebacks, workspace
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args)
@@ -72,6 +72,7 @@ class Differentiable:
                 "backend='numba' is not available yet: the generated NumPy code is the only "
                 "backend; use backend='numpy'")
         self.fn = fn
+        self._wrt_given = wrt
         self.__srcad_wrapped__ = fn
         functools.update_wrapper(self, fn)
         self.backend = backend
@@ -126,7 +127,8 @@ class Differentiable:
         return self.fn(*args[:n], **dict(zip(self.params[n:], args[n:], strict=True)))
 
     def __get__(self, obj, objtype=None):
-        return self if obj is None else functools.partial(self, obj)
+        """``model.loss``: a Differentiable with ``self`` bound (srcad/bound.py)."""
+        return self if obj is None else bound.method(self, obj)
 
     # ------------------------------------------------------------- dispatch
     def _specialise(self, kind, args):
@@ -523,7 +525,9 @@ def _derivatives():
 
 def differentiate(fn=None, *, wrt=None, backend="numpy", has_aux=False):
     if fn is None:
-        return lambda f: Differentiable(f, wrt=wrt, backend=backend, has_aux=has_aux)
+        return lambda f: differentiate(f, wrt=wrt, backend=backend, has_aux=has_aux)
+    if bound.is_bound_callable(fn):
+        return bound.bind(fn, wrt, has_aux, backend)
     return Differentiable(fn, wrt=wrt, backend=backend, has_aux=has_aux)
 
 
@@ -534,6 +538,8 @@ def _differentiable(fn, wrt, has_aux=False, backend=None):
     base = fn.fn if isinstance(fn, Differentiable) else fn
     backend = backend or "numpy"
     key = (wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend)
+    if bound.is_bound_callable(base):       # a functools.partial or a bound method
+        return derivative_for(base, key, lambda: bound.bind(base, wrt, has_aux, backend))
     return derivative_for(base, key, lambda: Differentiable(base, wrt=wrt, backend=backend,
                                                             has_aux=has_aux))
 

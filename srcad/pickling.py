@@ -113,7 +113,7 @@ class Derived:
         self.__qualname__ = f"{getattr(d.fn, '__qualname__', name)}_{method}"
         self.__module__ = getattr(d.fn, "__module__", None)
         self.__doc__ = f"srcad.{method} of {name} (wrt {', '.join(d.wrt)})."
-        if method == "grad" and not d.has_aux:
+        if method == "grad" and not d.has_aux and not getattr(d, "bound", False):
             self.__srcad_derivative__ = (d, "grad")     # grad(grad(f)) and calls in code
         else:
             shown = name + (", has_aux=True" if d.has_aux else "")

@@ -298,6 +298,18 @@ def show(label, g):
     print(f"{label}: {g}")
 
 
+def text(template, *values):
+    """An f-string of the user's code: ``template.format(*values)`` (a string: no derivative)."""
+    return template.format(*values)
+
+
+def throw(exc, cause=None):
+    """A ``raise`` of the user's code (transforms/checks.py)."""
+    if cause is not None:
+        raise exc from cause
+    raise exc
+
+
 def zeros_cot(x):
     """A zero cotangent array of its own for ``x`` (updated in place by the sweep)."""
     if isinstance(x, np.ndarray):

@@ -28,6 +28,8 @@ from srcad.runtime import (
     pop_cot,
     restore_item,
     show,
+    text,
+    throw,
     take_cot,
     tangent_attr,
     tangent_item,
@@ -40,7 +42,7 @@ from srcad.runtime import (
 from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item,
-        numbers_only)
+        numbers_only, text, throw)
 
 
 # ---- identities and copies ------------------------------------------------------

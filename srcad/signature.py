@@ -9,6 +9,7 @@ compiled function; workspaces inside it are keyed by shape.
     (('array', '<f8', 1), ('float',))
 """
 import dataclasses
+import types
 
 import numpy as np
 
@@ -118,12 +119,15 @@ def fields_of(params, args):
 
 
 def struct_types(params, args):
-    """parameter -> class, for dataclass and NamedTuple arguments (their methods resolve)."""
+    """parameter -> class, for dataclass, NamedTuple and user-class arguments (their methods
+    resolve)."""
     out = {}
     for p, a in zip(params, args, strict=False):
         if (dataclasses.is_dataclass(a) and not isinstance(a, type)) or \
-                (isinstance(a, tuple) and hasattr(a, "_fields")):
-            out[p] = type(a)
+                (isinstance(a, tuple) and hasattr(a, "_fields")) or abstract(a)[0] == "const" \
+                and not isinstance(a, (type, types.ModuleType, types.FunctionType)) \
+                and type(a).__module__.split(".")[0] not in ("builtins", "numpy"):
+            out[p] = type(a)        # an object of a user class: ``self.helper(x)``
     return out
 
 

@@ -225,6 +225,11 @@ def wrt_positions(fn, wrt):
     return tuple(names.index(w) if isinstance(w, str) else int(w) for w in items)
 
 
+def _name(fn):
+    """A function's name for messages (a functools.partial or a bound method has its own)."""
+    return getattr(fn, "__name__", None) or repr(fn)
+
+
 def _bare(wrt):
     """A one-element ``wrt`` tuple as its element: ``grad`` then returns one value."""
     if isinstance(wrt, (tuple, list)) and len(wrt) == 1:
@@ -295,28 +300,28 @@ def fd_check(fn, args, wrt, rng):
     original = tree_copy(args)
     y = fn(*tree_copy(args))
     ybar = tree_random_like(y, rng)
-    assert tree_leaves(ybar), f"{fn.__name__} returned no float output: {y!r}"
+    assert tree_leaves(ybar), f"{_name(fn)} returned no float output: {y!r}"
 
     value, back = srcad.pullback(fn, *args, wrt=wrt)
-    assert_close_values(value, y, f"{fn.__name__}: pullback value")
+    assert_close_values(value, y, f"{_name(fn)}: pullback value")
     grads = back(ybar)
     assert isinstance(grads, tuple) and len(grads) == len(positions), \
-        f"{fn.__name__}: back() must return one entry per wrt argument, got {grads!r}"
-    assert_tree_equal(args, original, f"{fn.__name__}: srcad modified its arguments")
+        f"{_name(fn)}: back() must return one entry per wrt argument, got {grads!r}"
+    assert_tree_equal(args, original, f"{_name(fn)}: srcad modified its arguments")
 
     scalar = isinstance(y, (float, np.floating))
     if scalar:
         g = srcad.grad(fn, wrt=wrt)(*args)
         plain = (g,) if len(positions) == 1 else g
         assert isinstance(plain, tuple) and len(plain) == len(positions), \
-            f"{fn.__name__}: grad with wrt={wrt!r} returned {g!r}"
-        assert_tree_equal(args, original, f"{fn.__name__}: srcad.grad modified its arguments")
+            f"{_name(fn)}: grad with wrt={wrt!r} returned {g!r}"
+        assert_tree_equal(args, original, f"{_name(fn)}: srcad.grad modified its arguments")
         vg_value, _ = srcad.value_and_grad(fn, wrt=wrt)(*args)
-        assert_close_values(vg_value, y, f"{fn.__name__}: value_and_grad value")
+        assert_close_values(vg_value, y, f"{_name(fn)}: value_and_grad value")
 
     scale = tree_abs_inner(ybar, y)
     for i, k in enumerate(positions):
-        name = f"{fn.__name__}: d/d(arg {k})"
+        name = f"{_name(fn)}: d/d(arg {k})"
         assert_same_structure(grads[i], args[k], f"{name} (pullback)")
         v = tree_random_like(args[k], rng)
         dy = _central_difference(fn, args, (k,), (v,))
@@ -342,13 +347,13 @@ def fd_check_forward(fn, args, wrt, rng):
     tangents = tuple(tree_random_like(args[k], rng) for k in positions)
 
     value, t_out = srcad.jvp(fn, args, tangents, wrt=wrt)
-    assert_close_values(value, y, f"{fn.__name__}: jvp value")
-    assert_tree_equal(args, original, f"{fn.__name__}: srcad.jvp modified its arguments")
+    assert_close_values(value, y, f"{_name(fn)}: jvp value")
+    assert_tree_equal(args, original, f"{_name(fn)}: srcad.jvp modified its arguments")
     if is_leaf(y) and not isinstance(y, np.ndarray):
         assert isinstance(t_out, (float, np.floating)), \
-            f"{fn.__name__}: a float output needs a float tangent, got {type(t_out).__name__}"
+            f"{_name(fn)}: a float output needs a float tangent, got {type(t_out).__name__}"
     else:
-        assert_same_structure(t_out, y, f"{fn.__name__}: output tangent")
+        assert_same_structure(t_out, y, f"{_name(fn)}: output tangent")
 
     dy = _central_difference(fn, args, positions, tangents)
     scale = max(float(np.max(np.abs(leaf), initial=0.0)) for leaf in tree_leaves(y))
@@ -359,6 +364,6 @@ def fd_check_forward(fn, args, wrt, rng):
         tol = RTOL * np.maximum(np.abs(got), np.abs(want)) + ATOL * (1.0 + scale)
         worst = np.unravel_index(np.argmax(err - tol), err.shape) if err.ndim else ()
         assert np.all(err <= tol), (
-            f"{fn.__name__}: output tangent leaf {j} at {worst}: srcad gives {got[worst]!r}, "
+            f"{_name(fn)}: output tangent leaf {j} at {worst}: srcad gives {got[worst]!r}, "
             f"central differences {want[worst]!r}")
     return value, t_out

@@ -43,11 +43,6 @@ REJECTED = {
     gast.Delete: ("`del` statements cannot be differentiated",
                   "the reverse sweep may still need the deleted value",
                   "let the name go out of scope or rebind it"),
-    gast.Raise: ("`raise` statements cannot be differentiated",
-                 "an exception would leave the reverse sweep half done",
-                 "check inputs before calling the differentiated function"),
-    gast.Assert: ("`assert` statements cannot be differentiated", None,
-                  "check inputs before calling the differentiated function"),
     gast.Import: ("imports inside a differentiated function are not supported", None,
                   "import at module level"),
     gast.ImportFrom: ("imports inside a differentiated function are not supported", None,
@@ -65,8 +60,6 @@ REJECTED = {
     gast.DictComp: ("dict comprehensions cannot be differentiated", None,
                     "build the dict with explicit keys"),
     gast.Set: ("sets cannot be differentiated", None, "use a list or a tuple"),
-    gast.JoinedStr: ("f-strings are not supported inside differentiated code", None,
-                     "format strings outside the differentiated function"),
     gast.Match: ("`match` statements are not supported", None, "use if/elif/else"),
 }
 

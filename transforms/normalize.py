@@ -35,7 +35,8 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms import sharing
+from transforms import callees, sharing
+from transforms.checks import Checks
 from transforms.exits import _assign, _const, _load, dotted, rename_root
 from transforms.forms import index_form, value_method
 from transforms.parse import MISSING, resolve
@@ -79,7 +80,7 @@ def _fold_sequence(e, limit=256):
     return None
 
 
-class Normalizer:
+class Normalizer(Checks):
     def __init__(self, parsed, env, namer, level, types=None):
         self.helper = False
         self.parsed = parsed
@@ -659,11 +660,13 @@ class Normalizer:
             args = [base] + [self.atom(a) for a in e.args]
             keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
             return gast.Call(func=self.bind_callable(target), args=args, keywords=keywords)
-        obj = self.callee(func)
+        obj, ref, lead = self.callee(func), None, ()
         if obj is MISSING:
-            self.error(e, "calls to a local value are not supported",
-                       "srcad resolves every callee at transform time",
-                       "call a module-level function")
+            found = callees.resolve_callee(self, func)
+            if found is None:
+                callees.refuse(self, e)
+            obj, ref, *rest = found
+            lead = rest[0] if rest else ()
         obj = getattr(obj, "__srcad_wrapped__", obj)
         special = registry.SPECIAL.get(obj) if registry.hashable(obj) else None
         if special == "isderiving":
@@ -676,14 +679,14 @@ class Normalizer:
             return gast.Call(func=self.bind_callable(marker), args=[_const(level)], keywords=[])
         if special == "showgrad":
             e = self.showgrad_call(e, obj)
-        args = []
+        args = list(lead)           # ``OBJ.method(x)``: the object, as ``self``
         for a in e.args:
             if isinstance(a, (gast.GeneratorExp, gast.ListComp)):
                 args.append(self.comprehension(a))
             else:
                 args.append(self.atom(a))
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
-        return gast.Call(func=self.callable_ref(func, obj), args=args, keywords=keywords)
+        return gast.Call(func=ref or self.callable_ref(func, obj), args=args, keywords=keywords)
 
     def callable_ref(self, func, obj):
         """``np.linalg.solve`` stays spelled so, with its root bound in the namespace."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import gast
 
 from srcad.errors import TransformError
+from transforms import lambdas
 from transforms.fingerprint import code_hash  # noqa: F401  (re-exported for the passes)
 
 
@@ -74,22 +75,17 @@ def source_of(fn):
     try:
         lines, start = inspect.getsourcelines(fn)
     except (OSError, TypeError) as exc:
-        raise TransformError(
-            f"the source of `{getattr(fn, '__qualname__', fn)}` is not available",
-            filename=getattr(getattr(fn, "__code__", None), "co_filename", "<unknown>"),
-            why=str(exc),
-            hint="define it in a file, or give it a rule with @srcad.adjoint") from None
+        raise lambdas.no_source_error(fn, str(exc)) from None
     filename = fn.__code__.co_filename
     return "".join(lines), filename, start
 
 
 def parse_function(fn):
     if fn.__code__.co_name == "<lambda>":
-        raise TransformError("lambdas cannot be differentiated", filename=fn.__code__.co_filename,
-                             lineno=fn.__code__.co_firstlineno,
-                             why="srcad reads a function's source, and a lambda's line may "
-                                 "hold more than the lambda",
-                             hint="write it as a `def`")
+        node, filename = lambdas.lambda_def(fn)
+        tree = gast.ast_to_gast(node)
+        scope, recipes = free_names(fn)
+        return Parsed(fn, tree, filename, scope, recipes)
     source, filename, start = source_of(fn)
     text = textwrap.dedent(source)
     indent = len(source) - len(source.lstrip()) - (len(text) - len(text.lstrip()))

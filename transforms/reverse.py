@@ -578,9 +578,9 @@ def sequence_guard(env, s, numeric, shapes, filename):
 
 def check_discarded_call(s, env, is_active, filename):
     """A call whose result is dropped, on values that carry derivatives, must be pure
-    (a rule or a non-differentiable function) or ``print``: anything else may change
-    its arguments in place, which no derivative code would follow."""
-    import builtins
+    (a rule or a non-differentiable function) or an effect (``print``, a logger: the
+    rules' EFFECTS): anything else may change its arguments in place, which no derivative
+    code would follow."""
     call = s.value
     if not isinstance(call, gast.Call):
         return
@@ -588,7 +588,7 @@ def check_discarded_call(s, env, is_active, filename):
     if not any(is_active(a) for a in args):
         return
     fn = resolve(call.func, env.namespace)
-    if fn is builtins.print or (fn is not MISSING and classify(fn) in (
+    if registry.is_effect(fn) or (fn is not MISSING and classify(fn) in (
             "rule", "nondiff", "stop_gradient", "showgrad")):
         return
     raise TransformError(

@@ -158,7 +158,6 @@ def check_calls_in_place(fn, primal_length, namespace, filename):
     """A call whose result is dropped can only act by changing its arguments in place
     (``np.copyto(b, v)``); when the adjoint sweep reads such an argument afterwards (or
     a view of it), it would read the changed values: refuse."""
-    import builtins
     calls = []
     for s in fn.body[:primal_length]:
         for n in gast.walk(s):
@@ -167,7 +166,7 @@ def check_calls_in_place(fn, primal_length, namespace, filename):
                 if isinstance(call.func, gast.Attribute) and call.func.attr == "append":
                     continue
                 target = resolve(call.func, namespace)
-                if target is builtins.print or getattr(target, "__module__", None) in \
+                if registry.is_effect(target) or getattr(target, "__module__", None) in \
                         registry.RUNTIME_MODULES or (registry.hashable(target) and (registry.lookup(
                             registry.REVERSE, target) is not None
                             or registry.is_nondiff(target))):

@@ -106,6 +106,11 @@ class _Table(dict):
 CUSTOM_REVERSE: dict = _Table()  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
 CUSTOM_FORWARD: dict = _Table()  # user callable -> rule(args, tangents) -> (value, tangent)
 SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
+EFFECTS: set = set()      # callables run for their effect only, never changing their arguments
+                          # (print, a logger's methods): a dropped result on active values is
+                          # fine
+DERIVATIVE_MAKERS: dict = {}  # srcad.grad, Differentiable.grad -> what makes, at transform
+                             # time, the derivative function a call of it in user code builds
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
 RUNTIME_MODULES = frozenset({"srcad.runtime", "srcad.pullbacks"})  # srcad's own helpers
 
@@ -260,6 +265,15 @@ def is_elementwise(fn):
         return fn.signature is None
     try:
         return fn in ELEMENTWISE
+    except TypeError:
+        return False
+
+
+def is_effect(fn):
+    """Is ``fn`` (or the function of the bound method ``fn``) run for its effect only?"""
+    fn = getattr(fn, "__func__", fn)
+    try:
+        return fn in EFFECTS
     except TypeError:
         return False
 
