@@ -577,38 +577,8 @@ def derivative(fn):
     return pickling.Derived(_differentiable(fn, 0), "derivative")
 
 
-def jvp_positions(fn, args, tangents):
-    """Used by generated code: (value, tangent) with None for constant arguments."""
-    positions = tuple(k for k, t in enumerate(tangents) if t is not None)
-    if not positions:
-        from srcad.runtime import call_full
-        return call_full(fn, args), 0.0
-    d = _differentiable(fn, positions)
-    return d.jvp(args, tuple(tangents[k] for k in positions))
-
-
 def source(fn, *args, kind="grad", wrt=0, standalone=False):
     return _differentiable(fn, wrt).source(kind, *args, standalone=standalone)
-
-
-def pullback_positions(fn, args, positions, value=True):
-    """Used by generated code: (value, back) with one entry per argument.
-
-    With ``value=False`` (a checkpoint's reverse sweep, never re-entered) the
-    pullback runs the optimised gradient and its workspace; otherwise the plain
-    one, which a recursive function may re-enter safely.
-    """
-    positions = tuple(positions)
-    d = _differentiable(fn, positions if positions else (0,))
-    run = d._vjp_plain if value else d._vjp
-
-    def back(g):
-        _, gs = run(args, g)
-        full = [None] * len(args)
-        for p, c in zip(positions, gs, strict=True):
-            full[p] = c
-        return tuple(full)
-    return (d._primal(args) if value else None), back
 
 
 def clear_cache():

@@ -1,7 +1,8 @@
 """Calls into pullbacks from generated code: a user function's own generated pullback
-(``vjp_call``, ``vjp_back``), a rule's or pullback's ``back`` checked against the
-arguments (``call_back``), a call binding keyword-only parameters (``call_full``).
-Generated code reaches them through ``srcad.runtime`` as ``_rt.<name>``."""
+(``vjp_call``, ``vjp_back``, through ``pullback_positions``) or jvp (``jvp_call``), a
+rule's or pullback's ``back`` checked against the arguments (``call_back``), a call
+binding keyword-only parameters (``call_full``). Generated code reaches them through
+``srcad.runtime`` as ``_rt.<name>``."""
 import numpy as np
 
 
@@ -18,9 +19,8 @@ def call_full(fn, args):
 
 def vjp_call(fn, args, wrt):
     """(value, back) of a user function through its own generated pullback."""
-    from srcad import api
     from srcad.library import is_library, through_source
-    value, back = through_source(lambda: api.pullback_positions(fn, args, wrt), fn)
+    value, back = through_source(lambda: pullback_positions(fn, args, wrt), fn)
     if not is_library(fn):
         return value, back
     return value, lambda g: through_source(lambda: back(g), fn)
@@ -28,8 +28,44 @@ def vjp_call(fn, args, wrt):
 
 def vjp_back(fn, args, wrt):
     """Only the pullback of a user function (its value is not computed here)."""
-    from srcad import api
-    return api.pullback_positions(fn, args, wrt, value=False)[1]
+    return pullback_positions(fn, args, wrt, value=False)[1]
+
+
+def pullback_positions(fn, args, positions, value=True):
+    """Used by generated code: (value, back) with one entry per argument.
+
+    With ``value=False`` (a checkpoint's reverse sweep, never re-entered) the
+    pullback runs the optimised gradient and its workspace; otherwise the plain
+    one, which a recursive function may re-enter safely.
+    """
+    positions = tuple(positions)
+    from srcad.api import _differentiable
+    d = _differentiable(fn, positions if positions else (0,))
+    run = d._vjp_plain if value else d._vjp
+
+    def back(g):
+        _, gs = run(args, g)
+        full = [None] * len(args)
+        for p, c in zip(positions, gs, strict=True):
+            full[p] = c
+        return tuple(full)
+    return (d._primal(args) if value else None), back
+
+
+def jvp_call(fn, args, tangents):
+    """(value, tangent) of a user function through its own generated jvp."""
+    from srcad.library import through_source
+    return through_source(lambda: jvp_positions(fn, args, tangents), fn)
+
+
+def jvp_positions(fn, args, tangents):
+    """Used by generated code: (value, tangent) with None for constant arguments."""
+    positions = tuple(k for k, t in enumerate(tangents) if t is not None)
+    if not positions:
+        return call_full(fn, args), 0.0
+    from srcad.api import _differentiable
+    d = _differentiable(fn, positions)
+    return d.jvp(args, tuple(tangents[k] for k in positions))
 
 
 def call_back(back, g, args, label, is_rule):

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 # generated code calls these as _rt.<name>, like every helper here
-from srcad.pullbacks import call_back, call_full, vjp_back, vjp_call  # noqa: F401
+from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
 
 
 def is_zero(c):
@@ -562,13 +562,6 @@ def zeros_for_value(y):
     if isinstance(y, (float, int, np.number)) and not isinstance(y, bool):
         return 0.0
     return finalize(0.0, y)
-
-
-def jvp_call(fn, args, tangents):
-    """(value, tangent) of a user function through its own generated jvp."""
-    from srcad import api
-    from srcad.library import through_source
-    return through_source(lambda: api.jvp_positions(fn, args, tangents), fn)
 
 
 # ---------------------------------------------------------------- workspaces

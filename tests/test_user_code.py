@@ -493,6 +493,18 @@ def test_assert_raise_fstring_print_run_once_in_the_primal_sweep(module_dir, rng
         srcad.jvp(checked, (x, 300), (x,))
 
 
+def chkfinite(x):
+    return np.sum(np.asarray_chkfinite(x) ** 2)
+
+
+def test_library_function_with_a_raise_in_an_if_is_differentiated_through(rng):
+    x = rng.standard_normal(3)
+    fd_check(chkfinite, (x,), 0, rng)
+    fd_check_forward(chkfinite, (x,), 0, rng)
+    with pytest.raises(ValueError, match="array must not contain infs or NaNs"):
+        srcad.grad(chkfinite)(np.array([1.0, np.inf]))
+
+
 def test_bare_raise_is_refused_located():
     def f(x):
         if x > 1.0:

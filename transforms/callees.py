@@ -19,6 +19,7 @@ Such code is kept in memory only (a bound object cannot be found again from the
 function in another process), never in the disk cache.
 """
 import inspect
+import sysconfig
 import types
 
 import gast
@@ -114,8 +115,8 @@ def _method_of_global(norm, func):
         name = norm.env.bind(getattr(made, "__name__", "derivative"), made, None)
         return made, _load(name)
     owner = getattr(obj, "__srcad_bound__", None)     # ``model.loss`` of a decorated method
-    if owner is None and isinstance(obj, types.MethodType) and inspect.isfunction(obj.__func__) \
-            and not registry.is_effect(obj) and not isinstance(obj.__self__, type):
+    if owner is None and isinstance(obj, types.MethodType) and _users(obj.__func__) \
+            and not isinstance(obj.__self__, type):
         owner = (obj.__func__, (obj.__self__,))
         norm.env.attrs.append((type(obj.__self__), obj.__func__.__name__, obj.__func__))
     if owner is not None and len(owner[1]) == 1:
@@ -129,6 +130,21 @@ def _method_of_global(norm, func):
         return fn, _load(ref), [_load(name)]
     name = norm.env.bind(f"{_root(func)}_{func.attr}", obj, None)
     return obj, _load(name)
+
+
+def _users(fn):
+    """Is ``fn`` the user's own code (not srcad's, the standard library's or a package's)?
+    A method of the user's class is inlined; any other stays a call (run as is on
+    constants, refused on values that carry derivatives)."""
+    if not inspect.isfunction(fn) or registry.is_effect(fn):
+        return False
+    root = (getattr(fn, "__module__", "") or "").split(".")[0]
+    filename = fn.__code__.co_filename
+    return root not in ("srcad", "transforms", "numpy") and not any(
+        part in filename for part in ("site-packages", "dist-packages", _STDLIB))
+
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
 
 
 def _global_object(norm, node):
@@ -173,8 +189,12 @@ def refuse(norm, call):
     root = func
     while isinstance(root, (gast.Attribute, gast.Subscript, gast.Call)):
         root = root.func if isinstance(root, gast.Call) else root.value
-    what = f"`{root.id}`, a value computed inside the function" if isinstance(
-        root, gast.Name) and root.id in norm.locals else "a value computed at run time"
+    params = {a.id for a in norm.parsed.tree.args.args + norm.parsed.tree.args.kwonlyargs}
+    what = "a value computed at run time"
+    if isinstance(root, gast.Name) and root.id in params:
+        what = f"`{root.id}`, a parameter of the function"
+    elif isinstance(root, gast.Name) and root.id in norm.locals:
+        what = f"`{root.id}`, a value computed inside the function"
     norm.error(call, f"calls to {what} (`{text}(...)`) are not supported",
                "srcad resolves every callee when it transforms the code, before the "
                "function runs",
