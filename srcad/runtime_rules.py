@@ -4,6 +4,9 @@ Gradients of gradients, Hessians and Hessian-vector products transform srcad's
 own (un-optimised) generated code; every helper that code calls needs a
 reverse and a forward rule, registered here like any other rule.
 """
+import logging
+import warnings
+
 import numpy as np
 
 from srcad.runtime import (
@@ -39,10 +42,18 @@ from srcad.runtime import (
     zeros_cot,
     zeros_for,
 )
-from transforms.rules.registry import forward, nondiff, reverse, unbroadcast
+from transforms.rules.registry import EFFECTS, forward, nondiff, reverse, unbroadcast
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item,
         numbers_only, text, throw)
+
+# loggers and warnings run in the primal sweep for what they show, reading their arguments
+# only: a dropped result on values that carry derivatives is fine (as for print)
+EFFECTS.update({warnings.warn, logging.Logger.debug, logging.Logger.info,
+                logging.Logger.warning, logging.Logger.error, logging.Logger.exception,
+                logging.Logger.critical, logging.Logger.log, logging.debug, logging.info,
+                logging.warning, logging.error, logging.exception, logging.critical,
+                logging.log})
 
 
 # ---- identities and copies ------------------------------------------------------

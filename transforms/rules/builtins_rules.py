@@ -1,4 +1,4 @@
-"""Derivative rules for Python builtins: abs, sum, float, max, min; print and loggers.
+"""Derivative rules for Python builtins: abs, sum, float, max, min; print.
 
 ``pow`` shares ``operator.pow``'s rule (operators.py); ``enumerate``, ``zip``
 and friends are control flow, handled by the passes, not rules.
@@ -11,20 +11,15 @@ Rules are written for two arguments or one sequence: ``max(a, b, c)`` does not
 bind to them.
 """
 import builtins
-import logging
-import warnings
 
 import numpy as np
 
 from transforms.rules.registry import (EFFECTS, broadcast_tangent, forward, nondiff, reverse,
                                        unbroadcast)
 
-# run in the primal sweep for what they show; they read their arguments only
-EFFECTS.update({builtins.print, warnings.warn, logging.Logger.debug, logging.Logger.info,
-                logging.Logger.warning, logging.Logger.error, logging.Logger.exception,
-                logging.Logger.critical, logging.Logger.log, logging.debug, logging.info,
-                logging.warning, logging.error, logging.exception, logging.critical,
-                logging.log})
+# run in the primal sweep for what it shows; it reads its arguments only (loggers and
+# warnings.warn: srcad/runtime_rules.py)
+EFFECTS.add(builtins.print)
 
 
 def builtin_sum_back(g, x):
