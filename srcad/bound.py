@@ -184,7 +184,3 @@ class Bound:
     @property
     def signatures(self):
         return self.d.signatures
-
-    @property
-    def _compiled(self):            # what clear_cache() clears
-        return self.d._compiled
