@@ -173,10 +173,12 @@ class Bound:
                             f"write hvp((x,), v) for one argument")
         return self.d.hvp(self._full(args, {}), v)
 
-    def source(self, kind="grad", *args):
+    def source(self, kind="grad", *args, **options):
         if not isinstance(kind, str):
             kind, args = "grad", (kind,) + args
-        return self.d.source(kind, *self._full(args, {})) if args else self.d.source(kind)
+        if not args:
+            return self.d.source(kind, **options)
+        return self.d.source(kind, *self._full(args, {}), **options)
 
     def compiled(self, kind="grad", *args):
         return self.d.compiled(kind, *self._full(args, {}))

@@ -328,6 +328,7 @@ def test_decorated_method_is_bound(rng):
     fd_check_forward(model.loss, (x,), 0, rng)
     v, g2 = model.loss.value_and_grad(x)
     assert v == model.loss(x) and np.allclose(g2, g)
+    assert "def loss_vjp(self, x, seed" in model.loss.source("grad", x)
     model.scale = -3.0          # an attribute read when the code runs, not frozen
     assert_grad_close(model.loss.grad(x), model.loss, (x,), 0)
     np.testing.assert_allclose(model.loss.hessian(x), fd_jacobian(model.loss.grad, x),
