@@ -228,6 +228,16 @@ def test_inner_derivative_of_a_local_value_is_refused_located():
         in info.value.what
 
 
+def test_other_derivatives_inside_differentiated_code_are_refused_located():
+    def g(x):
+        return np.sum(srcad.jacobian(f_inner)(x) * x)
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(g)(np.ones(2))
+    assert info.value.lineno == g.__code__.co_firstlineno + 1
+    assert info.value.what == ("`srcad.jacobian(...)` cannot be differentiated through "
+                               "inside differentiated code")
+
+
 # --------------------------------------------------------------------------- notebooks
 
 def _cell(text, name):

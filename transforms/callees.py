@@ -186,6 +186,16 @@ def refuse(norm, call):
                    "descriptor, or missing)",
                    f"call a module-level function, or give `{text}` a rule with "
                    f"@srcad.adjoint")
+    if isinstance(func, gast.Call):
+        maker = norm.callee(func.func)
+        if (getattr(maker, "__module__", None) or "").split(".")[0] == "srcad":
+            shown = ast.unparse(gast.gast_to_ast(gast.Expression(body=func.func)).body)
+            norm.error(call, f"`{shown}(...)` cannot be differentiated through inside "
+                             f"differentiated code",
+                       "of the derivatives srcad makes, only a gradient (srcad.grad(f), "
+                       "F.grad) has a derivative of its own",
+                       "take this derivative outside the differentiated function, or write "
+                       "it with srcad.grad")
     root = func
     while isinstance(root, (gast.Attribute, gast.Subscript, gast.Call)):
         root = root.func if isinstance(root, gast.Call) else root.value

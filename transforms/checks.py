@@ -1,4 +1,5 @@
-"""Input checks and debugging output in the user's function: ``assert``, ``raise``, f-strings.
+"""Input checks and debugging output in the user's function: ``assert``, ``raise``, f-strings
+(and the label of ``srcad.showgrad``).
 
 They run in the primal sweep (once per gradient, jvp or value_and_grad call) and
 are not differentiated: a message or an exception carries no derivative.
@@ -79,6 +80,22 @@ class Checks:
             template.append("{" + conversion + spec + "}")
             values.append(self.atom(part.value))
         return self.runtime_call("text", _const("".join(template)), *values)
+
+    def showgrad_call(self, e, obj):
+        """``showgrad(x, name=...)`` as ``showgrad(x, label)``; the label defaults to the
+        expression's source."""
+        import ast
+        import inspect
+        try:
+            bound = inspect.signature(obj).bind(*e.args, **{k.arg: k.value for k in e.keywords})
+        except TypeError as exc:
+            self.error(e, f"cannot bind the call to `showgrad`: {exc}",
+                       "showgrad takes the value and an optional name",
+                       "call srcad.showgrad(x) or srcad.showgrad(x, name='label')")
+        x, label = list(bound.arguments.values())[0], bound.arguments.get("name")
+        if label is None or isinstance(label, gast.Constant) and label.value is None:
+            label = _const(ast.unparse(gast.gast_to_ast(x)).strip())
+        return gast.Call(func=e.func, args=[x, label], keywords=[])
 
     def runtime_call(self, name, *args):
         from transforms.reverse import rt_call

@@ -497,22 +497,6 @@ class Normalizer(Checks):
     def expr_Name(self, e, hint):
         return self.name(e)
 
-    def showgrad_call(self, e, obj):
-        """``showgrad(x, name=...)`` as ``showgrad(x, label)``; the label defaults to the
-        expression's source."""
-        import ast
-        import inspect
-        try:
-            bound = inspect.signature(obj).bind(*e.args, **{k.arg: k.value for k in e.keywords})
-        except TypeError as exc:
-            self.error(e, f"cannot bind the call to `showgrad`: {exc}",
-                       "showgrad takes the value and an optional name",
-                       "call srcad.showgrad(x) or srcad.showgrad(x, name='label')")
-        x, label = list(bound.arguments.values())[0], bound.arguments.get("name")
-        if label is None or isinstance(label, gast.Constant) and label.value is None:
-            label = _const(ast.unparse(gast.gast_to_ast(x)).strip())
-        return gast.Call(func=e.func, args=[x, label], keywords=[])
-
     def expr_Constant(self, e, hint):
         return e
 
