@@ -504,6 +504,29 @@ def test_assert_raise_fstring_print_run_once_in_the_primal_sweep(module_dir, rng
         srcad.jvp(checked, (x, 300), (x,))
 
 
+def test_asserts_follow_python_O_also_through_the_disk_cache(tmp_path):
+    """``python -O`` leaves asserts out, as Python does; a process without -O sharing the
+    disk cache still checks them (-O compiles the function to other bytecode: another key)."""
+    mod = tmp_path / "asserted.py"
+    mod.write_text("import numpy as np\n\n\ndef f(x):\n"
+                   "    assert x[0] > 0, 'x[0] must be positive'\n"
+                   "    return np.sum(x * x)\n")
+    run = ("import sys; sys.path.insert(0, %r)\n"
+           "import numpy as np, srcad, asserted\n"
+           "try:\n"
+           "    print(srcad.grad(asserted.f)(np.array([-1.0, 2.0])).tolist())\n"
+           "except AssertionError as exc:\n"
+           "    print('AssertionError', exc)\n") % str(tmp_path)
+    env = dict(os.environ, SRCAD_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("SRCAD_DISK_CACHE", None)
+    outs = [subprocess.run([sys.executable, *flags, "-c", run], env=env, capture_output=True,
+                           text=True, timeout=120) for flags in (["-O"], [])]
+    for out in outs:
+        assert out.returncode == 0, out.stderr
+    assert outs[0].stdout.strip() == "[-2.0, 4.0]"
+    assert outs[1].stdout.strip() == "AssertionError x[0] must be positive"
+
+
 def chkfinite(x):
     return np.sum(np.asarray_chkfinite(x) ** 2)
 
