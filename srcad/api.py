@@ -20,7 +20,7 @@ from srcad import cache as disk
 from srcad import bound, codegen, logs, outputs, pickling, tracebacks, workspace
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
-                             _fresh_arrays, _resolve_wrt, _write_out, check_args)
+                             _fresh_arrays, _resolve_wrt, _write_out, check_args, plain_data)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
 from srcad.errors import TransformError
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
@@ -337,6 +337,7 @@ class Differentiable:
             self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
+        args = plain_data(args)
         fn = self._specialise("vjp_aux" if self.has_aux else "vjp", args)
         outs = None if out is None else _check_out(out, args, self.positions, self.wrt,
                                                    self.single)
@@ -370,6 +371,7 @@ class Differentiable:
         fn = self._hot.get("vjp")
         if fn is None or fn.__srcad_sig__ != signature_of(args) \
                 or self._version != _VERSION.number or fn.__srcad_code__ is not self._user.__code__:
+            args = plain_data(args)         # (a memmap's signature is never the hot one)
             fn = self._specialise("vjp", args)
         elif fn.__srcad_guards__ and not self._current(fn):    # a helper was redefined
             fn = self._specialise("vjp", args)
@@ -406,6 +408,7 @@ class Differentiable:
             self._refuse_varargs()
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
+        args = plain_data(args)
         value = _apart_from(self._primal(args), args)
 
         def back(cotangent):
@@ -449,7 +452,7 @@ class Differentiable:
         if args:
             if len(args) != len(self.params):
                 args = self._bind(args, {})
-            fn = self._specialise(k, args)
+            fn = self._specialise(k, plain_data(args))
         else:
             sig = self._last.get(k)
             if sig is None:
@@ -471,7 +474,9 @@ class Differentiable:
         args = tuple(args)
         if len(args) != len(self.params):
             args = self._bind(args, {})
-        tangents = _check_tangents(self, args, tangents)
+        args = plain_data(args)
+        tangents = _check_tangents(self, args, plain_data(tuple(tangents) if isinstance(
+            tangents, (tuple, list)) else (tangents,)))
         fn = self._specialise("jvp", args)
         try:
             result = fn(*args, *tangents)
@@ -486,7 +491,7 @@ class Differentiable:
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         try:
-            return _DERIVATIVES.jacobian(self, args, mode)
+            return _DERIVATIVES.jacobian(self, plain_data(args), mode)
         except Exception as exc:
             tracebacks.note_origin(exc)
             raise
@@ -498,7 +503,7 @@ class Differentiable:
             args = self._bind(args, kwargs)
         from srcad import derivatives
         try:
-            return derivatives.hessian(self, args)
+            return derivatives.hessian(self, plain_data(args))
         except Exception as exc:
             tracebacks.note_origin(exc)
             raise
@@ -511,7 +516,7 @@ class Differentiable:
                             f"write hvp((x,), v) for one argument")
         from srcad import derivatives
         try:
-            return derivatives.hvp(self, tuple(args), v)
+            return derivatives.hvp(self, plain_data(tuple(args)), v)
         except Exception as exc:
             tracebacks.note_origin(exc)
             raise

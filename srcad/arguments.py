@@ -311,3 +311,42 @@ def _fresh_arrays(value, depth=0):
     if isinstance(value, dict):
         return {k: _fresh_arrays(v, depth + 1) for k, v in value.items()}
     return value
+
+
+def plain_data(args):
+    """``args`` with every ``np.memmap`` seen as the plain ndarray it is (a view, no copy;
+    inside lists, tuples, dicts and dataclasses too): a memory-mapped file holds plain
+    data, so its gradient is a plain ndarray. ``args`` itself when there is none."""
+    if not any([_holds_memmap(a, 0) for a in args]):
+        return args
+    return tuple(_plain(a, 0) for a in args)
+
+
+def _holds_memmap(x, depth):
+    if isinstance(x, np.memmap):
+        return True
+    if depth > 8 or isinstance(x, (np.ndarray, float, int, str)):
+        return False
+    if isinstance(x, (tuple, list)):
+        return any([_holds_memmap(v, depth + 1) for v in x])
+    if isinstance(x, dict):
+        return any([_holds_memmap(v, depth + 1) for v in x.values()])
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return any([_holds_memmap(getattr(x, f.name), depth + 1)
+                    for f in dataclasses.fields(x)])
+    return False
+
+
+def _plain(x, depth):
+    if isinstance(x, np.memmap):
+        return x.view(np.ndarray)
+    if not _holds_memmap(x, depth):
+        return x
+    if isinstance(x, tuple) and hasattr(x, "_fields"):
+        return type(x)(*[_plain(v, depth + 1) for v in x])
+    if isinstance(x, (tuple, list)):
+        return type(x)(_plain(v, depth + 1) for v in x)
+    if isinstance(x, dict):
+        return {k: _plain(v, depth + 1) for k, v in x.items()}
+    return dataclasses.replace(x, **{f.name: _plain(getattr(x, f.name), depth + 1)
+                                     for f in dataclasses.fields(x) if f.init})

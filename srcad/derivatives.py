@@ -122,6 +122,9 @@ def _reverse(d, args, ins, out_shape):
                for g in grads]                            # a gradient is a fresh array
         return out[0] if d.single else tuple(out)
     size = int(np.prod(out_shape))
+    if size == 0:                       # no output entry: no pullback to run
+        out = [np.zeros(out_shape + np.shape(a), dtype=_float_dtype(a)) for a in ins]
+        return out[0] if d.single else tuple(out)
     rows = [[] for _ in ins]
     for k in range(size):
         seed = np.zeros(out_shape)
@@ -133,6 +136,12 @@ def _reverse(d, args, ins, out_shape):
     for a, r in zip(ins, rows, strict=True):
         out.append(np.stack(r).reshape(out_shape + np.shape(a)))
     return out[0] if d.single else tuple(out)
+
+
+def _float_dtype(a):
+    """The dtype of a derivative with respect to ``a`` (its own when floating)."""
+    dtype = np.asarray(a).dtype
+    return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
 def _forward_columns(d, args, ins, n_in):
@@ -149,6 +158,9 @@ def _forward_columns(d, args, ins, n_in):
             offset += n
         value, tan = d.jvp(args, tuple(tangents))
         cols.append(np.asarray(tan, dtype=float))
+    if not cols:                        # no input entry: the value alone gives the shape
+        value = np.asarray(d._primal(args))
+        cols = np.zeros((0,) + value.shape)
     value = np.asarray(value)
     tan = np.stack(cols)
     out, offset = [], 0

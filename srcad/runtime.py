@@ -547,8 +547,10 @@ def tangent_out(t, y, vector):
         return type(y)(tangent_out(index_cot(t, k), v, False) for k, v in enumerate(y))
     if isinstance(y, dict):
         return {k: tangent_out(index_cot(t, k), v, False) for k, v in y.items()}
-    if isinstance(y, float):
+    if type(y) is float:
         return float(np.real(t)) if np.ndim(t) == 0 else t
+    if isinstance(y, np.floating) and np.ndim(t) == 0:     # np.float32 in, np.float32 out
+        return y.dtype.type(np.real(t))
     return t
 
 
@@ -559,6 +561,8 @@ def zeros_for_value(y):
         return type(y)(zeros_for_value(v) for v in y)
     if isinstance(y, dict):
         return {k: zeros_for_value(v) for k, v in y.items()}
+    if isinstance(y, np.floating):
+        return y.dtype.type(0.0)
     if isinstance(y, (float, int, np.number)) and not isinstance(y, bool):
         return 0.0
     return finalize(0.0, y)
