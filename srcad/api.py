@@ -11,13 +11,12 @@ signature), in memory and on disk, and calls it directly on a hit::
 """
 import functools
 import inspect
-import threading
 import types
 
 import numpy as np
 
 from srcad import cache as disk
-from srcad import bound, codegen, logs, outputs, pickling, tracebacks, workspace
+from srcad import bound, codegen, locks, logs, outputs, pickling, tracebacks, workspace
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args, plain_data)
@@ -30,7 +29,6 @@ from transforms.rules import registry as _REG
 _VERSION = _REG.VERSION
 
 STATS = {"transforms": 0, "memory_hits": 0, "disk_hits": 0}
-_LOCK = threading.RLock()
 
 
 def stats():
@@ -154,17 +152,7 @@ class Differentiable:
         if fn is not None and not self._current(fn):
             fn = None                        # an inlined helper was redefined
         if fn is None:
-            try:
-                with _LOCK, logs.transforming(self.base_fn, kind, describe(sig),
-                                              self._nesting()):
-                    code = self._user.__code__
-                    fn = self._compile(kind, sig, args)
-            except TransformError as exc:     # raised at the user's line, not in srcad
-                raise tracebacks.at_user_line(exc, self._error_site(exc)) from None
-            fn.__srcad_code__ = code
-            fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
-                                         if isinstance(o, types.FunctionType))
-            self._compiled[(kind, sig)] = fn
+            fn = self._compile_once(kind, sig, args)
         else:
             STATS["memory_hits"] += 1
         self._last[kind] = sig
@@ -174,6 +162,25 @@ class Differentiable:
         """The name of the user's function a TransformError's line is in, if it is."""
         code = self.base_fn.__code__
         return self.base_fn.__name__ if exc.filename == code.co_filename else None
+
+    def _compile_once(self, kind, sig, args):
+        """Compile (kind, sig) under its own lock (srcad/locks.py): a thread that waited
+        finds the other thread's result instead of compiling it again."""
+        with locks.compiling((self, kind, sig)):
+            fn = self._compiled.get((kind, sig))
+            if fn is not None and self._current(fn):
+                return fn
+            try:
+                with logs.transforming(self.base_fn, kind, describe(sig), self._nesting()):
+                    code = self._user.__code__
+                    fn = self._compile(kind, sig, args)
+            except TransformError as exc:     # raised at the user's line, not in srcad
+                raise tracebacks.at_user_line(exc, self._error_site(exc)) from None
+            fn.__srcad_code__ = code
+            fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
+                                         if isinstance(o, types.FunctionType))
+            self._compiled[(kind, sig)] = fn
+            return fn
 
     def _current(self, fn):
         """Is the compiled ``fn`` still that of the function's code and helpers? (A new

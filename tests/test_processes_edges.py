@@ -4,11 +4,17 @@
 - the tangent of a jvp has the type of the primal output (np.float64 for np.float64);
 - np.memmap arguments hold plain data: accepted, their gradients are plain ndarrays.
 """
+import os
+import signal
+import threading
+import time
+
 import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check, fd_check_forward
+import srcad.locks
+from conftest import assert_grad_close, fd_check, fd_check_forward, fd_gradient
 
 
 # --------------------------------------------------------------------------- zero-size arrays
@@ -138,3 +144,114 @@ def test_a_masked_array_is_still_refused():
     x = np.ma.masked_array([1.0, 2.0], mask=[False, True])
     with pytest.raises(TypeError, match="numpy.ma.MaskedArray: srcad takes plain ndarrays"):
         srcad.grad(sum_sin)(x)
+
+
+# --------------------------------------------------------------------------- locks and fork
+
+def fresh_functions():
+    """New function objects (nothing compiled for them yet in this process)."""
+    def big(x):
+        s = 0.0
+        for k in range(4):
+            y = np.sin(x * (k + 1.0)) + np.cos(x) ** 2
+            s = s + np.sum(y * x) / (k + 2.0)
+        return s + np.sum(np.tanh(x) * np.exp(-x ** 2))
+
+    def small(x):
+        return np.sum(x ** 3)
+    return big, small
+
+
+class CompileGate:
+    """Holds the compiling thread inside the compiler (in ``pipeline.reverse_mode``) until
+    released: the test then knows, without timing, that a compile lock is held."""
+
+    def __init__(self, monkeypatch, held_fn):
+        from transforms import pipeline
+        self.inside, self.release = threading.Event(), threading.Event()
+        self.pid, self.held_fn, real = os.getpid(), held_fn, pipeline.reverse_mode
+
+        def gated(fn, *args, **kwargs):
+            if os.getpid() == self.pid and fn is held_fn:
+                self.inside.set()
+                assert self.release.wait(120), "the test never released the compile gate"
+            return real(fn, *args, **kwargs)
+        monkeypatch.setattr(pipeline, "reverse_mode", gated)
+        monkeypatch.setenv("SRCAD_DISK_CACHE", "0")     # every compile runs the compiler
+
+
+def _start(target):
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    return t
+
+
+def test_a_small_function_does_not_wait_for_a_big_one_compiling(monkeypatch):
+    big, small = fresh_functions()
+    gate = CompileGate(monkeypatch, big)
+    x = np.linspace(0.1, 0.9, 5)
+    results = {}
+    slow = _start(lambda: results.__setitem__("big", srcad.grad(big)(x)))
+    try:
+        assert gate.inside.wait(60)
+        quick = _start(lambda: results.__setitem__("small", srcad.grad(small)(x)))
+        quick.join(60)          # returns at once unless it waits for the big compile
+        assert "small" in results and "big" not in results
+        assert_grad_close(results["small"], small, (x,), 0)
+    finally:
+        gate.release.set()
+        slow.join(60)
+    assert_grad_close(results["big"], big, (x,), 0)
+
+
+def test_one_signature_compiles_once_across_threads(monkeypatch):
+    big, small = fresh_functions()
+    gate = CompileGate(monkeypatch, big)
+    d = srcad.differentiate(big)
+    x = np.linspace(0.1, 0.9, 5)
+    results = []
+    first = _start(lambda: results.append(d.grad(x)))
+    try:
+        assert gate.inside.wait(60)
+        others = [_start(lambda: results.append(d.grad(x + 0.0))) for _ in range(3)]
+    finally:
+        gate.release.set()
+    for t in [first] + others:
+        t.join(60)
+    assert len(results) == 4 and d.compiles == 1
+    for g in results:
+        assert_grad_close(g, big, (x,), 0)
+    assert srcad.locks.in_use() == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_fork_while_another_thread_compiles(monkeypatch):
+    big, small = fresh_functions()
+    gate = CompileGate(monkeypatch, big)
+    x = np.linspace(0.1, 0.9, 5)
+    want = fd_gradient(big, (x,), 0)
+    compiling = _start(lambda: srcad.grad(big)(x))
+    try:
+        assert gate.inside.wait(60)      # the other thread holds big's compile lock
+        pid = os.fork()
+        if pid == 0:                     # the child: compile and differentiate the same
+            status = 1
+            try:
+                got = srcad.grad(big)(x)
+                status = 0 if np.allclose(got, want, rtol=1e-5, atol=1e-7) else 2
+            finally:
+                os._exit(status)
+        deadline = time.monotonic() + 120
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        assert done, "the forked child hung on srcad's compile lock"
+        assert os.waitstatus_to_exitcode(status) == 0, "the child's gradient is wrong"
+    finally:
+        gate.release.set()
+        compiling.join(60)
