@@ -22,6 +22,7 @@ from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_t
                              _fresh_arrays, _resolve_wrt, _write_out, check_args, plain_data)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
 from srcad.errors import TransformError
+from srcad.seeds import GradSeed
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
                              struct_types)
 from transforms.rules import registry as _REG
@@ -96,6 +97,7 @@ class Differentiable:
         self._last = {}
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
         self._jacobian_plans = {}        # argument shapes -> (mode taken, output shape, inputs)
+        self.grad_seed = GradSeed(self.fn.__name__, self.has_aux)    # srcad/seeds.py
 
     @property
     def base_fn(self):
@@ -297,13 +299,15 @@ class Differentiable:
         result = "grads[0]" if inner.single else "grads"
         from transforms.exits import identifier
         name = identifier(f"{inner.base_fn.__name__}_{kind}{len(self._nesting())}")
-        text = (f"def {name}({names}):\n"
-                f"    value, grads = {plain.__name__}({names}, 1.0)\n"
+        text = (f"def {name}({names}):\n"      # grad's seed: the output is checked
+                f"    value, grads = {plain.__name__}({names}, GradSeed("
+                f"{inner.fn.__name__!r}))\n"
                 f"    return {result}\n")
         filename = f"<srcad {name} {id(plain):x}>"
         import linecache
         linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-        scope = {"__name__": inner.base_fn.__module__, plain.__name__: plain}
+        scope = {"__name__": inner.base_fn.__module__, plain.__name__: plain,
+                 "GradSeed": GradSeed}
         exec(compile(text, filename, "exec"), scope)
         return scope[name]
 

@@ -42,6 +42,9 @@ def _check_cotangent(c, value, label):
         if np.shape(c) != value.shape and np.ndim(c) != 0:
             raise ValueError(f"the {label} has shape {np.shape(c)}, the output has shape "
                              f"{value.shape}")
+        if np.ndim(c) == 0 and value.ndim:      # a number stands for its broadcast
+            return np.full(value.shape, c, dtype=np.result_type(
+                c, value.dtype if value.dtype.kind in "fc" else np.float64))
     elif isinstance(value, (float, int, np.number)) and np.ndim(c) != 0:
         raise ValueError(f"the {label} has shape {np.shape(c)}, the output is a scalar")
     return c

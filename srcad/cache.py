@@ -31,7 +31,7 @@ import tempfile
 import time
 import warnings
 
-FORMAT = 2
+FORMAT = 3          # 3: generated reverse code checks grad's seed (srcad/seeds.py)
 _COMPILER = None
 _MAGIC = b"srcad-cache"
 _KEY_FILE = "srcad-key"

@@ -357,6 +357,7 @@ def own_rule(fn, kind, positions):
             args, seed = args_seed_out[:len(inspect.signature(fn).parameters)], \
                 args_seed_out[len(inspect.signature(fn).parameters)]
             value, back = rule(*args)
+            seed = runtime.grad_seed(seed, value)      # grad's: checked before the rule's back
             cots = runtime.call_back(back, seed, args, fn.__name__, True)
             return value, tuple(runtime.finalize(cots[p], args[p]) for p in positions)
         vjp.__srcad_text__ = f"# `{fn.__qualname__}` has a user rule: {rule.__qualname__}\n"

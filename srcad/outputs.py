@@ -32,22 +32,28 @@ def scalar_error(name, value, has_aux=False):
         if not isinstance(value, (tuple, list)) or len(value) != 2:
             what = (f"a {len(value)}-tuple" if isinstance(value, (tuple, list))
                     else f"a {type(value).__name__}")
-            return ValueError(f"has_aux=True needs `{name}` to return a pair (value, aux); it "
-                              f"returned {what}")
+            return _flagged(ValueError(f"has_aux=True needs `{name}` to return a pair (value, "
+                                       f"aux); it returned {what}"))
         value = value[0]
     if isinstance(value, (float, np.floating)):
         return None
     if isinstance(value, (tuple, list, dict)):
         hint = "" if has_aux else ("; if it returns (value, aux), pass has_aux=True")
-        return ValueError(f"grad needs a real scalar output; `{name}` returned a "
-                          f"{type(value).__name__}{hint}; otherwise use pullback or jacobian")
+        return _flagged(ValueError(f"grad needs a real scalar output; `{name}` returned a "
+                                   f"{type(value).__name__}{hint}; otherwise use pullback or "
+                                   f"jacobian"))
     if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "fiub":
         what = ("a complex value" if np.iscomplexobj(value) else
                 f"a value of shape {np.shape(value)}" if np.ndim(value) else
                 f"a {type(value).__name__}")
-        return ValueError(f"grad needs a real scalar output; `{name}` returned {what}: use "
-                          f"pullback or jacobian")
+        return _flagged(ValueError(f"grad needs a real scalar output; `{name}` returned "
+                                   f"{what}: use pullback or jacobian"))
     return None
+
+
+def _flagged(error):
+    error.srcad_scalar_output = True
+    return error
 
 
 def run_checked(d, fn, args, outs):
@@ -56,11 +62,15 @@ def run_checked(d, fn, args, outs):
     documented ValueError."""
     try:
         if d.has_aux:
-            (value, aux, n), grads = fn(*args, (1.0, 0.0, 0.0), outs)
+            (value, aux, n), grads = fn(*args, d.grad_seed, outs)
             return ((value, aux) if n == 2 else d._primal(args)), grads
-        return fn(*args, 1.0, outs)
+        return fn(*args, d.grad_seed, outs)
     except (TransformError, InternalError):
         raise
+    except ValueError as exc:
+        if getattr(exc, "srcad_scalar_output", False):
+            raise               # the generated code's own check, before its reverse sweep
+        failure = exc
     except Exception as exc:
         failure = exc
     try:

@@ -17,6 +17,7 @@ import numpy as np
 
 # generated code calls these as _rt.<name>, like every helper here
 from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
+from srcad.seeds import GradSeed, grad_seed  # noqa: F401
 
 
 def is_zero(c):

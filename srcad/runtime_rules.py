@@ -19,7 +19,9 @@ from srcad.runtime import (
     finalize,
     finalize_array,
     full_tangent,
+    GradSeed,
     gather_cot,
+    grad_seed,
     index_cot,
     item_acc,
     last_writes,
@@ -45,7 +47,7 @@ from srcad.runtime import (
 from transforms.rules.registry import EFFECTS, forward, nondiff, reverse, unbroadcast
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item,
-        numbers_only, text, throw)
+        numbers_only, text, throw, GradSeed)
 
 # loggers and warnings run in the primal sweep for what they show, reading their arguments
 # only: a dropped result on values that carry derivatives is fine (as for print)
@@ -76,6 +78,16 @@ def copy_value_bar(y, g, v):
 @forward(copy_value, own)
 def copy_value_dot(y, v):
     return (lambda dv: dv,)
+
+
+@reverse(grad_seed)
+def grad_seed_bar(y, g, seed, value):
+    return (g, None)
+
+
+@forward(grad_seed)
+def grad_seed_dot(y, seed, value):
+    return (lambda dseed: dseed, None)
 
 
 @reverse(full_tangent)

@@ -255,3 +255,115 @@ def test_fork_while_another_thread_compiles(monkeypatch):
     finally:
         gate.release.set()
         compiling.join(60)
+
+
+# --------------------------------------------------------------------------- grad's output check
+
+REVERSE_CALLS = []
+
+
+def outer_rule_target(x):
+    return np.outer(x, x)
+
+
+@srcad.adjoint(outer_rule_target)
+def _outer_rule(x):
+    def back(g):
+        REVERSE_CALLS.append(np.shape(g))       # the reverse sweep reached this rule
+        g = np.asarray(g)
+        return (g @ x + x @ g,)
+    return np.outer(x, x), back
+
+
+def matrix_valued(x):
+    return outer_rule_target(np.sin(x))         # the rule's back is the first reverse step
+
+
+def matrix_and_aux(x):
+    return outer_rule_target(x), np.sum(x)
+
+
+def vector_of_scalar(t):
+    return np.sin(t) * np.array([1.0, 2.0])
+
+
+def plain_matrix_valued(x):
+    return np.moveaxis(np.outer(x, x), 0, 1)
+
+
+SCALAR_MESSAGE = r"grad needs a real scalar output; `{}` returned a value of shape \({}\)"
+
+X3 = np.array([0.3, 0.5, 0.7])
+
+
+@pytest.mark.parametrize("entry", [
+    lambda: srcad.grad(matrix_valued)(X3),
+    lambda: srcad.value_and_grad(matrix_valued)(X3),
+    lambda: srcad.grad(matrix_valued)(X3, out=np.zeros(3)),
+    lambda: srcad.differentiate(matrix_valued).grad(X3),
+    lambda: srcad.differentiate(matrix_valued).value_and_grad(X3, out=np.zeros(3)),
+    lambda: srcad.jacobian(srcad.grad(matrix_valued))(X3),
+], ids=["grad", "value_and_grad", "grad_out", "method", "method_vag_out", "jacobian_of_grad"])
+def test_grad_of_a_matrix_output_fails_before_the_reverse_sweep(entry):
+    REVERSE_CALLS.clear()
+    with pytest.raises(ValueError, match=SCALAR_MESSAGE.format("matrix_valued", "3, 3")):
+        entry()
+    assert REVERSE_CALLS == []
+
+
+def test_grad_with_aux_of_a_matrix_value_fails_before_the_reverse_sweep():
+    REVERSE_CALLS.clear()
+    with pytest.raises(ValueError, match=SCALAR_MESSAGE.format("matrix_and_aux", "3, 3")):
+        srcad.grad(matrix_and_aux, has_aux=True)(X3)
+    assert REVERSE_CALLS == []
+
+
+@pytest.mark.parametrize("what", ["hessian", "hvp"])
+def test_hessian_of_a_matrix_output_fails_before_any_sweep(what):
+    REVERSE_CALLS.clear()
+    with pytest.raises(ValueError, match=f"{what} needs a scalar function; `matrix_valued` "
+                                         r"returned a value of shape \(3, 3\)"):
+        if what == "hessian":
+            srcad.hessian(matrix_valued)(X3)
+        else:
+            srcad.hvp(matrix_valued, (X3,), X3)
+    assert REVERSE_CALLS == []
+
+
+def test_derivative_of_the_grad_of_a_vector_function_is_refused():
+    # the inner gradient is taken inside generated code: its seed is checked there too
+    with pytest.raises(ValueError, match=SCALAR_MESSAGE.format("vector_of_scalar", "2,")):
+        srcad.derivative(srcad.grad(vector_of_scalar))(0.3)
+
+
+def test_generated_code_raises_no_numpy_error_for_a_matrix_output():
+    # no crash of the generated reverse code first (it used to be "axes don't match array")
+    with pytest.raises(ValueError) as info:
+        srcad.grad(plain_matrix_valued)(X3)
+    assert str(info.value).startswith("grad needs a real scalar output")
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    frames = [f.name for f in __import__("traceback").extract_tb(info.value.__traceback__)]
+    assert "grad_seed" in frames or "checked" in frames       # raised by the seed check
+
+
+def test_pullback_and_jacobian_of_the_same_function_still_work(rng):
+    fd_check(plain_matrix_valued, (X3,), 0, rng)
+    REVERSE_CALLS.clear()
+    fd_check(matrix_valued, (X3,), 0, rng)
+    assert REVERSE_CALLS                                       # the rule's back ran
+    J = srcad.jacobian(plain_matrix_valued, mode="reverse")(X3)
+    assert J.shape == (3, 3, 3)
+    _, back = srcad.pullback(plain_matrix_valued, X3)
+    np.testing.assert_allclose(back(2.0)[0], back(np.full((3, 3), 2.0))[0], rtol=1e-12)
+
+
+def test_scalar_gradients_through_the_checked_seed(rng):
+    def f(x):
+        return np.sum(np.sin(x) * x) ** 2
+    fd_check(f, (X3,), 0, rng)
+    H = srcad.hessian(f)(X3)
+    for k in range(3):
+        e = np.zeros(3)
+        e[k] = 1e-6
+        col = (srcad.grad(f)(X3 + e) - srcad.grad(f)(X3 - e)) / 2e-6
+        np.testing.assert_allclose(H[:, k], col, rtol=1e-5, atol=1e-7)

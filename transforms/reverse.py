@@ -39,6 +39,7 @@ reverse; a ``for`` whose adjoint needs only its index runs over
 ``reversed(range(...))``. An ``if`` reuses its (recorded) condition. Writes
 into arrays save the overwritten element when the adjoint reads the array.
 """
+import copy
 import operator
 import types
 
@@ -196,9 +197,13 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         primal, adjoint = self.block(body[:-1])
         value = ret.value
         seed = self.namer.fresh("seed")
-        self.bar_shapes[seed] = self.shape(value)     # the cotangent has the output's shape
+        checked = self.namer.fresh("seed")              # grad's seed, checked (srcad/seeds.py)
+        self.bar_shapes[seed] = self.bar_shapes[checked] = self.shape(value)
         head = []
-        self.accumulate(head, value, _load(seed))
+        self.accumulate(head, value, _load(checked))
+        check = _assign(checked, rt_call(self.env, "grad_seed", _load(seed),
+                                         _load(value.id) if isinstance(value, gast.Name)
+                                         else copy.deepcopy(value)))
         if isinstance(value, gast.Name) and value.id in self.restore:
             copied = self.namer.fresh("value")
             primal.append(_assign(copied, rt_call(self.env, "copy_value", value)))
@@ -232,7 +237,8 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             defaults=[])
         self.primal_length = len(primal)
         return gast.FunctionDef(name=fn.name + "_vjp", args=new_args,
-                                body=primal + inits + adjoint + [out], decorator_list=[],
+                                body=primal + [check] + inits + adjoint + [out],
+                                decorator_list=[],
                                 returns=None, type_comment=None)
 
     def inits(self, scope):

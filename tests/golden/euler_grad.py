@@ -28,12 +28,13 @@ def euler_vjp(k, c, seed, out=None):
     t8 = x2 * x2
     t9 = v2 * v2
     t10 = t8 + t9
+    seed2 = _rt.grad_seed(seed, t10)
     c_bar = 0.0
     t3_bar = 0.0
-    v2_bar = seed * v2
-    v2_bar = v2_bar + seed * v2
-    x2_bar = seed * x2
-    x2_bar = x2_bar + seed * x2
+    v2_bar = seed2 * v2
+    v2_bar = v2_bar + seed2 * v2
+    x2_bar = seed2 * x2
+    x2_bar = x2_bar + seed2 * x2
     # golden_functions.py:28  for _ in range(100):
     for v2, x2 in reversed(loop):
         # golden_functions.py:31  v = v + dt * a

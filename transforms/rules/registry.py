@@ -112,7 +112,7 @@ EFFECTS: set = set()      # callables run for their effect only, never changing 
 DERIVATIVE_MAKERS: dict = {}  # srcad.grad, Differentiable.grad -> what makes, at transform
                              # time, the derivative function a call of it in user code builds
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
-RUNTIME_MODULES = frozenset({"srcad.runtime", "srcad.pullbacks"})  # srcad's own helpers
+RUNTIME_MODULES = frozenset({"srcad.runtime", "srcad.pullbacks", "srcad.seeds"})  # srcad's own helpers
 
 
 
