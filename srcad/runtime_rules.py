@@ -44,7 +44,8 @@ from srcad.runtime import (
     zeros_cot,
     zeros_for,
 )
-from transforms.rules.registry import EFFECTS, forward, nondiff, reverse, unbroadcast
+from transforms.rules.registry import (EFFECTS, checked_only, forward, nondiff, reverse,
+                                       unbroadcast)
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item,
         numbers_only, text, throw, GradSeed)
@@ -78,6 +79,9 @@ def copy_value_bar(y, g, v):
 @forward(copy_value, own)
 def copy_value_dot(y, v):
     return (lambda dv: dv,)
+
+
+checked_only(grad_seed, 1)      # the seed, never the output it checks, flows on
 
 
 @reverse(grad_seed)

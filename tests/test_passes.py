@@ -226,9 +226,10 @@ def weighted(x):
                 loop.append(s2)
                 s2 = s3
             value = s2
+            seed2 = _rt.grad_seed(seed, value)
             s2_bar = 0.0
             x_bar = 0.0
-            s2_bar = s2_bar + seed
+            s2_bar = s2_bar + seed2
             for s2 in reversed(loop):
                 s3_bar = 0.0
                 s3_bar = s3_bar + s2_bar
@@ -247,9 +248,10 @@ def weighted(x):
                 t2 = 2.0 * t
                 s3 = s2 + t2
                 s2 = s3
+            seed2 = _rt.grad_seed(seed, s2)
             s2_bar = 0.0
             x_bar = _rt.zeros_cot(x)
-            s2_bar = s2_bar + seed
+            s2_bar = s2_bar + seed2
             for i in reversed(range(3)):
                 s3_bar = 0.0
                 t_bar = 0.0
@@ -302,11 +304,12 @@ def test_simplify_first_contribution_assigns(run_passes):
             t = x * x
             t2 = 3.0 * x
             t3 = t + t2
+            seed2 = _rt.grad_seed(seed, t3)
             t_bar = 0.0
             t2_bar = 0.0
             t3_bar = 0.0
             x_bar = 0.0
-            t3_bar = t3_bar + seed
+            t3_bar = t3_bar + seed2
             t_bar = t_bar + t3_bar
             t2_bar = t2_bar + t3_bar
             x_bar = x_bar + t2_bar * 3.0
@@ -319,9 +322,10 @@ def test_simplify_first_contribution_assigns(run_passes):
             t = x * x
             t2 = 3.0 * x
             t3 = t + t2
-            x_bar = seed * 3.0
-            x_bar = x_bar + seed * x
-            x_bar = x_bar + seed * x
+            seed2 = _rt.grad_seed(seed, t3)
+            x_bar = seed2 * 3.0
+            x_bar = x_bar + seed2 * x
+            x_bar = x_bar + seed2 * x
             return (t3, (float(x_bar),))
         """)
 
@@ -336,7 +340,8 @@ def test_buffers_reuse_a_dead_intermediate_and_write_the_result_into_out(run_pas
             t2 = np.exp(t)
             t3 = np.sum(t2)
             t4 = t3 * 2.0
-            t3_bar = seed * 2.0
+            seed2 = _rt.grad_seed(seed, t4)
+            t3_bar = seed2 * 2.0
             t_bar = t3_bar * t2
             x_bar = -t_bar
             return (t4, (_rt.finalize_array(x_bar, x),))
@@ -349,7 +354,8 @@ def test_buffers_reuse_a_dead_intermediate_and_write_the_result_into_out(run_pas
             t2 = np.exp(t, out=work)
             t3 = float(t2.sum())
             t4 = t3 * 2.0
-            t3_bar = seed * 2.0
+            seed2 = _rt.grad_seed(seed, t4)
+            t3_bar = seed2 * 2.0
             t_bar = np.multiply(t3_bar, t2, out=work)
             x_bar = np.negative(t_bar, out=x_out)
             return (t4, (_rt.finalize_array(x_bar, x),))

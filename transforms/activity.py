@@ -59,6 +59,17 @@ def _is_nondiff_value(value, namespace):
     return False
 
 
+def _checked_only(call, namespace):
+    """The names passed to ``call`` only to be inspected (``registry.CHECKED_ONLY``)."""
+    fn = resolve(call.func, namespace)
+    positions = registry.CHECKED_ONLY.get(fn) if registry.hashable(fn) else None
+    if not positions:
+        return set()
+    inspected = set().union(*[_names(a) for k, a in enumerate(call.args) if k in positions])
+    return inspected - set().union(*[_names(a) for k, a in enumerate(call.args)
+                                     if k not in positions], set())
+
+
 def _edges(fn, namespace):
     """(target, sources) for every statement that defines or mutates a name."""
     edges = []
@@ -69,6 +80,7 @@ def _edges(fn, namespace):
                 sources = set() if _is_nondiff_value(s.value, namespace) else _names(s.value)
                 if isinstance(s.value, gast.Call):
                     sources -= _names(s.value.func)
+                    sources -= _checked_only(s.value, namespace)
                 edges.append((target.id, sources, s.value))
             else:
                 edges.append((target.value.id, _names(s.value) | {target.value.id}, None))

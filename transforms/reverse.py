@@ -201,9 +201,6 @@ class Reverse(BroadcastCotangents, LoopSweeps):
         self.bar_shapes[seed] = self.bar_shapes[checked] = self.shape(value)
         head = []
         self.accumulate(head, value, _load(checked))
-        check = _assign(checked, rt_call(self.env, "grad_seed", _load(seed),
-                                         _load(value.id) if isinstance(value, gast.Name)
-                                         else copy.deepcopy(value)))
         if isinstance(value, gast.Name) and value.id in self.restore:
             copied = self.namer.fresh("value")
             primal.append(_assign(copied, rt_call(self.env, "copy_value", value)))
@@ -213,6 +210,9 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             primal.append(_assign(kept, value))   # targets of a reversed loop): keep it
             value = _load(kept)
         adjoint = head + adjoint
+        check = _assign(checked, rt_call(self.env, "grad_seed", _load(seed),
+                                         _load(value.id) if isinstance(value, gast.Name)
+                                         else copy.deepcopy(value)))
         inits = self.inits(None)
         results = []
         for p in self.wrt:

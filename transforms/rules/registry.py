@@ -74,6 +74,8 @@ OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operat
 ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
                           # their array arguments)
 NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
+CHECKED_ONLY: dict = {}   # callable -> positions of arguments it only inspects (its result
+                          # does not vary with them: no derivative flows through them)
 CONSTANT_WHY: dict = {}   # user-facing piecewise-constant function -> why (rules/piecewise.py)
 METHODS: dict = {}        # method name -> callable
 INDEX_FORMS: dict = {}    # object -> helper: ``obj[a, b]`` is ``helper((a, b))`` (``np.r_``)
@@ -212,6 +214,13 @@ def elementwise(helper):
 def nondiff(*targets):
     for target in targets:
         NONDIFF.add(_key(target))
+    VERSION.bump()
+
+
+def checked_only(target, *positions):
+    """``target``'s result does not vary with the arguments at ``positions`` (it only
+    inspects them, e.g. to raise an error): they do not make the result active."""
+    CHECKED_ONLY[_key(target)] = frozenset(positions)
     VERSION.bump()
 
 
