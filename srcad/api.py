@@ -16,12 +16,12 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import bound, codegen, locks, logs, outputs, pickling, tracebacks, workspace
+from srcad import bound, codegen, depth, locks, logs, outputs, pickling, tracebacks, workspace
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args, plain_data)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
-from srcad.errors import TransformError
+from srcad.errors import InternalError, TransformError
 from srcad.seeds import GradSeed
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
                              struct_types)
@@ -174,10 +174,14 @@ class Differentiable:
                 return fn
             try:
                 with logs.transforming(self.base_fn, kind, describe(sig), self._nesting()):
-                    code = self._user.__code__
-                    fn = self._compile(kind, sig, args)
+                    code = self._user.__code__          # a deep tree: again with room
+                    fn = depth.with_room(lambda: self._compile(kind, sig, args))
             except TransformError as exc:     # raised at the user's line, not in srcad
                 raise tracebacks.at_user_line(exc, self._error_site(exc)) from None
+            except (RecursionError, InternalError) as exc:
+                if not depth.ran_out(exc) or depth.inside():
+                    raise                     # (the outermost with_room retries)
+                raise depth.too_deep(self.base_fn) from None
             fn.__srcad_code__ = code
             fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
                                          if isinstance(o, types.FunctionType))

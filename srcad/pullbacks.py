@@ -5,6 +5,8 @@ binding keyword-only parameters (``call_full``). Generated code reaches them thr
 ``srcad.runtime`` as ``_rt.<name>``."""
 import numpy as np
 
+from srcad import depth
+
 
 def call_full(fn, args):
     """``fn`` called with all its parameters in ``args``, in order (keyword-only ones are
@@ -43,13 +45,13 @@ def pullback_positions(fn, args, positions, value=True):
     d = _differentiable(fn, positions if positions else (0,))
     run = d._vjp_plain if value else d._vjp
 
-    def back(g):
-        _, gs = run(args, g)
+    def back(g):        # a deep recursion: again with room (srcad/depth.py)
+        _, gs = depth.with_room(lambda: run(args, g))
         full = [None] * len(args)
         for p, c in zip(positions, gs, strict=True):
             full[p] = c
         return tuple(full)
-    return (d._primal(args) if value else None), back
+    return (depth.with_room(lambda: d._primal(args)) if value else None), back
 
 
 def jvp_call(fn, args, tangents):
@@ -65,7 +67,7 @@ def jvp_positions(fn, args, tangents):
         return call_full(fn, args), 0.0
     from srcad.api import _differentiable
     d = _differentiable(fn, positions)
-    return d.jvp(args, tuple(tangents[k] for k in positions))
+    return depth.with_room(lambda: d.jvp(args, tuple(tangents[k] for k in positions)))
 
 
 def call_back(back, g, args, label, is_rule):

@@ -4,8 +4,10 @@
 - the tangent of a jvp has the type of the primal output (np.float64 for np.float64);
 - np.memmap arguments hold plain data: accepted, their gradients are plain ndarrays.
 """
+import importlib.util
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 import srcad
+import srcad.depth
 import srcad.locks
 from conftest import assert_grad_close, fd_check, fd_check_forward, fd_gradient
 
@@ -367,3 +370,107 @@ def test_scalar_gradients_through_the_checked_seed(rng):
         e[k] = 1e-6
         col = (srcad.grad(f)(X3 + e) - srcad.grad(f)(X3 - e)) / 2e-6
         np.testing.assert_allclose(H[:, k], col, rtol=1e-5, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- depth
+
+@pytest.fixture
+def recursion_limit():
+    """Sets a lower recursion limit for the test (so that deep cases stay fast), then puts
+    the suite's back."""
+    saved = sys.getrecursionlimit()
+    yield sys.setrecursionlimit
+    sys.setrecursionlimit(saved)
+
+
+def _module_from(tmp_path, name, text):
+    path = tmp_path / f"{name}.py"
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(f"{name}_{id(path):x}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _chain(n):
+    lines = ["import numpy as np\n\n", "def h0(x):\n    return x * 1.01\n\n"]
+    lines += [f"def h{k}(x):\n    return h{k - 1}(x) * 1.01 + 0.001 * x\n\n" for k in range(1, n)]
+    lines.append(f"def f(x):\n    return np.sum(np.sin(h{n - 1}(x)))\n")
+    return "".join(lines)
+
+
+def _sum(n):
+    terms = " + ".join(f"x * {1.0 + k / n}" for k in range(n))
+    return f"import numpy as np\n\ndef f(x):\n    return np.sum(np.sin({terms}))\n"
+
+
+def test_a_chain_of_helpers_deeper_than_the_recursion_limit(tmp_path, recursion_limit, rng):
+    m = _module_from(tmp_path, "chain", _chain(60))
+    recursion_limit(200)            # the inliner needs more than this for 60 levels
+    x = np.array([0.3, -0.5, 0.7])
+    assert_grad_close(srcad.grad(m.f)(x), m.f, (x,), 0)
+    assert sys.getrecursionlimit() == 200          # put back after the deep thread
+
+
+def test_a_sum_of_many_terms_deeper_than_the_recursion_limit(tmp_path, recursion_limit, rng):
+    m = _module_from(tmp_path, "many", _sum(200))
+    recursion_limit(200)
+    x = np.array([0.03, -0.05, 0.07])
+    assert_grad_close(srcad.grad(m.f)(x), m.f, (x,), 0)
+    fd_check_forward(m.f, (x,), 0, rng)
+
+
+RECURSIVE = """
+import numpy as np
+
+def r(x, n):
+    if n == 0:
+        return x
+    return r(np.sin(x) * 1.001 + 0.01, n - 1)
+
+def f(x, n):
+    return np.sum(r(x, n) ** 2)
+"""
+
+
+def _deepest(f, x, top):
+    """The largest n <= top for which the plain function does not run out of frames."""
+    n = top
+    while True:
+        try:
+            f(x, n)
+            return n
+        except RecursionError:
+            n -= 10
+
+
+def test_the_gradient_of_a_recursion_reaches_the_primal_depth(tmp_path, recursion_limit, rng):
+    m = _module_from(tmp_path, "recursive", RECURSIVE)
+    recursion_limit(400)
+    x = np.array([0.2, -0.4])
+    n = _deepest(m.f, x, 400)
+    assert n > 300
+    g = srcad.grad(m.f)(x, n)
+    assert_grad_close(g, m.f, (x, n), 0)
+    value, t = srcad.jvp(m.f, (x, n), (np.array([1.0, -2.0]),))
+    np.testing.assert_allclose(t, g @ np.array([1.0, -2.0]), rtol=1e-9)
+
+
+def test_a_tree_deeper_than_srcad_supports_is_a_located_error(tmp_path, recursion_limit,
+                                                             monkeypatch):
+    m = _module_from(tmp_path, "toodeep", _sum(400))
+    recursion_limit(350)
+    monkeypatch.setattr(srcad.depth, "frames", lambda: 600)   # a small deep thread
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(m.f)(np.array([0.1, 0.2]))
+    error = info.value
+    assert error.filename == str(tmp_path / "toodeep.py") and error.lineno == 3
+    assert "`f` is nested too deeply to differentiate: srcad's passes handle about 30 " \
+           "levels" in str(error)
+    assert "def f(x):" in str(error)
+
+
+def test_a_runaway_recursion_raises_the_functions_own_error(tmp_path):
+    m = _module_from(tmp_path, "runaway", "def g(x):\n    return g(x) * 1.0\n")
+    with pytest.raises(RecursionError):
+        srcad.grad(m.g)(0.3)
