@@ -154,7 +154,10 @@ class Differentiable:
         if fn is not None and not self._current(fn):
             fn = None                        # an inlined helper was redefined
         if fn is None:
-            fn = self._compile_once(kind, sig, args)
+            try:
+                fn = self._compile_once(kind, sig, args)
+            except TransformError as exc:     # raised at the user's line, not in srcad
+                raise tracebacks.at_user_line(exc, self._error_site(exc)) from None
         else:
             STATS["memory_hits"] += 1
         self._last[kind] = sig
@@ -176,8 +179,6 @@ class Differentiable:
                 with logs.transforming(self.base_fn, kind, describe(sig), self._nesting()):
                     code = self._user.__code__          # a deep tree: again with room
                     fn = depth.with_room(lambda: self._compile(kind, sig, args))
-            except TransformError as exc:     # raised at the user's line, not in srcad
-                raise tracebacks.at_user_line(exc, self._error_site(exc)) from None
             except (RecursionError, InternalError) as exc:
                 if not depth.ran_out(exc) or depth.inside():
                     raise                     # (the outermost with_room retries)
