@@ -52,12 +52,46 @@ __all__ = ["grad", "value_and_grad"]
 
 
 def grad(fn, wrt=0, split_every=8, compute=True):
-    """``fn``'s gradient summed over the row shards of its Dask-array arguments."""
+    """``fn``'s gradient summed over the row shards of its Dask-array arguments.
+
+    Args:
+        fn: a function returning a real scalar that is a sum over the rows of its
+            Dask-array arguments (see the module's contract).
+        wrt: the plain (non-Dask) parameter(s) to differentiate, as in ``srcad.grad``.
+        split_every: partial sums per step of Dask's tree reduction (at least 2).
+        compute: return the result (True) or a Dask object with ``.compute()``.
+
+    Returns:
+        A function ``g(*args)`` returning what ``srcad.grad(fn, wrt)`` returns on the
+        whole data.
+
+    Raises:
+        ValueError: ``split_every`` below 2, shards with different numbers of rows.
+        TransformError: code srcad cannot differentiate, at the user's line.
+
+    Example::
+
+        g = srcad.dask.grad(loss)(w, X, y)      # X, y: dask arrays chunked by rows
+    """
     return _Sharded(fn, wrt, split_every, compute, with_value=False)
 
 
 def value_and_grad(fn, wrt=0, split_every=8, compute=True):
-    """``(value, gradient)`` of ``fn``, each summed over the row shards."""
+    """``(value, gradient)`` of ``fn``, each summed over the row shards.
+
+    Args:
+        fn, wrt, split_every, compute: as for ``srcad.dask.grad``.
+
+    Returns:
+        A function returning ``(value, gradient)`` of the whole data.
+
+    Raises:
+        ValueError, TransformError: as for ``srcad.dask.grad``.
+
+    Example::
+
+        value, g = srcad.dask.value_and_grad(loss)(w, X, y)
+    """
     return _Sharded(fn, wrt, split_every, compute, with_value=True)
 
 

@@ -484,6 +484,8 @@ def _public_members():
     """Every name of ``srcad.__all__`` and every public method and property of
     ``Differentiable``, with the object whose docstring documents it."""
     out = [(name, getattr(srcad, name)) for name in srcad.__all__]
+    sharded = importlib.import_module("srcad.dask")    # make test installs the extra
+    out += [(f"dask.{name}", getattr(sharded, name)) for name in sharded.__all__]
     for name, member in vars(srcad.Differentiable).items():
         if not name.startswith("_") and (inspect.isfunction(member)
                                          or isinstance(member, property)):
