@@ -476,14 +476,16 @@ DOCS["Differentiable.base_fn"] = """The user's function under a derivative of a 
 
 
 def attach():
-    """Set the ``__doc__`` of each documented object of ``srcad.api``."""
-    from srcad import api
-    namespace = vars(api)
+    """Set the ``__doc__`` of each documented object of ``srcad.api``, and of the methods
+    of ``Bound`` (a method of a class: the same methods, ``self`` bound)."""
+    from srcad import api, bound
+    namespace = dict(vars(api), Bound=bound.Bound)
     for name, text in DOCS.items():
         head, _, attr = name.partition(".")
-        obj = namespace[head]
-        member = obj.__dict__[attr] if attr else obj
-        if isinstance(member, property):
-            setattr(obj, attr, property(member.fget, member.fset, member.fdel, doc=text))
-        else:
-            member.__doc__ = text
+        owners = [namespace[head]] + ([bound.Bound] if head == "Differentiable" else [])
+        for obj in owners:
+            member = obj.__dict__.get(attr) if attr else obj
+            if isinstance(member, property):
+                setattr(obj, attr, property(member.fget, member.fset, member.fdel, doc=text))
+            elif member is not None:
+                member.__doc__ = text

@@ -486,10 +486,12 @@ def _public_members():
     out = [(name, getattr(srcad, name)) for name in srcad.__all__]
     sharded = importlib.import_module("srcad.dask")    # make test installs the extra
     out += [(f"dask.{name}", getattr(sharded, name)) for name in sharded.__all__]
-    for name, member in vars(srcad.Differentiable).items():
-        if not name.startswith("_") and (inspect.isfunction(member)
-                                         or isinstance(member, property)):
-            out.append((f"Differentiable.{name}", member))
+    from srcad.bound import Bound        # a method of a class: model.loss.grad
+    for cls in (srcad.Differentiable, Bound):
+        for name, member in vars(cls).items():
+            if not name.startswith("_") and (inspect.isfunction(member)
+                                             or isinstance(member, property)):
+                out.append((f"{cls.__name__}.{name}", member))
     return out
 
 
