@@ -299,22 +299,8 @@ class Differentiable:
         if self.inner is None:
             return self.fn
         inner, kind = self.inner
-        plain = inner._specialise("vjp_plain", args)
-        names = ", ".join(self.params)
-        result = "grads[0]" if inner.single else "grads"
-        from transforms.exits import identifier
-        name = identifier(f"{inner.base_fn.__name__}_{kind}{len(self._nesting())}")
-        text = (f"def {name}({names}):\n"      # grad's seed: the output is checked
-                f"    value, grads = {plain.__name__}({names}, GradSeed("
-                f"{inner.fn.__name__!r}))\n"
-                f"    return {result}\n")
-        filename = f"<srcad {name} {id(plain):x}>"
-        import linecache
-        linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
-        scope = {"__name__": inner.base_fn.__module__, plain.__name__: plain,
-                 "GradSeed": GradSeed}
-        exec(compile(text, filename, "exec"), scope)
-        return scope[name]
+        return outputs.gradient_target(inner, kind, self.params, len(self._nesting()),
+                                       inner._specialise("vjp_plain", args))
 
     # ------------------------------------------------------------- reverse
     def _vjp(self, args, seed, out=None):

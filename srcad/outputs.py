@@ -105,6 +105,30 @@ def aux_target(fn, params):
     return scope[name]
 
 
+def gradient_target(inner, kind, params, level, plain):
+    """For a derivative of a gradient: a small function of ``params`` calling the inner
+    gradient's plain generated code ``plain`` with grad's seed, so the inner output is
+    checked to be a real scalar (srcad/seeds.py)::
+
+        def f_grad1(x):
+            value, grads = f_vjp(x, GradSeed('f'))
+            return grads[0]
+    """
+    from srcad.seeds import GradSeed
+    from transforms.exits import identifier
+    result = "grads[0]" if inner.single else "grads"
+    name = identifier(f"{inner.base_fn.__name__}_{kind}{level}")
+    text = (f"def {name}({', '.join(params)}):\n"
+            f"    value, grads = {plain.__name__}({', '.join(params)}, GradSeed("
+            f"{inner.fn.__name__!r}))\n"
+            f"    return {result}\n")
+    filename = f"<srcad {name} {id(plain):x}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    scope = {"__name__": inner.base_fn.__module__, plain.__name__: plain, "GradSeed": GradSeed}
+    exec(compile(text, filename, "exec"), scope)
+    return scope[name]
+
+
 def _free(base, params):
     name = base
     while name in params:
