@@ -32,11 +32,16 @@ The contract:
 - The result has the structure ``srcad.grad`` gives. With ``compute=False`` it is a
   Dask object whose ``.compute()`` gives that result.
 
-The function travels to the workers like any Dask task's function: by reference when
-it is a module-level function of an importable module, by value (cloudpickle)
-otherwise, e.g. for a function defined in a notebook.
+The function travels to the workers by name when they can import it (a module-level
+function of a module on their path, or of the script that started the cluster); else
+(a notebook cell's function, a closure) by value, with the source lines of the function
+and of the helpers it calls from its own module, which the workers differentiate.
 """
 import dataclasses
+import linecache
+import pickle
+import sys
+import types
 
 import numpy as np
 
@@ -152,17 +157,67 @@ def _aligned(params, args, shards):
 
 
 def _shipped(d):
-    """What a worker needs to rebuild the derivative: the decorated function (pickled by
-    name) when the user's module holds it, else the plain function (Dask pickles it by
-    reference, or by value when it cannot be imported, e.g. from a notebook)."""
+    """What a worker needs to rebuild the derivative: the Differentiable, pickled by name,
+    when the worker can import the function (a module's, or a script's main module's);
+    else the function by value with its source (a notebook's, a lambda, a closure)."""
     from srcad import pickling
-    if d.inner is None and getattr(d.fn, "__module__", None) != "__main__":
-        try:
-            pickling._locate(d.fn)
-            return d
-        except Exception:
-            pass
-    return d.fn
+    if d.inner is not None:
+        return d
+    try:
+        pickling._locate(d.fn)
+    except pickle.PicklingError:
+        return _WithSource(d.fn)
+    main = sys.modules.get("__main__")
+    if d.fn.__module__ == "__main__" and not getattr(main, "__file__", None):
+        return _WithSource(d.fn)            # a notebook's: its workers have no such cell
+    return d
+
+
+class _WithSource:
+    """A function that Dask pickles by value, with the source srcad reads on the worker:
+    cloudpickle drops the file name of the code it rebuilds, so the lines of the
+    function and of the helpers it calls from its own module travel beside them."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.sources = {}                   # global name ("" for fn) -> (filename, lines)
+        for name, f in [("", fn)] + _same_module_helpers(fn):
+            filename = f.__code__.co_filename
+            lines = linecache.getlines(filename)
+            if lines:
+                self.sources[name] = (filename, lines)
+
+    def function(self):
+        """The function, its code and its helpers' pointing at their registered lines."""
+        for name, (filename, lines) in self.sources.items():
+            f = self.fn.__globals__.get(name) if name else self.fn
+            if isinstance(f, types.FunctionType) and f.__code__.co_filename != filename:
+                linecache.cache[filename] = (sum(map(len, lines)), None, list(lines), filename)
+                f.__code__ = f.__code__.replace(co_filename=filename)
+        return self.fn
+
+
+def _same_module_helpers(fn, depth=0, seen=None):
+    """(global name, function) for the functions of ``fn``'s module that it names."""
+    seen = set() if seen is None else seen
+    out = []
+    for name in _names(fn.__code__):
+        f = fn.__globals__.get(name)
+        if isinstance(f, types.FunctionType) and f.__module__ == fn.__module__ \
+                and name not in seen:
+            seen.add(name)
+            out.append((name, f))
+            if depth < 3:
+                out += _same_module_helpers(f, depth + 1, seen)
+    return out
+
+
+def _names(code):
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return names
 
 
 def _shard(target, wrt, with_value, plain, shards, *chunks):
@@ -171,7 +226,7 @@ def _shard(target, wrt, with_value, plain, shards, *chunks):
     args = list(plain)
     for p, c in zip(shards, chunks, strict=True):
         args[p] = c
-    d = _differentiable(target, wrt)
+    d = _differentiable(target.function() if isinstance(target, _WithSource) else target, wrt)
     return [d.value_and_grad(*args) if with_value else d.grad(*args)]
 
 

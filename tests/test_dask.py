@@ -4,6 +4,7 @@ Each result is compared with srcad's single-process gradient on the concatenated
 data (to rounding: only the order of the sums differs) and with central
 differences of the plain NumPy loss.
 """
+import linecache
 import os
 import subprocess
 import sys
@@ -99,17 +100,40 @@ def test_contract_errors_name_the_argument(client, rng):
         srcad.dask.grad(pf.least_squares, split_every=1)
 
 
+CELL = """\
+def residual(w, X, y):
+    return np.tanh(X @ w) - y
+
+
+def cell_loss(w, X, y):
+    return np.sum(residual(w, X, y) ** 2)
+"""
+
+
+def _notebook_cell():
+    """``cell_loss`` as a notebook defines it: source in linecache, no module to import."""
+    filename = "<srcad-test-cell-1>"
+    linecache.cache[filename] = (len(CELL), None, CELL.splitlines(True), filename)
+    scope = {"__name__": "__main__", "np": np}
+    exec(compile(CELL, filename, "exec"), scope)
+    return scope["cell_loss"]
+
+
 @pytest.mark.slow
 def test_two_worker_processes_compute_the_shards(tmp_path, monkeypatch, rng):
     monkeypatch.setenv("SRCAD_CACHE_DIR", str(tmp_path))    # the workers' disk cache
     w, X, y = _data(rng, n=400)
+    dX, dy = da.from_array(X, chunks=50), da.from_array(y, chunks=50)
+    cell_loss = _notebook_cell()
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as c:
-        g = srcad.dask.grad(pf.least_squares)(w, da.from_array(X, chunks=50),
-                                              da.from_array(y, chunks=50))
+        g = srcad.dask.grad(pf.least_squares)(w, dX, dy)
         stats = c.run(srcad.stats)
-    np.testing.assert_allclose(g, srcad.grad(pf.least_squares)(w, X, y), **ROUNDING)
+        g_cell = srcad.dask.grad(cell_loss)(w, dX, dy)     # by value, with its source
+    want = srcad.grad(pf.least_squares)(w, X, y)
+    np.testing.assert_allclose(g, want, **ROUNDING)
+    np.testing.assert_allclose(g_cell, want, **ROUNDING)
     assert_grad_close(g, pf.least_squares, (w, X, y), 0)
     assert len(stats) == 2
     assert all(s["transforms"] + s["disk_hits"] >= 1 for s in stats.values()), stats
