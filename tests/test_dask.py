@@ -139,6 +139,17 @@ def test_two_worker_processes_compute_the_shards(tmp_path, monkeypatch, rng):
     assert all(s["transforms"] + s["disk_hits"] >= 1 for s in stats.values()), stats
 
 
+@pytest.mark.slow
+def test_the_dask_example_runs_as_written(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = os.path.join(root, "docs", "examples", "dask_gradient.py")
+    r = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, SRCAD_CACHE_DIR=str(tmp_path)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("loss ") and r.stdout.endswith(
+        "gradient of shape (8,), as in one process\n"), r.stdout
+
+
 def test_without_dask_the_import_error_names_the_extra():
     code = ("import sys\n"
             "sys.modules['dask'] = None\n"

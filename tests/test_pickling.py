@@ -8,7 +8,10 @@ worker returns is checked against central differences.
 """
 import concurrent.futures
 import multiprocessing
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -172,3 +175,13 @@ def test_joblib_parallel_when_installed(rng):
     batches = _batches(rng, 2)
     grads = joblib.Parallel(n_jobs=2)(joblib.delayed(pf.loss.grad)(*b) for b in batches)
     _check_loss_grads(batches, grads)
+
+
+@pytest.mark.slow
+def test_the_pool_example_runs_as_written(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = os.path.join(root, "docs", "examples", "pool_gradients.py")
+    r = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, SRCAD_CACHE_DIR=str(tmp_path)))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("gradient over 8 batches: [")
