@@ -23,6 +23,16 @@ _ORDER = collections.OrderedDict()     # (id(table), key) -> weakref to the tabl
 _ENTRIES = [None]                      # set_cache_limits(entries=...), None: env or default
 
 
+def _unlock_in_child():
+    """A child forked while another thread held the lock starts with a free one."""
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_unlock_in_child)
+
+
 # ------------------------------------------------------------ Differentiables per function
 
 _ATTR = "__srcad_derivatives__"

@@ -39,6 +39,16 @@ _RECENT = collections.deque(maxlen=RECENT)
 _LIMIT = [None]                 # set_workspace_limit's value, None for the default
 
 
+def _unlock_in_child():
+    """A child forked while another thread held the lock starts with a free one."""
+    global _LOCK
+    _LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_unlock_in_child)
+
+
 class _Store:
     """One thread's buffers of one compiled function."""
     __slots__ = ("views", "flats", "stamp", "cell", "__weakref__")

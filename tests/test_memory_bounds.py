@@ -495,3 +495,40 @@ def test_disk_limits_from_the_environment(monkeypatch):
     monkeypatch.setenv("SRCAD_CACHE_MAX_AGE", "soon")
     with pytest.raises(ValueError, match="SRCAD_CACHE_MAX_AGE='soon' is not a duration"):
         disk.max_age()
+
+
+# ======================================================================== fork
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_child_forked_while_the_pools_are_locked_does_not_hang():
+    from srcad import bounds, workspace
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with workspace._LOCK, bounds._LOCK:
+            held.set()
+            release.wait(30)
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(30)
+    pid = os.fork()
+    if pid == 0:                                   # grows a buffer, compiles a function
+        code = 2
+        try:
+            g = srcad.grad(other_fn)(np.full(777, 0.5))
+            code = 0 if g.shape == (777,) and np.isfinite(g).all() else 1
+        finally:
+            os._exit(code)
+    release.set()
+    t.join()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child hung on srcad's pool lock")
+    assert os.waitstatus_to_exitcode(status) == 0
