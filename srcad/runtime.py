@@ -214,9 +214,18 @@ def copy_value(v):
     return v.copy() if isinstance(v, np.ndarray) else v
 
 
-def not_shared(x, name, filename, lineno, *others):
+def not_shared(x, name, filename, lineno, *others, held=(), same=()):
     """Guard before an in-place update of ``x``: no other live name may see the array (or
-    the list or dict: ``b = a; b.append(v)`` while ``a`` is read later)."""
+    the list or dict: ``b = a; b.append(v)`` while ``a`` is read later). The containers
+    ``held`` (pairs ``(c, key)``) and the names ``same`` are followed by the generated
+    code (transforms/holders.py): they must still hold ``x`` itself there."""
+    if held or same:
+        if any(c[k] is not x for c, k in held) or any(n is not x for n in same):
+            _refuse_shared(name, filename, lineno)
+        at = {(id(c), k) for c, k in held}
+        others = others + tuple(v for c in {id(c): c for c, _ in held}.values()
+                                for k, v in (c.items() if isinstance(c, dict) else enumerate(c))
+                                if (id(c), k) not in at)
     if isinstance(x, (list, dict)) and any(_holds(o, x) for o in others):
         from srcad.errors import TransformError
         kind = type(x).__name__
@@ -230,23 +239,27 @@ def not_shared(x, name, filename, lineno, *others):
     if isinstance(x, np.ndarray):
         for o in _arrays_in(others):
             if np.may_share_memory(x, o):
-                from srcad.errors import TransformError, user_line_error
-                if filename.startswith("<srcad"):       # srcad's own first-derivative code
-                    raise user_line_error(
-                        "second derivatives through an in-place update of an array that a "
-                        "view still reads are not supported yet", filename, lineno,
-                        why="the first-derivative code keeps views of the array for its "
-                            "reverse sweep",
-                        hint="write the update as a new value (`u = np.concatenate(...)` or "
-                             "`u = u + ...`) to take second derivatives")
-                raise TransformError(
-                    f"`{name}` is updated in place while another name refers to the same "
-                    "array", filename=filename, lineno=lineno,
-                    why="srcad treats the update as a new value, so the other name would not "
-                        "see it and the derivative would be wrong",
-                    hint=f"copy first (`{name} = {name}.copy()`; a list, tuple or dict holding "
-                         f"it should hold `{name}.copy()`), or write the update as a new value "
-                         f"(`{name} = {name} + ...`)")
+                _refuse_shared(name, filename, lineno)
+
+
+def _refuse_shared(name, filename, lineno):
+    from srcad.errors import TransformError, user_line_error
+    if filename.startswith("<srcad"):       # srcad's own first-derivative code
+        raise user_line_error(
+            "second derivatives through an in-place update of an array that a "
+            "view still reads are not supported yet", filename, lineno,
+            why="the first-derivative code keeps views of the array for its "
+                "reverse sweep",
+            hint="write the update as a new value (`u = np.concatenate(...)` or "
+                 "`u = u + ...`) to take second derivatives")
+    raise TransformError(
+        f"`{name}` is updated in place while another name refers to the same "
+        "array", filename=filename, lineno=lineno,
+        why="srcad treats the update as a new value, so the other name would not "
+            "see it and the derivative would be wrong",
+        hint=f"copy first (`{name} = {name}.copy()`; a list, tuple or dict holding "
+             f"it should hold `{name}.copy()`), or write the update as a new value "
+             f"(`{name} = {name} + ...`)")
 
 
 def _holds(v, x, depth=0):
@@ -288,11 +301,11 @@ def numbers_only(a, b, op, filename, lineno):
                  "build the list with `append` in a loop")
 
 
-def not_shared_item(container, idx, name, filename, lineno, *others):
+def not_shared_item(container, idx, name, filename, lineno, *others, held=(), same=()):
     """Guard before ``container[idx] += ...``: the array updated in place is the container
     itself (an ndarray) or, in a list or dict, the array stored at ``idx``."""
     x = container if isinstance(container, np.ndarray) else container[idx]
-    not_shared(x, name, filename, lineno, *others)
+    not_shared(x, name, filename, lineno, *others, held=held, same=same)
 
 
 def show(label, g):

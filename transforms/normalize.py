@@ -35,7 +35,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms import callees, sharing
+from transforms import callees, holders, sharing
 from transforms.checks import Checks
 from transforms.exits import _assign, _const, _load, dotted, rename_root
 from transforms.forms import index_form, value_method
@@ -133,6 +133,7 @@ class Normalizer(Checks):
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
             return                               # docstring
+        sharing.check_restore(self, s)
         if isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Attribute) \
                 and s.value.func.attr == "append" and self._is_local_value(s.value.func.value):
             if not isinstance(s.value.func.value, gast.Name):   # `d[k].append(v)` would
@@ -173,19 +174,16 @@ class Normalizer(Checks):
             value = gast.BinOp(left=_load(target.id), op=s.op, right=s.value)
             self.assign(target, value, s)
         elif isinstance(target, gast.Subscript):
-            if not isinstance(target.value, gast.Name):     # `d["a"][0] *= 2` would write
-                self.writable_base(target.value, s)         # into a temporary, unfollowed
-            base = self.atom(target.value)
+            from transforms.reverse import _index_value
             index = self.index(target.slice)
-            if isinstance(target.value, gast.Name):
-                from transforms.reverse import _index_value
-                self.guard_aliases(target.value.id, s, _index_value(index))
-            old = self.fresh_assign("t", gast.Subscript(value=base, slice=index,
+            name, after = holders.prepare(self, target.value, s, _index_value(index))
+            old = self.fresh_assign("t", gast.Subscript(value=_load(name), slice=index,
                                                         ctx=gast.Load()), s)
             new = self.atom(gast.BinOp(left=old, op=s.op, right=s.value))
-            self.emit(gast.Assign(targets=[gast.Subscript(value=base, slice=index,
+            self.emit(gast.Assign(targets=[gast.Subscript(value=_load(name), slice=index,
                                                           ctx=gast.Store())],
                                   value=new, type_comment=None), s)
+            after()
         else:
             self.error(s, "augmented assignment to an attribute is not supported",
                        "srcad does not follow mutation of objects",
@@ -212,14 +210,13 @@ class Normalizer(Checks):
             for sub, part in zip(target.elts, parts, strict=True):
                 self.assign(sub, part, s)
         elif isinstance(target, gast.Subscript):
-            base = target.value
-            self.writable_base(base, s)
-            self.guard_aliases(base.id, s)
             index = self.index(target.slice)
+            name, after = holders.prepare(self, target.value, s)
             item = self.atom(value)
-            self.emit(gast.Assign(targets=[gast.Subscript(value=_load(base.id), slice=index,
+            self.emit(gast.Assign(targets=[gast.Subscript(value=_load(name), slice=index,
                                                           ctx=gast.Store())],
                                   value=item, type_comment=None), s)
+            after()
         else:
             self.error(s, "assignment to an attribute is not supported",
                        "srcad does not follow mutation of objects",

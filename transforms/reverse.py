@@ -48,6 +48,7 @@ import gast
 from srcad.errors import InternalError, TransformError
 from transforms import exits, refusal, template, zero_guards
 from transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
+from transforms.item_writes import ItemWrites
 from transforms.loops import LoopSweeps
 from transforms.exits import _assign, _const, _load
 from transforms.parse import MISSING, resolve
@@ -96,7 +97,7 @@ def classify(obj):
     return "unknown"
 
 
-class Reverse(BroadcastCotangents, LoopSweeps):
+class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
     def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset(), shapes=None,
                  param_kinds=None):
         self.fn = fn
@@ -498,69 +499,6 @@ class Reverse(BroadcastCotangents, LoopSweeps):
             self.accumulate(adj, args[k], gast.Subscript(value=_load(parts), slice=_const(k),
                                                          ctx=gast.Load()))
         return primal
-
-    def setitem(self, s, target):
-        base = target.value
-        if not self.is_active(base) and base.id not in self.restore:
-            return [s], []
-        self.refusals.check(s)
-        index = _index_value(target.slice)
-        primal, adj = [], []
-        if base.id in self.restore:     # the adjoint reads the array (or a view of it)
-            old = self.namer.fresh(base.id + "_old")
-            primal.append(_assign(old, rt_call(self.env, "copy_item", base, index)))
-            shape = self.shapes.get(base.id)
-            if (shape is not None and shape[0] == "array") or self.array_valued(base.id):
-                # an array: restored by a write the next transformation follows too
-                adj.append(gast.Assign(targets=[gast.Subscript(
-                    value=_load(base.id), slice=target.slice, ctx=gast.Store())],
-                    value=_load(old), type_comment=None))
-            else:       # a dict may not have had the key: restoring removes it again
-                adj.append(gast.Expr(value=rt_call(self.env, "restore_item", base, index,
-                                                   _load(old))))
-        primal.append(s)
-        if not self.is_active(base):    # a constant array: only its old values come back
-            return primal, [_located(a, s) for a in adj]
-        self.contributed.add(base.id)
-        parts = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
-        if self.direct_index(base, target.slice) \
-                and len(parts) == self.shapes[base.id][2] \
-                and all(not isinstance(p, gast.Slice) for p in parts):
-            # one element: read it, then zero it (a row would be a view zeroed before use)
-            self.owned.add(base.id)
-            item = gast.Subscript(value=_load(self.bar(base.id)), slice=target.slice,
-                                  ctx=gast.Load())
-            self.accumulate(adj, s.value, item)
-            adj.append(gast.Assign(targets=[gast.Subscript(
-                value=_load(self.bar(base.id)), slice=target.slice, ctx=gast.Store())],
-                value=_const(0.0), type_comment=None))
-        else:
-            # ``b[idx] = v`` broadcasts v to b[idx]'s shape: v's cotangent sums back down
-            taken = rt_call(self.env, "take_cot", _load(self.bar(base.id)), index)
-            unbroadcast = self.env.bind("unbroadcast", registry.unbroadcast,
-                                        (registry.__name__, "unbroadcast"))
-            self.accumulate(adj, s.value, gast.Call(func=_load(unbroadcast),
-                                                    args=[taken, s.value], keywords=[]))
-            adj.append(_assign(self.bar(base.id), rt_call(self.env, "zero_item",
-                                                     _load(self.bar(base.id)), index)))
-        return primal, [_located(a, s) for a in adj]
-
-    def append(self, s, call):
-        lst = call.func.value
-        adj = []
-        if lst.id in self.restore:      # the adjoint reads the list as it was before
-            adj.append(gast.Expr(value=gast.Call(func=gast.Attribute(
-                value=_load(lst.id), attr="pop", ctx=gast.Load()), args=[], keywords=[])))
-        if not self.is_active(lst):
-            return [s], [_located(a, s) for a in adj]
-        item = call.args[0]
-        self.contributed.add(lst.id)
-        popped = rt_call(self.env, "pop_cot", _load(self.bar(lst.id)))
-        if self.is_active(item):
-            self.accumulate(adj, item, popped)
-        else:
-            adj.append(gast.Expr(value=popped))
-        return [s], [_located(a, s) for a in adj]
 
     def _builtin(self, name):
         import builtins

@@ -255,22 +255,71 @@ def live_after(frames, params):
     return live & bound
 
 
-def guard(norm, name, s, index=None):
+def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
     """Before an in-place update of ``name`` (or of the array ``name[index]`` inside a
     container): fail clearly if, at run time, another name still read later refers to
-    the same array (srcad treats the update as a new value)."""
+    the same array (srcad treats the update as a new value). The containers ``held``
+    and names ``same`` that the generated code follows (transforms/holders.py) are
+    checked to hold the array itself; ``group``: the names that may share it (default:
+    ``name``'s alias group)."""
     line = getattr(s, "lineno", 0)
-    others = sorted(norm.aliases.get(name, set()) & norm.assigned
-                    & norm.reads_after(s) - {name})
-    if not others and not norm.helper:
+    group = norm.aliases.get(name, set()) if group is None else group
+    followed = {c for c, _, _ in held} | set(same)
+    others = sorted(group & norm.assigned & norm.reads_after(s) - {name} - followed)
+    if not others and not norm.helper and not held and not same:
         return
     from srcad import runtime
+    from transforms.holders import held_keyword
+    label = label or name
     guard = _load(norm.env.bind("_rt", runtime, ("srcad.runtime", None)))
-    head = [_load(name), _const(name), _const(norm.parsed.filename), _const(line)]
+    head = [_load(name), _const(label), _const(norm.parsed.filename), _const(line)]
     if index is not None:
-        head = [_load(name), index, _const(name + "[...]"), _const(norm.parsed.filename),
+        head = [_load(name), index, _const(label + "[...]"), _const(norm.parsed.filename),
                 _const(line)]
     call = gast.Call(func=gast.Attribute(value=guard, attr="not_shared_item" if index is not
                                          None else "not_shared", ctx=gast.Load()),
-                     args=head + [_load(o) for o in others], keywords=[])
+                     args=head + [_load(o) for o in others],
+                     keywords=held_keyword([(c, keys) for c, keys, _ in held], same)
+                     if held or same else [])
     return gast.Expr(value=call)
+
+
+def check_restore(norm, s):
+    """Differentiating srcad's own code again: ``_rt.restore_item(b, i, old)`` puts an item
+    back in place in a list or array a container holds (otherwise the first-derivative
+    code writes ``b[i] = old``, which is followed). Nothing follows it, so when the
+    code reads ``b`` afterwards, refuse at the user's line."""
+    from srcad import runtime
+    call = s.value
+    if not isinstance(call, gast.Call) or norm.callee(call.func) is not runtime.restore_item \
+            or not isinstance(call.args[0], gast.Name):
+        return
+    tree = norm.parsed.tree
+    inside = {id(n) for st in gast.walk(tree) if isinstance(st, gast.Expr)
+              and isinstance(st.value, gast.Call) and isinstance(st.value.func, gast.Attribute)
+              and st.value.func.attr == "restore_item" for n in gast.walk(st)}
+    for c in gast.walk(tree):       # srcad's helpers read a value's structure and shape
+        if isinstance(c, gast.Call) and _is_helper(norm.callee(c.func)):
+            inside.update(id(a) for a in c.args)
+    loops = [{id(n) for n in gast.walk(loop)} for loop in gast.walk(tree)
+             if isinstance(loop, (gast.For, gast.While))
+             and _start(loop) <= _start(s) and _end(s) <= _end(loop)]
+    later = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+             and isinstance(n.ctx, gast.Load) and id(n) not in inside
+             and (_start(n) >= _end(s) or any(id(n) in ids for ids in loops))}
+    if call.args[0].id in later:
+        from srcad.errors import user_line_error
+        raise user_line_error(
+            "second derivatives through an in-place update of an array that a list, tuple "
+            "or dict also holds are not supported yet", norm.parsed.filename,
+            getattr(s, "lineno", 0),
+            why="the first-derivative code puts the array's old items back in place for "
+                "its reverse sweep, and the container would not follow",
+            hint="hold a copy in the container (`d = {\"a\": b.copy()}`), or write the update "
+                 "as a new value (`b = b + ...`)")
+
+
+
+def _is_helper(fn):
+    return fn is registry.unbroadcast or getattr(fn, "__module__", None) in \
+        registry.RUNTIME_MODULES
