@@ -151,16 +151,17 @@ def label(base):
     return ast.unparse(gast.gast_to_ast(gast.Expression(body=base)).body)
 
 
-def prepare(norm, base, s, index=None):
+def prepare(norm, base, s, index=None, augmented=False):
     """Before a write into ``base[...]``: the guard (and, for a write through a container,
-    the read of its item into a fresh name). Returns (the name written into, the
+    the read of its item into a fresh name; ``augmented``: for ``base[...] += v``). Returns (the name written into, the
     statements that follow the write into the containers and names that hold it)."""
     from transforms import sharing
     via = through(norm, base, s)
     if via is not None and len(via[2]) == 1:    # `d["a"][i] = v` is `b[i] = v` for d = {"a": b}
         base, via = _load(via[2][0]), None
     if via is None:
-        norm.writable_base(base, s)
+        if not (augmented and isinstance(base, gast.Name)):   # `G[0] += 1`: a global counter
+            norm.writable_base(base, s)
         name, same = base.id, []
         held = [h for h in holders(norm, name, s) if h[0] in norm.reads_after(s)]
         guard = sharing.guard(norm, name, s, index, held)

@@ -176,11 +176,12 @@ class Normalizer(Checks):
         elif isinstance(target, gast.Subscript):
             from transforms.reverse import _index_value
             index = self.index(target.slice)
-            name, after = holders.prepare(self, target.value, s, _index_value(index))
-            old = self.fresh_assign("t", gast.Subscript(value=_load(name), slice=index,
+            name, after = holders.prepare(self, target.value, s, _index_value(index), True)
+            base = self.atom(_load(name))
+            old = self.fresh_assign("t", gast.Subscript(value=base, slice=index,
                                                         ctx=gast.Load()), s)
             new = self.atom(gast.BinOp(left=old, op=s.op, right=s.value))
-            self.emit(gast.Assign(targets=[gast.Subscript(value=_load(name), slice=index,
+            self.emit(gast.Assign(targets=[gast.Subscript(value=base, slice=index,
                                                           ctx=gast.Store())],
                                   value=new, type_comment=None), s)
             after()
