@@ -343,6 +343,15 @@ def own(c):
     return c.copy() if isinstance(c, np.ndarray) else c
 
 
+def kept_0d(old, new):
+    """``v += c`` as srcad writes it (``v = kept_0d(v, v + c)``): on a 0-d array Python
+    updates it in place and it stays a (mutable) 0-d array, where ``v + c`` is a NumPy
+    scalar; a later in-place update through another name must see the same kind."""
+    if isinstance(old, np.ndarray) and old.ndim == 0 and not isinstance(new, np.ndarray):
+        return np.array(new, dtype=np.result_type(old, new))
+    return new
+
+
 # ------------------------------------------------------------------ finalize
 
 def is_float_leaf(x):

@@ -22,6 +22,7 @@ from srcad.runtime import (
     GradSeed,
     gather_cot,
     grad_seed,
+    kept_0d,
     index_cot,
     item_acc,
     last_writes,
@@ -92,6 +93,16 @@ def grad_seed_bar(y, g, seed, value):
 @forward(grad_seed)
 def grad_seed_dot(y, seed, value):
     return (lambda dseed: dseed, None)
+
+
+@reverse(kept_0d)
+def kept_0d_bar(y, g, old, new):
+    return (None, g)
+
+
+@forward(kept_0d)
+def kept_0d_dot(y, old, new):
+    return (None, lambda dn: dn)
 
 
 @reverse(full_tangent)

@@ -197,3 +197,63 @@ def test_hessian_through_an_item_put_back_in_a_held_array_is_refused(rng):
     check_every_mode(held_item_written_after_the_read, X, rng, "refused")
     with pytest.raises(srcad.TransformError, match="a list, tuple or dict also holds"):
         srcad.hessian(held_item_written_after_the_read)(X)
+
+
+# ------------------ a 0-d array updated with `+=` stays a 0-d array (fuzz: seed 20261130)
+
+FUZZ_0D_UPDATED_IN_A_HELPER = '''\
+import numpy as np
+
+def h2(a2, n_):
+    a2 *= 0.3
+    return a2
+
+def f(x, y, n):
+    v1 = np.where(1.0 > 1.0, np.inner(x, x), y[-1])
+    v1 += np.full((x.shape[0], 3), v1).min()
+    return np.minimum(v1, h2(v1, x.shape))
+'''
+
+
+@pytest.mark.parametrize("mode", ["grad", "value_and_grad", "pullback", "jvp", "jac_fwd",
+                                  "jac_rev"])
+def test_0d_array_updated_then_updated_again_through_a_helper(mode):
+    from tests.fuzz.run import check_case
+    check_case(FUZZ_0D_UPDATED_IN_A_HELPER, '(np.array([-0.35351, 0.17524]), np.array(['
+               '0.10699, 0.7948, -0.54734]), 2)', wrt=('x',), scalar=True, mode=mode)
+
+
+def scale_in_place(a):
+    a *= 0.3
+    return a
+
+
+def zero_d_then_helper(x):
+    v = np.where(x[0] > 5.0, x[1], x[2])
+    v += x[0]
+    return np.minimum(v, scale_in_place(v))
+
+
+def test_0d_array_written_in_place_by_a_helper_is_refused():
+    """Python's ``v += x[0]`` keeps ``v`` a 0-d array that the helper then scales in
+    place (so both operands of ``np.minimum`` are the scaled value); srcad took ``v``
+    for a NumPy scalar and gave the unscaled value and gradient."""
+    for call in (lambda: srcad.value_and_grad(zero_d_then_helper)(X),
+                 lambda: srcad.jvp(zero_d_then_helper, (X,), (np.ones(3),))):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        assert info.value.lineno == scale_in_place.__code__.co_firstlineno + 1
+        assert "is updated in place while another name refers to the same array" \
+            in str(info.value)
+
+
+def zero_d_accumulated(x):
+    v = np.where(x[0] > 5.0, x[1], x[2])
+    for i in range(3):
+        v += x[i] * v
+    w = v
+    return w * x[0]
+
+
+def test_0d_array_accumulated_with_plus_equals(rng):
+    check_every_mode(zero_d_accumulated, X, rng)

@@ -171,8 +171,14 @@ class Normalizer(Checks):
         target = s.target
         if isinstance(target, gast.Name):
             self.guard_aliases(target.id, s)
-            value = gast.BinOp(left=_load(target.id), op=s.op, right=s.value)
-            self.assign(target, value, s)
+            value = self.simple(gast.BinOp(left=_load(target.id), op=s.op, right=s.value),
+                                target.id)
+            new = self.fresh_assign(target.id, value, s)
+            from srcad import runtime
+            rt = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
+            kept = gast.Attribute(value=rt, attr="kept_0d", ctx=gast.Load())
+            self.emit(_assign(target.id, gast.Call(func=kept, args=[
+                self.atom(_load(target.id)), new], keywords=[])), s)
         elif isinstance(target, gast.Subscript):
             from transforms.reverse import _index_value
             index = self.index(target.slice)

@@ -29,6 +29,7 @@ from transforms import (
     sharing,
     simplify,
     ssa,
+    zero_d,
     zero_guards,
 )
 from transforms.parse import Env, code_hash, parse_function
@@ -104,6 +105,8 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     parsed, tree, env, namer = front(fn, level, run, types, layouts)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
+    tree = run("kept 0-d", zero_d.drop, tree, known, env.namespace)
+    known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     import copy
     last = reverse.Reverse(copy.deepcopy(tree), env, exits.Namer(namer.taken), act, wrt,
                            parsed.filename, shapes=known, param_kinds=param_kinds)
@@ -133,6 +136,8 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes
     run = _Run()
     parsed, tree, env, namer = front(fn, level, run, types, layouts)
     act = run("activity", activity.analyse, tree, wrt, env.namespace, numeric_params)
+    known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
+    tree = run("kept 0-d", zero_d.drop, tree, known, env.namespace)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     fwd = forward.Forward(tree, env, namer, act, wrt, parsed.filename, vector, known)
     out = run("forward", fwd.run)
