@@ -14,7 +14,7 @@ from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, 
     gather_cot,
                            finalize_array, index_cot, item_acc, own, take_cot, tangent_attr,
                            tangent_item, tangent_out, zero_item, pop_cot, list_cot, dense,
-                           grad_seed)
+                           grad_seed, kept_0d)
 from transforms.rules import registry
 
 IDX = np.array([0, 2, 2])
@@ -38,6 +38,7 @@ def f_pop_cot(c): return pop_cot([c * 2.0, c * c]) * c
 def f_list_cot(c): return list_cot(c * c)[1] * c
 def f_dense(c): return dense(c * c, c) * c
 def f_grad_seed(c, v): return grad_seed(c * c, v * 2.0) * v
+def f_kept_0d(c, s): return kept_0d(np.array(0.5), s * s) * c + kept_0d(0.5, c * s)
 def f_attr_acc(c, g): return field_cot(attr_acc(c, "w", g), "w") * g
 def f_field_cot(c): return field_cot(attr_acc(0.0, "w", c), "w") ** 2
 def f_tangent_item(t, x): return tangent_item(t, x, 1, False) * t[0]
@@ -69,6 +70,7 @@ ROWS = [
     (zero_item, f_zero_item, lambda r: (V4(r),), (0,)),
     (dense, f_dense, lambda r: (V4(r),), (0,)),
     (grad_seed, f_grad_seed, lambda r: (V4(r), V4(r)), (0, 1)),
+    (kept_0d, f_kept_0d, lambda r: (V4(r), 0.7), (0, 1)),
     (attr_acc, f_attr_acc, lambda r: (0.0, 0.8), (1,)),
     (field_cot, f_field_cot, lambda r: (0.9,), (0,)),
     (tangent_item, f_tangent_item, lambda r: (V4(r), np.zeros(4)), (0,)),

@@ -152,9 +152,10 @@ def label(base):
 
 
 def prepare(norm, base, s, index=None, augmented=False):
-    """Before a write into ``base[...]``: the guard (and, for a write through a container,
-    the read of its item into a fresh name; ``augmented``: for ``base[...] += v``). Returns (the name written into, the
-    statements that follow the write into the containers and names that hold it)."""
+    """Before a write into ``base[...]`` (``augmented``: ``base[...] += v``): the guard
+    (and, for a write through a container, the read of its item into a fresh name).
+    Returns (the name written into, a function that emits the statements following the
+    write into the containers and names that hold it)."""
     from transforms import sharing
     via = through(norm, base, s)
     if via is not None and len(via[2]) == 1:    # `d["a"][i] = v` is `b[i] = v` for d = {"a": b}
