@@ -198,6 +198,16 @@ class Differentiable:
         guards = fn.__srcad_guards__
         return not guards or all(scope.get(name) is obj for scope, name, obj in guards)
 
+    def _refuse(self, form):
+        """What ``form`` (``"pullback"``, ``"jvp"``...) cannot take: ``*args`` parameters,
+        ``has_aux`` (grad and value_and_grad only)."""
+        if self.has_aux:
+            raise TypeError(f"has_aux=True is supported by grad and value_and_grad only, not "
+                            f"by {form}: differentiate a function returning the value alone "
+                            f"(`lambda *a: {self._user.__name__}(*a)[0]`)")
+        if self._varargs:
+            self._refuse_varargs()
+
     def _refuse_varargs(self):
         """``*args``/``**kwargs`` parameters: the located TransformError, before any call."""
         from transforms import pipeline
@@ -406,8 +416,7 @@ class Differentiable:
             raise error
 
     def pullback(self, *args, **kwargs):
-        if self._varargs:
-            self._refuse_varargs()
+        self._refuse("pullback")
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         args = plain_data(args)
@@ -468,8 +477,7 @@ class Differentiable:
 
     # ------------------------------------------------------------- forward
     def jvp(self, args, tangents):
-        if self._varargs:
-            self._refuse_varargs()
+        self._refuse("jvp")
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"jvp takes the arguments as a tuple, got {type(args).__name__}: "
                             f"write jvp((x,), (t,)) for one argument")
@@ -488,8 +496,7 @@ class Differentiable:
         return _apart_from(result, (args, tangents))
 
     def jacobian(self, *args, mode="auto", **kwargs):
-        if self._varargs:
-            self._refuse_varargs()
+        self._refuse("jacobian")
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         try:
@@ -499,8 +506,7 @@ class Differentiable:
             raise
 
     def hessian(self, *args, **kwargs):
-        if self._varargs:
-            self._refuse_varargs()
+        self._refuse("hessian")
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         from srcad import derivatives
@@ -511,8 +517,7 @@ class Differentiable:
             raise
 
     def hvp(self, args, v):
-        if self._varargs:
-            self._refuse_varargs()
+        self._refuse("hvp")
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"hvp takes the arguments as a tuple, got {type(args).__name__}: "
                             f"write hvp((x,), v) for one argument")

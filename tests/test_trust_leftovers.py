@@ -257,3 +257,135 @@ def zero_d_accumulated(x):
 
 def test_0d_array_accumulated_with_plus_equals(rng):
     check_every_mode(zero_d_accumulated, X, rng)
+
+
+# -------------------- a cotangent kept smaller than its value (fuzz: seed 2026, program 354)
+
+FUZZ_STAND_IN_COTANGENT = '''\\
+import dataclasses
+import numpy as np
+
+@dataclasses.dataclass
+class Params:
+    w: np.ndarray
+    s: float
+
+def f(x, y, p):
+    v1 = np.max(np.einsum('i,j->ij', np.ones((2,)), np.ones((2,))), axis=1)
+    d2 = {'a': np.outer(y, np.ones((x.shape[0],))) * np.max(np.outer(y, np.ones((x.shape[0],))), axis=1, keepdims=True), 'b': v1[-2]}
+    return d2['b']
+'''  # noqa: E501
+
+
+@pytest.mark.parametrize("mode", ["grad", "grad_out", "value_and_grad", "pullback", "sig2"])
+def test_unread_product_with_a_keepdims_operand(mode):
+    from tests.fuzz.run import check_case
+    check_case(FUZZ_STAND_IN_COTANGENT, '(np.array([0.92977, 0.16848, -0.31943]), np.array(['
+               '0.9053, 0.30461, 0.71141]), Params(w=np.array([0.44713, 0.77599, 0.23697]), '
+               's=0.50903))', wrt=('y',), scalar=True, mode=mode)
+
+
+def unread_product_with_keepdims(y):
+    d = {"a": np.outer(y, np.ones(3)) * np.max(np.outer(y, np.ones(3)), axis=1, keepdims=True),
+         "b": y[0] * y[1]}
+    return d["b"]
+
+
+def test_unread_product_with_keepdims_gives_its_gradient(rng):
+    check_every_mode(unread_product_with_keepdims, X, rng)
+
+
+# ----------------------------------- second derivatives through srcad's own `lst.pop()`
+
+def stacked_then_appended(x):
+    lst = [x[0]]
+    lst.append(x[1] * x[2])
+    v = np.stack(lst)
+    lst.append(2.0)
+    return np.sum(v * v)
+
+
+def test_second_derivative_through_a_restored_list_points_at_the_user_line(rng):
+    from conftest import fd_check
+    fd_check(stacked_then_appended, (X,), 0, rng)     # first order: computed
+    for call in (lambda: srcad.hessian(stacked_then_appended)(X),
+                 lambda: srcad.hvp(stacked_then_appended, (X,), X)):
+        assert_refused_here(call, stacked_then_appended, 4,
+                            "second derivatives through a list appended to after it is read",
+                            "append every item before the list is first read")
+
+
+# --------------------------------------------------------- kinks and infinite slopes
+
+def sqrt_of_an_unused_zero(x):
+    return np.sqrt(x)[1] + np.cbrt(x)[2] * x[1]
+
+
+def test_zero_cotangent_times_an_infinite_slope_is_zero(rng):
+    """sqrt and cbrt at 0 have an infinite slope; an entry the result does not read gets 0,
+    not NaN (0 * inf), in reverse and forward mode."""
+    x = np.array([0.0, 0.5, 0.7])
+    g = srcad.grad(sqrt_of_an_unused_zero)(x)
+    assert g[0] == 0.0
+    J = srcad.jacobian(sqrt_of_an_unused_zero, mode="forward")(x)
+    assert J[0] == 0.0
+    from conftest import fd_check, fd_check_forward
+    fd_check(sqrt_of_an_unused_zero, (x + np.array([0.3, 0, 0]),), 0, rng)
+    fd_check_forward(sqrt_of_an_unused_zero, (x + np.array([0.3, 0, 0]),), 0, rng)
+    # elsewhere the values are those of central differences
+    np.testing.assert_allclose(g[1:], [(sqrt_of_an_unused_zero(x + e) - sqrt_of_an_unused_zero(
+        x - e)) / 2e-6 for e in np.eye(3)[1:] * 1e-6], rtol=1e-6)
+
+
+def hypot_with_zero(x):
+    return np.sum(np.hypot(x, 0.0)) + np.sum(np.hypot(x, x)) * x[2]
+
+
+def abs_like(x):
+    return np.sum(np.abs(x)) + np.sum(np.sqrt(2.0) * np.abs(x)) * x[2]
+
+
+def test_hypot_at_the_origin_follows_the_kink_policy_at_second_order(rng):
+    """hypot(x, 0) is |x|: at 0 its gradient and Hessian are those of abs (0 by the kink
+    policy), not 1 from the guard's stand-in denominator."""
+    x = np.array([0.0, -0.4, 0.7])
+    np.testing.assert_allclose(srcad.hessian(hypot_with_zero)(x), srcad.hessian(abs_like)(x),
+                               atol=1e-12)
+    np.testing.assert_allclose(srcad.grad(hypot_with_zero)(x), srcad.grad(abs_like)(x),
+                               atol=1e-12)
+    check_every_mode(hypot_with_zero, X, rng)   # away from the kink: central differences
+
+
+# ---------------------------------------------------- a bare read of an undefined name
+
+def reads_an_undefined_name(x):
+    y = x * 2.0
+    z = undefined_name_here  # noqa: F821, F841
+    return np.sum(y)
+
+
+def test_undefined_name_is_a_located_error():
+    for call in (lambda: srcad.grad(reads_an_undefined_name)(X),
+                 lambda: srcad.jvp(reads_an_undefined_name, (X,), (X,))):
+        assert_refused_here(call, reads_an_undefined_name, 2,
+                            "name `undefined_name_here` is not defined", "pass the value")
+
+
+# ------------------------------------------------------------ has_aux where unsupported
+
+def loss_with_aux(x):
+    return np.sum(x ** 2), {"n": 3}
+
+
+@pytest.mark.parametrize("form, call", [
+    ("pullback", lambda d: d.pullback(X)), ("jvp", lambda d: d.jvp((X,), (X,))),
+    ("jacobian", lambda d: d.jacobian(X)), ("hessian", lambda d: d.hessian(X)),
+    ("hvp", lambda d: d.hvp((X,), X))])
+def test_has_aux_on_a_form_without_it_is_a_type_error(form, call):
+    d = srcad.differentiate(loss_with_aux, has_aux=True)
+    with pytest.raises(TypeError, match=f"has_aux=True is supported by grad and "
+                                        f"value_and_grad only, not by {form}"):
+        call(d)
+    g, aux = d.grad(X)                    # the supported forms still work
+    np.testing.assert_allclose(g, 2 * X)
+    assert aux == {"n": 3}

@@ -80,6 +80,12 @@ def _fold_sequence(e, limit=256):
     return None
 
 
+_POP = ("second derivatives through a list appended to after it is read are not supported yet",
+        "the first-derivative code takes the later items off again (`lst.pop()`) so that "
+        "its reverse sweep reads the list as it was",
+        "append every item before the list is first read, or take first derivatives only")
+
+
 class Normalizer(Checks):
     def __init__(self, parsed, env, namer, level, types=None):
         self.helper = False
@@ -100,6 +106,12 @@ class Normalizer(Checks):
 
     # ------------------------------------------------------------------ errors
     def error(self, node, what, why=None, hint=None):
+        if self.parsed.filename.startswith("<srcad"):   # srcad's own first-derivative code
+            from srcad.errors import user_line_error
+            if what.startswith("the method call `.pop"):
+                what, why, hint = _POP
+            raise user_line_error(what, self.parsed.filename, getattr(node, "lineno", 0),
+                                  why=why, hint=hint)
         raise TransformError(what, filename=self.parsed.filename,
                              lineno=getattr(node, "lineno", None),
                              col=getattr(node, "col_offset", 0), why=why, hint=hint)
@@ -413,16 +425,20 @@ class Normalizer(Checks):
         is resolved and bound like any other read, never left for the generated code's own
         globals to find: those are another module's when the code is inlined or
         differentiated again."""
-        if node.id in self.locals or node.id not in self.parsed.scope:
+        if node.id in self.locals:
             return node
-        return self.name(node)
+        return self.name(node)          # an undefined name: a located TransformError
 
     def name(self, node):
         if node.id in self.locals:
             return _load(node.id)
         obj = self.parsed.scope.get(node.id, MISSING)
         if obj is MISSING:
-            self.error(node, f"name `{node.id}` is not defined")
+            self.error(node, f"name `{node.id}` is not defined",
+                       "srcad resolves every name the function reads when it transforms it "
+                       "(its closure, its module's globals, the builtins)",
+                       "define the name before the first call, or pass the value as an "
+                       "argument")
         return self.bind_global(node, obj)
 
     def bind_global(self, node, obj):

@@ -21,7 +21,10 @@ returns a one-sided or zero subgradient, never NaN and never an error:
 - ``prod`` with zeros: the exact product of the other entries (no division);
 - ``a ** b``: 0 to ``b`` where ``a <= 0``, 0 to ``a`` where ``b == 0``;
 - where the derivative itself is infinite (``sqrt`` and ``cbrt`` at 0,
-  ``arcsin`` at +-1) it is ``inf``: that is the mathematics, not a kink.
+  ``arcsin`` at +-1) it is ``inf``: that is the mathematics, not a kink; a zero
+  cotangent or tangent there gives 0 (not ``0 * inf``); second derivatives
+  involving such an entry are not defined (``inf`` or NaN in its row and column);
+- ``hypot`` and ``arctan2`` at the origin: second derivatives 0 as well.
 """
 import numpy as np
 
@@ -38,6 +41,17 @@ def maximum_weight(a, b):
 def ratio_or_zero(n, d):
     """n / d, taken as 0 where d == 0."""
     return n / np.where(d == 0, 1.0, d)
+
+
+def inverse_or_zero(d):
+    """1 / d, taken as 0 where d == 0."""
+    return np.where(d == 0, 0.0, 1.0 / np.where(d == 0, 1.0, d))
+
+
+def times_unless_zero(g, s):
+    """g * s, and 0 where g is 0: a zero cotangent (or tangent) times an infinite slope
+    (``sqrt`` at 0) is 0, the entry does not move the result."""
+    return np.where(g == 0, 0.0, g * s)
 
 
 def clip_pick(positional, keyword):
@@ -154,22 +168,22 @@ def logaddexp_dot(y, a, b):
 
 @reverse(np.sqrt)
 def sqrt_bar(y, g, x):
-    return (g * 0.5 / y,)
+    return (times_unless_zero(g, 0.5 / y),)
 
 
 @forward(np.sqrt)
 def sqrt_dot(y, x):
-    return (lambda dx: dx * (0.5 / y),)
+    return (lambda dx: times_unless_zero(dx, 0.5 / y),)
 
 
 @reverse(np.cbrt)
 def cbrt_bar(y, g, x):
-    return (g / (3.0 * y * y),)
+    return (times_unless_zero(g, 1.0 / (3.0 * y * y)),)
 
 
 @forward(np.cbrt)
 def cbrt_dot(y, x):
-    return (lambda dx: dx / (3.0 * y * y),)
+    return (lambda dx: times_unless_zero(dx, 1.0 / (3.0 * y * y)),)
 
 
 @reverse(np.square)
@@ -201,6 +215,20 @@ def hypot_bar(y, g, a, b):
 def hypot_dot(y, a, b):
     return (lambda da: lift_tangent(da, a, y) * ratio_or_zero(a, y),
             lambda db: lift_tangent(db, b, y) * ratio_or_zero(b, y))
+
+
+# n / d taken as 0 where d == 0 (hypot and arctan2 at the origin): its derivatives are 0
+# there too, so that a second derivative follows the same kink policy
+@reverse(ratio_or_zero)
+def ratio_or_zero_bar(y, g, n, d):
+    c = inverse_or_zero(d)
+    return (unbroadcast(g * c, n), unbroadcast(-g * y * c, d))
+
+
+@forward(ratio_or_zero)
+def ratio_or_zero_dot(y, n, d):
+    c = inverse_or_zero(d)
+    return (lambda dn: lift_tangent(dn, n, y) * c, lambda dd: -lift_tangent(dd, d, y) * (y * c))
 
 
 # ---- elementwise: trigonometric and hyperbolic ------------------------------
