@@ -317,26 +317,6 @@ def test_second_derivative_through_a_restored_list_points_at_the_user_line(rng):
 
 # --------------------------------------------------------- kinks and infinite slopes
 
-def sqrt_of_an_unused_zero(x):
-    return np.sqrt(x)[1] + np.cbrt(x)[2] * x[1]
-
-
-def test_zero_cotangent_times_an_infinite_slope_is_zero(rng):
-    """sqrt and cbrt at 0 have an infinite slope; an entry the result does not read gets 0,
-    not NaN (0 * inf), in reverse and forward mode."""
-    x = np.array([0.0, 0.5, 0.7])
-    g = srcad.grad(sqrt_of_an_unused_zero)(x)
-    assert g[0] == 0.0
-    J = srcad.jacobian(sqrt_of_an_unused_zero, mode="forward")(x)
-    assert J[0] == 0.0
-    from conftest import fd_check, fd_check_forward
-    fd_check(sqrt_of_an_unused_zero, (x + np.array([0.3, 0, 0]),), 0, rng)
-    fd_check_forward(sqrt_of_an_unused_zero, (x + np.array([0.3, 0, 0]),), 0, rng)
-    # elsewhere the values are those of central differences
-    np.testing.assert_allclose(g[1:], [(sqrt_of_an_unused_zero(x + e) - sqrt_of_an_unused_zero(
-        x - e)) / 2e-6 for e in np.eye(3)[1:] * 1e-6], rtol=1e-6)
-
-
 def hypot_with_zero(x):
     return np.sum(np.hypot(x, 0.0)) + np.sum(np.hypot(x, x)) * x[2]
 

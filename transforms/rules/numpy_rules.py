@@ -22,8 +22,8 @@ returns a one-sided or zero subgradient, never NaN and never an error:
 - ``a ** b``: 0 to ``b`` where ``a <= 0``, 0 to ``a`` where ``b == 0``;
 - where the derivative itself is infinite (``sqrt`` and ``cbrt`` at 0,
   ``arcsin`` at +-1) it is ``inf``: that is the mathematics, not a kink; a zero
-  cotangent or tangent there gives 0 (not ``0 * inf``); second derivatives
-  involving such an entry are not defined (``inf`` or NaN in its row and column);
+  cotangent or tangent times it is NaN (``0 * inf``), and so are second
+  derivatives involving such an entry (its row and column of a Hessian);
 - ``hypot`` and ``arctan2`` at the origin: second derivatives 0 as well.
 """
 import numpy as np
@@ -46,12 +46,6 @@ def ratio_or_zero(n, d):
 def inverse_or_zero(d):
     """1 / d, taken as 0 where d == 0."""
     return np.where(d == 0, 0.0, 1.0 / np.where(d == 0, 1.0, d))
-
-
-def times_unless_zero(g, s):
-    """g * s, and 0 where g is 0: a zero cotangent (or tangent) times an infinite slope
-    (``sqrt`` at 0) is 0, the entry does not move the result."""
-    return np.where(g == 0, 0.0, g * s)
 
 
 def clip_pick(positional, keyword):
@@ -168,22 +162,22 @@ def logaddexp_dot(y, a, b):
 
 @reverse(np.sqrt)
 def sqrt_bar(y, g, x):
-    return (times_unless_zero(g, 0.5 / y),)
+    return (g * 0.5 / y,)
 
 
 @forward(np.sqrt)
 def sqrt_dot(y, x):
-    return (lambda dx: times_unless_zero(dx, 0.5 / y),)
+    return (lambda dx: dx * (0.5 / y),)
 
 
 @reverse(np.cbrt)
 def cbrt_bar(y, g, x):
-    return (times_unless_zero(g, 1.0 / (3.0 * y * y)),)
+    return (g / (3.0 * y * y),)
 
 
 @forward(np.cbrt)
 def cbrt_dot(y, x):
-    return (lambda dx: times_unless_zero(dx, 1.0 / (3.0 * y * y)),)
+    return (lambda dx: dx / (3.0 * y * y),)
 
 
 @reverse(np.square)
