@@ -332,10 +332,14 @@ def zeros_cot(x):
 
 
 def dense(g, y):
-    """The cotangent ``g`` of ``y``, as zeros shaped like ``y`` when it is the zero 0.0 and
-    ``y`` an array (for rules that reshape or transpose it)."""
+    """The cotangent ``g`` of ``y``, shaped like ``y`` (for rules that reshape or transpose
+    it): zeros when it is the zero 0.0, expanded when it is a smaller stand-in that
+    broadcasts to ``y``'s shape."""
     if type(g) is float and g == 0.0 and isinstance(y, np.ndarray):
         return np.zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else np.float64)
+    if isinstance(g, np.ndarray) and isinstance(y, np.ndarray) and g.shape != y.shape \
+            and g.ndim <= y.ndim:       # a stand-in that broadcasts (0.0 * t with t (3, 1))
+        return np.array(np.broadcast_to(g, y.shape))
     return g
 
 
