@@ -113,7 +113,7 @@ def test_w7_gives_its_gradient():
     g = srcad.grad(w7_gradient)(X)
     want = [(w7_gradient(X + e) - w7_gradient(X - e)) / 2e-6 for e in np.eye(3) * 1e-6]
     np.testing.assert_allclose(g, want, atol=1e-8)
-    assert g[0] != 0.0
+    assert g[0] != 0.0          # the entry the refusal (and before it, a silent zero) missed
 
 
 def container_aliased(x):
@@ -369,3 +369,29 @@ def test_has_aux_on_a_form_without_it_is_a_type_error(form, call):
     g, aux = d.grad(X)                    # the supported forms still work
     np.testing.assert_allclose(g, 2 * X)
     assert aux == {"n": 3}
+
+
+# ------------------------------------------------ ufunc methods; the SRCAD_DUMP printer
+
+def max_by_ufunc_method(x):
+    return np.maximum.reduce(x) * 2.0
+
+
+def test_ufunc_reduce_is_refused_with_the_function_to_call():
+    for call in (lambda: srcad.grad(max_by_ufunc_method)(X),
+                 lambda: srcad.jvp(max_by_ufunc_method, (X,), (X,))):
+        assert_refused_here(call, max_by_ufunc_method, 1,
+                            "`maximum.reduce` has no derivative rule", "max(x, axis=0)")
+
+
+def negative_constant_to_a_power(x):
+    return x[0] * (-2.0) ** 2 + x[1] * -3.0
+
+
+def test_dump_prints_negative_constants_as_they_are_computed(monkeypatch, capsys, rng):
+    from conftest import fd_check
+    monkeypatch.setenv("SRCAD_DUMP", "normalize")
+    srcad.clear_cache()
+    fd_check(negative_constant_to_a_power, (X,), 0, rng)
+    dumped = capsys.readouterr().err
+    assert "(-2.0) ** 2" in dumped and "-2.0 ** 2" not in dumped.replace("(-2.0) ** 2", "")

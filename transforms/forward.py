@@ -332,6 +332,8 @@ class Forward:
             value = rt_call(self.env, "jvp_call", func, gast.Tuple(elts=args, ctx=gast.Load()),
                             tans)
         else:
+            if type(getattr(fn, "__self__", None)).__name__ == "ufunc":
+                raise refusal.ufunc_method_error(fn.__self__, fn, self.where(s))
             what = getattr(fn, "__qualname__", None) or repr(fn)
             raise TransformError(f"no derivative rule for `{what}` and its source is not "
                                  "available", **self.where(s),

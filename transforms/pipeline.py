@@ -10,7 +10,6 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import astunparse
 import gast
 
 from srcad import logs, tracebacks
@@ -70,7 +69,8 @@ class _Run:
             tree = result.tree if hasattr(result, "tree") else result
             if isinstance(tree, gast.AST):
                 print(f"# --- after {name} ---", file=sys.stderr)
-                print(astunparse.unparse(gast.gast_to_ast(tree)), file=sys.stderr)
+                from srcad.codegen import unparse      # negative numbers parenthesised
+                print(unparse(tree), file=sys.stderr)
         return result
 
 

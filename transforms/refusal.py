@@ -166,3 +166,22 @@ def uncovered_error(exp, is_active, target, where):
             raise TransformError(f"the rule for `{name}` gives no derivative for this many "
                                  "arguments", **where,
                                  hint=f"register a rule with @srcad.adjoint({name})")
+
+
+def ufunc_method_error(ufunc, method, where):
+    """A method of a ufunc (``maximum.reduce``, ``add.at``) on a differentiated value."""
+    name = f"{ufunc.__name__}.{method.__name__}"
+    if method.__name__ == "at":
+        return TransformError(
+            f"`{name}` updates its first argument in place", **where,
+            why="srcad follows in-place writes only as `x[i] = v`",
+            hint="write the update with indexing (`out[i] = out[i] + v`), or put it in a "
+                 "helper function with a rule from @srcad.adjoint")
+    return TransformError(
+        f"`{name}` has no derivative rule", **where,
+        why="srcad differentiates a ufunc called directly and the functions of their own "
+            "for its reductions, not the ufunc methods reduce, accumulate, reduceat and outer",
+        hint="call the function of its own: `maximum.reduce(x)` is `max(x, axis=0)`, "
+             "`add.reduce` is `sum`, `multiply.accumulate` is `cumprod`, `multiply.outer(a, "
+             "b)` is `outer(a, b)` (or `a[:, None] * b`); or give it a rule with "
+             "@srcad.adjoint")

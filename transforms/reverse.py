@@ -439,11 +439,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
         what = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
         owner = getattr(fn, "__self__", None)
         if type(owner).__name__ == "ufunc":
-            raise TransformError(
-                f"`{owner.__name__}.{fn.__name__}` updates its first argument in place",
-                **self.where(s), why="srcad follows in-place writes only as `x[i] = v`",
-                hint="write the update with indexing (`out[i] = out[i] + v`), or put it in a "
-                     "helper function with a rule from @srcad.adjoint")
+            raise refusal.ufunc_method_error(owner, fn, self.where(s))
         raise TransformError(
             f"no derivative rule for `{what}` and its source is not available",
             **self.where(s), why="srcad differentiates Python source and registered rules",
