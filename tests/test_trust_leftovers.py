@@ -395,3 +395,41 @@ def test_dump_prints_negative_constants_as_they_are_computed(monkeypatch, capsys
     fd_check(negative_constant_to_a_power, (X,), 0, rng)
     dumped = capsys.readouterr().err
     assert "(-2.0) ** 2" in dumped and "-2.0 ** 2" not in dumped.replace("(-2.0) ** 2", "")
+
+
+# ------------------------------- an array written with itself (fuzz: seed 20261133, 374)
+
+FUZZ_WRITTEN_WITH_ITSELF = '''\\
+import numpy as np
+
+def f(x, y, s0=1.0):
+    w1 = np.full((x.shape[0], 3), y).copy()
+    w1[:] = w1
+    return np.mean(w1)
+'''
+
+
+@pytest.mark.parametrize("mode", ["grad", "value_and_grad", "pullback", "jac_rev", "jvp"])
+def test_array_written_with_itself(mode):
+    from tests.fuzz.run import check_case
+    check_case(FUZZ_WRITTEN_WITH_ITSELF, '(np.array([[-0.14747, -0.57626, 0.56101], [0.58306, '
+               '0.52902, -0.68418]]), -0.47879)', wrt=('y',), scalar=True, mode=mode)
+
+
+def written_with_itself(x):
+    b = x * 2.0
+    b[:] = b
+    b[1:] = b[1:]
+    return np.sum(b * x)
+
+
+def written_with_itself_whole(x):
+    b = x * 2.0
+    b[:] = b
+    return np.sum(b * x)
+
+
+def test_array_written_with_itself_in_every_mode(rng):
+    check_every_mode(written_with_itself_whole, X, rng)
+    # a view of itself: the second derivative is refused at the user's line
+    check_every_mode(written_with_itself, X, rng, "refused")

@@ -232,6 +232,14 @@ class Normalizer(Checks):
             index = self.index(target.slice)
             name, after = holders.prepare(self, target.value, s)
             item = self.atom(value)
+            if isinstance(item, gast.Name) and item.id == name:
+                # `b[:] = b`: write a copy (the adjoint zeroes b_bar[:] after reading it)
+                from srcad import runtime
+                rt = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
+                copy = self.namer.fresh("t")
+                self.emit(_assign(copy, gast.Call(func=gast.Attribute(
+                    value=rt, attr="copy_value", ctx=gast.Load()), args=[item], keywords=[])), s)
+                item = _load(copy)
             self.emit(gast.Assign(targets=[gast.Subscript(value=_load(name), slice=index,
                                                           ctx=gast.Store())],
                                   value=item, type_comment=None), s)
