@@ -102,8 +102,11 @@ def _forward(d, args, ins, n_in):
         return _forward_columns(d, args, ins, n_in)
     value, tan = fn(*args, *tangents)
     value = np.asarray(value)
-    tan = np.broadcast_to(np.asarray(tan, dtype=float), (n_in,) + value.shape) \
-        if np.ndim(tan) < value.ndim + 1 else np.asarray(tan)
+    tan = np.asarray(tan, dtype=float)
+    if tan.ndim < value.ndim + 1:
+        if tan.ndim and tan.shape[0] == n_in:   # one tangent per direction, broadcast over
+            tan = tan.reshape((n_in,) + (1,) * (value.ndim + 1 - tan.ndim) + tan.shape[1:])
+        tan = np.broadcast_to(tan, (n_in,) + value.shape)      # the value's other axes
     out, offset = [], 0
     for a in ins:
         n = _size(a)

@@ -433,3 +433,21 @@ def test_array_written_with_itself_in_every_mode(rng):
     check_every_mode(written_with_itself_whole, X, rng)
     # a view of itself: the second derivative is refused at the user's line
     check_every_mode(written_with_itself, X, rng, "refused")
+
+
+# ------------- a Hessian whose gradient's tangent broadcasts (fuzz: seed 20261135, 368)
+
+FUZZ_HESSIAN_OF_A_2D_SUM = '''\\
+import numpy as np
+
+def f(x, c, s0=1.0):
+    return np.tanh(np.sum(x))
+'''
+
+
+@pytest.mark.parametrize("mode", ["hessian", "hvp"])
+def test_hessian_of_a_function_of_the_sum_of_a_matrix(mode):
+    from tests.fuzz.run import check_case
+    check_case(FUZZ_HESSIAN_OF_A_2D_SUM, '(np.array([[0.14017, -0.02299, 0.01151], [-0.83623, '
+               '0.323, 0.10608]]), np.array([0.09561, 0.85701]))', wrt=('x',), scalar=True,
+               mode=mode)
