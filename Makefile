@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m pip install -q -e '.[bench]' || echo "some benchmark peers could not be installed; they will be skipped"
+	$(PY) -m pip install -q -e '.[numba]' || echo "numba could not be installed; the hand numba rows will be skipped"
 	$(PY) bench/run.py
 
 # first call, warm call, hand-written and retained memory of gradients at n=10^7 (tracemalloc)

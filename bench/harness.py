@@ -91,14 +91,15 @@ def time_interleaved(calls, rounds=7, target=0.05):
 
 # ---------------------------------------------------------------- memory
 
-def peak_extra_mib(call):
+def peak_extra_mib(call, warm=True):
     """Peak traced memory of one call above what was live before it, in MiB.
 
     NumPy reports its array buffers to tracemalloc, so this counts every array
     the call allocates, including the returned gradient. Libraries with their
-    own allocators (jax, torch) are invisible to it.
+    own allocators (jax, torch, numba's runtime) are invisible to it.
     """
-    call()  # warm: first-call compilation and workspaces are not the steady state
+    if warm:
+        call()  # first-call compilation and workspaces are not the steady state
     gc.collect()
     tracemalloc.start()
     try:
@@ -110,6 +111,34 @@ def peak_extra_mib(call):
         tracemalloc.stop()
     del result
     return (peak - base) / 2**20
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def peak_rss_mib(call):
+    """Peak resident memory of one (warm) call above the resident memory before it, in MiB.
+
+    For allocators tracemalloc cannot see (numba's runtime). Linux only: the
+    high-water mark is reset through /proc/self/clear_refs; page granular, so
+    a few KiB of temporaries may show as 0. None where this is not available.
+    """
+    try:
+        gc.collect()
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        base = _status_kib("VmRSS")
+        result = call()
+        peak = _status_kib("VmHWM")
+    except OSError:
+        return None
+    del result
+    return max(peak - base, 0) / 1024
 
 
 # ---------------------------------------------------------------- cold and warm start

@@ -54,6 +54,14 @@ def make_rs(xp, grid):
     return rs
 
 
+def make_rs_loss(xp, grid):
+    rs = make_rs(xp, grid)
+
+    def rs_loss(d, m):
+        return 0.5 * xp.sum(rs(d, m) ** 2)
+    return rs_loss
+
+
 # ---------------------------------------------------------------- per library
 
 def _jax(w):
@@ -77,7 +85,9 @@ def _jax(w):
         g = jax.jit(jax.grad(euler_jax, argnums=(0, 1)))
     elif w.key == "rs":
         g = jax.jit(jax.jacfwd(make_rs(jnp, jnp.arange(-10.0, 11.0)), argnums=1))
-    else:
+    elif w.key == "rs_loss":
+        g = jax.jit(jax.grad(make_rs_loss(jnp, jnp.arange(-10.0, 11.0)), argnums=1))
+    else:  # lj, while: no jax version (a Python pair loop or while would unroll into the trace)
         return {}
     name = "jax jit(grad)" if w.kind == "grad" else "jax jit(jacfwd)"
     return {name: (lambda: jax.block_until_ready(g(*args)), _tree_to_numpy)}
@@ -94,6 +104,11 @@ def _torch(w):
         d, m = leaf(w.args[0], False), leaf(w.args[1], False)
         jac = jacfwd(make_rs(torch, torch.arange(-10.0, 11.0, dtype=torch.float64)), argnums=1)
         return {"torch func.jacfwd": (lambda: jac(d, m), _tree_to_numpy)}
+    if w.key == "rs_loss":
+        d, m = leaf(w.args[0], False), leaf(w.args[1], True)
+        loss = make_rs_loss(torch, torch.arange(-10.0, 11.0, dtype=torch.float64))
+        return {"torch autograd": (lambda: torch.autograd.grad(loss(d, m), m)[0],
+                                   _tree_to_numpy)}
     if w.key == "eam":
         fn, n_wrt = make_eam(torch), 1
     elif w.key == "mlp":
@@ -123,6 +138,8 @@ def _autograd(w):
         g = autograd.grad(euler, argnum=(0, 1))
     elif w.key == "rs":
         g = autograd.jacobian(make_rs(anp, np.arange(-10, 11)), argnum=1)
+    elif w.key == "rs_loss":
+        g = autograd.grad(make_rs_loss(anp, np.arange(-10, 11)), argnum=1)
     else:
         return {}
     name = "autograd grad" if w.kind == "grad" else "autograd jacobian"

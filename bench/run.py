@@ -8,17 +8,23 @@ For every workload of ``workloads.py`` each method's gradient is first checked
 against the hand-written NumPy gradient; a method that disagrees is reported
 as WRONG and not timed. Then all methods are timed in interleaved rounds and
 the median time per call is reported with its ratio to the hand-written
-gradient. Also measured: peak extra memory at the largest eam size
+gradient, the first call (srcad: transform and compile on an empty cache;
+numba: JIT compile) and the peak extra memory of one warm call of the
+hand-written, srcad and hand numba rows (tracemalloc; RSS for numba). Also
+measured: peak extra memory at the largest eam size
 (tracemalloc), cold and warm start of srcad in fresh processes (empty, then
 warm, ``SRCAD_CACHE_DIR``), and the call overhead on a trivial function.
 Results go to stdout as Markdown, to ``bench/results.json`` and, when
-matplotlib is installed, to ``bench/results.png``.
+matplotlib is installed, to ``bench/results.png`` (one panel per workload).
+Hand numba rows (``numba_hand.py``) need ``pip install srcad[numba]``; rows
+of a library that is not installed are reported as skipped.
 """
 import argparse
 import json
 import os
 import platform
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -27,6 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import harness
+import numba_hand
 import peers
 import workloads
 
@@ -34,6 +41,10 @@ HAND = "hand-written"
 TIGHT = (1e-7, 1e-12)  # (rtol, atol relative to the largest entry): agreement to rounding
 NUMPY_BASED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
                "autograd grad")
+HAND_NUMBA = "hand numba"
+# rows whose peak memory is measured in every workload: tracemalloc, RSS for numba
+MEASURED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
+            "srcad jacobian", HAND_NUMBA)
 
 
 def _error(exc):
@@ -65,8 +76,15 @@ def methods_for(w, peer_names):
             out["hand into buffers"] = (lambda: g(*args, buf), None, TIGHT, buf)
     for name, (fn, tol) in w.extras.items():
         out[name] = (lambda fn=fn: fn(*args), None, tol, None)
+    if w.numba:
+        try:
+            g_nb = numba_hand.make(w.numba)
+            out[HAND_NUMBA] = (lambda: g_nb(*args), None, TIGHT, None)
+        except ImportError:
+            out[HAND_NUMBA] = "skipped: numba is not installed (pip install srcad[numba])"
 
     srcad, err = _srcad()
+    tol = w.tol or TIGHT
     if w.kind == "grad":
         names = ["srcad grad"] + (["srcad grad(out=)"] if w.make_out else [])
     else:
@@ -78,14 +96,14 @@ def methods_for(w, peer_names):
         try:
             if name == "srcad grad":
                 f = srcad.differentiate(w.fn, wrt=w.wrt)
-                out[name] = (lambda f=f: f.grad(*args), None, TIGHT, None)
+                out[name] = (lambda f=f: f.grad(*args), None, tol, None)
             elif name == "srcad grad(out=)":
                 f = srcad.differentiate(w.fn, wrt=w.wrt)
                 buf2 = w.make_out(args)
-                out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, TIGHT, buf2)
+                out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, tol, buf2)
             else:
                 jac = srcad.jacobian(w.fn, wrt=w.wrt)
-                out[name] = (lambda jac=jac: jac(*args), None, TIGHT, None)
+                out[name] = (lambda jac=jac: jac(*args), None, tol, None)
         except Exception as exc:  # noqa: BLE001 -- reported as an error row
             out[name] = _error(exc)
 
@@ -95,7 +113,13 @@ def methods_for(w, peer_names):
 
 
 def bench_workload(w, peer_names, rounds, target):
-    """Verify, then time, every method of ``w``. Returns {method: row dict}."""
+    """Verify, then time, every method of ``w``; then its peak memory. Returns {method: row}.
+
+    ``first_call_s`` is the first call of a fresh method: for srcad the
+    transform and compile (the runner gives it an empty disk cache), for
+    numba the JIT compile.
+    """
+    rounds = min(rounds, w.rounds) if w.rounds else rounds
     rows, calls = {}, {}
     reference = w.hand(*w.args)
     for name, m in methods_for(w, peer_names).items():
@@ -122,6 +146,19 @@ def bench_workload(w, peer_names, rounds, target):
         calls[name] = call
     for name, t in harness.time_interleaved(calls, rounds, target).items():
         rows[name].update(t)
+    for name, call in calls.items():
+        if name not in MEASURED:
+            continue
+        try:
+            if name == HAND_NUMBA:
+                mib, how = harness.peak_rss_mib(call), "RSS"
+            else:  # already warm: verified and timed
+                mib, how = harness.peak_extra_mib(call, warm=False), "tracemalloc"
+        except Exception as exc:  # noqa: BLE001 -- reported in the row
+            mib, how = None, _error(exc)
+        if mib is not None:
+            rows[name]["peak_mib"] = mib
+            rows[name]["peak_by"] = how
     hand = rows.get(HAND, {}).get("median_s")
     for row in rows.values():
         if "median_s" in row and hand:
@@ -153,7 +190,9 @@ def child_start(key):
     import srcad
     t_import = time.perf_counter() - t0
     w = {"eam": lambda: workloads.eam_workload(100), "mlp": workloads.mlp_workload,
-         "euler": workloads.euler_workload, "rs": workloads.rs_workload}[key]()
+         "euler": workloads.euler_workload, "rs": workloads.rs_workload,
+         "rs_loss": workloads.rs_loss_workload, "lj": lambda: workloads.lj_workload(100),
+         "while": workloads.fixed_point_workload}[key]()
     if w.kind == "grad":
         call = srcad.differentiate(w.fn, wrt=w.wrt).grad
     else:
@@ -207,16 +246,30 @@ def _us(seconds):
     return f"{seconds * 1e6:,.1f}" if seconds < 1e-2 else f"{seconds * 1e6:,.0f}"
 
 
+def _mib(row):
+    if "peak_mib" not in row:
+        return ""
+    mark = " (RSS)" if row["peak_by"] == "RSS" else ""
+    return f"{row['peak_mib']:.3f}{mark}"
+
+
 def markdown(results):
-    lines = ["| workload | method | µs per call | × hand-written |", "|---|---|---:|---:|"]
+    lines = ["| workload | method | µs per call | × hand-written | first call ms | peak MiB |",
+             "|---|---|---:|---:|---:|---:|"]
     for wname, rows in results["timings"].items():
         for mname, row in rows.items():
             if "median_s" in row:
                 lines.append(f"| {wname} | {mname} | {_us(row['median_s'])} | "
-                             f"{row.get('ratio', float('nan')):.2f} |")
+                             f"{row.get('ratio', float('nan')):.2f} | "
+                             f"{row['first_call_s'] * 1e3:,.1f} | {_mib(row)} |")
             else:
                 status = row["status"].replace("|", "/")
-                lines.append(f"| {wname} | {mname} | {status} | |")
+                lines.append(f"| {wname} | {mname} | {status} | | | |")
+    lines += ["", "µs per call: median over interleaved rounds; × hand-written: that median over the "
+              "hand-written NumPy/Python gradient's. first call: transform + compile + run for srcad "
+              "(empty disk cache), JIT compile + run for numba. peak MiB: peak extra memory of one warm call above what was live before "
+              "it, including the returned gradient (tracemalloc; (RSS): resident-set high-water mark, "
+              "page granular, for numba whose allocations tracemalloc cannot see)."]
     if results.get("memory"):
         n = results["memory_n"]
         note = (f"Peak extra memory of one eam gradient at n={n:,} (tracemalloc, MiB; "
@@ -250,33 +303,55 @@ def markdown(results):
 
 
 def plot(results, path):
+    """One panel per workload (median µs per method, log scale) after eam time vs n."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return False
+    timed = {w: {m: r["median_s"] * 1e6 for m, r in rows.items() if "median_s" in r}
+             for w, rows in results["timings"].items()}
+    timed = {w: rows for w, rows in timed.items() if rows}
     series = {}
-    for wname, rows in results["timings"].items():
-        if not wname.startswith("eam n="):
-            continue
-        n = int(wname.split("=")[1])
-        for mname, row in rows.items():
-            if "median_s" in row:
-                series.setdefault(mname, []).append((n, row["median_s"] * 1e6))
-    if not series:
+    for wname, rows in timed.items():
+        if wname.startswith("eam n="):
+            for mname, us in rows.items():
+                series.setdefault(mname, []).append((int(wname.split("=")[1]), us))
+    if not timed:
         return False
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for mname, pts in series.items():
-        pts.sort()
-        ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", label=mname)
-    ax.set_xlabel("n (entries of x)")
-    ax.set_ylabel("µs per gradient (median)")
-    ax.set_title("eam gradient: time vs n")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    panels = (1 if series else 0) + len(timed)
+    cols = 3
+    nrows = -(-panels // cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 3.4 * nrows), squeeze=False)
+    flat = list(axes.flat)
+    if series:
+        ax = flat.pop(0)
+        for mname, pts in series.items():
+            pts.sort()
+            ax.loglog([p[0] for p in pts], [p[1] for p in pts], marker="o", label=mname)
+        ax.set_xlabel("n (entries of x)")
+        ax.set_ylabel("µs per gradient (median)")
+        ax.set_title("eam gradient: time vs n", fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=6)
+    for ax, (wname, rows) in zip(flat, timed.items()):
+        names = list(rows)
+        colors = ["tab:red" if n.startswith("srcad") else "tab:green" if "numba" in n
+                  else "tab:gray" if n.startswith("hand") else "tab:blue" for n in names]
+        ax.barh(range(len(names)), [rows[n] for n in names], color=colors)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel("µs per call (median, log)", fontsize=8)
+        ax.set_title(wname, fontsize=9)
+        ax.grid(True, axis="x", which="both", alpha=0.3)
+    for ax in flat[len(timed):]:
+        ax.axis("off")
+    fig.suptitle("srcad (red), hand-written NumPy/Python (gray), hand numba (green), peers (blue)",
+                 fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
 
@@ -284,7 +359,7 @@ def plot(results, path):
 def machine():
     info = {"python": platform.python_version(), "numpy": np.__version__,
             "platform": platform.platform(), "cpus": os.cpu_count()}
-    for lib in ("srcad", "jax", "torch", "autograd"):
+    for lib in ("srcad", "numba", "jax", "torch", "autograd"):
         try:
             mod = __import__(lib)
             info[lib] = getattr(mod, "__version__", "installed")
@@ -297,7 +372,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="eam up to 10^4, 3 rounds")
     ap.add_argument("--rounds", type=int, default=None)
-    ap.add_argument("--only", action="append", choices=["eam", "mlp", "euler", "rs"])
+    ap.add_argument("--only", action="append",
+                    choices=["eam", "mlp", "euler", "rs", "rs_loss", "lj", "while"])
     ap.add_argument("--peers", default=",".join(peers.PEERS),
                     help="comma-separated subset of jax,torch,autograd ('' for none)")
     ap.add_argument("--no-start", action="store_true", help="skip cold/warm start")
@@ -312,12 +388,22 @@ def main(argv=None):
     rounds = opts.rounds or (3 if opts.quick else 7)
     target = 0.02 if opts.quick else 0.05
     sizes = workloads.EAM_SIZES[:2] if opts.quick else workloads.EAM_SIZES
-    chosen = [w for w in workloads.all_workloads(sizes) if not opts.only or w.key in opts.only]
+    lj_sizes = workloads.LJ_SIZES[:1] if opts.quick else workloads.LJ_SIZES
+    chosen = [w for w in workloads.all_workloads(sizes, lj_sizes)
+              if not opts.only or w.key in opts.only]
 
     results = {"machine": machine(), "rounds": rounds, "timings": {}}
-    for w in chosen:
-        print(f"... {w.name}", file=sys.stderr, flush=True)
-        results["timings"][w.name] = bench_workload(w, peer_names, rounds, target)
+    # an empty disk cache of its own: srcad's first calls measure transform and compile
+    before = os.environ.get("SRCAD_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="srcad-bench-main-") as cache_dir:
+        os.environ["SRCAD_CACHE_DIR"] = cache_dir
+        for w in chosen:
+            print(f"... {w.name}", file=sys.stderr, flush=True)
+            results["timings"][w.name] = bench_workload(w, peer_names, rounds, target)
+    if before is None:
+        del os.environ["SRCAD_CACHE_DIR"]
+    else:
+        os.environ["SRCAD_CACHE_DIR"] = before
     eams = [w for w in chosen if w.key == "eam"]
     if eams:
         big = max(eams, key=lambda w: w.n)
