@@ -15,6 +15,7 @@
 import collections
 import os
 import threading
+import types
 import weakref
 
 DEFAULT_ENTRIES = 512
@@ -51,6 +52,10 @@ class _Derivatives(dict):
 def derivative_for(fn, key, make):
     """The Differentiable the functional forms use for ``fn`` and ``key``, made by
     ``make()`` the first time; kept as long as ``fn`` lives, not longer."""
+    if isinstance(fn, types.MethodType):
+        # a bound method is a new object at each attribute access and its vars() are its
+        # function's: key it by (function, instance) in the bounded table
+        return _fallback(fn, key, make)
     try:
         table = vars(fn).get(_ATTR)
     except TypeError:                   # no __dict__: a small bounded table of our own
