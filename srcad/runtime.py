@@ -337,8 +337,9 @@ def dense(g, y):
     broadcasts to ``y``'s shape."""
     if type(g) is float and g == 0.0 and isinstance(y, np.ndarray):
         return np.zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else np.float64)
-    if isinstance(g, np.ndarray) and isinstance(y, np.ndarray) and g.shape != y.shape \
-            and g.ndim <= y.ndim:       # a stand-in that broadcasts (0.0 * t with t (3, 1))
+    if isinstance(g, (np.ndarray, np.floating)) and isinstance(y, np.ndarray) \
+            and np.shape(g) != y.shape and np.ndim(g) <= y.ndim:
+        # a stand-in that broadcasts (0.0 * t with t (3, 1); 0.0 / c with c a NumPy float)
         return np.array(np.broadcast_to(g, y.shape))
     return g
 

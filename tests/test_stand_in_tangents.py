@@ -37,3 +37,21 @@ def test_hessian_of_a_function_of_a_reduction(f, shape):
     H = srcad.hessian(f)(x)
     assert H.shape == shape + shape
     np.testing.assert_allclose(H, fd_hessian(f, x), rtol=1e-5, atol=1e-6)
+
+
+def unused_entry_of_a_dict(x, c):
+    d1 = {"a": np.concatenate([np.ones((1, 3)), np.ones((2, 3))]), "b": x.T / np.tanh(c)}
+    return np.einsum("ij,ij->", d1["a"], d1["a"])
+
+
+def test_a_numpy_scalar_stand_in_cotangent_is_expanded_before_a_transpose():
+    # the unused entry's cotangent is 0.0 / np.tanh(c), a NumPy float, reaching x.T's rule
+    x = np.random.default_rng(6).uniform(-1.0, 1.0, (2, 3))
+    g = srcad.grad(unused_entry_of_a_dict)(x, 1.0)
+    assert type(g) is np.ndarray and g.shape == x.shape
+    want = np.zeros_like(x)             # central differences of a function constant in x
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = 1e-6
+        want[i] = (unused_entry_of_a_dict(x + e, 1.0) - unused_entry_of_a_dict(x - e, 1.0)) / 2e-6
+    np.testing.assert_allclose(g, want, atol=1e-8)
