@@ -9,7 +9,7 @@
     f.grad(x)                    # the gradient, by generated code
     print(f.source("grad", x))   # the generated code itself
 """
-import transforms.rules  # noqa: F401  (fills the rule tables)
+import srcad.transforms.rules  # noqa: F401  (fills the rule tables)
 from srcad import runtime_rules  # noqa: F401  (rules for the runtime helpers)
 from srcad.api import (
                        Differentiable,

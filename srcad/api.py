@@ -25,7 +25,7 @@ from srcad.errors import InternalError, TransformError
 from srcad.seeds import GradSeed
 from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
                              struct_types)
-from transforms.rules import registry as _REG
+from srcad.transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
 
@@ -42,7 +42,7 @@ def stats():
 
 
 def _registry():
-    from transforms.rules import registry
+    from srcad.transforms.rules import registry
     return registry
 
 
@@ -210,7 +210,7 @@ class Differentiable:
 
     def _refuse_varargs(self):
         """``*args``/``**kwargs`` parameters: the located TransformError, before any call."""
-        from transforms import pipeline
+        from srcad.transforms import pipeline
         pipeline.check(self._user)
         raise TypeError(f"`{self._user.__name__}` takes *args or **kwargs, which srcad "
                         f"cannot differentiate: name the parameters")
@@ -242,13 +242,13 @@ class Differentiable:
                 logs.note(disk="hit")
                 return fn
         logs.note(disk="miss" if disk.enabled() else "off")
-        from transforms import pipeline
+        from srcad.transforms import pipeline
         numeric = [p for p, s in zip(self.params, sig, strict=True) if is_numeric(s)]
         fields = fields_of(self.params, args)
         numeric += [f"{p}.{f}" for p, items in fields.items() for f, s in items
                     if is_numeric(s)]
         if kind in ("vjp", "vjp_plain", "vjp_aux"):
-            from transforms.shapes import param_shapes
+            from srcad.transforms.shapes import param_shapes
             kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
                          np.dtype(s[1]).kind == "f" else None)
                      for p, s in zip(self.params, sig, strict=True)}
@@ -259,7 +259,7 @@ class Differentiable:
                                         layouts=struct_layouts(self.params, args))
             what = "reverse mode (vector-Jacobian product)"
         else:
-            from transforms.shapes import param_shapes
+            from srcad.transforms.shapes import param_shapes
             gen = pipeline.forward_mode(self._target(args, kind), self.wrt, numeric,
                                         vector=(kind == "jvpvec"),
                                         param_shapes=param_shapes(self.params, sig, fields),
@@ -603,3 +603,8 @@ def clear_cache():
 
 
 from srcad import derivatives as _DERIVATIVES  # noqa: E402  (it needs this module's names lazily)
+from srcad import pullbacks as _PULLBACKS  # noqa: E402
+
+# generated code calls user functions' own derivatives through the runtime, which sits
+# below this module: it is given the lookup of a function's Differentiable instead
+_PULLBACKS.API.update(differentiable=_differentiable)

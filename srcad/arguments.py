@@ -10,13 +10,13 @@ import operator
 
 import numpy as np
 
+from srcad.runtime import zeros_for_value
 from srcad.signature import abstract, holds_complex, is_differentiable
 
 
 def _check_cotangent(c, value, label):
     """A cotangent with the structure and shapes of ``value`` (None -> zeros), or a
     ValueError saying where it does not fit."""
-    from srcad.runtime import zeros_for_value
     if c is None:
         return zeros_for_value(value)
     if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):

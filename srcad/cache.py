@@ -31,6 +31,9 @@ import tempfile
 import time
 import warnings
 
+from srcad import kernels, transforms
+from srcad.transforms import rules
+
 FORMAT = 3          # 3: generated reverse code checks grad's seed (srcad/seeds.py)
 _COMPILER = None
 _MAGIC = b"srcad-cache"
@@ -181,13 +184,16 @@ def compiler_version():
     if _COMPILER is None:
         import numpy
         h = hashlib.sha256(numpy.__version__.encode())
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        for sub in ("srcad", "transforms", os.path.join("transforms", "rules")):
-            with os.scandir(os.path.join(root, sub)) as entries:
+        own = {"srcad": os.path.dirname(os.path.abspath(__file__))}
+        own.update((m.__name__, os.path.dirname(os.path.abspath(m.__file__)))
+                   for m in (kernels, transforms, rules))
+        for package, folder in own.items():
+            with os.scandir(folder) as entries:
                 for entry in sorted(entries, key=lambda e: e.name):
                     if entry.name.endswith(".py"):
                         st = entry.stat()
-                        h.update(f"{sub}/{entry.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+                        h.update(f"{package}/{entry.name}:{st.st_size}:{st.st_mtime_ns};"
+                                 .encode())
         _COMPILER = h.hexdigest()[:16]
     return _COMPILER
 

@@ -45,6 +45,8 @@ import inspect
 
 import numpy as np
 
+from srcad.api import pullback
+
 _MAX_ENTRIES = 2000
 _DIRECTIONS = 4
 _SEED = 0
@@ -78,10 +80,8 @@ def check_grad(fn, *args, wrt=0, rtol=1e-6, atol=1e-8, max_entries=_MAX_ENTRIES)
 
         err = srcad.check_grad(energy, x, 2.0, wrt=("x", "k"))
     """
-    import srcad  # deferred: srcad/__init__ imports this module
-
     positions, names = _resolve_wrt(fn, args, wrt)
-    value, back = srcad.pullback(fn, *args, wrt=wrt)
+    value, back = pullback(fn, *args, wrt=wrt)
     if not _float_leaves(value):
         raise TypeError(f"check_grad: {_name(fn)} returned {type(value).__name__}, which holds "
                         "no float value to differentiate")

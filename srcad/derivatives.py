@@ -10,6 +10,8 @@ values) and re-plans when it differs.
 """
 import numpy as np
 
+from srcad.errors import TransformError
+
 def _size(x):
     t = type(x)
     if t is np.ndarray:
@@ -95,7 +97,6 @@ def _forward(d, args, ins, n_in):
         t[offset:offset + n, :] = np.eye(n)
         tangents.append(t.reshape((n_in,) + np.shape(a)))
         offset += n
-    from srcad.errors import TransformError
     try:
         fn = d._specialise("jvpvec", args)
     except TransformError:
@@ -177,15 +178,13 @@ def _forward_columns(d, args, ins, n_in):
 
 def _gradient_of(d):
     """A Differentiable for the gradient function of ``d`` (same parameters and wrt)."""
-    from srcad.api import Differentiable
     cached = getattr(d, "_gradient_fn", None)
     if cached is None:
         def gradient(*args):
             return d.grad(*args)
         gradient.__srcad_derivative__ = (d, "grad")
         gradient.__name__ = f"{d.fn.__name__}_grad"
-        cached = d._gradient_fn = Differentiable(gradient, wrt=d.wrt if not d.single
-                                                 else d.wrt[0])
+        cached = d._gradient_fn = type(d)(gradient, wrt=d.wrt if not d.single else d.wrt[0])
     return cached
 
 

@@ -20,12 +20,13 @@ import inspect
 import sys
 import types
 
-from srcad import codegen
-from transforms.fingerprint import code_hash, value_fingerprint
-from transforms.rules import registry as _REG
+from srcad import codegen, runtime
+from srcad.transforms.fingerprint import code_hash, value_fingerprint
+from srcad.transforms.forward import _no_vector_rule
+from srcad.transforms.rules import registry as _REG
 
 # modules whose attributes are not watched: srcad's own, and what its rules are made of
-_TRUSTED = ("srcad", "transforms", "numpy", "math", "builtins")
+_TRUSTED = ("srcad", "numpy", "math", "builtins")
 
 
 def _trusted(module_name):
@@ -217,7 +218,6 @@ def _arg_classes(args):
 def _types_key(args):
     """The code of the methods of the argument classes (a dataclass's ``act`` rebound on
     its class gives another key): generated code calls or inlines them."""
-    import inspect
     out = []
     for t in _arg_classes(args):
         methods = tuple((n, value_fingerprint(v)) for n in sorted(dir(t))
@@ -321,8 +321,7 @@ def _from_entry(entry, fn, args=()):
         namespace, closure_reads = {}, []
         for name, (module, attr) in entry["recipes"].items():
             if module == "<workspace>":
-                from srcad.runtime import Workspace
-                namespace[name] = Workspace()
+                namespace[name] = runtime.Workspace()
                 continue
             if module == "<closure>":
                 obj = _Cell(cells[attr]).get(attr, _EMPTY)
@@ -349,7 +348,6 @@ def _from_entry(entry, fn, args=()):
 
 def own_rule(fn, kind, positions):
     """A user rule registered on the differentiated function itself is used as is."""
-    from srcad import runtime
     if kind in ("vjp", "vjp_plain") and fn in _REG.CUSTOM_REVERSE:
         rule = _REG.CUSTOM_REVERSE[fn]
 
@@ -365,7 +363,6 @@ def own_rule(fn, kind, positions):
         return vjp
     if kind in ("jvp", "jvpvec") and fn in _REG.CUSTOM_FORWARD:
         if kind == "jvpvec":        # the rule takes one tangent per argument
-            from transforms.forward import _no_vector_rule
             raise _no_vector_rule(fn, {"filename": inspect.getsourcefile(fn) or "<unknown>",
                                        "lineno": fn.__code__.co_firstlineno, "col": 0})
         rule = _REG.CUSTOM_FORWARD[fn]

@@ -13,6 +13,8 @@ what is unsupported and what to do instead::
 ``InternalError`` is srcad's own bug: it names the pass that failed.
 """
 import linecache
+import os
+import re
 
 
 class TransformError(Exception):
@@ -106,7 +108,6 @@ def unsupported_here(what, hint=None):
 def user_line_error(what, generated, lineno, user_file=None, **kw):
     """A ``TransformError`` at the user's line that generated line ``lineno`` of
     ``generated`` came from (the ``# file:line  source`` comment above it)."""
-    from srcad.tracebacks import origin
     found = origin(generated, lineno, user_file)
     if found is None:
         return TransformError(what, filename=generated, lineno=lineno, **kw)
@@ -114,3 +115,20 @@ def user_line_error(what, generated, lineno, user_file=None, **kw):
     if filename == user_file:
         return TransformError(what, filename=user_file, lineno=line, **kw)
     return TransformError(what, filename=filename, lineno=line, source_line=text, **kw)
+
+
+_COMMENT = re.compile(r"\s*# (\S+?):(\d+)  (.*)$")
+
+
+def origin(generated, lineno, user_file=None):
+    """(file, line, source) of the user's line that line ``lineno`` of the generated
+    file ``generated`` came from (the nearest ``# file:line  source`` comment above
+    it), or None. The file is ``user_file`` when its name matches the comment's."""
+    for n in range(lineno, 0, -1):
+        m = _COMMENT.match(linecache.getline(generated, n))
+        if m:
+            name, line, text = m.groups()
+            if user_file and os.path.basename(user_file) == name:
+                return user_file, int(line), text
+            return name, int(line), text
+    return None

@@ -13,7 +13,7 @@ forward) sweep differentiates through it by the nested-derivative machinery
 ``grad(grad(f))``).
 """
 from srcad import api
-from transforms.rules import registry
+from srcad.transforms.rules import registry
 
 registry.DERIVATIVE_MAKERS.update({
     api.grad: api.grad,

@@ -5,6 +5,7 @@ like a user's helper. When that fails inside the library's own code, the user is
 told at their own line which library function has no rule, with the reason found
 in its source, rather than pointed into the library's file.
 """
+from srcad.errors import TransformError, unsupported_here
 
 
 def is_library(fn):
@@ -17,7 +18,6 @@ def is_library(fn):
 def through_source(run, fn):
     """Run ``run()``; a library function srcad cannot differentiate through its source
     is refused at the user's line, naming the function."""
-    from srcad.errors import TransformError, unsupported_here
     try:
         return run()
     except TransformError as exc:

@@ -24,36 +24,7 @@ import numpy as np
 
 from srcad.errors import InternalError, TransformError
 from srcad.reflect import stop_gradient
-
-
-def scalar_error(name, value, has_aux=False):
-    """The ValueError for a ``grad`` output that is not a real scalar, or None."""
-    if has_aux:
-        if not isinstance(value, (tuple, list)) or len(value) != 2:
-            what = (f"a {len(value)}-tuple" if isinstance(value, (tuple, list))
-                    else f"a {type(value).__name__}")
-            return _flagged(ValueError(f"has_aux=True needs `{name}` to return a pair (value, "
-                                       f"aux); it returned {what}"))
-        value = value[0]
-    if isinstance(value, (float, np.floating)):
-        return None
-    if isinstance(value, (tuple, list, dict)):
-        hint = "" if has_aux else ("; if it returns (value, aux), pass has_aux=True")
-        return _flagged(ValueError(f"grad needs a real scalar output; `{name}` returned a "
-                                   f"{type(value).__name__}{hint}; otherwise use pullback or "
-                                   f"jacobian"))
-    if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "fiub":
-        what = ("a complex value" if np.iscomplexobj(value) else
-                f"a value of shape {np.shape(value)}" if np.ndim(value) else
-                f"a {type(value).__name__}")
-        return _flagged(ValueError(f"grad needs a real scalar output; `{name}` returned "
-                                   f"{what}: use pullback or jacobian"))
-    return None
-
-
-def _flagged(error):
-    error.srcad_scalar_output = True
-    return error
+from srcad.seeds import scalar_error
 
 
 def run_checked(d, fn, args, outs):
@@ -115,7 +86,7 @@ def gradient_target(inner, kind, params, level, plain):
             return grads[0]
     """
     from srcad.seeds import GradSeed
-    from transforms.exits import identifier
+    from srcad.transforms.exits import identifier
     result = "grads[0]" if inner.single else "grads"
     name = identifier(f"{inner.base_fn.__name__}_{kind}{level}")
     text = (f"def {name}({', '.join(params)}):\n"

@@ -2,16 +2,24 @@
 (``vjp_call``, ``vjp_back``, through ``pullback_positions``) or jvp (``jvp_call``), a
 rule's or pullback's ``back`` checked against the arguments (``call_back``), a call
 binding keyword-only parameters (``call_full``). Generated code reaches them through
-``srcad.runtime`` as ``_rt.<name>``."""
+``srcad.runtime`` as ``_rt.<name>``.
+
+The runtime sits below the API and never imports it: the API registers in ``API`` the
+one entry point these calls need when it is imported."""
+import inspect
+
 import numpy as np
 
 from srcad import depth
+from srcad.library import is_library, through_source
+
+# set by srcad.api: "differentiable": _differentiable(fn, wrt) -> the Differentiable of fn
+API = {}
 
 
 def call_full(fn, args):
     """``fn`` called with all its parameters in ``args``, in order (keyword-only ones are
     passed by name)."""
-    import inspect
     params = list(inspect.signature(fn).parameters.values())
     n = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
     if n >= len(args):
@@ -21,7 +29,6 @@ def call_full(fn, args):
 
 def vjp_call(fn, args, wrt):
     """(value, back) of a user function through its own generated pullback."""
-    from srcad.library import is_library, through_source
     value, back = through_source(lambda: pullback_positions(fn, args, wrt), fn)
     if not is_library(fn):
         return value, back
@@ -41,8 +48,7 @@ def pullback_positions(fn, args, positions, value=True):
     one, which a recursive function may re-enter safely.
     """
     positions = tuple(positions)
-    from srcad.api import _differentiable
-    d = _differentiable(fn, positions if positions else (0,))
+    d = API["differentiable"](fn, positions if positions else (0,))
     run = d._vjp_plain if value else d._vjp
 
     def back(g):        # a deep recursion: again with room (srcad/depth.py)
@@ -56,7 +62,6 @@ def pullback_positions(fn, args, positions, value=True):
 
 def jvp_call(fn, args, tangents):
     """(value, tangent) of a user function through its own generated jvp."""
-    from srcad.library import through_source
     return through_source(lambda: jvp_positions(fn, args, tangents), fn)
 
 
@@ -65,8 +70,7 @@ def jvp_positions(fn, args, tangents):
     positions = tuple(k for k, t in enumerate(tangents) if t is not None)
     if not positions:
         return call_full(fn, args), 0.0
-    from srcad.api import _differentiable
-    d = _differentiable(fn, positions)
+    d = API["differentiable"](fn, positions)
     return depth.with_room(lambda: d.jvp(args, tuple(tangents[k] for k in positions)))
 
 

@@ -7,7 +7,8 @@ constants and the others get their own derivative code.
 """
 import dataclasses
 
-from transforms.rules import registry
+from srcad.runtime import finalize
+from srcad.transforms.rules import registry
 
 
 def stop_gradient(x):
@@ -163,7 +164,6 @@ def _typed_cotangent(rule):
         value, back = rule(*args)
         if not _structured(value):
             return value, back
-        from srcad.runtime import finalize
         return value, lambda ybar: back(finalize(ybar, value))
     typed.__name__ = getattr(rule, "__name__", "rule")
     typed.__qualname__ = getattr(rule, "__qualname__", typed.__name__)

@@ -1,4 +1,5 @@
-"""Rules for the runtime helpers, so that generated code can be differentiated again.
+"""Rules for the runtime helpers, so that generated code can be differentiated again; and
+the runtime registered with the compiler as the module generated code calls as ``_rt``.
 
 Gradients of gradients, Hessians and Hessian-vector products transform srcad's
 own (un-optimised) generated code; every helper that code calls needs a
@@ -9,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from srcad import runtime
+from srcad.codegen import unparse
 from srcad.runtime import (
     add_cot,
     attr_acc,
@@ -45,8 +48,12 @@ from srcad.runtime import (
     zeros_cot,
     zeros_for,
 )
-from transforms.rules.registry import (EFFECTS, checked_only, forward, nondiff, reverse,
-                                       unbroadcast)
+from srcad.kernels.broadcast import unbroadcast
+from srcad.transforms.rules import registry
+from srcad.transforms.rules.registry import EFFECTS, checked_only, forward, nondiff, reverse
+
+registry.HOST.runtime = runtime
+registry.HOST.unparse = unparse
 
 nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_shared_item,
         numbers_only, text, throw, GradSeed)

@@ -30,7 +30,6 @@ class GradSeed:
         return f"<grad seed of {self.name}>"
 
     def checked(self, value):
-        from srcad.outputs import scalar_error
         if self.has_aux:    # the value is (value, aux, len(result)) (srcad/outputs.py)
             if type(value) is not tuple or len(value) != 3 or value[2] != 2:
                 return self.one                  # not a pair: grad reports it after the call
@@ -49,3 +48,33 @@ def grad_seed(seed, value):
     if value.__class__ is float or value.__class__ is np.float64:
         return seed.one
     return seed.checked(value)
+
+
+def scalar_error(name, value, has_aux=False):
+    """The ValueError for a ``grad`` output that is not a real scalar, or None."""
+    if has_aux:
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            what = (f"a {len(value)}-tuple" if isinstance(value, (tuple, list))
+                    else f"a {type(value).__name__}")
+            return _flagged(ValueError(f"has_aux=True needs `{name}` to return a pair (value, "
+                                       f"aux); it returned {what}"))
+        value = value[0]
+    if isinstance(value, (float, np.floating)):
+        return None
+    if isinstance(value, (tuple, list, dict)):
+        hint = "" if has_aux else ("; if it returns (value, aux), pass has_aux=True")
+        return _flagged(ValueError(f"grad needs a real scalar output; `{name}` returned a "
+                                   f"{type(value).__name__}{hint}; otherwise use pullback or "
+                                   f"jacobian"))
+    if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "fiub":
+        what = ("a complex value" if np.iscomplexobj(value) else
+                f"a value of shape {np.shape(value)}" if np.ndim(value) else
+                f"a {type(value).__name__}")
+        return _flagged(ValueError(f"grad needs a real scalar output; `{name}` returned "
+                                   f"{what}: use pullback or jacobian"))
+    return None
+
+
+def _flagged(error):
+    error.srcad_scalar_output = True
+    return error

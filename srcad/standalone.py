@@ -10,7 +10,7 @@ literals, a fresh workspace, and a wrapper with the meaning of ``f.grad``::
     import numpy as np
     import srcad.runtime as _rt
     from srcad.runtime import Workspace
-    from transforms.rules.registry import unbroadcast
+    from srcad.kernels.broadcast import unbroadcast
     W = np.array([0.0, 1.0, 2.0], dtype='float64').reshape((3,))
     _ws = Workspace()
 

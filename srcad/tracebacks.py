@@ -26,11 +26,11 @@ Three things, each for one kind of failure:
 """
 import linecache
 import os
-import re
 import sys
 import sysconfig
 
-_COMMENT = re.compile(r"\s*# (\S+?):(\d+)  (.*)$")
+from srcad.errors import InternalError, TransformError, origin
+
 
 
 def debugging():
@@ -82,24 +82,9 @@ def _raising_line(filename, lineno):
 
 # ------------------------------------------------------------------ errors in generated code
 
-def origin(generated, lineno, user_file=None):
-    """(file, line, source) of the user's line that line ``lineno`` of the generated
-    file ``generated`` came from (the nearest ``# file:line  source`` comment above
-    it), or None. The file is ``user_file`` when its name matches the comment's."""
-    for n in range(lineno, 0, -1):
-        m = _COMMENT.match(linecache.getline(generated, n))
-        if m:
-            name, line, text = m.groups()
-            if user_file and os.path.basename(user_file) == name:
-                return user_file, int(line), text
-            return name, int(line), text
-    return None
-
-
 def note_origin(exc):
     """Add to ``exc`` (raised inside generated code) a note naming the user's line it
     came from. Called on the way out of the generated code; once per exception."""
-    from srcad.errors import InternalError, TransformError
     if isinstance(exc, (TransformError, InternalError)) or getattr(exc, "__srcad_noted__", 0):
         return exc
     frame_line = None

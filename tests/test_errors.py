@@ -263,7 +263,7 @@ def _is_ours_or_library(filename):
     roots = [os.path.dirname(np.__file__), os.path.dirname(srcad.__file__),
              os.path.dirname(pytest.__file__)]
     try:
-        import transforms
+        import srcad.transforms as transforms
         roots.append(os.path.dirname(transforms.__file__))
     except ImportError:
         pass

@@ -28,7 +28,7 @@ import pytest
 import srcad
 from conftest import (assert_grad_close, assert_same_structure, fd_check, fd_check_forward,
                       fd_gradient)
-from transforms.rules import registry
+from srcad.transforms.rules import registry
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

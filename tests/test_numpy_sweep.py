@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import srcad
-from transforms.rules import registry
+from srcad.transforms.rules import registry
 
 MODULES = {"np": np, "np.linalg": np.linalg, "math": math}
 

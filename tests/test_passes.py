@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from srcad.signature import abstract, is_numeric
-from transforms import pipeline
-from transforms.shapes import param_shapes
+from srcad.transforms import pipeline
+from srcad.transforms.shapes import param_shapes
 
 
 def _text(tree):

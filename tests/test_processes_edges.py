@@ -170,7 +170,7 @@ class CompileGate:
     released: the test then knows, without timing, that a compile lock is held."""
 
     def __init__(self, monkeypatch, held_fn):
-        from transforms import pipeline
+        from srcad.transforms import pipeline
         self.inside, self.release = threading.Event(), threading.Event()
         self.pid, self.held_fn, real = os.getpid(), held_fn, pipeline.reverse_mode
 

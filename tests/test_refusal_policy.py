@@ -14,7 +14,7 @@ import pytest
 
 import srcad
 from conftest import fd_check, fd_check_forward
-from transforms.rules import registry
+from srcad.transforms.rules import registry
 
 MARKER = "# <- refused"
 

@@ -560,7 +560,7 @@ def built_inside(x, k):
 @pytest.fixture
 def rules_snapshot():
     """Restore the user rule tables after a test that registers one."""
-    from transforms.rules import registry
+    from srcad.transforms.rules import registry
     saved = dict(registry.CUSTOM_FORWARD)
     yield
     registry.CUSTOM_FORWARD.clear()

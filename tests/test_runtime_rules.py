@@ -15,7 +15,7 @@ from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, 
                            finalize_array, index_cot, item_acc, own, take_cot, tangent_attr,
                            tangent_item, tangent_out, zero_item, pop_cot, list_cot, dense,
                            grad_seed, kept_0d)
-from transforms.rules import registry
+from srcad.transforms.rules import registry
 
 IDX = np.array([0, 2, 2])
 

@@ -361,7 +361,7 @@ def _line_of(path, text):
 
 def _srcad_frames(frames):
     roots = [os.path.dirname(srcad.__file__) + os.sep]
-    import transforms
+    import srcad.transforms as transforms
     roots.append(os.path.dirname(transforms.__file__) + os.sep)
     return [fr for fr in frames if any(fr.filename.startswith(r) for r in roots)]
 

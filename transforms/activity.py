@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import gast
 
-from transforms.parse import resolve
-from transforms.rules import registry
+from srcad.transforms.kinds import BINOPS
+from srcad.transforms.parse import resolve
+from srcad.transforms.rules import registry
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,6 @@ def _is_nondiff_value(value, namespace):
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.Not):
         return True
     if isinstance(value, gast.BinOp):         # ``a // b``: a piecewise-constant operator
-        from transforms.reverse import BINOPS
         return registry.is_nondiff(BINOPS.get(type(value.op)))
     if isinstance(value, gast.Attribute) and value.attr in registry.INACTIVE_ATTRIBUTES:
         return True

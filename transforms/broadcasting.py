@@ -19,10 +19,11 @@ the part of the reverse pass that decides this; ``_DropUnbroadcast`` removes
 """
 import gast
 
-from transforms import exits, template
-from transforms.exits import _load
-from transforms.parse import resolve
-from transforms.rules import registry
+from srcad.transforms import exits, template
+from srcad.transforms.exits import _load
+from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
+from srcad.transforms.parse import resolve
+from srcad.transforms.rules import registry
 
 
 class BroadcastCotangents:
@@ -35,7 +36,6 @@ class BroadcastCotangents:
         the full shape, or passes it on, unchanged in shape, to an operand of the
         same shape for which the same holds (or to a ``wrt`` argument).
         """
-        from transforms.reverse import BINOPS, UNARYOPS, classify
         shape = self.shape(atom)            # may be unknown (None)
         if depth > 8 or not isinstance(atom, gast.Name):
             return False

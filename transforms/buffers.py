@@ -35,11 +35,11 @@ workspace buffer. Workspaces are per thread and keyed by shape (``runtime.Worksp
 """
 import gast
 
-from transforms.exits import _assign, _const, _load
-from transforms.parse import MISSING, resolve
-from transforms.reverse import BINOPS
-from transforms.rules import registry
-from transforms.simplify import method_call
+from srcad.transforms.exits import _assign, _const, _load
+from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.kinds import BINOPS
+from srcad.transforms.rules import registry
+from srcad.transforms.simplify import method_call
 
 
 def _ufunc_of(value, namespace):
@@ -246,8 +246,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
             shape = shapes(name)
             free.setdefault(shape[1], []).append(taken.pop(name))
     if count:
-        from srcad import runtime
-        env.bind("_ws", runtime.Workspace(), ("<workspace>", None))
+        env.bind("_ws", registry.HOST.runtime.Workspace(), ("<workspace>", None))
     outs = []
     for p, name in sorted(out_names.items(), key=lambda item: wrt.index(item[0])):
         index = wrt.index(p)
@@ -267,8 +266,8 @@ def _accumulator(env, acc, name, param, out_name):
     """``x_acc = x_out if x_out is not None else owned_array(x_bar, x)``: what a later
     ``x_bar = x_bar + t`` is written into (None when ``x_bar`` is not an array of
     ``x``'s shape and dtype, a zero placeholder say: a new array then, as before)."""
-    from srcad import runtime
-    helper = env.bind("owned_array", runtime.owned_array, ("srcad.runtime", "owned_array"))
+    runtime = registry.HOST.runtime
+    helper = env.bind("owned_array", runtime.owned_array, (runtime.__name__, "owned_array"))
     return _assign(acc, gast.IfExp(
         test=gast.Compare(left=_load(out_name), ops=[gast.IsNot()], comparators=[_const(None)]),
         body=_load(out_name),

@@ -24,9 +24,9 @@ import types
 
 import gast
 
-from transforms.exits import _load
-from transforms.parse import MISSING, resolve
-from transforms.rules import registry
+from srcad.transforms.exits import _load
+from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.rules import registry
 
 
 def resolve_callee(norm, func):
@@ -140,7 +140,7 @@ def _users(fn):
         return False
     root = (getattr(fn, "__module__", "") or "").split(".")[0]
     filename = fn.__code__.co_filename
-    return root not in ("srcad", "transforms", "numpy") and not any(
+    return root not in ("srcad", "numpy") and not any(
         part in filename for part in ("site-packages", "dist-packages", _STDLIB))
 
 

@@ -33,7 +33,7 @@ import sys
 
 import gast
 
-from transforms.exits import _const
+from srcad.transforms.exits import _const, rt_call
 
 
 class Checks:
@@ -98,5 +98,4 @@ class Checks:
         return gast.Call(func=e.func, args=[x, label], keywords=[])
 
     def runtime_call(self, name, *args):
-        from transforms.reverse import rt_call
         return rt_call(self.env, name, *args)

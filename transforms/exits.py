@@ -29,6 +29,8 @@ last statement (the only ``break`` left), a function with a single trailing
 """
 import gast
 
+from srcad.transforms.rules import registry
+
 
 def identifier(text):
     """``text`` made a plain Python identifier: names taken from objects (``__name__``
@@ -219,3 +221,33 @@ def remove_exits(fn_node, namer):
         if not trailing:
             fn_node.body.append(gast.Return(value=_const(None)))
     return fn_node
+
+
+def index_value(sl):
+    """An index as a runtime value (slices become ``slice(...)`` calls)."""
+    if isinstance(sl, gast.Slice):
+        parts = [sl.lower or _const(None), sl.upper or _const(None), sl.step or _const(None)]
+        return gast.Call(func=_load("slice"), args=parts, keywords=[])
+    if isinstance(sl, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e) for e in sl.elts], ctx=gast.Load())
+    return sl
+
+
+def _located(stmt, like):
+    if getattr(like, "lineno", None) is not None:
+        for n in gast.walk(stmt):
+            if hasattr(n, "lineno") or isinstance(n, gast.stmt):
+                n.lineno = like.lineno
+                n.col_offset = getattr(like, "col_offset", 0)
+    return stmt
+
+
+def rt(env, name):
+    """A runtime helper, spelled ``_rt.name`` in generated code."""
+    runtime = registry.HOST.runtime
+    env.bind("_rt", runtime, (runtime.__name__, None))
+    return gast.Attribute(value=_load("_rt"), attr=name, ctx=gast.Load())
+
+
+def rt_call(env, name, *args):
+    return gast.Call(func=rt(env, name), args=list(args), keywords=[])

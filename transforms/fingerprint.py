@@ -65,3 +65,12 @@ def value_fingerprint(value, depth=0):
     if isinstance(name, str) and (callable(value) or isinstance(value, type)):
         return f"{kind.__module__}.{kind.__qualname__}:{module}.{name}"
     return f"instance:{kind.__module__}.{kind.__qualname__}"
+
+
+def code_shape(code):
+    """What two compilations of the same source share (names, arguments, constants)."""
+    names = (set(code.co_names) | set(code.co_freevars)) - {"__class__"}
+    consts = tuple(code_shape(c) if isinstance(c, types.CodeType) else repr(c)
+                   for c in code.co_consts)
+    return (code.co_name, code.co_argcount, code.co_kwonlyargcount, code.co_varnames,
+            frozenset(names), consts)

@@ -15,8 +15,8 @@ import types
 
 import gast
 
-from transforms.parse import MISSING, resolve
-from transforms.rules import registry
+from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.rules import registry
 
 
 def index_form(e, scope):

@@ -29,13 +29,13 @@ when every rule used supports it.
 import gast
 
 from srcad.errors import TransformError
-from transforms import refusal, template
-from transforms.exits import _assign, _const, _load
-from transforms.parse import MISSING, resolve
-from transforms import exits
-from transforms.reverse import (BINOPS, UNARYOPS, _store, check_discarded_call, classify,
-                                rt_call, sequence_guard, where)
-from transforms.rules import registry
+from srcad.transforms import refusal, template
+from srcad.transforms import exits
+from srcad.transforms.exits import _assign, _const, _load, index_value
+from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
+from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.reverse import _store, check_discarded_call, rt_call, sequence_guard, where
+from srcad.transforms.rules import registry
 
 
 class Forward:
@@ -171,7 +171,7 @@ class Forward:
         elif isinstance(value, gast.Subscript):
             base = self.tangent_of(value.value)
             if base is not None:
-                tan = rt_call(self.env, "tangent_item", base, value.value, _index(value.slice),
+                tan = rt_call(self.env, "tangent_item", base, value.value, index_value(value.slice),
                               _const(self.vector))
         elif isinstance(value, gast.Attribute):
             base = self.tangent_of(value.value)
@@ -351,7 +351,7 @@ class Forward:
             return [s]
         self.refusals.check(s)
         tan = self.tangent_of(s.value) or _const(0.0)
-        args = [_load(self.dot(base.id)), base, _index(target.slice), tan, _const(self.vector)]
+        args = [_load(self.dot(base.id)), base, index_value(target.slice), tan, _const(self.vector)]
         if self.vector:         # the value tells the tangent's leading axis of directions
             args.append(s.value)
         upd = _assign(self.dot(base.id), rt_call(self.env, "tangent_setitem", *args))
@@ -395,8 +395,3 @@ def _no_vector_rule(fn, where):
     return TransformError(f"the forward rule of `{fn.__name__}` (@srcad.tangent) takes one "
                           "tangent per argument, so it has no vector mode", **where,
                           hint="jacobian falls back to one forward pass per column")
-
-
-def _index(sl):
-    from transforms.reverse import _index_value
-    return _index_value(sl)

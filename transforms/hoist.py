@@ -26,7 +26,7 @@ from collections import Counter
 
 import gast
 
-from transforms.sharing import alias_groups
+from srcad.transforms.sharing import alias_groups
 
 _PURE = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.Attribute)
 

@@ -34,7 +34,7 @@ import ast
 
 import gast
 
-from transforms.exits import _const, _load
+from srcad.transforms.exits import _const, _load
 
 
 def _store(name):
@@ -118,17 +118,6 @@ def through(norm, base, stmt):
     return base.value.id, key, same
 
 
-def held_keyword(held, same=()):
-    """The guard's keywords: ``held=((d, 'a'), ...)``, ``same=(b, ...)``."""
-    pairs = gast.Tuple(elts=[gast.Tuple(elts=[_load(c), _const(k)], ctx=gast.Load())
-                             for c, keys in held for k in keys], ctx=gast.Load())
-    out = [gast.keyword(arg="held", value=pairs)]
-    if same:
-        out.append(gast.keyword(arg="same", value=gast.Tuple(
-            elts=[_load(n) for n in same], ctx=gast.Load())))
-    return out
-
-
 def refresh(norm, name, held, same, s):
     """Put the new ``name`` where the containers (and names) hold it."""
     for c, keys, literal in held:
@@ -156,7 +145,7 @@ def prepare(norm, base, s, index=None, augmented=False):
     (and, for a write through a container, the read of its item into a fresh name).
     Returns (the name written into, a function that emits the statements following the
     write into the containers and names that hold it)."""
-    from transforms import sharing
+    from srcad.transforms import sharing
     via = through(norm, base, s)
     if via is not None and len(via[2]) == 1:    # `d["a"][i] = v` is `b[i] = v` for d = {"a": b}
         base, via = _load(via[2][0]), None

@@ -29,11 +29,11 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms import exits, fence, normalize, operators, sharing
-from transforms.exits import _assign
-from transforms.parse import MISSING, code_hash, parse_function, resolve
-from transforms.rules import registry
-from transforms.template import constant_node
+from srcad.transforms import exits, fence, normalize, operators, sharing
+from srcad.transforms.exits import _assign
+from srcad.transforms.parse import MISSING, code_hash, parse_function, resolve
+from srcad.transforms.rules import registry
+from srcad.transforms.template import constant_node
 
 MAX_STATEMENTS = 400
 
@@ -50,7 +50,7 @@ def _inlinable(obj):
             or registry.lookup(registry.REVERSE, obj) is not None:
         return False
     module = (getattr(obj, "__module__", "") or "").split(".")[0]
-    return module not in ("srcad", "transforms", "numpy")
+    return module not in ("srcad", "numpy")
 
 
 class _Rename(gast.NodeTransformer):

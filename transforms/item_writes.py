@@ -13,14 +13,13 @@ After, when the adjoint sweep reads ``b``::
     t_bar = b_bar[1]                     # transformation (a Hessian) follows too
     b_bar[1] = 0.0
 
-A mixin of ``transforms.reverse.Reverse``.
+A mixin of ``srcad.transforms.reverse.Reverse``.
 """
 import gast
 
-from transforms import reverse
-from transforms.exits import _assign, _const, _load
-from transforms.parse import resolve
-from transforms.rules import registry
+from srcad.transforms.exits import _assign, _const, _load, _located, index_value, rt_call
+from srcad.transforms.parse import resolve
+from srcad.transforms.rules import registry
 
 
 class ItemWrites:
@@ -49,11 +48,11 @@ class ItemWrites:
         if not self.is_active(base) and base.id not in self.restore:
             return [s], []
         self.refusals.check(s)
-        index = reverse._index_value(target.slice)
+        index = index_value(target.slice)
         primal, adj = [], []
         if base.id in self.restore:     # the adjoint reads the array (or a view of it)
             old = self.namer.fresh(base.id + "_old")
-            primal.append(_assign(old, reverse.rt_call(self.env, "copy_item", base, index)))
+            primal.append(_assign(old, rt_call(self.env, "copy_item", base, index)))
             shape = self.shapes.get(base.id)
             if (shape is not None and shape[0] == "array") or self.not_a_dict(base.id):
                 # an array: restored by a write the next transformation follows too
@@ -61,11 +60,11 @@ class ItemWrites:
                     value=_load(base.id), slice=target.slice, ctx=gast.Store())],
                     value=_load(old), type_comment=None))
             else:       # a dict may not have had the key: restoring removes it again
-                adj.append(gast.Expr(value=reverse.rt_call(self.env, "restore_item", base, index,
+                adj.append(gast.Expr(value=rt_call(self.env, "restore_item", base, index,
                                                    _load(old))))
         primal.append(s)
         if not self.is_active(base):    # a constant array: only its old values come back
-            return primal, [reverse._located(a, s) for a in adj]
+            return primal, [_located(a, s) for a in adj]
         self.contributed.add(base.id)
         parts = target.slice.elts if isinstance(target.slice, gast.Tuple) else [target.slice]
         if self.direct_index(base, target.slice) \
@@ -81,14 +80,14 @@ class ItemWrites:
                 value=_const(0.0), type_comment=None))
         else:
             # ``b[idx] = v`` broadcasts v to b[idx]'s shape: v's cotangent sums back down
-            taken = reverse.rt_call(self.env, "take_cot", _load(self.bar(base.id)), index)
+            taken = rt_call(self.env, "take_cot", _load(self.bar(base.id)), index)
             unbroadcast = self.env.bind("unbroadcast", registry.unbroadcast,
-                                        (registry.__name__, "unbroadcast"))
+                                        (registry.unbroadcast.__module__, "unbroadcast"))
             self.accumulate(adj, s.value, gast.Call(func=_load(unbroadcast),
                                                     args=[taken, s.value], keywords=[]))
-            adj.append(_assign(self.bar(base.id), reverse.rt_call(self.env, "zero_item",
+            adj.append(_assign(self.bar(base.id), rt_call(self.env, "zero_item",
                                                      _load(self.bar(base.id)), index)))
-        return primal, [reverse._located(a, s) for a in adj]
+        return primal, [_located(a, s) for a in adj]
 
     def append(self, s, call):
         lst = call.func.value
@@ -97,12 +96,12 @@ class ItemWrites:
             adj.append(gast.Expr(value=gast.Call(func=gast.Attribute(
                 value=_load(lst.id), attr="pop", ctx=gast.Load()), args=[], keywords=[])))
         if not self.is_active(lst):
-            return [s], [reverse._located(a, s) for a in adj]
+            return [s], [_located(a, s) for a in adj]
         item = call.args[0]
         self.contributed.add(lst.id)
-        popped = reverse.rt_call(self.env, "pop_cot", _load(self.bar(lst.id)))
+        popped = rt_call(self.env, "pop_cot", _load(self.bar(lst.id)))
         if self.is_active(item):
             self.accumulate(adj, item, popped)
         else:
             adj.append(gast.Expr(value=popped))
-        return [s], [reverse._located(a, s) for a in adj]
+        return [s], [_located(a, s) for a in adj]

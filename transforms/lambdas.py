@@ -22,6 +22,7 @@ import linecache
 import textwrap
 
 from srcad.errors import TransformError
+from srcad.transforms.fingerprint import code_shape
 
 
 def no_source_error(fn, why=None):
@@ -142,11 +143,10 @@ def _contains(node, span):
 
 def _compiles_to(node, code):
     """Does the lambda ``node`` compile to ``code`` (names, parameters, constants)?"""
-    from transforms.parse import _shape
     try:
         compiled = compile(ast.Expression(body=node), code.co_filename, "eval",
                            dont_inherit=True)
     except (SyntaxError, ValueError, TypeError):
         return False
     inner = [c for c in compiled.co_consts if hasattr(c, "co_code")]
-    return len(inner) == 1 and _shape(inner[0]) == _shape(code)
+    return len(inner) == 1 and code_shape(inner[0]) == code_shape(code)

@@ -25,8 +25,8 @@ and one that reads nothing counts its trips.
 """
 import gast
 
-from transforms.exits import _assign, _const, _load
-from transforms.normalize import trailing_break
+from srcad.transforms.exits import _assign, _const, _load
+from srcad.transforms.normalize import trailing_break
 
 
 def _stores_here(stmts):

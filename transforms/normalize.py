@@ -35,12 +35,12 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms import callees, holders, sharing
-from transforms.checks import Checks
-from transforms.exits import _assign, _const, _load, dotted, rename_root
-from transforms.forms import index_form, value_method
-from transforms.parse import MISSING, resolve
-from transforms.rules import registry
+from srcad.transforms import callees, holders, sharing
+from srcad.transforms.checks import Checks
+from srcad.transforms.exits import _assign, _const, _load, dotted, index_value, rename_root, rt
+from srcad.transforms.forms import index_form, value_method
+from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.rules import registry
 
 
 def _store(name):
@@ -186,15 +186,12 @@ class Normalizer(Checks):
             value = self.simple(gast.BinOp(left=_load(target.id), op=s.op, right=s.value),
                                 target.id)
             new = self.fresh_assign(target.id, value, s)
-            from srcad import runtime
-            rt = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
-            kept = gast.Attribute(value=rt, attr="kept_0d", ctx=gast.Load())
+            kept = rt(self.env, "kept_0d")
             self.emit(_assign(target.id, gast.Call(func=kept, args=[
                 self.atom(_load(target.id)), new], keywords=[])), s)
         elif isinstance(target, gast.Subscript):
-            from transforms.reverse import _index_value
             index = self.index(target.slice)
-            name, after = holders.prepare(self, target.value, s, _index_value(index), True)
+            name, after = holders.prepare(self, target.value, s, index_value(index), True)
             base = self.atom(_load(name))
             old = self.fresh_assign("t", gast.Subscript(value=base, slice=index,
                                                         ctx=gast.Load()), s)
@@ -234,11 +231,9 @@ class Normalizer(Checks):
             item = self.atom(value)
             if isinstance(item, gast.Name) and item.id == name:
                 # `b[:] = b`: write a copy (the adjoint zeroes b_bar[:] after reading it)
-                from srcad import runtime
-                rt = _load(self.env.bind("_rt", runtime, ("srcad.runtime", None)))
                 copy = self.namer.fresh("t")
-                self.emit(_assign(copy, gast.Call(func=gast.Attribute(
-                    value=rt, attr="copy_value", ctx=gast.Load()), args=[item], keywords=[])), s)
+                self.emit(_assign(copy, gast.Call(func=rt(self.env, "copy_value"), args=[item],
+                                                  keywords=[])), s)
                 item = _load(copy)
             self.emit(gast.Assign(targets=[gast.Subscript(value=_load(name), slice=index,
                                                           ctx=gast.Store())],

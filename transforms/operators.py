@@ -29,8 +29,8 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from transforms.exits import _assign, _load
-from transforms.parse import MISSING, resolve
+from srcad.transforms.exits import _assign, _load
+from srcad.transforms.parse import MISSING, resolve
 
 PLAIN = ("plain",)
 UNKNOWN = ("unknown",)
@@ -236,7 +236,7 @@ class Layouts:
         if isinstance(index, (gast.Name, gast.Constant)):
             return [], index
         import builtins
-        from transforms.exits import _const
+        from srcad.transforms.exits import _const
         prelude, parts = [], []
         if isinstance(index, gast.Slice):
             parts = [p if p is not None else _const(None) for p in (index.lower, index.upper,
@@ -337,7 +337,7 @@ class Layouts:
                 return args[0] if name != "replace" else ("struct", args[0][1], None)
             return UNKNOWN
         if isinstance(fn, types.FunctionType) and (getattr(fn, "__module__", "") or "") \
-                .split(".")[0] not in ("srcad", "transforms", "numpy"):
+                .split(".")[0] not in ("srcad", "numpy"):
             return UNKNOWN              # a user function that stays a call
         return PLAIN
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import gast
 
 from srcad.errors import TransformError
-from transforms import lambdas
-from transforms.fingerprint import code_hash  # noqa: F401  (re-exported for the passes)
+from srcad.transforms import lambdas
+from srcad.transforms.fingerprint import code_hash, code_shape  # noqa: F401  (re-exported)
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Env:
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""
-        from transforms.exits import identifier
+        from srcad.transforms.exits import identifier
         preferred = identifier(preferred)
         name = preferred
         k = 1
@@ -137,15 +137,7 @@ def _runs(code, module, node):
         return True                     # judged by the passes that follow
     found = [c for c in compiled.co_consts
              if isinstance(c, types.CodeType) and c.co_name == code.co_name]
-    return bool(found) and _shape(found[0]) == _shape(code)
-
-
-def _shape(code):
-    names = (set(code.co_names) | set(code.co_freevars)) - {"__class__"}
-    consts = tuple(_shape(c) if isinstance(c, types.CodeType) else repr(c)
-                   for c in code.co_consts)
-    return (code.co_name, code.co_argcount, code.co_kwonlyargcount, code.co_varnames,
-            frozenset(names), consts)
+    return bool(found) and code_shape(found[0]) == code_shape(code)
 
 
 def free_names(fn):

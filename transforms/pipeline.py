@@ -14,7 +14,7 @@ import gast
 
 from srcad import logs, tracebacks
 from srcad.errors import InternalError, TransformError
-from transforms import (
+from srcad.transforms import (
     activity,
     buffers,
     hoist,
@@ -31,7 +31,8 @@ from transforms import (
     zero_d,
     zero_guards,
 )
-from transforms.parse import Env, code_hash, parse_function
+from srcad.transforms.parse import Env, code_hash, parse_function
+from srcad.transforms.rules import registry
 
 
 @dataclass
@@ -69,8 +70,8 @@ class _Run:
             tree = result.tree if hasattr(result, "tree") else result
             if isinstance(tree, gast.AST):
                 print(f"# --- after {name} ---", file=sys.stderr)
-                from srcad.codegen import unparse      # negative numbers parenthesised
-                print(unparse(tree), file=sys.stderr)
+                # as generated code spells it (negative numbers parenthesised)
+                print(registry.HOST.unparse(tree), file=sys.stderr)
         return result
 
 

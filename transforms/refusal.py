@@ -18,7 +18,7 @@ import gast
 import numpy as np
 
 from srcad.errors import TransformError
-from transforms.rules import registry
+from srcad.transforms.rules import registry
 
 COMPLEX_WHY = ("srcad differentiates real-valued code; complex derivatives (Wirtinger "
                "calculus) are not implemented")

@@ -40,61 +40,24 @@ reverse; a ``for`` whose adjoint needs only its index runs over
 into arrays save the overwritten element when the adjoint reads the array.
 """
 import copy
-import operator
-import types
 
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms import exits, refusal, template, zero_guards
-from transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
-from transforms.item_writes import ItemWrites
-from transforms.loops import LoopSweeps
-from transforms.exits import _assign, _const, _load
-from transforms.parse import MISSING, resolve
-from transforms.rules import registry
-
-BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
-          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
-          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod}
-UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos}
+from srcad.transforms import exits, refusal, template, zero_guards
+from srcad.transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
+from srcad.transforms.item_writes import ItemWrites
+from srcad.transforms.loops import LoopSweeps
+from srcad.transforms.exits import _assign, _const, _load, _located, index_value, rt_call
+from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
+from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.rules import registry
 
 
 def where(filename, node):
     """The TransformError location of ``node``."""
     return dict(filename=filename, lineno=getattr(node, "lineno", None),
                 col=getattr(node, "col_offset", 0))
-
-
-def rt(env, name):
-    """A runtime helper, spelled ``_rt.name`` in generated code."""
-    from srcad import runtime
-    env.bind("_rt", runtime, ("srcad.runtime", None))
-    return gast.Attribute(value=_load("_rt"), attr=name, ctx=gast.Load())
-
-
-def rt_call(env, name, *args):
-    return gast.Call(func=rt(env, name), args=list(args), keywords=[])
-
-
-def classify(obj):
-    """What kind of derivative code a call to ``obj`` gets."""
-    if not registry.hashable(obj):
-        return "unknown"
-    special = registry.SPECIAL.get(obj)
-    if special:
-        return special
-    if obj in registry.CUSTOM_REVERSE:
-        return "custom"
-    if registry.lookup(registry.REVERSE, obj) is not None:
-        return "rule"
-    if registry.is_nondiff(obj):
-        return "nondiff"
-    if isinstance(obj, type) and (hasattr(obj, "__dataclass_fields__") or hasattr(obj, "_fields")):
-        return "construct"
-    if isinstance(obj, types.FunctionType) or getattr(obj, "__srcad_derivative__", None):
-        return "vjp"                    # a user function, or srcad.grad(f) held in a global
-    return "unknown"
 
 
 class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
@@ -361,7 +324,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
                 else:
                     adj.append(_assign(self.bar(base.id), rt_call(
                         self.env, "item_acc", _load(self.bar(base.id)), base,
-                        _index_value(value.slice), g)))
+                        index_value(value.slice), g)))
         elif isinstance(value, gast.Attribute):
             base = value.value
             if self.is_active(base):
@@ -565,25 +528,6 @@ def _variant(target, call, env, where):
 
 def _store(name):
     return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
-
-
-def _located(stmt, like):
-    if getattr(like, "lineno", None) is not None:
-        for n in gast.walk(stmt):
-            if hasattr(n, "lineno") or isinstance(n, gast.stmt):
-                n.lineno = like.lineno
-                n.col_offset = getattr(like, "col_offset", 0)
-    return stmt
-
-
-def _index_value(sl):
-    """An index as a runtime value (slices become ``slice(...)`` calls)."""
-    if isinstance(sl, gast.Slice):
-        parts = [sl.lower or _const(None), sl.upper or _const(None), sl.step or _const(None)]
-        return gast.Call(func=_load("slice"), args=parts, keywords=[])
-    if isinstance(sl, gast.Tuple):
-        return gast.Tuple(elts=[_index_value(e) for e in sl.elts], ctx=gast.Load())
-    return sl
 
 
 def _bind_fields(cls, call, where):

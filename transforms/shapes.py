@@ -19,7 +19,7 @@ import operator
 import gast
 import numpy as np
 
-from transforms.parse import MISSING, resolve
+from srcad.transforms.parse import MISSING, resolve
 
 SCALAR = ("scalar",)
 _TOP = ("unknown",)

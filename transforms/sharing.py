@@ -15,9 +15,9 @@ with a name still read afterwards. The candidates are chosen generously here
 import gast
 
 from srcad.errors import TransformError
-from transforms.exits import _const, _load
-from transforms.parse import resolve
-from transforms.rules import registry
+from srcad.transforms.exits import _const, _load
+from srcad.transforms.parse import resolve
+from srcad.transforms.rules import registry
 
 
 def alias_groups(fn, scope, fresh=None):
@@ -224,7 +224,7 @@ def reads_after(fn):
 
 def is_guard(call, namespace):
     """Is ``call`` a guard that ``guard`` made (its extra arguments are the other names)?"""
-    from srcad import runtime
+    runtime = registry.HOST.runtime
     fn = resolve(call.func, namespace) if isinstance(call, gast.Call) else None
     return fn is runtime.not_shared or fn is runtime.not_shared_item
 
@@ -255,6 +255,17 @@ def live_after(frames, params):
     return live & bound
 
 
+def held_keyword(held, same=()):
+    """The guard's keywords: ``held=((d, 'a'), ...)``, ``same=(b, ...)``."""
+    pairs = gast.Tuple(elts=[gast.Tuple(elts=[_load(c), _const(k)], ctx=gast.Load())
+                             for c, keys in held for k in keys], ctx=gast.Load())
+    out = [gast.keyword(arg="held", value=pairs)]
+    if same:
+        out.append(gast.keyword(arg="same", value=gast.Tuple(
+            elts=[_load(n) for n in same], ctx=gast.Load())))
+    return out
+
+
 def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
     """Before an in-place update of ``name`` (or of the array ``name[index]`` inside a
     container): fail clearly if, at run time, another name still read later refers to
@@ -268,10 +279,9 @@ def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
     others = sorted(group & norm.assigned & norm.reads_after(s) - {name} - followed)
     if not others and not norm.helper and not held and not same:
         return
-    from srcad import runtime
-    from transforms.holders import held_keyword
     label = label or name
-    guard = _load(norm.env.bind("_rt", runtime, ("srcad.runtime", None)))
+    runtime = registry.HOST.runtime
+    guard = _load(norm.env.bind("_rt", runtime, (runtime.__name__, None)))
     head = [_load(name), _const(label), _const(norm.parsed.filename), _const(line)]
     if index is not None:
         head = [_load(name), index, _const(label + "[...]"), _const(norm.parsed.filename),
@@ -289,7 +299,7 @@ def check_restore(norm, s):
     back in place in a list or array a container holds (otherwise the first-derivative
     code writes ``b[i] = old``, which is followed). Nothing follows it, so when the
     code reads ``b`` afterwards, refuse at the user's line."""
-    from srcad import runtime
+    runtime = registry.HOST.runtime
     call = s.value
     if not isinstance(call, gast.Call) or norm.callee(call.func) is not runtime.restore_item \
             or not isinstance(call.args[0], gast.Name):

@@ -271,8 +271,8 @@ class _MethodForms(gast.NodeTransformer):
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        from transforms.parse import resolve
-        from transforms.rules import registry
+        from srcad.transforms.parse import resolve
+        from srcad.transforms.rules import registry
         if len(node.args) != 1 or not isinstance(node.args[0], gast.Name):
             return node
         defaults = {"axis": None, "keepdims": False}

@@ -30,8 +30,8 @@ from collections import Counter
 
 import gast
 
-from transforms.exits import _assign, _const, _load
-from transforms.normalize import trailing_break
+from srcad.transforms.exits import _assign, _const, _load
+from srcad.transforms.normalize import trailing_break
 
 
 def _loads(node):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import gast
 
 from srcad.errors import InternalError, TransformError
-from transforms.exits import _const, _load
+from srcad.transforms.exits import _const, _load
 
 
 @dataclass
@@ -165,7 +165,9 @@ def expand(rule, call, lead_values, env, namer, where):
                 if obj is None:
                     raise InternalError("template", f"unknown name {node.id} in rule "
                                         f"{template.__qualname__}")
-                mapping[node.id] = _load(env.bind(node.id, obj, (template.__module__, node.id)))
+                home = (obj.__module__, obj.__qualname__) if inspect.isfunction(obj) \
+                    else (template.__module__, node.id)     # a kernel: from its own module
+                mapping[node.id] = _load(env.bind(node.id, obj, home))
     subst = _Subst(mapping)
     body = [subst.visit(s) for s in body]
     ret = body[-1].value

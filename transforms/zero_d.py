@@ -21,11 +21,12 @@ After::
 """
 import gast
 
-from transforms.parse import resolve
+from srcad.transforms.parse import resolve
+from srcad.transforms.rules import registry
 
 
 def drop(fn, known, namespace):
-    from srcad import runtime
+    runtime = registry.HOST.runtime
     defs = {}
     for n in gast.walk(fn):
         if isinstance(n, gast.Assign):

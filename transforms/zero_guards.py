@@ -19,8 +19,8 @@ import operator
 
 import gast
 
-from transforms.exits import _assign
-from transforms.rules import registry
+from srcad.transforms.exits import _assign
+from srcad.transforms.rules import registry
 
 # operators whose rules broadcast a 0.0 cotangent (matrix product excepted)
 _ELEMENTWISE_OPERATORS = {operator.add, operator.sub, operator.mul, operator.truediv,

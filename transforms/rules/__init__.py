@@ -2,7 +2,7 @@
 
 One module per topic; each registers its rules at import time.
 """
-from transforms.rules import (  # noqa: F401
+from srcad.transforms.rules import (  # noqa: F401
     builtins_rules,
     math_rules,
     numpy_builders,

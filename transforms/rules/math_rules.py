@@ -11,12 +11,9 @@ Kinks: ``fabs`` and ``copysign`` have derivative 0 at 0; ``atan2`` and
 """
 import math
 
-from transforms.rules.registry import forward, nondiff, reverse
+from srcad.transforms.rules.registry import forward, nondiff, reverse
+from srcad.kernels.scalar import math_pow_dbase, math_pow_log, math_ratio, math_recip, math_sign
 
-
-def math_recip(v):
-    """1 / v, with 1 / 0 = inf instead of ZeroDivisionError."""
-    return 1.0 / v if v != 0 else math.inf
 
 
 @reverse(math_recip)
@@ -27,30 +24,6 @@ def math_recip_bar(y, g, v):
 @forward(math_recip)
 def math_recip_dot(y, v):
     return (lambda dv: -dv * (y * y),)
-
-
-def math_sign(v):
-    """The sign of v as a float, 0 at 0."""
-    return float(v > 0) - float(v < 0)
-
-
-def math_ratio(n, d):
-    """n / d, taken as 0 where d == 0 (a kink at the origin)."""
-    return n / d if d != 0 else 0.0
-
-
-def math_pow_dbase(a, b):
-    """d(a**b)/da = b * a**(b-1): 0 where b == 0, inf at a == 0 when b < 1."""
-    if b == 0:
-        return 0.0
-    if a == 0 and b < 1:
-        return math.inf
-    return b * a ** (b - 1)
-
-
-def math_pow_log(a):
-    """log(a) where a > 0, else 0."""
-    return math.log(a) if a > 0 else 0.0
 
 
 # ---- exponentials and logarithms --------------------------------------------

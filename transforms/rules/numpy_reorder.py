@@ -10,34 +10,13 @@ leading axis in front.
 """
 import numpy as np
 
-from transforms.rules.registry import (forward, nondiff, reverse, tangent_lead, unbroadcast,
-                                       unsupported_here)
+from srcad.kernels.broadcast import tangent_lead, unbroadcast
+from srcad.transforms.rules.registry import forward, nondiff, reverse
+from srcad.kernels.reorder import (
+    atleast_one, diff_back, diff_tangent, flip_tangent, sort_back, sort_order, sort_tangent,
+    tri_tangent)
 
 # ---- sort ----------------------------------------------------------------------
-
-def sort_order(a, axis):
-    """The permutation np.sort applies (ties: their original order)."""
-    if axis is None:
-        return np.argsort(np.ravel(a), kind="stable")
-    return np.argsort(a, axis=axis, kind="stable")
-
-
-def sort_back(g, a, axis):
-    idx = sort_order(a, axis)
-    out = np.zeros(np.shape(a))
-    if axis is None:
-        out.reshape(-1)[idx] = np.ravel(g)
-        return out
-    np.put_along_axis(out, idx, g, axis)
-    return out
-
-
-def sort_tangent(d, a, axis):
-    lead = tangent_lead(d, a)
-    idx = sort_order(a, axis)
-    if axis is None:
-        return np.reshape(d, lead + (-1,))[..., idx]
-    return np.take_along_axis(d, np.broadcast_to(idx, np.shape(d)), axis % np.ndim(a) + len(lead))
 
 
 @reverse(np.sort)
@@ -51,13 +30,6 @@ def sort_dot(y, a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 # ---- triangles ------------------------------------------------------------------
-
-def tri_tangent(d, m, k, lower):
-    """The tangent of ``np.tril(m, k)`` (or ``triu``): a 1-d ``m`` is a row repeated."""
-    if np.ndim(m) < 2:
-        n = np.shape(m)[-1]
-        d = np.broadcast_to(np.expand_dims(d, -2), np.shape(d)[:-1] + (n, n))
-    return np.tril(d, k) if lower else np.triu(d, k)
 
 
 @reverse(np.tril)
@@ -82,19 +54,6 @@ def triu_dot(y, m, k=0):
 
 # ---- differences ----------------------------------------------------------------
 
-def diff_back(g, n, axis, prepend, append):
-    if prepend is not None or append is not None:
-        raise unsupported_here("np.diff with prepend= or append= has no derivative rule; "
-                               "concatenate the values first")
-    for _ in range(n):
-        g = -np.diff(g, axis=axis, prepend=0.0, append=0.0)
-    return g
-
-
-def diff_tangent(d, a, n, axis):
-    lead = tangent_lead(d, a)
-    return np.diff(d, n, axis=axis % np.ndim(a) + len(lead))
-
 
 @reverse(np.diff)
 def diff_bar(y, g, a, n=1, axis=-1, prepend=None, append=None):
@@ -107,10 +66,6 @@ def diff_dot(y, a, n=1, axis=-1, prepend=None, append=None):
 
 
 # ---- flips, transposes, added axes --------------------------------------------------
-
-def flip_tangent(d, m, axis):
-    """``np.flip(d, axis)`` for the tangent ``d`` of ``m`` (a vector-mode axis in front)."""
-    return np.flip(d, axis + len(tangent_lead(d, m)))
 
 
 @reverse(np.fliplr)
@@ -141,14 +96,6 @@ def matrix_transpose_bar(y, g, x):
 @forward(np.matrix_transpose, np.linalg.matrix_transpose)
 def matrix_transpose_dot(y, x):
     return (lambda dx: np.swapaxes(dx, -1, -2),)
-
-
-def atleast_one(arys):
-    """The single array of ``np.atleast_1d(a)`` (several arrays give a list: refused)."""
-    if len(arys) != 1:
-        raise unsupported_here("np.atleast_1d/2d/3d of several arrays has no derivative "
-                               "rule; call it once per array")
-    return arys[0]
 
 
 @reverse(np.atleast_1d, np.atleast_2d, np.atleast_3d)

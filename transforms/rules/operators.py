@@ -18,49 +18,12 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import (
-    broadcast_tangent,
-    broadcast_tangent_as,
-    elementwise,
-    forward,
-    into_form,
-    lift_tangent,
-    lift_tangent_as,
-    nondiff,
-    out_form,
-    reverse,
-    tangent_lead,
-    unbroadcast,
-    unbroadcast_into,
-)
-
-
-def power(a, e):
-    """``a ** e``; a zero Python base under a negative exponent gives inf (or -inf) as in
-    NumPy, where Python raises ZeroDivisionError (the one-sided derivative of sqrt at 0)."""
-    if type(a) in (float, int) and a == 0 and np.ndim(e) == 0 and e < 0:
-        with np.errstate(divide="ignore"):
-            return float(np.power(float(a), e))
-    return a ** e
-
-
-@elementwise
-def pow_dbase(a, b):
-    """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0."""
-    if type(b) is int or type(b) is float or np.ndim(b) == 0:
-        if b == 2:
-            return 2.0 * a
-        if b == 3:
-            return 3.0 * (a * a)
-        return b * power(a, b - 1) if b != 0 else a * 0.0
-    return np.where(b == 0, 0.0, b * a ** np.where(b == 0, 1.0, b - 1.0))
-
-
-def pow_log(a):
-    """log(a) where a > 0, else 0: the exponent's derivative is a**b * log(a)."""
-    if isinstance(a, np.ndarray):
-        return np.log(np.where(a > 0, a, 1.0))
-    return math.log(a) if a > 0 else 0.0
+from srcad.kernels.broadcast import (
+    broadcast_tangent, broadcast_tangent_as, lift_tangent, lift_tangent_as, tangent_lead,
+    unbroadcast, unbroadcast_into)
+from srcad.transforms.rules.registry import (
+    elementwise, forward, into_form, nondiff, out_form, reverse)
+from srcad.kernels.power import pow_dbase, pow_dbase_db, pow_ddbase, pow_log
 
 
 # ---- sums and differences ---------------------------------------------------
@@ -205,18 +168,6 @@ def pow_dbase_dot(y, a, b):
             lambda db: lift_tangent(db, b, y) * pow_dbase_db(a, b))
 
 
-def pow_ddbase(a, b):
-    """d/da of b * a**(b-1); exactly 0 where b == 0 (``pow_dbase`` is 0 there)."""
-    if type(b) is int or type(b) is float or np.ndim(b) == 0:
-        return pow_dbase(a, b - 1) * b if b != 0 else a * 0.0
-    return np.where(b == 0, 0.0, pow_dbase(a, b - 1) * b)
-
-
-def pow_dbase_db(a, b):
-    """d/db of b * a**(b-1) = a**(b-1) * (1 + b log a), with log a taken as 0 where a <= 0."""
-    return power(a, b - 1) * (1 + b * pow_log(a))
-
-
 @reverse(unbroadcast)
 def unbroadcast_bar(y, g, c, x):
     return (np.broadcast_to(g, np.shape(c)) + 0.0, None)
@@ -248,3 +199,5 @@ def broadcast_tangent_dot(y, dx, x, z):
 
 
 nondiff(tangent_lead)
+
+elementwise(pow_dbase)

@@ -17,7 +17,7 @@ import operator
 
 import numpy as np
 
-from transforms.rules.registry import constant
+from srcad.transforms.rules.registry import constant
 
 # ---- integer-valued: steps --------------------------------------------------
 constant("integer-valued: a step function of its argument",
