@@ -529,10 +529,6 @@ class Differentiable:
             raise
 
 
-def _derivatives():
-    return _DERIVATIVES
-
-
 # ------------------------------------------------------------ functional API
 
 def differentiate(fn=None, *, wrt=None, backend="numpy", has_aux=False):

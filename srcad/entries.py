@@ -22,7 +22,6 @@ import types
 
 from srcad import codegen, runtime
 from srcad.transforms.fingerprint import code_hash, value_fingerprint
-from srcad.transforms.forward import _no_vector_rule
 from srcad.transforms.rules import registry as _REG
 
 # modules whose attributes are not watched: srcad's own, and what its rules are made of
@@ -363,6 +362,7 @@ def own_rule(fn, kind, positions):
         return vjp
     if kind in ("jvp", "jvpvec") and fn in _REG.CUSTOM_FORWARD:
         if kind == "jvpvec":        # the rule takes one tangent per argument
+            from srcad.transforms.forward import _no_vector_rule  # (passes load on first use)
             raise _no_vector_rule(fn, {"filename": inspect.getsourcefile(fn) or "<unknown>",
                                        "lineno": fn.__code__.co_firstlineno, "col": 0})
         rule = _REG.CUSTOM_FORWARD[fn]

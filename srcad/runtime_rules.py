@@ -50,7 +50,7 @@ from srcad.runtime import (
 )
 from srcad.kernels.broadcast import unbroadcast
 from srcad.transforms.rules import registry
-from srcad.transforms.rules.registry import EFFECTS, checked_only, forward, nondiff, reverse
+from srcad.transforms.rules.registry import checked_only, effect, forward, nondiff, reverse
 
 registry.HOST.runtime = runtime
 registry.HOST.unparse = unparse
@@ -60,11 +60,10 @@ nondiff(zeros_for, zeros_cot, zero_tangent, show, restore_item, not_shared, not_
 
 # loggers and warnings run in the primal sweep for what they show, reading their arguments
 # only: a dropped result on values that carry derivatives is fine (as for print)
-EFFECTS.update({warnings.warn, logging.Logger.debug, logging.Logger.info,
-                logging.Logger.warning, logging.Logger.error, logging.Logger.exception,
-                logging.Logger.critical, logging.Logger.log, logging.debug, logging.info,
-                logging.warning, logging.error, logging.exception, logging.critical,
-                logging.log})
+effect(warnings.warn, logging.Logger.debug, logging.Logger.info, logging.Logger.warning,
+       logging.Logger.error, logging.Logger.exception, logging.Logger.critical,
+       logging.Logger.log, logging.debug, logging.info, logging.warning, logging.error,
+       logging.exception, logging.critical, logging.log)
 
 
 # ---- identities and copies ------------------------------------------------------

@@ -13,7 +13,6 @@ import types
 
 import numpy as np
 
-from srcad.transforms.operators import PLAIN, layout_of
 
 _SCALARS = {float: ("float",), int: ("int",), bool: ("bool",), complex: ("complex",),
             str: ("str",), type(None): ("none",)}
@@ -136,5 +135,6 @@ def struct_types(params, args):
 def struct_layouts(params, args):
     """parameter -> layout (transforms/operators) for arguments holding dataclasses or
     NamedTuples: which operator methods apply to them and to their fields and items."""
+    from srcad.transforms.operators import PLAIN, layout_of   # (passes load on first use)
     layouts = {p: layout_of(a) for p, a in zip(params, args, strict=False)}
     return {p: v for p, v in layouts.items() if v != PLAIN}

@@ -210,3 +210,17 @@ def test_srcad_imports_beside_a_users_transforms_module(tmp_path, shadow):
                           text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["ok", "srcad.transforms"]
+
+
+def test_importing_srcad_loads_no_compiler_pass(tmp_path):
+    """The passes load on the first transformation, not on ``import srcad`` (start-up time):
+    the layers above the compiler import it lazily where they only use a pass."""
+    code = ("import sys, srcad\n"
+            "print(sorted(m for m in sys.modules if m.startswith('srcad.transforms.')\n"
+            "             and not m.startswith('srcad.transforms.rules')))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(ast.literal_eval(done.stdout))
+    assert not loaded & {"srcad.transforms.reverse", "srcad.transforms.forward",
+                         "srcad.transforms.normalize", "srcad.transforms.pipeline"}, loaded

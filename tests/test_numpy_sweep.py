@@ -187,7 +187,7 @@ def _outcome(key, obj, f, arg, rng):
     constant = registry.hashable(obj) and registry.is_nondiff(obj)
     if constant:
         return "piecewise-constant"
-    rule = registry.hashable(obj) and registry.lookup(registry.REVERSE, obj) is not None
+    rule = registry.op(obj).reverse is not None
     if not rule and not np.any(want) and not np.any(g):
         # a zero derivative, without a rule, from a function not listed as piecewise constant
         return f"{key}: zero gradient but not on the reviewed piecewise-constant list"

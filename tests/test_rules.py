@@ -832,7 +832,7 @@ def setup(r):
 def rule_row_params(table, test):
     return [pytest.param(r, id=r.id, marks=[pytest.mark.xfail(strict=True, reason=r.known[test])]
                          if test in r.known else [])
-            for r in ROWS if registry.lookup(table, r.target)]
+            for r in ROWS if table.get(r.target)]
 
 
 # ---- (a) template checks ----------------------------------------------------
@@ -840,7 +840,7 @@ def rule_row_params(table, test):
 @pytest.mark.parametrize("r", rule_row_params(registry.REVERSE, "test_reverse_template"))
 def test_reverse_template(r):
     rng, values, y, g = setup(r)
-    template = registry.lookup(registry.REVERSE, r.target).template
+    template = registry.op(r.target).reverse.template
     args, kw = r.args(values)
     contributions = template(y, g, *args, **kw)
     assert isinstance(contributions, tuple)
@@ -856,7 +856,7 @@ def test_reverse_template(r):
 @pytest.mark.parametrize("r", rule_row_params(registry.FORWARD, "test_forward_template"))
 def test_forward_template(r):
     rng, values, y, _ = setup(r)
-    rule = registry.lookup(registry.FORWARD, r.target)
+    rule = registry.op(r.target).forward
     args, kw = r.args(values)
     terms = rule.template(y, *args, **kw)
     assert isinstance(terms, tuple)
@@ -901,9 +901,9 @@ def test_kink_policy(target, args, kw, want):
     y = target(*args, **kw)
     g = np.ones(np.shape(y)) if np.ndim(y) else 1.0
     with np.errstate(all="raise"):
-        got = registry.lookup(registry.REVERSE, target).template(y, g, *args, **kw)[0]
+        got = registry.op(target).reverse.template(y, g, *args, **kw)[0]
         np.testing.assert_array_equal(got, want)
-        term = registry.lookup(registry.FORWARD, target).template(y, *args, **kw)[0]
+        term = registry.op(target).forward.template(y, *args, **kw)[0]
         np.testing.assert_array_equal(term(np.ones(np.shape(args[0])) if np.ndim(args[0]) else 1.0),
                                       np.sum(want) if np.ndim(y) == 0 else want)
 
@@ -1013,16 +1013,18 @@ def test_template_shape(template):
 
 
 def test_helper_names_are_unique():
+    """One kernel per name (two rule modules may import the same kernel)."""
     seen = {}
     for module in RULE_MODULES:
         for name in helpers(module):
-            assert name not in seen, \
-                f"helper {name} is defined in {seen.get(name)} and {module.__name__}"
-            seen[name] = module.__name__
+            kernel = getattr(module, name)
+            assert seen.setdefault(name, kernel) is kernel, \
+                f"helper {name} is defined in {seen[name].__module__} and {kernel.__module__}"
 
 
 def test_rule_modules_import_only_the_registry_and_kernels():
-    allowed = {"numpy", "math", "operator", "builtins", "srcad.transforms.rules.registry"}
+    allowed = {"numpy", "math", "operator", "builtins", "srcad.transforms.rules.registry",
+               "srcad.transforms.rules.templates"}
     for module in RULE_MODULES:
         tree = ast.parse(inspect.getsource(module))
         for node in ast.walk(tree):
@@ -1038,7 +1040,7 @@ def test_rule_modules_import_only_the_registry_and_kernels():
 
 def test_methods_and_attributes_resolve():
     for name, target in list(registry.METHODS.items()) + list(registry.ATTRIBUTES.items()):
-        assert registry.lookup(registry.REVERSE, target) or registry.is_nondiff(target), name
+        assert registry.op(target).reverse or registry.is_nondiff(target), name
 
 
 # ---- variant rules (a cheaper template for a constant argument) --------------

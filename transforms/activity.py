@@ -60,9 +60,9 @@ def _is_nondiff_value(value, namespace):
 
 
 def _checked_only(call, namespace):
-    """The names passed to ``call`` only to be inspected (``registry.CHECKED_ONLY``)."""
+    """The names passed to ``call`` only to be inspected (``Op.checked_only``)."""
     fn = resolve(call.func, namespace)
-    positions = registry.CHECKED_ONLY.get(fn) if registry.hashable(fn) else None
+    positions = registry.op(fn).checked_only
     if not positions:
         return set()
     inspected = set().union(*[_names(a) for k, a in enumerate(call.args) if k in positions])
@@ -134,6 +134,5 @@ def _numeric_value(value, namespace, numeric):
             and f"{value.value.id}.{value.attr}" in numeric
     if isinstance(value, gast.Call):
         fn = resolve(value.func, namespace)
-        return registry.hashable(fn) and (registry.lookup(registry.REVERSE, fn) is not None
-                                  or registry.is_nondiff(fn))
+        return registry.op(fn).reverse is not None or registry.is_nondiff(fn)
     return False

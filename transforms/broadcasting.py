@@ -60,7 +60,7 @@ class BroadcastCotangents:
                 return False
         else:
             return False
-        rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        rule = registry.op(target).reverse
         if rule is None:
             return False
         call = gast.Call(func=None, args=args, keywords=[])

@@ -46,10 +46,10 @@ def _ufunc_of(value, namespace):
     """The out=-capable elementwise function computing ``value``, or None."""
     if isinstance(value, gast.BinOp):
         target = BINOPS.get(type(value.op))
-        return registry.OUT_FORMS.get(target), [value.left, value.right]
+        return registry.op(target).out_form, [value.left, value.right]
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
         import operator
-        return registry.OUT_FORMS.get(operator.neg), [value.operand]
+        return registry.op(operator.neg).out_form, [value.operand]
     if isinstance(value, gast.Call) and not value.keywords:
         fn = resolve(value.func, namespace)
         if fn is not MISSING and registry.is_elementwise(fn) and _is_ufunc(fn):
@@ -64,7 +64,7 @@ def _is_ufunc(fn):
 def _safe_readers(fn, namespace):
     """Names whose every read is an operand of elementwise code or of a reduction."""
     unsafe = set()
-    safe_calls = set(registry.REVERSE_WHOLE)
+    safe_calls = {t for t, o in registry.OPS.items() if o.whole is not None}
 
     def visit(node, safe):
         if isinstance(node, gast.Name):
@@ -284,7 +284,7 @@ def _into_form(s, namespace, env, results, array_params, out_names, namer, last_
         return None
     fn = resolve(s.value.func, namespace)
     try:
-        into = registry.INTO_FORMS.get(fn)
+        into = registry.op(fn).into
     except TypeError:
         return None
     if into is None:
@@ -306,7 +306,7 @@ def _method_form(s, namespace, shapes, param_kinds):
         return None
     fn = resolve(value.func, namespace)
     try:
-        method = registry.METHOD_FORMS.get(fn)
+        method = registry.op(fn).method_form
     except TypeError:
         return None
     shape = shapes(value.args[0].id)

@@ -23,7 +23,7 @@ def index_form(e, scope):
     """The helper computing the subscript ``e`` of a global object with an index form,
     when its parts hold no slice and no string (else None)."""
     obj = resolve(e.value, scope)
-    form = registry.lookup(registry.INDEX_FORMS, obj) if obj is not MISSING else None
+    form = registry.op(obj).index_form if obj is not MISSING else None
     parts = e.slice.elts if isinstance(e.slice, gast.Tuple) else [e.slice]
     if form is None or any(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant)
                                                           and isinstance(p.value, str))

@@ -191,7 +191,7 @@ class Forward:
         return [gast.copy_location(o, s) for o in out]
 
     def rule(self, target, call, y, s, primal):
-        rule = registry.lookup(registry.FORWARD, target) if target is not None else None
+        rule = registry.op(target).forward
         name = getattr(target, "__name__", repr(target))
         if rule is None:
             raise TransformError(f"no forward-mode rule for `{name}`", **self.where(s),
@@ -220,7 +220,7 @@ class Forward:
                     self.result_broadcast |= not self._has_full_factor(lam.body, y)
                 else:
                     tan = self.tangent_of(atom)
-            terms.append(template._Subst({param: tan}).visit(template._deepcopy(lam.body)))
+            terms.append(template._Subst({param: tan}).visit(template.clone(lam.body)))
         if not terms:
             return None
         primal.extend(exp.prelude)
@@ -274,7 +274,7 @@ class Forward:
         self.env.callees.append(fn)
         if kind in ("nondiff", "stop_gradient"):
             return [s], None
-        if kind in ("rule", "vjp") and registry.lookup(registry.FORWARD, fn) is not None \
+        if kind in ("rule", "vjp") and registry.op(fn).forward is not None \
                 and fn not in registry.CUSTOM_FORWARD:     # (a forward-only rule counts too)
             primal = [s]
             return primal, self.rule(fn, call, _load(name), s, primal)
@@ -371,7 +371,7 @@ class _DropVectorHelpers(gast.NodeTransformer):
         self.generic_visit(node)
         fn = resolve(node.func, self.fwd.env.namespace)
         try:
-            kind = registry.VECTOR_HELPERS.get(fn)
+            kind = registry.op(fn).vector
         except TypeError:
             return node
         if kind == "lift":

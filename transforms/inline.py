@@ -47,7 +47,7 @@ def _inlinable(obj):
         return False
     if obj in registry.CUSTOM_REVERSE or obj in registry.CUSTOM_FORWARD \
             or obj in registry.SPECIAL or registry.is_nondiff(obj) \
-            or registry.lookup(registry.REVERSE, obj) is not None:
+            or registry.op(obj).reverse is not None:
         return False
     module = (getattr(obj, "__module__", "") or "").split(".")[0]
     return module not in ("srcad", "numpy")

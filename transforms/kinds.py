@@ -27,7 +27,7 @@ def classify(obj):
         return special
     if obj in registry.CUSTOM_REVERSE:
         return "custom"
-    if registry.lookup(registry.REVERSE, obj) is not None:
+    if registry.op(obj).reverse is not None:
         return "rule"
     if registry.is_nondiff(obj):
         return "nondiff"

@@ -41,8 +41,6 @@ BINARY = {gast.Add: ("__add__", "__radd__", "+"), gast.Sub: ("__sub__", "__rsub_
           gast.Mod: ("__mod__", "__rmod__", "%"), gast.Pow: ("__pow__", "__rpow__", "**"),
           gast.MatMult: ("__matmul__", "__rmatmul__", "@")}
 UNARY = {gast.USub: ("__neg__", "-"), gast.Invert: ("__invert__", "~")}
-DUNDERS = {m for pair in BINARY.values() for m in pair[:2]} | {m for m, _ in UNARY.values()} \
-    | {"__getitem__"}
 # builtins whose result may hold what their arguments hold
 _PASSING = {"list", "tuple", "sorted", "reversed", "min", "max", "next", "iter", "getattr",
             "dict", "zip", "enumerate", "copy", "deepcopy", "replace"}

@@ -15,7 +15,6 @@ every object the generated code needs is bound by name in ``env.namespace``.
 import ast
 import builtins
 import inspect
-import linecache
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -175,7 +174,3 @@ def resolve(node, scope):
 
 MISSING = _MISSING
 
-
-def register_source(filename, text):
-    """Make generated source visible to tracebacks, debuggers and inspect."""
-    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)

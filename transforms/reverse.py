@@ -243,7 +243,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
             return True
         if isinstance(d.value, gast.Call):
             fn = resolve(d.value.func, self.env.namespace)
-            return registry.hashable(fn) and registry.lookup(registry.REVERSE, fn) is not None
+            return registry.op(fn).reverse is not None
         return False
 
     def direct_index(self, base, sl):
@@ -347,9 +347,9 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
         return primal, [_located(a, s) for a in adj]
 
     def rule(self, adj, target, call, y, g, s):
-        rule = registry.lookup(registry.REVERSE, target) if target is not None else None
+        rule = registry.op(target).reverse
         rule = _variant(target, call, self.env, self.where(s)) or rule
-        whole = registry.lookup(registry.REVERSE_WHOLE, target) if target is not None else None
+        whole = registry.op(target).whole
         if whole is not None and len(call.args) == 1 and not call.keywords \
                 and self.is_active(call.args[0]) and self.broadcast_ok(call.args[0], 0):
             rule = whole
@@ -482,7 +482,7 @@ def sequence_guard(env, s, numeric, shapes, filename):
 def check_discarded_call(s, env, is_active, filename):
     """A call whose result is dropped, on values that carry derivatives, must be pure
     (a rule or a non-differentiable function) or an effect (``print``, a logger: the
-    rules' EFFECTS): anything else may change its arguments in place, which no derivative
+    rules' effect()): anything else may change its arguments in place, which no derivative
     code would follow."""
     call = s.value
     if not isinstance(call, gast.Call):
@@ -517,8 +517,8 @@ def call_text(call, filename):
 
 def _variant(target, call, env, where):
     """A variant rule whose constant arguments this call passes, or None."""
-    variants = registry.lookup(registry.VARIANTS, target) if target is not None else None
-    for rule in variants or ():
+    variants = registry.op(target).variants
+    for rule in variants:
         names, mapping = template.bind_call(target, rule.template, 2, call, env, where)
         if all(isinstance(mapping.get(p), gast.Constant) and mapping[p].value == v
                and type(mapping[p].value) is type(v) for p, v in rule.when):

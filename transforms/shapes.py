@@ -20,13 +20,12 @@ import gast
 import numpy as np
 
 from srcad.transforms.parse import MISSING, resolve
+from srcad.transforms.rules import registry
 
-SCALAR = ("scalar",)
+SCALAR = registry.SCALAR
 _TOP = ("unknown",)
 _ELEMENTWISE_BINOPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv,
                        gast.Mod)
-_REDUCTIONS = {np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std}
-_SCALAR_BUILTINS = {len, float, int}
 
 
 def _merge(a, b):
@@ -133,15 +132,11 @@ def _shape(value, table, namespace, int_indices, name=None):
         if fn is MISSING:
             return None
         args = [atom(a) for a in value.args]
-        if getattr(fn, "__module__", None) == "math" or fn in (operator.neg,):
+        if fn is operator.neg:
             return SCALAR
-        try:
-            if fn in _SCALAR_BUILTINS:
-                return SCALAR
-            if fn in _REDUCTIONS and len(value.args) == 1 and not value.keywords:
-                return SCALAR
-        except TypeError:
-            return None
+        of = registry.op(fn).shape
+        if of is not None:
+            return of(args, value.keywords)
         if isinstance(fn, np.ufunc) and fn.signature is None and not value.keywords:
             # (a generalized ufunc such as np.matmul is not elementwise)
             if fn.nin == 1 and len(args) == 1:

@@ -167,9 +167,8 @@ def check_calls_in_place(fn, primal_length, namespace, filename):
                     continue
                 target = resolve(call.func, namespace)
                 if registry.is_effect(target) or getattr(target, "__module__", None) in \
-                        registry.RUNTIME_MODULES or (registry.hashable(target) and (registry.lookup(
-                            registry.REVERSE, target) is not None
-                            or registry.is_nondiff(target))):
+                        registry.RUNTIME_MODULES or registry.op(target).reverse is not None \
+                        or registry.is_nondiff(target):
                     continue
                 calls.append((n, call))
     if not calls:

@@ -280,7 +280,7 @@ class _MethodForms(gast.NodeTransformer):
                     and k.value.value is defaults[k.arg]) for k in node.keywords):
             return node
         try:
-            method = registry.METHOD_FORMS.get(resolve(node.func, self.namespace))
+            method = registry.op(resolve(node.func, self.namespace)).method_form
         except TypeError:
             return node
         shape = self.shape(node.args[0].id)

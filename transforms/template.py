@@ -13,6 +13,7 @@ accumulates each term into the operand's cotangent.
 """
 import ast
 import builtins
+import copy
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ _PARSED = {}
 def _template_tree(fn):
     tree = _PARSED.get(fn)
     if tree is None:
-        src = textwrap.dedent(inspect.getsource(fn))
+        src = getattr(fn, "__srcad_source__", None) or textwrap.dedent(inspect.getsource(fn))
         node = ast.parse(src).body[0]
         node.decorator_list = []
         tree = gast.ast_to_gast(node)
@@ -51,7 +52,7 @@ class _Subst(gast.NodeTransformer):
 
     def visit_Name(self, node):
         if node.id in self.mapping and isinstance(node.ctx, gast.Load):
-            return _clone(self.mapping[node.id])
+            return clone(self.mapping[node.id])
         if node.id in self.mapping and isinstance(node.ctx, gast.Store):
             repl = self.mapping[node.id]
             return gast.Name(id=repl.id, ctx=node.ctx, annotation=None, type_comment=None)
@@ -66,12 +67,7 @@ class _Subst(gast.NodeTransformer):
         return node
 
 
-def _clone(node):
-    return gast.parse(gast.dump(node)) if False else _deepcopy(node)
-
-
-def _deepcopy(node):
-    import copy
+def clone(node):
     return copy.deepcopy(node)
 
 
@@ -141,7 +137,7 @@ def expand(rule, call, lead_values, env, namer, where):
     names, mapping = bind_call(rule.target, template, leading, call, env, where)
     for pname, value in zip(all_params[:leading], lead_values, strict=True):
         mapping[pname] = value
-    body = [_deepcopy(s) for s in tree.body]
+    body = [clone(s) for s in tree.body]
     if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
         body = body[1:]
     if not body or not isinstance(body[-1], gast.Return):

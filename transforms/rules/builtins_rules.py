@@ -15,7 +15,8 @@ import builtins
 import numpy as np
 
 from srcad.kernels.broadcast import broadcast_tangent, unbroadcast
-from srcad.transforms.rules.registry import EFFECTS, forward, nondiff, reverse
+from srcad.transforms.rules.registry import (
+    effect, forward, nondiff, reverse, scalar_result, shape)
 from srcad.kernels.sequences import (
     builtin_extreme_back, builtin_extreme_back_second, builtin_extreme_tangent,
     builtin_float_back, builtin_float_tangent, builtin_seq_weights, builtin_sum_back,
@@ -23,8 +24,7 @@ from srcad.kernels.sequences import (
 
 # run in the primal sweep for what it shows; it reads its arguments only (loggers and
 # warnings.warn: srcad/runtime_rules.py)
-EFFECTS.add(builtins.print)
-
+effect(builtins.print)
 
 
 # ---- abs, float -------------------------------------------------------------
@@ -89,3 +89,4 @@ def min_dot(y, a, b=None):
 
 # piecewise-constant helpers (weights, masks, axes): zero derivative where defined
 nondiff(builtin_tie_weight, builtin_seq_weights)
+shape(scalar_result, len, float, int)

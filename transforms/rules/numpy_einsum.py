@@ -9,7 +9,6 @@ from srcad.kernels.einsum import (
     einsum_no_trace, einsum_specs, einsum_subscripts, einsum_tangent_at)
 
 
-
 # ---- einsum (explicit or implicit output, up to three operands, no ellipsis) -------
 
 

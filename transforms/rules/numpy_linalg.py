@@ -23,15 +23,6 @@ from srcad.kernels.linalg import (
     matmul_tangent_b, outer_tangent, solve_adjoint, solve_col, solve_pad, solve_uncol, trace_back,
     trace_tangent, vdot_tangent)
 
-# ---- helpers: matrix products -----------------------------------------------
-
-
-# ---- helpers: solves and determinants ---------------------------------------
-
-
-# ---- helpers: traces and diagonals ------------------------------------------
-
-
 # ---- products ---------------------------------------------------------------
 
 @reverse(np.matmul, operator.matmul)

@@ -26,48 +26,52 @@ returns a one-sided or zero subgradient, never NaN and never an error:
   derivatives involving such an entry (its row and column of a Hessian);
 - ``hypot`` and ``arctan2`` at the origin: second derivatives 0 as well.
 """
+import math
+
 import numpy as np
 
 from srcad.kernels.broadcast import broadcast_tangent, lift_tangent, unbroadcast
 from srcad.transforms.rules.registry import forward, nondiff, reverse
+from srcad.kernels.scalar import math_recip, math_sign  # noqa: F401  (named by scalar_rule)
+from srcad.transforms.rules.templates import scalar_rule
 from srcad.kernels.elementwise import (
     clip_bound_back, clip_inside, clip_outside, clip_pick, inverse_or_zero, maximum_weight,
     ratio_or_zero)
 
-# ---- helpers: elementwise ---------------------------------------------------
+# ---- unary elementwise functions and their math twins: one line each --------
+# scalar_rule(numpy function(s), math function(s), derivative in x and y): see templates.py
+
+scalar_rule(np.exp, math.exp, "y")
+scalar_rule(np.exp2, math.exp2, "y * log(2.0)")
+scalar_rule(np.expm1, math.expm1, "y + 1.0")
+scalar_rule(np.log2, math.log2, "1.0 / (x * log(2.0))")
+scalar_rule(np.log10, math.log10, "1.0 / (x * log(10.0))")
+scalar_rule(None, math.log1p, "1.0 / (1.0 + x)")
+scalar_rule(np.sqrt, math.sqrt, "0.5 / y")
+scalar_rule(np.cbrt, math.cbrt, "1.0 / (3.0 * y * y)")
+scalar_rule(np.square, None, "2.0 * x")
+scalar_rule(np.reciprocal, None, "-(y * y)")
+scalar_rule(np.sin, math.sin, "cos(x)")
+scalar_rule(np.cos, math.cos, "-sin(x)")
+scalar_rule(np.tan, math.tan, "1.0 + y * y")
+scalar_rule(np.arcsin, math.asin, "1.0 / sqrt(1.0 - x * x)")
+scalar_rule(np.arccos, math.acos, "-1.0 / sqrt(1.0 - x * x)")
+scalar_rule(np.arctan, math.atan, "1.0 / (1.0 + x * x)")
+scalar_rule(np.sinh, math.sinh, "cosh(x)")
+scalar_rule(np.cosh, math.cosh, "sinh(x)")
+scalar_rule(np.tanh, math.tanh, "1.0 - y * y")
+scalar_rule(np.arcsinh, math.asinh, "1.0 / sqrt(x * x + 1.0)")
+scalar_rule(np.arccosh, math.acosh, "1.0 / sqrt(x * x - 1.0)")
+scalar_rule(np.arctanh, math.atanh, "1.0 / (1.0 - x * x)")
+scalar_rule((np.deg2rad, np.radians), math.radians, "pi / 180.0")
+scalar_rule((np.rad2deg, np.degrees), math.degrees, "180.0 / pi")
+scalar_rule(None, math.erf, "2.0 / sqrt(pi) * exp(-x * x)")
+scalar_rule(None, math.erfc, "-2.0 / sqrt(pi) * exp(-x * x)")
+scalar_rule((np.abs, np.fabs), None, "sign(x)")
+scalar_rule(None, math.fabs, "math_sign(x)")       # (math has no sign)
 
 
 # ---- elementwise: exponentials and logarithms -------------------------------
-
-@reverse(np.exp)
-def exp_bar(y, g, x):
-    return (g * y,)
-
-
-@forward(np.exp)
-def exp_dot(y, x):
-    return (lambda dx: dx * y,)
-
-
-@reverse(np.exp2)
-def exp2_bar(y, g, x):
-    return (g * y * np.log(2.0),)
-
-
-@forward(np.exp2)
-def exp2_dot(y, x):
-    return (lambda dx: dx * (y * np.log(2.0)),)
-
-
-@reverse(np.expm1)
-def expm1_bar(y, g, x):
-    return (g * (y + 1.0),)
-
-
-@forward(np.expm1)
-def expm1_dot(y, x):
-    return (lambda dx: dx * (y + 1.0),)
-
 
 @reverse(np.log)
 def log_bar(y, g, x):
@@ -77,26 +81,6 @@ def log_bar(y, g, x):
 @forward(np.log)
 def log_dot(y, x):
     return (lambda dx: np.divide(dx, x),)
-
-
-@reverse(np.log2)
-def log2_bar(y, g, x):
-    return (g / (x * np.log(2.0)),)
-
-
-@forward(np.log2)
-def log2_dot(y, x):
-    return (lambda dx: dx / (x * np.log(2.0)),)
-
-
-@reverse(np.log10)
-def log10_bar(y, g, x):
-    return (g / (x * np.log(10.0)),)
-
-
-@forward(np.log10)
-def log10_dot(y, x):
-    return (lambda dx: dx / (x * np.log(10.0)),)
 
 
 @reverse(np.log1p)
@@ -121,46 +105,6 @@ def logaddexp_dot(y, a, b):
 
 
 # ---- elementwise: powers and roots ------------------------------------------
-
-@reverse(np.sqrt)
-def sqrt_bar(y, g, x):
-    return (g * 0.5 / y,)
-
-
-@forward(np.sqrt)
-def sqrt_dot(y, x):
-    return (lambda dx: dx * (0.5 / y),)
-
-
-@reverse(np.cbrt)
-def cbrt_bar(y, g, x):
-    return (g / (3.0 * y * y),)
-
-
-@forward(np.cbrt)
-def cbrt_dot(y, x):
-    return (lambda dx: dx / (3.0 * y * y),)
-
-
-@reverse(np.square)
-def square_bar(y, g, x):
-    return (g * 2.0 * x,)
-
-
-@forward(np.square)
-def square_dot(y, x):
-    return (lambda dx: dx * (2.0 * x),)
-
-
-@reverse(np.reciprocal)
-def reciprocal_bar(y, g, x):
-    return (-g * y * y,)
-
-
-@forward(np.reciprocal)
-def reciprocal_dot(y, x):
-    return (lambda dx: -dx * (y * y),)
-
 
 @reverse(np.hypot)
 def hypot_bar(y, g, a, b):
@@ -189,116 +133,6 @@ def ratio_or_zero_dot(y, n, d):
 
 # ---- elementwise: trigonometric and hyperbolic ------------------------------
 
-@reverse(np.sin)
-def sin_bar(y, g, x):
-    return (g * np.cos(x),)
-
-
-@forward(np.sin)
-def sin_dot(y, x):
-    return (lambda dx: dx * np.cos(x),)
-
-
-@reverse(np.cos)
-def cos_bar(y, g, x):
-    return (-g * np.sin(x),)
-
-
-@forward(np.cos)
-def cos_dot(y, x):
-    return (lambda dx: -dx * np.sin(x),)
-
-
-@reverse(np.tan)
-def tan_bar(y, g, x):
-    return (g * (1.0 + y * y),)
-
-
-@forward(np.tan)
-def tan_dot(y, x):
-    return (lambda dx: dx * (1.0 + y * y),)
-
-
-@reverse(np.arcsin)
-def arcsin_bar(y, g, x):
-    return (g / np.sqrt(1.0 - x * x),)
-
-
-@forward(np.arcsin)
-def arcsin_dot(y, x):
-    return (lambda dx: dx / np.sqrt(1.0 - x * x),)
-
-
-@reverse(np.arccos)
-def arccos_bar(y, g, x):
-    return (-g / np.sqrt(1.0 - x * x),)
-
-
-@forward(np.arccos)
-def arccos_dot(y, x):
-    return (lambda dx: -dx / np.sqrt(1.0 - x * x),)
-
-
-@reverse(np.arctan)
-def arctan_bar(y, g, x):
-    return (g / (1.0 + x * x),)
-
-
-@forward(np.arctan)
-def arctan_dot(y, x):
-    return (lambda dx: dx / (1.0 + x * x),)
-
-
-@reverse(np.arcsinh)
-def arcsinh_bar(y, g, x):
-    return (g / np.sqrt(x * x + 1.0),)
-
-
-@forward(np.arcsinh)
-def arcsinh_dot(y, x):
-    return (lambda dx: dx / np.sqrt(x * x + 1.0),)
-
-
-@reverse(np.arccosh)
-def arccosh_bar(y, g, x):
-    return (g / np.sqrt(x * x - 1.0),)
-
-
-@forward(np.arccosh)
-def arccosh_dot(y, x):
-    return (lambda dx: dx / np.sqrt(x * x - 1.0),)
-
-
-@reverse(np.arctanh)
-def arctanh_bar(y, g, x):
-    return (g / (1.0 - x * x),)
-
-
-@forward(np.arctanh)
-def arctanh_dot(y, x):
-    return (lambda dx: dx / (1.0 - x * x),)
-
-
-@reverse(np.deg2rad, np.radians)
-def deg2rad_bar(y, g, x):
-    return (g * (np.pi / 180.0),)
-
-
-@forward(np.deg2rad, np.radians)
-def deg2rad_dot(y, x):
-    return (lambda dx: dx * (np.pi / 180.0),)
-
-
-@reverse(np.rad2deg, np.degrees)
-def rad2deg_bar(y, g, x):
-    return (g * (180.0 / np.pi),)
-
-
-@forward(np.rad2deg, np.degrees)
-def rad2deg_dot(y, x):
-    return (lambda dx: dx * (180.0 / np.pi),)
-
-
 @reverse(np.arctan2)
 def arctan2_bar(y, g, a, b):
     r = a * a + b * b
@@ -312,47 +146,7 @@ def arctan2_dot(y, a, b):
             lambda db: -lift_tangent(db, b, y) * ratio_or_zero(a, r))
 
 
-@reverse(np.sinh)
-def sinh_bar(y, g, x):
-    return (g * np.cosh(x),)
-
-
-@forward(np.sinh)
-def sinh_dot(y, x):
-    return (lambda dx: dx * np.cosh(x),)
-
-
-@reverse(np.cosh)
-def cosh_bar(y, g, x):
-    return (g * np.sinh(x),)
-
-
-@forward(np.cosh)
-def cosh_dot(y, x):
-    return (lambda dx: dx * np.sinh(x),)
-
-
-@reverse(np.tanh)
-def tanh_bar(y, g, x):
-    return (g * (1.0 - y * y),)
-
-
-@forward(np.tanh)
-def tanh_dot(y, x):
-    return (lambda dx: dx * (1.0 - y * y),)
-
-
 # ---- elementwise: kinks and selection ---------------------------------------
-
-@reverse(np.abs, np.fabs)
-def abs_bar(y, g, x):
-    return (g * np.sign(x),)
-
-
-@forward(np.abs, np.fabs)
-def abs_dot(y, x):
-    return (lambda dx: dx * np.sign(x),)
-
 
 @reverse(np.maximum, np.fmax)
 def maximum_bar(y, g, a, b):

@@ -28,15 +28,6 @@ from srcad.kernels.shapes import (
     shape_move_perm, shape_perm, shape_swap_perm, shape_tangent, shape_transpose_back,
     shape_transpose_tangent)
 
-# ---- helpers: moving entries ------------------------------------------------
-
-
-# ---- helpers: sequences -----------------------------------------------------
-
-
-# ---- array methods with a shape or axes list --------------------------------
-
-
 # ---- reshaping --------------------------------------------------------------
 
 @reverse(np.reshape)

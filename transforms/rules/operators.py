@@ -24,6 +24,7 @@ from srcad.kernels.broadcast import (
 from srcad.transforms.rules.registry import (
     elementwise, forward, into_form, nondiff, out_form, reverse)
 from srcad.kernels.power import pow_dbase, pow_dbase_db, pow_ddbase, pow_log
+from srcad.transforms.rules.templates import linear
 
 
 # ---- sums and differences ---------------------------------------------------
@@ -72,24 +73,8 @@ def fmod_dot(y, a, b, out=None):
             lambda db: -lift_tangent(db, b, y) * np.trunc(np.divide(a, b)))
 
 
-@reverse(operator.neg, np.negative)
-def neg_bar(y, g, a, out=None):
-    return (-g,)
-
-
-@forward(operator.neg, np.negative)
-def neg_dot(y, a, out=None):
-    return (lambda da: -da,)
-
-
-@reverse(operator.pos, np.positive)
-def pos_bar(y, g, a, out=None):
-    return (g,)
-
-
-@forward(operator.pos, np.positive)
-def pos_dot(y, a, out=None):
-    return (lambda da: +da,)
+linear(operator.neg, np.negative, apply="-d", params="a, out=None")
+linear(operator.pos, np.positive, apply="+d", params="a, out=None")
 
 
 # ---- products and quotients -------------------------------------------------

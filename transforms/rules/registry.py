@@ -31,18 +31,22 @@ differentiable. Tangents may carry an extra leading axis (vector mode) when the
 rule is registered with ``vector=True``: such a rule must only use operations
 that broadcast over a leading axis of the tangent.
 
-``constant(why, target, ...)`` declares piecewise-constant functions whose result
+``piecewise_constant(why, target, ...)`` declares piecewise-constant functions whose result
 carries no derivative (``np.sign``, ``np.zeros``, ``len``...), each with its reason:
 the one reviewed list is ``rules/piecewise.py``; ``nondiff(helper, ...)`` marks a
 rule module's own helpers (weights, masks, axes). ``method(name, target)`` maps an array
 method (``x.sum(...)``) to the function that implements it (``np.sum(x, ...)``).
 
-A template may call plain helper functions defined in its rule module (pure
-NumPy); they are bound by name into the generated code's namespace.
+A template may call kernels (pure NumPy functions in ``srcad.kernels``, imported by its
+rule module); they are bound by name into the generated code's namespace.
+
+Everything known about one callable is one frozen record, ``OPS[fn]`` (``Op``): its
+templates, its shape function and its flags. The passes read records (``op(fn).reverse``,
+``op(fn).out_form``...) and never name a NumPy function. ``rules/templates.py`` builds
+the records of common shapes of rule in one line (``scalar_rule``).
 """
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,39 +54,103 @@ from srcad.kernels.broadcast import broadcast_tangent, lift_tangent
 from srcad.kernels.broadcast import unbroadcast  # noqa: F401  (the passes name it through here)
 
 
-@dataclass(frozen=True)
 class Rule:
+    """A template for ``target``: given, or written out by ``writer()`` when first used
+    (``rules/templates.py`` writes a one-line rule's templates only for the calls that
+    need them)."""
+    __slots__ = ("target", "vector", "when", "_template", "_writer")
+
+    def __init__(self, target, template=None, vector=False, when=(), writer=None):
+        self.target, self.vector, self.when = target, vector, when   # when: ((param, const),)
+        self._template, self._writer = template, writer
+
+    @property
+    def template(self):
+        if self._template is None:
+            self._template = self._writer()
+        return self._template
+
+    def __repr__(self):
+        return f"Rule({getattr(self.target, '__name__', self.target)!r})"
+
+
+@dataclass(frozen=True)
+class Op:
+    """Everything the passes know about one callable (a NumPy or ``math`` function, an
+    operator, a builtin, a kernel that generated code calls)."""
     target: object
-    template: Callable
-    vector: bool = False
-    when: tuple = ()          # ((parameter, constant), ...) for a variant rule
+    reverse: Rule = None       # the reverse template
+    forward: Rule = None       # the forward template
+    variants: tuple = ()       # reverse templates for constant arguments (``when``)
+    whole: Rule = None         # reverse template of ``target(a)``, other arguments at their
+                               # defaults, whose contribution may stay unexpanded (``g`` for sum)
+    shape: Callable = None     # shape(argument shapes, keywords) -> the result's abstract
+                               # shape (transforms/shapes.py), or None when not known
+    elementwise: bool = False  # a kernel acting entry by entry (ufuncs are by their type)
+    linear: bool = False       # linear in its differentiable arguments (adjoint: transpose)
+    view: bool = False         # the result may share memory with the first argument
+    nondiff: bool = False      # zero derivative (a piecewise-constant function or kernel)
+    effect: bool = False       # run for its effect only (print): its result may be dropped
+    checked_only: frozenset = frozenset()  # positions of arguments it only inspects (its
+                               # result does not vary with them: no derivative flows through)
+    constant: str = None       # why a user-facing function is piecewise constant
+    out_form: object = None    # the ufunc computing it with ``out=`` (operator.add -> np.add)
+    method_form: tuple = None  # (name, per_entry): ``target(a)`` is ``a.name()`` (/ a.size)
+    into: Callable = None      # into(out, *args): the kernel's result written into ``out``
+    vector: str = None         # "lift" | "broadcast" | "axis": a forward kernel that only
+                               # matters in vector mode (lift(d, x, y), axis(a, d, x) are
+                               # d and a outside it)
+    index_form: Callable = None  # ``target[a, b]`` is ``index_form((a, b))`` (``np.r_``)
 
 
-REVERSE: dict = {}        # callable -> Rule
-FORWARD: dict = {}        # callable -> Rule
-VARIANTS: dict = {}       # callable -> [Rule with `when`]: reverse rules for constant arguments
-REVERSE_WHOLE: dict = {}  # callable -> Rule for a whole-array reduction whose cotangent may
-                          # stay unexpanded (a value that broadcasts against the operand)
-VECTOR_HELPERS: dict = {}  # helper -> "lift" | "broadcast" | "axis": forward-rule helpers
-                           # that only matter in vector mode (or when shapes differ):
-                           # lift(d, x, y) and axis(a, d, x) are d and a outside vector mode
-VIEWS: set = set()         # functions whose result may share memory with their first argument
-VIEW_METHODS = frozenset({"T", "reshape", "ravel", "transpose", "squeeze", "view", "swapaxes",
-                          "real", "imag", "flat"})
-METHOD_FORMS: dict = {}   # whole-array reduction -> the array method computing it faster
-                          # (np.sum(a) -> a.sum()), used by the buffer plan
-INTO_FORMS: dict = {}      # helper -> helper_into(out, *args): the helper's result written
-                           # into ``out`` (or a new array when out is None); buffer plan
-OUT_FORMS: dict = {}      # operator -> the ufunc computing it with out= (operator.add -> np.add)
-ELEMENTWISE: set = set()  # rule helpers that act elementwise (their result has the shape of
-                          # their array arguments)
-NONDIFF: set = set()      # callables (by id-stable objects) with zero derivative
-CHECKED_ONLY: dict = {}   # callable -> positions of arguments it only inspects (its result
-                          # does not vary with them: no derivative flows through them)
-CONSTANT_WHY: dict = {}   # user-facing piecewise-constant function -> why (rules/piecewise.py)
-METHODS: dict = {}        # method name -> callable
-INDEX_FORMS: dict = {}    # object -> helper: ``obj[a, b]`` is ``helper((a, b))`` (``np.r_``)
+NO_OP = Op(None)
+OPS: dict = {}            # callable -> Op: the one table of what srcad knows per callable
+
+METHODS: dict = {}        # method name -> callable (``x.sum(...)`` is ``np.sum(x, ...)``)
 ATTRIBUTES: dict = {}     # attribute name on arrays -> callable of one argument (``x.T``)
+SCALAR = ("scalar",)      # the abstract shape of a number (transforms/shapes.py)
+
+
+def op(target):
+    """The record of ``target`` (``NO_OP``, whose every field is empty, when it has none)."""
+    try:
+        return OPS.get(target, NO_OP)
+    except TypeError:   # unhashable callable
+        return NO_OP
+
+
+def _set(targets, **fields):
+    for target in targets:
+        OPS[target] = replace(OPS.get(target) or Op(target), **fields)
+    VERSION.bump()
+
+
+class _Column(Mapping):
+    """A read-only view of one field of every op record: ``REVERSE[np.exp]`` is
+    ``OPS[np.exp].reverse``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __getitem__(self, target):
+        value = getattr(op(target), self.name)
+        if value is None or value == ():
+            raise KeyError(target)
+        return value
+
+    def __iter__(self):
+        return iter([t for t, o in list(OPS.items()) if getattr(o, self.name) not in (None, ())])
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+REVERSE = _Column("reverse")
+FORWARD = _Column("forward")
+VARIANTS = _Column("variants")
+CONSTANT_WHY = _Column("constant")
+
+
 class _Table(dict):
     """A rule table whose every change invalidates what was compiled against it."""
 
@@ -111,9 +179,6 @@ class _Table(dict):
 CUSTOM_REVERSE: dict = _Table()  # user callable -> rule(*args) -> (value, back)   (@srcad.adjoint)
 CUSTOM_FORWARD: dict = _Table()  # user callable -> rule(args, tangents) -> (value, tangent)
 SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...), set by srcad
-EFFECTS: set = set()      # callables run for their effect only, never changing their arguments
-                          # (print, a logger's methods): a dropped result on active values is
-                          # fine
 DERIVATIVE_MAKERS: dict = {}  # srcad.grad, Differentiable.grad -> what makes, at transform
                              # time, the derivative function a call of it in user code builds
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
@@ -147,21 +212,16 @@ class _Host:
 HOST = _Host()
 
 
-def _key(target):
-    return target
-
-
 def reverse(*targets, when=None):
     """Register a reverse rule; with ``when={"b": 2}`` it is a variant used instead of the
     general rule when the call passes exactly that constant for parameter ``b``."""
     def register(template):
         for target in targets:
             if when:
-                VARIANTS.setdefault(_key(target), []).append(
-                    Rule(target, template, when=tuple(when.items())))
+                variant = Rule(target, template, when=tuple(when.items()))
+                _set([target], variants=op(target).variants + (variant,))
             else:
-                REVERSE[_key(target)] = Rule(target, template)
-        VERSION.bump()
+                _set([target], reverse=Rule(target, template))
         return template
     return register
 
@@ -169,10 +229,16 @@ def reverse(*targets, when=None):
 def forward(*targets, vector=True):
     def register(template):
         for target in targets:
-            FORWARD[_key(target)] = Rule(target, template, vector)
-        VERSION.bump()
+            _set([target], forward=Rule(target, template, vector))
         return template
     return register
+
+
+def written(targets, reverse_writer, forward_writer):
+    """Register both modes of ``targets`` whose templates ``*_writer()`` write when used."""
+    for target in targets:
+        _set([target], reverse=Rule(target, writer=reverse_writer),
+             forward=Rule(target, vector=True, writer=forward_writer))
 
 
 def reverse_whole(*targets):
@@ -181,8 +247,7 @@ def reverse_whole(*targets):
     only when the operand's own adjoint turns a broadcast cotangent into a full one."""
     def register(template):
         for target in targets:
-            REVERSE_WHOLE[_key(target)] = Rule(target, template)
-        VERSION.bump()
+            _set([target], whole=Rule(target, template))
         return template
     return register
 
@@ -190,52 +255,62 @@ def reverse_whole(*targets):
 def method_form(target, name, per_entry=False):
     """Declare that ``target(a)`` (other arguments at defaults) equals ``a.name()``
     (divided by ``a.size`` when ``per_entry``: ``np.mean(a)`` is ``a.sum() / a.size``)."""
-    METHOD_FORMS[target] = (name, per_entry)
-    VERSION.bump()
+    _set([target], method_form=(name, per_entry))
 
 
 def into_form(helper, into):
     """Declare ``into(out, *args)``: ``helper(*args)`` written into ``out`` when given."""
-    INTO_FORMS[helper] = into
-    VERSION.bump()
+    _set([helper], into=into)
 
 
 def out_form(target, ufunc):
     """Declare the ufunc that computes ``target`` and accepts ``out=``."""
-    OUT_FORMS[target] = ufunc
-    VERSION.bump()
+    _set([target], out_form=ufunc)
 
 
-def elementwise(helper):
-    """Mark a rule helper as elementwise (see ELEMENTWISE)."""
-    ELEMENTWISE.add(helper)
-    return helper
+def elementwise(*helpers):
+    """Mark kernels as elementwise (their result has the shape of their array arguments)."""
+    _set(helpers, elementwise=True)
+
+
+def mark_linear(*targets):
+    """Mark functions linear in their differentiable arguments (``templates.linear``)."""
+    _set(targets, linear=True)
+
+
+def shape(function, *targets):
+    """Declare the result shape of ``targets``: ``function(argument shapes, keywords)``."""
+    _set(targets, shape=function)
+
+
+def scalar_result(args, keywords):
+    """The shape function of a function whose result is always a number (``math.exp``)."""
+    return SCALAR
+
+
+def scalar_when_whole(args, keywords):
+    """The shape function of a reduction: a number when it reduces its one argument whole."""
+    return SCALAR if len(args) == 1 and not keywords else None
 
 
 def nondiff(*targets):
-    for target in targets:
-        NONDIFF.add(_key(target))
-    VERSION.bump()
+    _set(targets, nondiff=True)
 
 
 def checked_only(target, *positions):
     """``target``'s result does not vary with the arguments at ``positions`` (it only
     inspects them, e.g. to raise an error): they do not make the result active."""
-    CHECKED_ONLY[_key(target)] = frozenset(positions)
-    VERSION.bump()
+    _set([target], checked_only=frozenset(positions))
 
 
-def constant(why, *targets):
+def piecewise_constant(why, *targets):
     """Declare functions piecewise constant (see ``rules/piecewise.py``), with the reason."""
-    for target in targets:
-        CONSTANT_WHY[_key(target)] = why
-    nondiff(*targets)
+    _set(targets, constant=why, nondiff=True)
 
 
 def index_form(obj, helper):
     """Declare that ``obj[a, b, ...]`` (no slices, no strings) is ``helper((a, b, ...))``."""
-    INDEX_FORMS[obj] = helper
-    VERSION.bump()
+    _set([obj], index_form=helper)
 
 
 def method(name, target):
@@ -248,66 +323,37 @@ def attribute(name, target):
     VERSION.bump()
 
 
-def lookup(table, target):
-    try:
-        return table.get(_key(target))
-    except TypeError:   # unhashable callable
-        return None
-
-
 def view(*targets):
     """Declare functions whose result may be a view of their first argument."""
-    VIEWS.update(targets)
-    VERSION.bump()
-
-
-def is_view(fn):
-    try:
-        return fn in VIEWS
-    except TypeError:
-        return False
+    _set(targets, view=True)
 
 
 def is_elementwise(fn):
-    """A NumPy ufunc (not a generalized one such as np.matmul), or a rule helper marked
+    """A NumPy ufunc (not a generalized one such as np.matmul), or a kernel marked
     elementwise."""
     if isinstance(fn, np.ufunc):
         return fn.signature is None
-    try:
-        return fn in ELEMENTWISE
-    except TypeError:
-        return False
+    return op(fn).elementwise
+
+
+def effect(*targets):
+    """Declare callables run for their effect only, never changing their arguments (print, a
+    logger's methods): a dropped result on values that carry derivatives is fine."""
+    _set(targets, effect=True)
 
 
 def is_effect(fn):
     """Is ``fn`` (or the function of the bound method ``fn``) run for its effect only?"""
-    fn = getattr(fn, "__func__", fn)
-    try:
-        return fn in EFFECTS
-    except TypeError:
-        return False
+    return op(getattr(fn, "__func__", fn)).effect
 
 
 def is_nondiff(target):
-    try:
-        return _key(target) in NONDIFF
-    except TypeError:
-        return False
+    return op(target).nondiff
 
 
-def template_signature(rule, leading):
-    """The primal parameters of a template (dropping its ``leading`` ones)."""
-    sig = inspect.signature(rule.template)
-    params = list(sig.parameters.values())[leading:]
-    return sig.replace(parameters=params)
-
-
-def vector_helper(kind):
-    def register(helper):
-        VECTOR_HELPERS[helper] = kind
-        return helper
-    return register
-
+def vector_helper(kind, *helpers):
+    """Mark forward kernels that only matter in vector mode (see ``Op.vector``)."""
+    _set(helpers, vector=kind)
 
 
 def hashable(obj):
@@ -319,4 +365,5 @@ def hashable(obj):
         return False
 
 
-VECTOR_HELPERS.update({lift_tangent: "lift", broadcast_tangent: "broadcast"})
+vector_helper("lift", lift_tangent)
+vector_helper("broadcast", broadcast_tangent)
