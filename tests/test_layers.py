@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -224,3 +225,31 @@ def test_importing_srcad_loads_no_compiler_pass(tmp_path):
     loaded = set(ast.literal_eval(done.stdout))
     assert not loaded & {"srcad.transforms.reverse", "srcad.transforms.forward",
                          "srcad.transforms.normalize", "srcad.transforms.pipeline"}, loaded
+
+
+def test_srcad_imports_from_a_checkout_that_is_not_installed(tmp_path):
+    """A checkout on ``sys.path`` without an install (no package mapping): srcad finds
+    its compiler in the top-level ``transforms/`` folder beside ``srcad/``."""
+    root = Path(__file__).resolve().parent.parent
+    (tmp_path / "model.py").write_text(textwrap.dedent(f"""
+        import sys
+        sys.meta_path[:] = [f for f in sys.meta_path
+                            if "__editable__" not in type(f).__module__]
+        sys.path.insert(0, {str(root)!r})
+        import numpy as np
+        import srcad
+
+        def f(x):
+            return np.sum(np.sin(x) * x)
+
+        x = np.array([0.3, -1.2, 0.8])
+        g = srcad.grad(f)(x)
+        h = 1e-6
+        fd = [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(3)]
+        assert np.allclose(g, fd, rtol=1e-6, atol=1e-8), (g, fd)
+        print("ok", srcad.transforms.__file__)
+    """))
+    r = subprocess.run([sys.executable, "model.py"], cwd=tmp_path, capture_output=True,
+                       text=True, env=dict(os.environ, SRCAD_DISK_CACHE="0"), timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ok " + str(root / "transforms" / "__init__.py")), r.stdout
