@@ -41,11 +41,6 @@ def stats():
                 workspace_limit=workspace.workspace_limit())
 
 
-def _registry():
-    from srcad.transforms.rules import registry
-    return registry
-
-
 class Differentiable:
     """A function with its derivatives; calling it calls the function unchanged."""
 
@@ -594,12 +589,11 @@ def clear_cache():
     from srcad import bounds
     bounds.clear()
     workspace.clear()
-    _registry().VERSION.bump()
+    _VERSION.bump()
     disk.clear()
 
 
-from srcad import derivatives as _DERIVATIVES  # noqa: E402  (it needs this module's names lazily)
-from srcad import pullbacks as _PULLBACKS  # noqa: E402
+from srcad import derivatives as _DERIVATIVES, pullbacks as _PULLBACKS  # noqa: E402 (lazy users)
 
 # generated code calls user functions' own derivatives through the runtime, which sits
 # below this module: it is given the lookup of a function's Differentiable instead

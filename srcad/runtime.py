@@ -334,12 +334,11 @@ def zeros_cot(x):
 def dense(g, y):
     """The cotangent ``g`` of ``y``, shaped like ``y`` (for rules that reshape or transpose
     it): zeros when it is the zero 0.0, expanded when it is a smaller stand-in that
-    broadcasts to ``y``'s shape."""
+    broadcasts to ``y``'s shape (0.0 * t with t (3, 1); 0.0 / c with c a NumPy float)."""
     if type(g) is float and g == 0.0 and isinstance(y, np.ndarray):
-        return np.zeros(y.shape, dtype=y.dtype if y.dtype.kind in "fc" else np.float64)
+        return zeros_cot(y)
     if isinstance(g, (np.ndarray, np.floating)) and isinstance(y, np.ndarray) \
             and np.shape(g) != y.shape and np.ndim(g) <= y.ndim:
-        # a stand-in that broadcasts (0.0 * t with t (3, 1); 0.0 / c with c a NumPy float)
         return np.array(np.broadcast_to(g, y.shape))
     return g
 

@@ -26,7 +26,7 @@ and one that reads nothing counts its trips.
 import gast
 
 from srcad.transforms.exits import _assign, _const, _load
-from srcad.transforms.normalize import trailing_break
+from srcad.transforms.normal_loops import trailing_break
 
 
 def _stores_here(stmts):

@@ -37,26 +37,18 @@ import gast
 from srcad.errors import TransformError
 from srcad.transforms import callees, holders, sharing
 from srcad.transforms.checks import Checks
-from srcad.transforms.exits import _assign, _const, _load, dotted, index_value, rename_root, rt
+from srcad.transforms.normal_loops import Loops, _store
+from srcad.transforms.normal_names import Names
+from srcad.transforms.exits import _assign, _const, _load, dotted, index_value, rt
 from srcad.transforms.forms import index_form, value_method
 from srcad.transforms.parse import MISSING, resolve
 from srcad.transforms.rules import registry
 
 
-def _store(name):
-    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
-
 
 def is_atom(node):
     return isinstance(node, (gast.Name, gast.Constant))
 
-
-def trailing_break(body):
-    """The ``if flag: break`` that ends a loop body after exits, or None."""
-    if body and isinstance(body[-1], gast.If) and len(body[-1].body) == 1 \
-            and isinstance(body[-1].body[0], gast.Break):
-        return body[-1]
-    return None
 
 
 def _fold_sequence(e, limit=256):
@@ -86,7 +78,7 @@ _POP = ("second derivatives through a list appended to after it is read are not 
         "append every item before the list is first read, or take first derivatives only")
 
 
-class Normalizer(Checks):
+class Normalizer(Checks, Names, Loops):
     def __init__(self, parsed, env, namer, level, types=None):
         self.helper = False
         self.parsed = parsed
@@ -276,114 +268,6 @@ class Normalizer(Checks):
         self.assigned = in_body & self.assigned
         self.emit(gast.If(test=test, body=body, orelse=orelse), s)
 
-    def stmt_For(self, s):
-        if s.orelse:
-            self.error(s, "`for ... else` is not supported", hint="use a flag variable")
-        body = list(s.body)
-        brk = trailing_break(body)
-        if brk is not None:
-            body.pop()
-        it = s.iter
-        head = []
-        fn = self.callee(it.func) if isinstance(it, gast.Call) else MISSING
-        if fn is range:
-            if not isinstance(s.target, gast.Name):
-                self.error(s, "the target of a `for` over `range` must be a plain name")
-            args = [self.atom(a) for a in it.args]
-            index = s.target.id
-        elif fn is reversed and len(it.args) == 1:
-            seq = self.evaluated_once(it.args[0], s)
-            index = self.namer.fresh("i")
-            n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
-                                                 keywords=[]), s)
-            start = self.fresh_assign("t", gast.BinOp(left=n, op=gast.Sub(), right=_const(1)), s)
-            args = [start, _const(-1), _const(-1)]
-            head.append(gast.Assign(targets=[s.target], value=gast.Subscript(
-                value=seq, slice=_load(index), ctx=gast.Load()), type_comment=None))
-        else:
-            index = self.namer.fresh("i")
-            lengths, item = self.iteration(it, index, s)
-            n = lengths[0] if len(lengths) == 1 else self.fresh_assign(
-                "n", gast.Call(func=self.builtin("min"), args=lengths, keywords=[]), s)
-            args = [n]
-            head.append(gast.Assign(targets=[s.target], value=item, type_comment=None))
-        self.locals.add(index)
-        new_body = self.block(head + body)
-        if brk is not None:     # the exit test is computed at the end of each iteration
-            saved, self.out = self.out, new_body
-            self.emit(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
-            self.out = saved
-        loop = gast.For(target=_store(index),
-                        iter=gast.Call(func=self.builtin("range"), args=args, keywords=[]),
-                        body=new_body or [gast.Pass()], orelse=[], type_comment=None)
-        self.emit(loop, s)
-
-    def iteration(self, it, index, s):
-        """(lengths, item at ``index``) for an iterable: a sequence, or ``zip``/``enumerate``
-        of iterables (nested as deep as wanted)."""
-        fn = self.callee(it.func) if isinstance(it, gast.Call) else MISSING
-        if fn is zip and not it.keywords:
-            parts = [self.iteration(a, index, s) for a in it.args]
-            lengths = [n for ls, _ in parts for n in ls]
-            return lengths, gast.Tuple(elts=[item for _, item in parts], ctx=gast.Load())
-        if fn is reversed and not it.keywords and len(it.args) == 1 and not (
-                isinstance(it.args[0], gast.Call)
-                and self.callee(it.args[0].func) in (zip, enumerate, reversed)):
-            seq = self.evaluated_once(it.args[0], s)
-            n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq],
-                                                 keywords=[]), s)
-            last = gast.BinOp(left=n, op=gast.Sub(), right=_const(1))
-            back = gast.BinOp(left=last, op=gast.Sub(), right=_load(index))
-            return [n], gast.Subscript(value=seq, slice=back, ctx=gast.Load())
-        if fn is enumerate and not it.keywords and 1 <= len(it.args) <= 2:
-            lengths, item = self.iteration(it.args[0], index, s)
-            count = _load(index) if len(it.args) == 1 else gast.BinOp(
-                left=_load(index), op=gast.Add(), right=self.evaluated_once(it.args[1], s))
-            return lengths, gast.Tuple(elts=[count, item], ctx=gast.Load())
-        seq = self.evaluated_once(it, s)
-        n = self.fresh_assign("n", gast.Call(func=self.builtin("len"), args=[seq], keywords=[]),
-                              s)
-        return [n], gast.Subscript(value=seq, slice=_load(index), ctx=gast.Load())
-
-    def evaluated_once(self, expr, loop):
-        """``expr`` as an atom that keeps the value it had when ``loop`` started: Python
-        evaluates a ``for`` iterable once, so a body that rebinds the name iterates the
-        original object still."""
-        value = self.atom(expr)
-        if isinstance(value, gast.Name):
-            for n in (n for b in loop.body for n in gast.walk(b)):
-                if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
-                        and n.func.attr == "append" and isinstance(n.func.value, gast.Name) \
-                        and n.func.value.id == value.id:
-                    self.error(n, f"the loop appends to `{n.func.value.id}` while it iterates "
-                               "over it", "Python's loop then also runs over the new items; "
-                               "srcad fixes the number of iterations when the loop starts",
-                               "loop over an index with `while` (`k = 0`, `while k < "
-                               "len(items):`), which checks the length at every step")
-        if isinstance(value, gast.Name) and value.id in {
-                n.id for b in loop.body for n in gast.walk(b)
-                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
-            value = self.fresh_assign(value.id + "_iter", value, loop)
-        return value
-
-    def stmt_While(self, s):
-        if s.orelse:
-            self.error(s, "`while ... else` is not supported", hint="use a flag variable")
-        body = list(s.body)
-        brk = trailing_break(body)
-        if brk is not None:
-            body.pop()
-        cond = self.namer.fresh("cond")
-        self.locals.add(cond)
-        self.emit(_assign(cond, self.simple(s.test)), s)
-        new_body = self.block(body)
-        saved, self.out = self.out, new_body
-        self.emit(_assign(cond, self.simple(s.test)), s)
-        if brk is not None:
-            self.emit(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
-        self.out = saved
-        self.emit(gast.While(test=_load(cond), body=new_body, orelse=[]), s)
-
     def stmt_Break(self, s):
         self.emit(gast.Break(), s)
 
@@ -422,93 +306,6 @@ class Normalizer(Checks):
         self.out.append(gast.copy_location(_assign(name, value), expr)
                         if hasattr(expr, "lineno") else _assign(name, value))
         return _load(name)
-
-    def read(self, node):
-        """A bare name copied into a local: a global (a module constant, an array, a helper)
-        is resolved and bound like any other read, never left for the generated code's own
-        globals to find: those are another module's when the code is inlined or
-        differentiated again."""
-        if node.id in self.locals:
-            return node
-        return self.name(node)          # an undefined name: a located TransformError
-
-    def name(self, node):
-        if node.id in self.locals:
-            return _load(node.id)
-        obj = self.parsed.scope.get(node.id, MISSING)
-        if obj is MISSING:
-            self.error(node, f"name `{node.id}` is not defined",
-                       "srcad resolves every name the function reads when it transforms it "
-                       "(its closure, its module's globals, the builtins)",
-                       "define the name before the first call, or pass the value as an "
-                       "argument")
-        return self.bind_global(node, obj)
-
-    def bind_global(self, node, obj):
-        base = node.id if isinstance(node, gast.Name) else node.attr
-        recipe = None
-        if isinstance(node, gast.Name):
-            recipe = self.watch_name(node.id, obj)
-        else:
-            self.watch_chain(node)
-        if isinstance(obj, (bool, int, float, complex, str)) or obj is None:
-            return _const(obj)
-        name = self.env.bind(base, obj, recipe)
-        return _load(name)
-
-    def watch_name(self, name, obj):
-        """Record where a free name's value came from: rebinding it recompiles, and the
-        disk cache checks it. Returns the name's recipe for the disk cache (None when
-        it cannot be found again from the differentiated function alone)."""
-        recipe = self.parsed.recipes.get(name)
-        if recipe and recipe[0] == "<closure>":
-            fn = self.parsed.fn
-            cell = fn.__closure__[fn.__code__.co_freevars.index(name)]
-            self.env.cells.append((cell, name, obj))
-            if self.env.deps and self.env.deps[0][0] is not fn:
-                recipe = None           # a helper's cell: not reachable from the top function
-        elif recipe and recipe[0] != "builtins":
-            self.env.watched.append((recipe[0], recipe[1], obj))
-        return recipe
-
-    def watch_chain(self, node):
-        """``lib.act``: the root name and every module attribute on the way are watched."""
-        chain = []
-        while isinstance(node, gast.Attribute):
-            chain.append(node.attr)
-            node = node.value
-        if not isinstance(node, gast.Name) or node.id in self.locals:
-            return
-        base = self.parsed.scope.get(node.id, MISSING)
-        if base is MISSING:
-            return
-        self.watch_name(node.id, base)
-        for attr in reversed(chain):
-            value = getattr(base, attr, MISSING)
-            if value is MISSING:
-                return
-            if isinstance(base, types.ModuleType):
-                self.env.watched.append((base.__name__, attr, value))
-            elif isinstance(base, type):                    # Config.scale
-                self.env.attrs.append((base, attr, value))
-            base = value
-
-    def builtin(self, name):
-        import builtins
-        return _load(self.env.bind(name, getattr(builtins, name), ("builtins", name)))
-
-    def _is_global(self, expr):
-        while isinstance(expr, gast.Attribute):
-            expr = expr.value
-        return isinstance(expr, gast.Name) and expr.id not in self.locals
-
-    def _is_local_value(self, expr):
-        return not self._is_global(expr)
-
-    def callee(self, func):
-        if self._is_global(func):
-            return resolve(func, self.parsed.scope)
-        return MISSING
 
     def simple(self, expr, hint="t"):
         kind = type(expr).__name__
@@ -637,12 +434,6 @@ class Normalizer(Checks):
             return gast.Tuple(elts=[self.index(x) for x in sl.elts], ctx=gast.Load())
         return self.atom(sl)
 
-    def bind_callable(self, obj):
-        name = getattr(obj, "__name__", "fn")
-        module = getattr(obj, "__module__", None)
-        return _load(self.env.bind(name, obj, (module, getattr(obj, "__qualname__", name))
-                                   if module else None))
-
     def expr_Call(self, e, hint):
         func = e.func
         if any(k.arg == "out" for k in e.keywords):
@@ -694,36 +485,6 @@ class Normalizer(Checks):
                 args.append(self.atom(a))
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
         return gast.Call(func=ref or self.callable_ref(func, obj), args=args, keywords=keywords)
-
-    def callable_ref(self, func, obj):
-        """``np.linalg.solve`` stays spelled so, with its root bound in the namespace."""
-        if isinstance(func, gast.Attribute):
-            root = func
-            while isinstance(root, gast.Attribute):
-                root = root.value
-            root_obj = self.parsed.scope.get(root.id, MISSING)
-            if isinstance(root_obj, types.ModuleType):
-                bound = self.bind_global(root, root_obj)
-                self.watch_chain(func)
-                chain = gast.parse(dotted(func)).body[0].value
-                rename_root(chain, bound.id)
-                return chain
-        return self.bind_global(func, obj)
-
-    def user_method(self, func):
-        """The plain function behind ``p.name`` when ``p`` is a parameter whose class
-        (from the argument signature) defines it."""
-        import inspect
-        if not isinstance(func.value, gast.Name):
-            return None
-        cls = self.types.get(func.value.id)
-        if cls is None:
-            return None
-        attr = inspect.getattr_static(cls, func.attr, None)
-        if not isinstance(attr, types.FunctionType):
-            return None
-        self.env.attrs.append((cls, func.attr, attr))       # rebinding recompiles
-        return attr
 
     def expr_ListComp(self, e, hint):
         return self.comprehension(e)

@@ -31,7 +31,7 @@ from collections import Counter
 import gast
 
 from srcad.transforms.exits import _assign, _const, _load
-from srcad.transforms.normalize import trailing_break
+from srcad.transforms.normal_loops import trailing_break
 
 
 def _loads(node):

@@ -182,7 +182,8 @@ SPECIAL: dict = {}        # runtime function -> kind ("hook", "checkpoint", ...)
 DERIVATIVE_MAKERS: dict = {}  # srcad.grad, Differentiable.grad -> what makes, at transform
                              # time, the derivative function a call of it in user code builds
 INACTIVE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"})
-RUNTIME_MODULES = frozenset({"srcad.runtime", "srcad.pullbacks", "srcad.seeds"})  # srcad's own helpers
+# srcad's own helpers
+RUNTIME_MODULES = frozenset({"srcad.runtime", "srcad.pullbacks", "srcad.seeds"})
 
 
 @dataclass
