@@ -9,24 +9,8 @@
     f.grad(x)                    # the gradient, by generated code
     print(f.source("grad", x))   # the generated code itself
 """
-import importlib.util as _util
-import os as _os
-import sys as _sys
-
-if _util.find_spec("srcad.transforms") is None:
-    # a checkout used without installing: the compiler is the top-level folder
-    # transforms/ beside srcad/, which an install maps to srcad.transforms
-    _dir = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))),
-                         "transforms")
-    _spec = _util.spec_from_file_location("srcad.transforms",
-                                          _os.path.join(_dir, "__init__.py"),
-                                          submodule_search_locations=[_dir])
-    if _spec is not None:
-        _sys.modules["srcad.transforms"] = _module = _util.module_from_spec(_spec)
-        _spec.loader.exec_module(_module)
-        transforms = _module            # as the import system binds a loaded submodule
-
-import srcad.transforms.rules  # noqa: E402,F401  (fills the rule tables)
+from srcad import layout  # noqa: F401  (srcad.transforms of a checkout: first)
+import srcad.transforms.rules  # noqa: F401  (fills the rule tables)
 from srcad import runtime_rules  # noqa: F401  (rules for the runtime helpers)
 from srcad.api import (
                        Differentiable,
