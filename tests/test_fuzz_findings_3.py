@@ -222,3 +222,41 @@ def f(x):
 def test_grad_of_a_list_sliced_then_appended_to():
     # the slice's reverse read the longer list: ValueError from zip in the sweep
     _all_ok(SLICED_THEN_APPENDED, '(np.array([0.4, -1.1]),)', ('x',))
+
+
+LAST_ITEM_THEN_APPENDED = '''\
+import numpy as np
+
+def f(x, y):
+    lst = [y] * 3
+    v = lst[-1]
+    lst.append(v)
+    k = -2
+    w = lst[k]
+    lst.append(w * x[0])
+    return v * np.sum(x) + lst[-1]
+'''
+
+
+def test_grad_of_a_negative_index_read_then_appended_to():
+    # `lst[-1]` named another item once the list grew: the reverse read the longer list
+    # and gave the read's cotangent to the appended slot (grad 0 for y)
+    _all_ok(LAST_ITEM_THEN_APPENDED, '(np.array([0.4, -1.1]), 0.7)', ('x', 'y'))
+
+
+NESTED_BRANCH_ITEM = '''\
+import numpy as np
+
+def f(x, n):
+    if n > 1.0:
+        return np.sum(x)
+    else:
+        return (x if n > 0.5 else x * 2.0)[1]
+'''
+
+
+@pytest.mark.parametrize("n", [2, 0, 0.7])
+def test_item_of_a_value_bound_in_both_branches_of_an_inner_if(n):
+    # the cotangent of the conditional expression's value was created at the head of the
+    # sweep, where the value is unbound when the outer branch was not taken
+    _all_ok(NESTED_BRANCH_ITEM, f'(np.array([0.1, -0.2, 0.8]), {n})', ('x',))

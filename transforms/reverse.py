@@ -105,23 +105,41 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
         self.refusals = refusal.Refusals(fn, env, filename, self.is_varied, self.shapes)
 
     # ----------------------------------------------------------- bookkeeping
-    def _assign_scopes(self, stmts, scope):
+    def _assign_scopes(self, stmts, scope, path=(), paths=None):
+        """``scope_of``: the loop (or None) a name is first assigned in; ``branch_of``: the
+        innermost branch of an ``if`` that holds every assignment of the name (a value
+        assigned in both branches of an inner ``if`` is bound at the head of the enclosing
+        branch's sweep, not of the first inner branch)."""
+        top = paths is None
+        paths = {} if top else paths
         for s in stmts:
             if isinstance(s, gast.Assign):
                 t = s.targets[0]
                 if isinstance(t, gast.Name):
                     self.scope_of.setdefault(t.id, scope)
             elif isinstance(s, gast.If):
-                self._assign_scopes(s.body, scope)
-                self._assign_scopes(s.orelse, scope)
                 for field in ("body", "orelse"):
-                    for t in gast.walk(gast.Module(body=getattr(s, field), type_ignores=[])):
-                        if isinstance(t, gast.Name) and isinstance(t.ctx, gast.Store):
-                            self.branch_of.setdefault(t.id, (s, field))
+                    self._assign_scopes(getattr(s, field), scope, path + ((s, field),), paths)
+                continue
             elif isinstance(s, (gast.For, gast.While)):
                 if isinstance(s, gast.For):
                     self.scope_of.setdefault(s.target.id, s)
-                self._assign_scopes(s.body, s)
+                    paths.setdefault(s.target.id, []).append(path)
+                self._assign_scopes(s.body, s, path, paths)
+                continue
+            for t in gast.walk(s):
+                if isinstance(t, gast.Name) and isinstance(t.ctx, gast.Store):
+                    paths.setdefault(t.id, []).append(path)
+        if top:
+            for name, ps in paths.items():
+                common = ps[0]
+                for p in ps[1:]:
+                    k = 0
+                    while k < min(len(common), len(p)) and common[k] == p[k]:
+                        k += 1
+                    common = common[:k]
+                if common:
+                    self.branch_of[name] = common[-1]
 
     def _multiply_assigned(self):
         count = {}

@@ -141,11 +141,12 @@ def _appended_after_use(primal, namespace):
 
 def _whole_reads(stmt):
     """Names ``stmt`` reads as a whole (``np.stack(lst)``, ``v = lst``): not only an item
-    (``lst[k]``, not a slice) or the length (``len(lst)``), which stay right on a longer list."""
+    (``lst[k]`` with a constant ``k >= 0``) or the length (``len(lst)``), which stay right
+    on a longer list. ``lst[-1]``, ``lst[i]`` and slices name other items once it grows."""
     parts = set()
     for n in gast.walk(stmt):
-        if isinstance(n, gast.Subscript) and not any(
-                isinstance(i, gast.Slice) for i in gast.walk(n.slice)):
+        if isinstance(n, gast.Subscript) and isinstance(n.slice, gast.Constant) \
+                and type(n.slice.value) is int and n.slice.value >= 0:
             parts.add(id(n.value))
         elif isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
                 and n.func.id == "len" and len(n.args) == 1:
