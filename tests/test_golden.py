@@ -3,7 +3,7 @@
 The generated code is a product (STYLE.md): any change to it must show up as
 a diff of ``tests/golden/`` and be said in the commit message. Each file in
 ``tests/golden/`` holds one ``srcad.source(...)`` text (kind "grad", or "jvp"
-for ``bump``) of a function in ``tests/golden_functions.py``, below a fixed
+for the ``*_jvp`` files) of a function in ``tests/golden_functions.py``, below a fixed
 three-line header; ``CASES`` says which arguments and ``wrt``.
 
 The comparison is exact: nothing is normalised (the ``# file:line`` comments
@@ -48,12 +48,24 @@ def _mlp_args():
     return (W1, b1, W2, b2, X, y)
 
 
+def _lj_args():
+    grid = np.array([[0.0, 0.0, 0.0], [1.2, 0.0, 0.0], [0.0, 1.2, 0.0], [0.0, 0.0, 1.2]])
+    return (grid + np.random.default_rng(0).uniform(-0.05, 0.05, grid.shape),)
+
+
+def _spring_args():
+    return (gf.Params(k=2.0, x0=np.linspace(0.0, 1.0, 5), n=5), np.linspace(0.1, 1.2, 5))
+
+
 # snapshot name -> (function, kind, wrt, example arguments)
 CASES = {
     "eam_grad": (gf.eam, "grad", 0, lambda: (np.linspace(-0.5, 0.5, 8),)),
     "mlp_loss_grad": (gf.mlp_loss, "grad", ("W1", "b1", "W2", "b2"), _mlp_args),
     "euler_grad": (gf.euler, "grad", ("k", "c"), lambda: (1.0, 0.1)),
     "bump_jvp": (gf.bump, "jvp", "m", lambda: (0.3, np.linspace(-1.0, 1.0, 9))),
+    "eam_jvp": (gf.eam, "jvp", 0, lambda: (np.linspace(-0.5, 0.5, 8),)),
+    "lj_energy_grad": (gf.lj_energy, "grad", 0, _lj_args),
+    "spring_grad": (gf.spring, "grad", "p", _spring_args),
 }
 
 

@@ -1,18 +1,18 @@
 # Golden snapshot: srcad.source(eam, kind='grad', wrt=0).
 # Generated; rewrite with SRCAD_UPDATE_GOLDEN=1 (see tests/test_golden.py).
 # ruff: noqa
-# srcad: reverse mode (vector-Jacobian product) of eam (golden_functions.py:14)
+# srcad: reverse mode (vector-Jacobian product) of eam (golden_functions.py:16)
 # wrt ('x',), signature (float64[1d])
 def eam_vjp(x, seed, out=None):
     work = _ws.take(0, x.shape, x.dtype)
     x_out = None if out is None else out[0]
-    # golden_functions.py:11  return np.exp(-3.0 * (r + 1.0))
+    # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))
     rho_t = np.add(x, 1.0, out=work)
     rho_t2 = np.multiply(-3.0, rho_t, out=work)
     rho_t3 = np.exp(rho_t2, out=work)
-    # golden_functions.py:15  p = np.sum(rho(x))
+    # golden_functions.py:17  p = np.sum(rho(x))
     p = float(rho_t3.sum())
-    # golden_functions.py:16  return p**2 + p**3 + 0.25 * p**4
+    # golden_functions.py:18  return p**2 + p**3 + 0.25 * p**4
     t2 = p ** 2
     t3 = p ** 3
     t4 = t2 + t3
@@ -24,7 +24,7 @@ def eam_vjp(x, seed, out=None):
     p_bar = t5_bar * pow_dbase(p, 4)
     p_bar = p_bar + seed2 * pow_dbase(p, 3)
     p_bar = p_bar + seed2 * 2.0 * p
-    # golden_functions.py:11  return np.exp(-3.0 * (r + 1.0))
+    # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))
     s = p_bar * -3.0
     rho_t_bar = np.multiply(s, rho_t3, out=x_out)
     return (t7, (_rt.finalize_array(rho_t_bar, x),))

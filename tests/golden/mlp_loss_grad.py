@@ -1,21 +1,21 @@
 # Golden snapshot: srcad.source(mlp_loss, kind='grad', wrt=('W1', 'b1', 'W2', 'b2')).
 # Generated; rewrite with SRCAD_UPDATE_GOLDEN=1 (see tests/test_golden.py).
 # ruff: noqa
-# srcad: reverse mode (vector-Jacobian product) of mlp_loss (golden_functions.py:19)
+# srcad: reverse mode (vector-Jacobian product) of mlp_loss (golden_functions.py:21)
 # wrt ('W1', 'b1', 'W2', 'b2'), signature (float64[2d], float64[1d], float64[2d], float64[1d], float64[2d], float64[2d])
 def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
     W1_out = None if out is None else out[0]
     b1_out = None if out is None else out[1]
     W2_out = None if out is None else out[2]
     b2_out = None if out is None else out[3]
-    # golden_functions.py:20  h = np.tanh(X @ W1 + b1)
+    # golden_functions.py:22  h = np.tanh(X @ W1 + b1)
     t = X @ W1
     t2 = t + b1
     h = np.tanh(t2)
-    # golden_functions.py:21  pred = h @ W2 + b2
+    # golden_functions.py:23  pred = h @ W2 + b2
     t3 = h @ W2
     pred = t3 + b2
-    # golden_functions.py:22  return np.mean((pred - y) ** 2)
+    # golden_functions.py:24  return np.mean((pred - y) ** 2)
     t4 = pred - y
     t5 = t4 ** 2
     t6 = t5.sum() / t5.size
@@ -23,12 +23,12 @@ def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
     t5_bar = seed2 / np.size(t5)
     t4_bar = t5_bar * 2.0 * t4
     pred_bar = unbroadcast(t4_bar, pred)
-    # golden_functions.py:21  pred = h @ W2 + b2
+    # golden_functions.py:23  pred = h @ W2 + b2
     t3_bar = unbroadcast(pred_bar, t3)
     b2_bar = unbroadcast_into(b2_out, pred_bar, b2)
     h_bar = matmul_back_a(t3_bar, h, W2)
     W2_bar = matmul_back_b_into(W2_out, t3_bar, h, W2)
-    # golden_functions.py:20  h = np.tanh(X @ W1 + b1)
+    # golden_functions.py:22  h = np.tanh(X @ W1 + b1)
     t2_bar = h_bar * (1.0 - h * h)
     t_bar = unbroadcast(t2_bar, t)
     b1_bar = unbroadcast_into(b1_out, t2_bar, b1)
