@@ -313,8 +313,7 @@ def test_simplify_first_contribution_assigns(run_passes):
             t_bar = t_bar + t3_bar
             t2_bar = t2_bar + t3_bar
             x_bar = x_bar + t2_bar * 3.0
-            x_bar = x_bar + t_bar * x
-            x_bar = x_bar + t_bar * x
+            x_bar = x_bar + 2.0 * t_bar * x
             return (t3, (float(x_bar),))
         """)
     assert out["simplify"] == _golden("""
@@ -323,9 +322,7 @@ def test_simplify_first_contribution_assigns(run_passes):
             t2 = 3.0 * x
             t3 = t + t2
             seed2 = _rt.grad_seed(seed, t3)
-            x_bar = seed2 * 3.0
-            x_bar = x_bar + seed2 * x
-            x_bar = x_bar + seed2 * x
+            x_bar = seed2 * 3.0 + 2.0 * seed2 * x
             return (t3, (float(x_bar),))
         """)
 

@@ -44,7 +44,7 @@ import copy
 import gast
 
 from srcad.errors import InternalError, TransformError
-from srcad.transforms import exits, refusal, template, zero_guards
+from srcad.transforms import exits, refusal, symmetric, template, zero_guards
 from srcad.transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
 from srcad.transforms.item_writes import ItemWrites
 from srcad.transforms.loops import LoopSweeps
@@ -382,7 +382,8 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
             same = _DropUnbroadcast(self.env, self.shape, self.shape(y))
             exp.prelude = [same.visit(p) for p in exp.prelude]
             exp.terms = [(a, same.visit(e)) for a, e in exp.terms]
-        active_terms = [(atom, expr) for atom, expr in exp.terms if self.is_active(atom)]
+        active_terms = symmetric.merge([(atom, expr) for atom, expr in exp.terms
+                                        if self.is_active(atom)])
         if not active_terms:
             return
         dense = zero_guards.guard(target, self.shape(y), g, y,

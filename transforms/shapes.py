@@ -12,7 +12,8 @@ After: ``{"x": A1, "k": SCALAR, "t": A1, "u": A1, "s": SCALAR, "v": SCALAR}``:
 ``A1`` is a symbol for "the shape of ``x``". A name missing from the table
 has an unknown shape. The reverse pass drops ``unbroadcast(g, x)`` when the
 result and the operand share a symbol, and uses ``x_bar[i] += g`` for a scalar
-index into an array.
+index into an array. An item read with a number per axis (``x[i]``, ``x[i, 0]``) is a
+number.
 """
 import operator
 
@@ -123,9 +124,10 @@ def _shape(value, table, namespace, int_indices, name=None):
     if isinstance(value, gast.Subscript):
         base = atom(value.value)
         index = value.slice
-        if base is not None and base != SCALAR and base[0] == "array" and base[2] == 1 \
-                and atom(index) == SCALAR:
-            return SCALAR
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        if base is not None and base != SCALAR and base[0] == "array" \
+                and base[2] == len(parts) and all(atom(p) == SCALAR for p in parts):
+            return SCALAR         # a number per axis: x[i] of a vector, x[i, 0] of a matrix
         return None
     if isinstance(value, gast.Call):
         fn = resolve(value.func, namespace)

@@ -15,6 +15,7 @@ After::
 - ``c = 0.0`` followed in the same block by ``c = c + e`` (nothing reading ``c``
   in between) becomes ``c = e`` -- unless ``c`` is updated in place later
   (``_rt.item_acc``/``_rt.zero_item``), which needs an array of its own;
+- ``c = e1`` then ``c = c + e2`` on one user line, for a number ``c``, is one sum;
 - ``c = c + 0.0``-style no-ops and copies of a name to itself go;
 - assignments to names nobody reads, of values without side effects, go.
 """
@@ -320,6 +321,27 @@ def method_forms(fn, shape, namespace):
     return _MethodForms(shape, namespace).visit(fn)
 
 
+def _merge_chains(stmts, shape):
+    """``c = e1`` then ``c = c + e2`` (one user line, ``c`` a number not read by ``e2``)
+    -> ``c = e1 + e2``: the same additions in the same order, one line."""
+    out = []
+    for s in stmts:
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, _merge_chains(inner, shape))
+        acc = _accumulation(s)
+        last = out[-1] if out else None
+        if acc is not None and isinstance(s.value, gast.BinOp) and isinstance(last, gast.Assign) \
+                and isinstance(last.targets[0], gast.Name) and last.targets[0].id == acc[0] \
+                and shape(acc[0]) == ("scalar",) and acc[0] not in _loads(acc[1]) \
+                and getattr(last, "lineno", None) == getattr(s, "lineno", None):
+            last.value = gast.BinOp(left=last.value, op=gast.Add(), right=acc[1])
+            continue
+        out.append(s)
+    return out
+
+
 def simplify(fn, shape=None, namer=None):
     owned = _owned_names(fn)
     fn = _Symmetric().visit(fn)
@@ -328,6 +350,8 @@ def simplify(fn, shape=None, namer=None):
     fn.body = _propagate(fn.body, protected)
     _dead(fn)
     fn.body = _dead_tail(fn.body, ())
+    if shape is not None:
+        fn.body = _merge_chains(fn.body, shape)
     if shape is not None and namer is not None:
         fn.body = _scalar_first(fn.body, shape, namer)
     return fn

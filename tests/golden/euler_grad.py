@@ -31,10 +31,8 @@ def euler_vjp(k, c, seed, out=None):
     seed2 = _rt.grad_seed(seed, t10)
     c_bar = 0.0
     t3_bar = 0.0
-    v2_bar = seed2 * v2
-    v2_bar = v2_bar + seed2 * v2
-    x2_bar = seed2 * x2
-    x2_bar = x2_bar + seed2 * x2
+    v2_bar = 2.0 * seed2 * v2
+    x2_bar = 2.0 * seed2 * x2
     # golden_functions.py:30  for _ in range(100):
     for v2, x2 in reversed(loop):
         # golden_functions.py:33  v = v + dt * a

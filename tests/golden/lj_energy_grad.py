@@ -43,58 +43,36 @@ def lj_energy_vjp(x, seed, out=None):
             t16 = t15 - s6
             t17 = 4.0 * t16
             e4 = e3 + t17
-            loop.append((dx, dy, dz, e3, j, r2, s6, t10, t11, t12, t13, t14, t15, t16, t17, t3, t4, t5, t6, t7, t8, t9))
+            loop.append((dx, dy, dz, j, r2, s6, t13, t14))
             e3 = e4
-        loop2.append((e3, i, loop))
+        loop2.append((i, loop))
         e2 = e3
     seed2 = _rt.grad_seed(seed, e2)
     x_bar = _rt.zeros_cot(x)
-    e2_bar = seed2
-    for e3, i, loop in reversed(loop2):
-        e3_bar = e2_bar
+    for i, loop in reversed(loop2):
         # golden_functions.py:46  for j in range(i + 1, n):
-        for dx, dy, dz, e3, j, r2, s6, t10, t11, t12, t13, t14, t15, t16, t17, t3, t4, t5, t6, t7, t8, t9 in reversed(loop):
-            e4_bar = e3_bar
+        for dx, dy, dz, j, r2, s6, t13, t14 in reversed(loop):
             # golden_functions.py:52  e = e + 4.0 * (s6 * s6 - s6)
-            e3_bar = unbroadcast(e3_bar, e3)
-            t17_bar = unbroadcast(e4_bar, t17)
-            t16_bar = unbroadcast(t17_bar * 4.0, t16)
-            t15_bar = unbroadcast(t16_bar, t15)
-            s6_bar = unbroadcast(-t16_bar, s6)
-            s6_bar = s6_bar + unbroadcast(t15_bar * s6, s6)
-            s6_bar = s6_bar + unbroadcast(t15_bar * s6, s6)
+            t16_bar = seed2 * 4.0
+            s6_bar = -t16_bar + 2.0 * t16_bar * s6
             # golden_functions.py:51  s6 = 1.0 / (r2 * r2 * r2)
-            t14_bar = unbroadcast(-s6_bar * s6 / t14, t14)
-            t13_bar = unbroadcast(t14_bar * r2, t13)
-            r2_bar = unbroadcast(t14_bar * t13, r2)
-            r2_bar = r2_bar + unbroadcast(t13_bar * r2, r2)
-            r2_bar = r2_bar + unbroadcast(t13_bar * r2, r2)
+            t14_bar = -s6_bar * s6 / t14
+            t13_bar = t14_bar * r2
+            r2_bar = t14_bar * t13 + 2.0 * t13_bar * r2
             # golden_functions.py:50  r2 = dx * dx + dy * dy + dz * dz
-            t11_bar = unbroadcast(r2_bar, t11)
-            t12_bar = unbroadcast(r2_bar, t12)
-            dz_bar = unbroadcast(t12_bar * dz, dz)
-            dz_bar = dz_bar + unbroadcast(t12_bar * dz, dz)
-            t9_bar = unbroadcast(t11_bar, t9)
-            t10_bar = unbroadcast(t11_bar, t10)
-            dy_bar = unbroadcast(t10_bar * dy, dy)
-            dy_bar = dy_bar + unbroadcast(t10_bar * dy, dy)
-            dx_bar = unbroadcast(t9_bar * dx, dx)
-            dx_bar = dx_bar + unbroadcast(t9_bar * dx, dx)
+            dz_bar = 2.0 * r2_bar * dz
+            dy_bar = 2.0 * r2_bar * dy
+            dx_bar = 2.0 * r2_bar * dx
             # golden_functions.py:49  dz = x[i, 2] - x[j, 2]
-            t7_bar = unbroadcast(dz_bar, t7)
-            t8_bar = unbroadcast(-dz_bar, t8)
+            t8_bar = -dz_bar
             x_bar[j, 2] += t8_bar
-            x_bar[i, 2] += t7_bar
+            x_bar[i, 2] += dz_bar
             # golden_functions.py:48  dy = x[i, 1] - x[j, 1]
-            t5_bar = unbroadcast(dy_bar, t5)
-            t6_bar = unbroadcast(-dy_bar, t6)
+            t6_bar = -dy_bar
             x_bar[j, 1] += t6_bar
-            x_bar[i, 1] += t5_bar
+            x_bar[i, 1] += dy_bar
             # golden_functions.py:47  dx = x[i, 0] - x[j, 0]
-            t3_bar = unbroadcast(dx_bar, t3)
-            t4_bar = unbroadcast(-dx_bar, t4)
+            t4_bar = -dx_bar
             x_bar[j, 0] += t4_bar
-            x_bar[i, 0] += t3_bar
-        e2_bar = e3_bar
-        e3_bar = 0.0
+            x_bar[i, 0] += dx_bar
     return (e2, (_rt.finalize_array(x_bar, x),))
