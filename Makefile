@@ -3,14 +3,14 @@ STAMP := .venv/.installed
 
 .PHONY: test demo bench bench-memory lint fuzz clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dask]'
+	$(PY) -m pip install -q -e '.[test,dask,numba]'
 	touch $(STAMP)
 
 test: $(STAMP)
-	SRCAD_REQUIRE_DASK=1 $(PY) -m pytest -q -p no:cacheprovider tests
+	SRCAD_REQUIRE_DASK=1 SRCAD_REQUIRE_NUMBA=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: $(STAMP)
 	$(PY) bench/demo.py

@@ -16,7 +16,8 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import bound, codegen, depth, locks, logs, outputs, pickling, tracebacks, workspace
+from srcad import (backends, bound, codegen, depth, locks, logs, outputs, pickling, sources,
+                   tracebacks, workspace)
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
                              _fresh_arrays, _resolve_wrt, _write_out, check_args, plain_data)
@@ -44,7 +45,7 @@ def stats():
 class Differentiable:
     """A function with its derivatives; calling it calls the function unchanged."""
 
-    def __init__(self, fn, wrt=None, backend="numpy", has_aux=False):
+    def __init__(self, fn, wrt=None, backend=None, has_aux=False):
         if isinstance(fn, Differentiable):
             fn = fn.fn
         opaque = getattr(fn, "__srcad_opaque__", None)
@@ -59,17 +60,11 @@ class Differentiable:
                     "wrap it in a def, e.g. `def f(x): return np.sin(x)`")
             raise TypeError(f"srcad differentiates Python functions written with def; "
                             f"got a {kind}: {hint}")
-        if backend not in ("numpy", "numba"):
-            raise ValueError(f"unknown backend {backend!r}: use 'numpy' or 'numba'")
-        if backend == "numba":
-            raise NotImplementedError(
-                "backend='numba' is not available yet: the generated NumPy code is the only "
-                "backend; use backend='numpy'")
+        self.backend = backends.resolve(backend)      # "numpy", "numba" or "auto"
         self.fn = fn
         self._wrt_given = wrt
         self.__srcad_wrapped__ = fn
         functools.update_wrapper(self, fn)
-        self.backend = backend
         self.has_aux = bool(has_aux)
         if self.has_aux and getattr(fn, "__srcad_derivative__", None) is not None:
             raise TypeError("has_aux=True takes a function returning (value, aux); a "
@@ -215,7 +210,7 @@ class Differentiable:
             self._refuse_varargs()
         check_args(self, args)
 
-    def _compile(self, kind, sig, args):
+    def _compile(self, kind, sig, args, backend=None):
         if getattr(self.base_fn, "__module__", None) in _REG.RUNTIME_MODULES:
             from srcad.errors import unsupported_here   # reached from generated code
             raise unsupported_here(f"higher derivatives through srcad's own "
@@ -227,8 +222,9 @@ class Differentiable:
         own = own_rule(self.fn, kind, self.positions)
         if own is not None:
             return own
+        backend = backend or (self.backend if kind in backends.COMPILED else "numpy")
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
-                          self.backend, _types_key(args))
+                          backend, _types_key(args))
         entry = disk.load(key)
         if entry is not None:
             fn = _from_entry(entry, self.fn, args)
@@ -270,14 +266,19 @@ class Differentiable:
         header = [f"srcad: {what} of {self.fn.__qualname__}"
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
-        text = codegen.to_source(gen.tree, params, header)
-        fn = codegen.load(text, gen.env.namespace, self.base_fn.__globals__,
-                          self.fn.__qualname__)
-        fn.__srcad_text__ = text
+        if backend != "numpy":
+            from srcad import numba_backend
+            fn = numba_backend.build(self, kind, gen, header, key,
+                                     lambda: self._compile(kind, sig, args, "numpy"))
+        else:
+            text = codegen.to_source(gen.tree, params, header)
+            fn = codegen.load(text, gen.env.namespace, self.base_fn.__globals__,
+                              self.fn.__qualname__)
+            fn.__srcad_text__ = text
         fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)
-        record = entry_of(gen.env, params)
+        record = entry_of(gen.env, params) if backend == "numpy" else None
         if record is not None:
-            disk.store(key, dict(record, source=text))
+            disk.store(key, dict(record, source=fn.__srcad_text__))
         return fn
 
     def _inner_guards(self, args):
@@ -445,30 +446,7 @@ class Differentiable:
         return self._specialise(kinds[kind], args)
 
     def source(self, kind="grad", *args, backend=None, standalone=False):
-        if backend not in (None, self.backend):
-            raise ValueError(f"backend {backend!r}: `{self.fn.__name__}` is compiled for "
-                             f"{self.backend!r}")
-        if not isinstance(kind, str):         # f.source(x): the arguments, kind "grad"
-            kind, args = "grad", (kind,) + args
-        kinds = {"grad": "vjp", "pullback": "vjp", "vjp": "vjp", "jvp": "jvp",
-                 "jvpvec": "jvpvec"}
-        if kind not in kinds:
-            raise ValueError(f"unknown kind {kind!r}: use 'grad', 'pullback' or 'jvp'")
-        k = "vjp_aux" if self.has_aux and kind == "grad" else kinds[kind]
-        if args:
-            if len(args) != len(self.params):
-                args = self._bind(args, {})
-            fn = self._specialise(k, plain_data(args))
-        else:
-            sig = self._last.get(k)
-            if sig is None:
-                raise ValueError("no compiled signature yet: pass example arguments, "
-                                 "e.g. f.source('grad', x)")
-            fn = self._compiled[(k, sig)]
-        if standalone:
-            from srcad.standalone import module_source
-            return module_source(self, fn, kind)
-        return codegen.inner_source(fn.__srcad_text__)
+        return sources.source(self, kind, args, backend, standalone)
 
     # ------------------------------------------------------------- forward
     def jvp(self, args, tangents):
@@ -526,7 +504,7 @@ class Differentiable:
 
 # ------------------------------------------------------------ functional API
 
-def differentiate(fn=None, *, wrt=None, backend="numpy", has_aux=False):
+def differentiate(fn=None, *, wrt=None, backend=None, has_aux=False):
     if fn is None:
         return lambda f: differentiate(f, wrt=wrt, backend=backend, has_aux=has_aux)
     if bound.is_bound_callable(fn):
@@ -539,7 +517,7 @@ def _differentiable(fn, wrt, has_aux=False, backend=None):
             None, fn.backend) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]):
         return fn
     base = fn.fn if isinstance(fn, Differentiable) else fn
-    backend = backend or "numpy"
+    backend = backends.resolve(backend)
     key = (wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend)
     if bound.is_bound_callable(base):       # a functools.partial or a bound method
         return derivative_for(base, key, lambda: bound.bind(base, wrt, has_aux, backend))
@@ -551,28 +529,28 @@ def grad(fn, wrt=0, has_aux=False, backend=None):
     return pickling.Derived(_differentiable(fn, wrt, has_aux, backend), "grad")
 
 
-def hessian(fn, wrt=0):
-    return pickling.Derived(_differentiable(fn, wrt), "hessian")
+def hessian(fn, wrt=0, backend=None):
+    return pickling.Derived(_differentiable(fn, wrt, backend=backend), "hessian")
 
 
-def hvp(fn, args, v, wrt=0):
-    return _differentiable(fn, wrt).hvp(args, v)
+def hvp(fn, args, v, wrt=0, backend=None):
+    return _differentiable(fn, wrt, backend=backend).hvp(args, v)
 
 
 def value_and_grad(fn, wrt=0, has_aux=False, backend=None):
     return pickling.Derived(_differentiable(fn, wrt, has_aux, backend), "value_and_grad")
 
 
-def pullback(fn, *args, wrt=0):
-    return _differentiable(fn, wrt).pullback(*args)
+def pullback(fn, *args, wrt=0, backend=None):
+    return _differentiable(fn, wrt, backend=backend).pullback(*args)
 
 
-def jacobian(fn, wrt=0, mode="auto"):
-    return pickling.Derived(_differentiable(fn, wrt), "jacobian", mode=mode)
+def jacobian(fn, wrt=0, mode="auto", backend=None):
+    return pickling.Derived(_differentiable(fn, wrt, backend=backend), "jacobian", mode=mode)
 
 
-def jvp(fn, args, tangents, wrt=0):
-    return _differentiable(fn, wrt).jvp(args, tangents)
+def jvp(fn, args, tangents, wrt=0, backend=None):
+    return _differentiable(fn, wrt, backend=backend).jvp(args, tangents)
 
 
 def derivative(fn):
@@ -580,8 +558,8 @@ def derivative(fn):
     return pickling.Derived(_differentiable(fn, 0), "derivative")
 
 
-def source(fn, *args, kind="grad", wrt=0, standalone=False):
-    return _differentiable(fn, wrt).source(kind, *args, standalone=standalone)
+def source(fn, *args, kind="grad", wrt=0, standalone=False, backend=None):
+    return _differentiable(fn, wrt, backend=backend).source(kind, *args, standalone=standalone)
 
 
 def clear_cache():

@@ -17,7 +17,12 @@ DOCS["differentiate"] = """Make ``fn`` a ``Differentiable``: the function plus i
         fn: a Python function written with ``def`` (its source must be readable).
         wrt: the parameters to differentiate with respect to: a name or a position,
             or a tuple of them. Default: the first parameter.
-        backend: ``"numpy"`` (the only backend today).
+        backend: ``"numpy"`` (generated NumPy code), ``"numba"`` (first derivatives
+            compiled with ``numba.njit``: loops of scalar code; raises
+            ``TransformError`` at the user's line where numba cannot compile) or
+            ``"auto"`` (numba where it compiles, else NumPy, with one warning).
+            Default: ``SRCAD_BACKEND``, else ``"numpy"``. ``"numba"`` without numba
+            installed raises ImportError naming ``pip install srcad[numba]``.
         has_aux: ``fn`` returns ``(value, aux)``; ``grad`` then returns
             ``(gradient, aux)`` and ``aux`` is not differentiated.
 
@@ -47,7 +52,8 @@ DOCS["grad"] = """The gradient function of a scalar-valued ``fn``.
             or a tuple of them (default 0, the first).
         has_aux: ``fn`` returns ``(value, aux)``; the gradient function returns
             ``(gradient, aux)``.
-        backend: None or ``"numpy"``.
+        backend: None (``SRCAD_BACKEND``, else ``"numpy"``), ``"numpy"``, ``"numba"``
+            or ``"auto"``: see ``srcad.differentiate``.
 
     Returns:
         A function ``g(*args, out=None, **kwargs)`` returning the gradient: one value
@@ -417,7 +423,9 @@ DOCS["Differentiable.source"] = """The generated source of one derivative, for r
             argument that is not a string is taken as an argument, kind "grad".
         *args: example arguments: the source for their signature (the last
             compiled signature of that kind when omitted).
-        backend: None or the function's backend.
+        backend: None (the function's backend) or another one: the source of the
+            same function compiled for it. For ``"numba"`` it is the module numba
+            compiles: the ``@_njit`` core and the Python entry calling it.
         standalone: a complete module that runs on its own (see
             ``srcad.source``): imports, constants as literals and
             ``<fn>_grad(*args)`` returning what ``grad(*args)`` returns.

@@ -92,7 +92,7 @@ def bind(fn, wrt=None, has_aux=False, backend=None):
     underlying = list(inspect.signature(func).parameters)
     visible = _visible(func, prefix, keywords)
     names, _ = _wrt_names(_label(fn), visible, underlying, wrt)
-    d = Differentiable(func, wrt=names, backend=backend or "numpy", has_aux=has_aux)
+    d = Differentiable(func, wrt=names, backend=backend, has_aux=has_aux)
     return Bound(fn, d, prefix, keywords, visible)
 
 

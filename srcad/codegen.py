@@ -132,8 +132,8 @@ def unparse(tree):
     return (getattr(ast, "unparse", None) or astunparse.unparse)(py)
 
 
-def to_source(fn_node, params, header):
-    """The factory module's source text for one generated function."""
+def readable(fn_node):
+    """The source of one generated function, its ``file:line`` markers as comments."""
     body = unparse(fn_node).strip("\n")
     lines = []
     for line in body.splitlines():
@@ -142,14 +142,22 @@ def to_source(fn_node, params, header):
             lines.append(f"{m.group(1)}# {m.group(2)}")
         elif line.strip():
             lines.append(line)
-    inner = textwrap.indent("\n".join(lines), "    ")
+    return "\n".join(lines)
+
+
+def to_source(fn_node, params, header):
+    """The factory module's source text for one generated function."""
+    inner = textwrap.indent(readable(fn_node), "    ")
     head = "\n".join("    # " + comment_safe(h) for h in header)
     return (f"def _srcad_factory({', '.join(params)}):\n{head}\n{inner}\n"
             f"    return {fn_node.name}\n")
 
 
 def inner_source(text):
-    """The generated function alone (what users read), from the factory text."""
+    """The generated function alone (what users read), from the factory text (a module
+    of the numba backend is read as it is)."""
+    if not text.startswith("def _srcad_factory("):
+        return text
     lines = text.splitlines()[1:-1]
     return textwrap.dedent("\n".join(lines)) + "\n"
 

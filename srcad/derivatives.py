@@ -184,7 +184,8 @@ def _gradient_of(d):
             return d.grad(*args)
         gradient.__srcad_derivative__ = (d, "grad")
         gradient.__name__ = f"{d.fn.__name__}_grad"
-        cached = d._gradient_fn = type(d)(gradient, wrt=d.wrt if not d.single else d.wrt[0])
+        cached = d._gradient_fn = type(d)(gradient, wrt=d.wrt if not d.single else d.wrt[0],
+                                             backend=d.backend)
     return cached
 
 

@@ -1,0 +1,36 @@
+"""Which backend compiles a Differentiable's generated code: the option and its default.
+
+``backend="numpy"`` runs the generated NumPy code; ``"numba"`` compiles it with
+``numba.njit`` (``srcad/numba_backend.py``) and raises where numba cannot;
+``"auto"`` uses numba where it compiles and the NumPy code elsewhere (and NumPy
+alone when numba is not installed). ``None`` takes ``SRCAD_BACKEND``, else
+``"numpy"``.
+"""
+import importlib.util
+import os
+
+NAMES = ("numpy", "numba", "auto")
+COMPILED = ("vjp", "jvp")   # the kinds numba compiles (a nested derivative's vjp_plain is read)
+EXTRA = "pip install srcad[numba]"
+
+
+def numba_installed():
+    return importlib.util.find_spec("numba") is not None
+
+
+def resolve(backend):
+    """The backend name for the option ``backend`` (None: the process default)."""
+    given = backend
+    if backend is None:
+        backend = os.environ.get("SRCAD_BACKEND", "").strip().lower() or "numpy"
+    if not isinstance(backend, str) or backend not in NAMES:
+        where = "backend" if given is not None else "SRCAD_BACKEND"
+        raise ValueError(f"{where}={backend!r} is not a backend: use 'numpy', 'numba' or "
+                         f"'auto'")
+    if backend == "numba" and not numba_installed():
+        raise ImportError(f"backend='numba' needs numba, which is not installed: "
+                          f"{EXTRA} (or use backend='numpy', or 'auto' to use numba only "
+                          f"where it is installed)", name="numba")
+    if backend == "auto" and not numba_installed():
+        return "numpy"
+    return backend

@@ -1,0 +1,212 @@
+"""The numba backend: the generated code of one specialisation compiled with ``numba.njit``.
+
+``transforms/numba_form.py`` splits the optimised generated function into a core
+(loop records in typed arrays) and a Python entry (work buffers, the seed). This
+module writes both as one module, the core under ``@_njit``, and loads it::
+
+    # srcad: reverse mode (vector-Jacobian product) of euler (model.py:3)
+    # wrt ('k', 'c'), signature (float, float)
+    # backend numba: numba.njit(cache=True) compiles euler_vjp_core; euler_vjp calls it
+    @_njit
+    def euler_vjp_core(k, c, seed, out):
+        ...
+
+    def euler_vjp(k, c, seed, out=None):
+        return euler_vjp_core(k, c, _rt.seed_value(seed), out)
+
+That text is what ``f.source("grad", *args)`` shows for the backend. With the disk
+cache on it is written to ``<cache dir>/numba/<name>-<digest>.py`` (the digest covers
+the srcad cache key and the text) so numba's own on-disk cache (``cache=True``) lets
+another process skip the JIT; with it off the module lives in memory only.
+
+numba compiles lazily, on the first call of each argument type. Where it refuses
+(an unsupported call, a value it cannot type) the failure is said once, at the user's
+line the generated line came from: ``backend="numba"`` raises ``TransformError``,
+``backend="auto"`` warns and uses the NumPy backend's code for that specialisation.
+"""
+import builtins
+import hashlib
+import linecache
+import os
+import re
+import sys
+import traceback
+import types
+import warnings
+
+import numba
+
+from srcad import cache as disk
+from srcad import codegen, numba_runtime, runtime
+from srcad.errors import TransformError
+from srcad.transforms import numba_form
+from srcad.workspace import Workspace
+
+_LINE = re.compile(r"^\s*# (.+?):(\d+)  ")
+
+
+def _bindings(namespace):
+    """The generated module's globals: the namespace with the runtime's numba twins."""
+    out = {}
+    for name, obj in namespace.items():
+        if obj is runtime:
+            obj = numba_runtime
+        else:
+            try:
+                obj = numba_runtime.TWINS.get(obj, obj)
+            except TypeError:               # an unhashable constant
+                pass
+        out[name] = obj
+    return out
+
+
+def module_text(core, entry, header):
+    """The module numba compiles (and users read)."""
+    note = (f"backend numba: numba.njit(cache=True) compiles {core.name}; "
+            f"{entry.name} calls it from Python")
+    head = "\n".join("# " + codegen.comment_safe(h) for h in header + [note])
+    return (f"{head}\n@_njit\n{codegen.readable(core)}\n\n\n{codegen.readable(entry)}\n")
+
+
+def _file_for(key, text, name):
+    """The module's file in the disk cache (written once), or None (cache off)."""
+    if not disk.enabled():
+        return None
+    folder = disk.directory() / "numba"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        digest = hashlib.sha256((key + "\n" + text).encode()).hexdigest()[:20]
+        safe = re.sub(r"\W", "_", name)[:40]
+        path = folder / f"{safe}-{digest}.py"
+        if not path.exists() or path.read_text() != text:
+            tmp = folder / f".tmp-{digest}-{os.getpid()}"
+            tmp.write_text(text)
+            os.replace(tmp, path)
+        return str(path)
+    except OSError:
+        return None
+
+
+def build(d, kind, gen, header, key, fallback):
+    """The compiled specialisation of ``d`` of ``kind`` for the generated ``gen`` (its tree
+    annotated): a Python entry calling the njit core, or ``fallback()`` (the NumPy
+    backend's) when ``d.backend`` is "auto" and numba cannot take it."""
+    if d.inner is not None:
+        return refuse(d, gen.filename, gen.lineno, "a derivative of a derivative (hessian, "
+                      "hvp, grad of grad) calls the inner derivative's generated code, which "
+                      "numba does not compile: the numba backend compiles first derivatives",
+                      fallback)
+    seed = gen.tree.args.args[len(d.params)].id if kind == "vjp" else None
+    workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
+    try:
+        core, entry = numba_form.lower(gen.tree, gen.env.namespace, seed, workspaces)
+    except numba_form.Unsupported as exc:
+        line = getattr(exc.node, "lineno", None) or gen.lineno
+        return refuse(d, gen.filename, line, exc.reason, fallback)
+    text = module_text(core, entry, header)
+    path = _file_for(key, text, d.fn.__qualname__)
+    filename = path or f"<srcad numba {codegen.comment_safe(d.fn.__qualname__)} " \
+                       f"{hashlib.sha256(text.encode()).hexdigest()[:12]}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    module = _module(filename, path)
+    scope = module.__dict__
+    scope.update(_bindings(gen.env.namespace))
+    scope.update(__builtins__=builtins, _njit=numba.njit(cache=path is not None))
+    exec(compile(text, filename, "exec"), scope)
+    return Guarded(d, scope[entry.name], scope[core.name], text, gen, fallback)
+
+
+def _module(filename, path):
+    """The generated module, registered in ``sys.modules`` under a name of its text's
+    digest: numba's cache finds a cached function's globals again by module name (in
+    another process too, once this process has built the same module)."""
+    name = "srcad_numba_" + hashlib.sha256(filename.encode()).hexdigest()[:20]
+    module = sys.modules.get(name)
+    if module is None:
+        module = types.ModuleType(name)
+        module.__file__ = path or filename
+        sys.modules[name] = module
+    return module
+
+
+class Guarded:
+    """The entry, with numba's refusal (at its lazy compile) turned into srcad's report.
+
+    Calling it calls the entry; a numba typing or lowering failure of the core becomes
+    a ``TransformError`` at the user's line, or with ``backend="auto"`` a warning and
+    the NumPy backend's function, which is then called for good."""
+
+    def __init__(self, d, entry, core, text, gen, fallback):
+        self.d, self.entry, self.core, self.gen, self.fallback = d, entry, core, gen, fallback
+        self.__srcad_text__ = text
+        self.__srcad_backend__ = "numba"
+        self.__name__ = entry.__name__
+
+    def __call__(self, *args):
+        try:
+            return self.entry(*args)
+        except Exception as exc:
+            if not _compiling(exc):
+                raise
+            self.entry = _switch(self, exc)
+            return self.entry(*args)
+
+
+def _compiling(exc):
+    """Was ``exc`` raised while numba compiled (typing, lowering), not by compiled code?
+    (Compiled code raises from the dispatcher's C call: no frame of numba's compiler.)"""
+    if isinstance(exc, numba.core.errors.NumbaError):
+        return True
+    inside = os.path.join("numba", "core", "")
+    return any(inside in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
+
+
+def _switch(g, exc):
+    """What ``g`` calls after numba refused: the NumPy function (auto), else raise."""
+    filename, line = _user_line(g.__srcad_text__, str(exc), g.gen)
+    reason = _reason(exc)
+    fn = refuse(g.d, filename, line, reason, g.fallback)
+    g.__srcad_text__ = fn.__srcad_text__
+    g.__srcad_backend__ = "numpy"
+    return fn
+
+
+def _reason(exc):
+    """The first informative line of numba's message."""
+    if not isinstance(exc, numba.core.errors.NumbaError):
+        return f"{type(exc).__name__}: {exc}"
+    for line in str(exc).splitlines():
+        line = line.strip()
+        if line and not line.startswith(("During:", "File ", "^", "Failed in")):
+            return re.sub(r"\x1b\[[0-9;]*m", "", line)
+    return "numba could not compile it"
+
+
+def _user_line(text, message, gen):
+    """(file, line) of the user's line that the generated line named in ``message``
+    comes from (the nearest ``# file:line`` comment above it), else the function's."""
+    lines = text.splitlines()
+    found = re.findall(r'File "[^"]*", line (\d+)', message)
+    for number in reversed(found):
+        k = int(number) - 1
+        while 0 <= k < len(lines):
+            m = _LINE.match(lines[k])
+            if m:
+                return gen.filename, int(m.group(2))
+            k -= 1
+    return gen.filename, gen.lineno
+
+
+def refuse(d, filename, line, reason, fallback):
+    """Say once that numba cannot compile ``d``'s code at ``filename:line`` and why; the
+    NumPy backend's function (auto) or raise (numba)."""
+    error = TransformError(
+        f"the numba backend cannot compile the derivative of `{d.fn.__qualname__}`",
+        filename=filename, lineno=line, why=reason,
+        hint="use backend='auto' (the NumPy backend where numba cannot compile) or "
+             "backend='numpy'")
+    if d.backend != "auto":
+        raise error
+    warnings.warn(f"srcad: {error}\n(backend='auto': using the NumPy backend for this "
+                  f"signature)", RuntimeWarning, stacklevel=2)
+    return fallback()

@@ -1,0 +1,249 @@
+"""What numba-compiled generated code calls as ``_rt``: njit-able twins of the runtime.
+
+The numba backend (``srcad/numba_backend.py``) binds ``_rt`` to this module in the
+generated module, and each kernel that has a twin here (``TWINS``) to its twin. A
+helper generated code names that has no twin stays a Python function, which numba
+refuses to call: the backend reports that at the user's line (and falls back with
+``backend="auto"``). Each twin gives the result of the NumPy one on the values
+numba can hold (scalars, arrays); typing refuses the rest.
+
+The loop-record helpers (``floats``, ``ints``, ``bools``, ``reserve``, ``room``,
+``trips``, ``last_of_range``) serve ``transforms/numba_form.py``'s stacks.
+``seed_value`` runs in the Python entry, before the core: ``grad``'s seed object
+becomes 1.0 (the core checks the output is a scalar before the reverse sweep).
+"""
+import numba
+import numpy as np
+from numba.extending import overload
+
+from srcad import seeds
+from srcad.kernels import broadcast, power
+
+_jit = numba.njit(cache=True)
+
+
+def seed_value(seed):
+    """The seed as a value the core can take: ``grad``'s seed object is 1.0."""
+    return seed.one if type(seed) is seeds.GradSeed else seed
+
+
+# ------------------------------------------------------------ loop records
+
+@_jit
+def floats(n):
+    return np.empty(n, np.float64)
+
+
+@_jit
+def ints(n):
+    return np.empty(n, np.int64)
+
+
+@_jit
+def bools(n):
+    return np.empty(n, np.bool_)
+
+
+@_jit
+def reserve(a, need):
+    """``a``, or a copy with room for ``need`` items (at least twice as long)."""
+    if need <= a.shape[0]:
+        return a
+    b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
+    b[:a.shape[0]] = a
+    return b
+
+
+@_jit
+def room(a, sp):
+    """``a`` with room for the item at ``sp`` (doubling when full)."""
+    if sp < a.shape[0]:
+        return a
+    return reserve(a, sp + 1)
+
+
+@_jit
+def trips(start, stop, step):
+    """len(range(start, stop, step))."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // (-step))
+
+
+@_jit
+def last_of_range(start, stop, step):
+    """The last value of range(start, stop, step) (start - step when it is empty)."""
+    return start + (trips(start, stop, step) - 1) * step
+
+
+# ------------------------------------------------------------ the runtime's helpers
+
+def _scalar(t):
+    return isinstance(t, (numba.types.Number, numba.types.Boolean))
+
+
+def grad_seed(seed, value):
+    """The seed, once the output is known to be a value the seed fits."""
+    raise NotImplementedError("njit only")
+
+
+@overload(grad_seed, jit_options={"cache": True})
+def _grad_seed(seed, value):
+    if _scalar(seed) and _scalar(value):
+        return lambda seed, value: seed
+    if isinstance(seed, numba.types.Array) and isinstance(value, numba.types.Array):
+        return lambda seed, value: seed
+    if _scalar(seed) and isinstance(value, numba.types.Array):
+        def not_scalar(seed, value):       # grad of an array output: grad reports it
+            raise ValueError("grad needs a scalar output")
+        return not_scalar
+    return None
+
+
+def zeros_cot(x):
+    raise NotImplementedError("njit only")
+
+
+@overload(zeros_cot, jit_options={"cache": True})
+def _zeros_cot(x):
+    if isinstance(x, numba.types.Array):
+        if isinstance(x.dtype, (numba.types.Float, numba.types.Complex)):
+            return lambda x: np.zeros(x.shape, x.dtype)
+        return lambda x: np.zeros(x.shape, np.float64)
+    if _scalar(x):
+        return lambda x: 0.0
+    return None
+
+
+def finalize_array(c, x):
+    raise NotImplementedError("njit only")
+
+
+@overload(finalize_array, jit_options={"cache": True})
+def _finalize_array(c, x):
+    """The gradient of array argument ``x`` from its cotangent ``c`` (a new array of
+    ``x``'s shape and dtype; ``c`` itself when it is one)."""
+    if not isinstance(x, numba.types.Array):
+        return None
+    if isinstance(c, numba.types.Array) and c.dtype == x.dtype and c.ndim == x.ndim:
+        def same(c, x):
+            if c.shape == x.shape:
+                return c
+            out = np.empty(x.shape, x.dtype)
+            out[...] = c
+            return out
+        return same
+    if isinstance(c, numba.types.Array) and c.ndim == x.ndim:
+        def cast(c, x):
+            out = np.empty(x.shape, x.dtype)
+            out[...] = c
+            return out
+        return cast
+    if _scalar(c):
+        def fill(c, x):
+            return np.full(x.shape, c, x.dtype)
+        return fill
+    return None
+
+
+def unbroadcast(g, x):
+    raise NotImplementedError("njit only")
+
+
+@overload(unbroadcast, jit_options={"cache": True})
+def _unbroadcast(g, x):
+    """Sum ``g`` down to ``x``'s shape: scalars and arrays of one shape (what loop code
+    has); a broadcast between arrays of different ranks is left to the NumPy backend."""
+    if _scalar(x) and _scalar(g):
+        return lambda g, x: g
+    if _scalar(x) and isinstance(g, numba.types.Array):
+        return lambda g, x: g.sum()
+    if isinstance(x, numba.types.Array) and isinstance(g, numba.types.Array) \
+            and g.ndim == x.ndim:
+        def same_rank(g, x):
+            if g.shape != x.shape:
+                raise ValueError("unbroadcast between arrays of different shapes")
+            return g
+        return same_rank
+    return None
+
+
+def pow_dbase(a, b):
+    raise NotImplementedError("njit only")
+
+
+@overload(pow_dbase, jit_options={"cache": True})
+def _pow_dbase(a, b):
+    """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (scalars)."""
+    if _scalar(a) and _scalar(b):
+        def scalar(a, b):
+            if b == 2:
+                return 2.0 * a
+            if b == 3:
+                return 3.0 * (a * a)
+            if b == 0:
+                return a * 0.0
+            return b * a ** (b - 1)
+        return scalar
+    return None
+
+
+def full_tangent(t, x):
+    raise NotImplementedError("njit only")
+
+
+@overload(full_tangent, jit_options={"cache": True})
+def _full_tangent(t, x):
+    """A tangent that may merely broadcast to ``x`` (a scalar to an array), made full."""
+    if _scalar(x) and _scalar(t):
+        return lambda t, x: t
+    if isinstance(x, numba.types.Array) and isinstance(t, numba.types.Array) \
+            and t.ndim == x.ndim:
+        def same_rank(t, x):
+            if t.shape != x.shape:
+                raise ValueError("a tangent of another shape than its value")
+            return t
+        return same_rank
+    if isinstance(x, numba.types.Array) and _scalar(t):
+        return lambda t, x: np.full(x.shape, t)
+    return None
+
+
+def tangent_item(t, x, idx, vector):
+    raise NotImplementedError("njit only")
+
+
+@overload(tangent_item, jit_options={"cache": True})
+def _tangent_item(t, x, idx, vector):
+    """The tangent of ``x[idx]``: a scalar tangent of an array is the zero tangent."""
+    if _scalar(t):
+        return lambda t, x, idx, vector: 0.0
+    if isinstance(t, numba.types.Array) and isinstance(x, numba.types.Array) \
+            and t.ndim == x.ndim:
+        return lambda t, x, idx, vector: t[idx]
+    return None
+
+
+def tangent_out(t, y, vector):
+    raise NotImplementedError("njit only")
+
+
+@overload(tangent_out, jit_options={"cache": True})
+def _tangent_out(t, y, vector):
+    """The output tangent shaped and typed like the output ``y``."""
+    if _scalar(y) and _scalar(t):
+        return lambda t, y, vector: t
+    if isinstance(y, numba.types.Array) and isinstance(t, numba.types.Array) \
+            and t.ndim == y.ndim:
+        def same_rank(t, y, vector):
+            out = np.empty(y.shape, y.dtype)
+            out[...] = t
+            return out
+        return same_rank
+    if isinstance(y, numba.types.Array) and _scalar(t):
+        return lambda t, y, vector: np.full(y.shape, t, y.dtype)
+    return None
+
+
+# the NumPy runtime's kernels and their twins here (by identity)
+TWINS = {broadcast.unbroadcast: unbroadcast, power.pow_dbase: pow_dbase}

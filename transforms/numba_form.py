@@ -1,0 +1,446 @@
+"""Generated code shaped for numba: loop records in typed arrays, the workspace outside.
+
+The NumPy backend's reverse sweep keeps what a loop's adjoint reads in a Python
+list of tuples. numba compiles that poorly (a reflected list of tuples), and a
+list of lists (a nested loop) not at all. This pass rewrites the optimised
+generated function into a *core* that ``numba.njit`` compiles and an *entry*
+that runs in Python (it takes the work buffers and the seed, then calls the
+core). Before::
+
+    def f_vjp(x, seed, out=None):
+        work = _ws.take(0, x.shape, x.dtype)
+        loop = []
+        for i in range(n):
+            s3 = s2 * x[i]
+            loop.append((i, s2))
+            s2 = s3
+        ...
+        for i, s2 in reversed(loop):
+            ...
+
+After::
+
+    def f_vjp_core(x, seed, out, work):
+        loop_sp = 0                                  # one stack per record, all calls
+        loop_i = _rt.ints(16)
+        loop_s2 = _rt.floats(16)
+        loop_n = 0                                   # was: loop = []
+        loop_need = loop_sp + _rt.trips(0, n, 1)     # a range: room for its trips
+        loop_i = _rt.reserve(loop_i, loop_need)
+        loop_s2 = _rt.reserve(loop_s2, loop_need)
+        for i in range(n):
+            s3 = s2 * x[i]
+            loop_i[loop_sp] = i                      # was: loop.append((i, s2))
+            loop_s2[loop_sp] = s2
+            loop_sp += 1
+            loop_n += 1
+            s2 = s3
+        ...
+        for loop_k in range(loop_n):                 # was: for i, s2 in reversed(loop)
+            loop_sp -= 1
+            i = loop_i[loop_sp]
+            s2 = loop_s2[loop_sp]
+            ...
+
+    def f_vjp(x, seed, out=None):
+        work = _ws.take(0, x.shape, x.dtype)
+        return f_vjp_core(x, _rt.seed_value(seed), out, work)
+
+A record filled in a ``while`` loop (or anywhere its trip count is not that of a
+``range``) grows by doubling (``_rt.room``). A record inside another loop's record
+(a nested loop) is one stack for all the outer trips; the outer record keeps its
+length. Each record item is stored as an integer when it is provably one (a
+``range`` index, an integer constant, a length, integer arithmetic on them), as
+a boolean when it is a comparison, and as a float otherwise: a value that is
+none of these (an array) makes numba refuse the core, which the backend reports.
+``reversed(range(...))`` becomes a counting-down ``range``.
+
+Anything this pass cannot shape raises ``Unsupported`` (reason, node): the backend
+says so at the user's line and falls back or raises.
+"""
+import builtins
+
+import gast
+
+from srcad.transforms.exits import _assign, _const, _load
+
+
+class Unsupported(Exception):
+    """The generated code has a form this pass cannot give to numba."""
+
+    def __init__(self, reason, node=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.node = node
+
+
+def _store(name):
+    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
+
+
+def _call(fn, *args):
+    return gast.Call(func=fn, args=list(args), keywords=[])
+
+
+def _rt(attr, *args):
+    return _call(gast.Attribute(value=_load("_rt"), attr=attr, ctx=gast.Load()), *args)
+
+
+def _names_in(node):
+    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+
+class _Kinds:
+    """Which local names provably hold an int, which a bool (the rest: floats)."""
+
+    INT_OPS = (gast.Add, gast.Sub, gast.Mult, gast.FloorDiv, gast.Mod)
+
+    def __init__(self, fn, is_builtin):
+        self.is_builtin = is_builtin
+        self.defs = {}              # name -> list of value nodes (None: a loop target)
+        self.shapes = set()         # names holding an array's .shape
+        for node in gast.walk(fn):
+            if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name):
+                self.defs.setdefault(node.targets[0].id, []).append(node.value)
+                if isinstance(node.value, gast.Attribute) and node.value.attr == "shape":
+                    self.shapes.add(node.targets[0].id)
+            elif isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+                targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+                for t in targets:
+                    for n in gast.walk(t):
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                            self.defs.setdefault(n.id, []).append(False)
+            elif isinstance(node, gast.For) and not self._replay(node.iter):
+                ranged = isinstance(node.iter, gast.Call) and self._range_like(node.iter)
+                for n in gast.walk(node.target):
+                    if isinstance(n, gast.Name):
+                        self.defs.setdefault(n.id, []).append(None if ranged else False)
+        self._largest("ints", lambda v: v is None or (v is not False and self._int(v)))
+        self._largest("bools", lambda v: v is not None and v is not False and self._bool(v))
+
+    def _largest(self, attr, holds):
+        """Set ``attr`` to the largest set of names each of whose definitions ``holds``
+        (``holds`` reads that set: a name defined from another is one if the other is)."""
+        found = set(self.defs)
+        setattr(self, attr, found)
+        changed = True
+        while changed:
+            changed = False
+            for name in list(found):
+                if not all(holds(v) for v in self.defs[name]):
+                    found.discard(name)
+                    changed = True
+
+    def _replay(self, it):
+        """``reversed(L)`` of a list: its targets restore values defined elsewhere."""
+        return isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+            and self.is_builtin(it.func.id, "reversed") and len(it.args) == 1 \
+            and isinstance(it.args[0], gast.Name)
+
+    def _range_like(self, call):
+        f = call.func
+        if isinstance(f, gast.Name) and self.is_builtin(f.id, "reversed") and call.args:
+            inner = call.args[0]
+            return isinstance(inner, gast.Call) and self._range_like(inner)
+        return isinstance(f, gast.Name) and self.is_builtin(f.id, "range")
+
+    def _int(self, v):
+        if isinstance(v, gast.Constant):
+            return type(v.value) is int
+        if isinstance(v, gast.Name):
+            return v.id in self.ints
+        if isinstance(v, gast.BinOp):
+            return isinstance(v.op, self.INT_OPS) and self._int(v.left) and self._int(v.right)
+        if isinstance(v, gast.UnaryOp):
+            return isinstance(v.op, (gast.USub, gast.UAdd)) and self._int(v.operand)
+        if isinstance(v, gast.Subscript):
+            return isinstance(v.value, gast.Name) and v.value.id in self.shapes
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Name):
+            return self.is_builtin(v.func.id, "len") or self.is_builtin(v.func.id, "int")
+        return False
+
+    def _bool(self, v):
+        if isinstance(v, gast.Compare) or isinstance(v, gast.BoolOp):
+            return True
+        if isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.Not):
+            return True
+        if isinstance(v, gast.Constant):
+            return type(v.value) is bool
+        return isinstance(v, gast.Name) and v.id in self.bools
+
+    def kind(self, name):
+        return "ints" if name in self.ints else "bools" if name in self.bools else "floats"
+
+
+class _Records:
+    """Finds the record lists (``L = []``, ``L.append(item)``, ``reversed(L)``) and
+    rewrites them into stacks."""
+
+    def __init__(self, fn, is_builtin, taken):
+        self.is_builtin = is_builtin
+        self.taken = set(taken)
+        self.items = {}             # record name -> [item names] (None: a single item)
+        self.fresh_names = {}
+        self.kinds = _Kinds(fn, is_builtin)
+        self._find(fn)
+
+    def fresh(self, base):
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}{k}"
+        self.taken.add(name)
+        return name
+
+    def _find(self, fn):
+        candidates = {}
+        for node in gast.walk(fn):
+            if isinstance(node, gast.Assign) and isinstance(node.value, gast.List) \
+                    and not node.value.elts and len(node.targets) == 1 \
+                    and isinstance(node.targets[0], gast.Name):
+                candidates.setdefault(node.targets[0].id, []).append(node)
+        for name in candidates:
+            appends = [n for n in gast.walk(fn) if self._append_of(n) == name]
+            if not appends:
+                continue
+            shapes = {self._item_names(a.value.args[0]) for a in appends}
+            if len(shapes) != 1 or None in shapes:
+                continue
+            self.items[name] = list(shapes.pop())
+        # every use of a record's name is one of the forms we rewrite
+        for node in gast.walk(fn):
+            for child in gast.iter_child_nodes(node):
+                if isinstance(child, gast.Name) and child.id in self.items \
+                        and not self._allowed_use(node, child):
+                    raise Unsupported(f"the loop record `{child.id}` is used in a way the "
+                                      f"numba backend does not rewrite", node)
+        self.names = {}
+        for rec, items in self.items.items():
+            self.names[rec] = {
+                "sp": self.fresh(f"{rec}_sp"), "n": self.fresh(f"{rec}_n"),
+                "k": self.fresh(f"{rec}_k"),
+                "items": [self.fresh(f"{rec}_{it}") for it in items]}
+
+    @staticmethod
+    def _append_of(node):
+        if isinstance(node, gast.Expr) and isinstance(node.value, gast.Call):
+            f = node.value.func
+            if isinstance(f, gast.Attribute) and f.attr == "append" \
+                    and isinstance(f.value, gast.Name) and len(node.value.args) == 1 \
+                    and not node.value.keywords:
+                return f.value.id
+        return None
+
+    @staticmethod
+    def _item_names(item):
+        elts = item.elts if isinstance(item, gast.Tuple) else [item]
+        if not all(isinstance(e, gast.Name) for e in elts):
+            return None
+        return tuple(e.id for e in elts) if isinstance(item, gast.Tuple) else (elts[0].id,)
+
+    def _allowed_use(self, parent, name):
+        if isinstance(parent, gast.Assign) and name in parent.targets:
+            return isinstance(parent.value, gast.List) and not parent.value.elts
+        if isinstance(parent, gast.Attribute):
+            return parent.attr == "append"
+        if isinstance(parent, gast.Tuple):
+            return True         # an item of an outer record, or a reversed loop's target
+        if isinstance(parent, gast.Call):
+            f = parent.func
+            return isinstance(f, gast.Name) and self.is_builtin(f.id, "reversed")
+        if isinstance(parent, gast.For):
+            return parent.target is name
+        return False
+
+    def kind_of(self, rec, item):
+        return "ints" if item in self.items else self.kinds.kind(item)
+
+    def prologue(self):
+        out = []
+        for rec, names in self.names.items():
+            out.append(_assign(names["sp"], _const(0)))
+            for item, store in zip(self.items[rec], names["items"], strict=True):
+                out.append(_assign(store, _rt(self.kind_of(rec, item), _const(16))))
+        return out
+
+    # ------------------------------------------------------------- rewriting
+    def block(self, stmts):
+        out = []
+        for k, s in enumerate(stmts):
+            rest = [t for t in stmts[k + 1:] if not _is_comment(t)]
+            out += self.stmt(s, rest[0] if rest else None)
+        return out
+
+    def stmt(self, s, following):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name) and s.targets[0].id in self.items:
+            rec = s.targets[0].id
+            names = self.names[rec]
+            out = [gast.copy_location(_assign(names["n"], _const(0)), s)]
+            if isinstance(following, gast.For) and self._is_range(following.iter):
+                trips = _rt("trips", *self._range_args(following.iter))
+                need = self.fresh(f"{rec}_need")
+                out.append(_assign(need, gast.BinOp(left=_load(names["sp"]), op=gast.Add(),
+                                                    right=trips)))
+                for store in names["items"]:
+                    out.append(_assign(store, _rt("reserve", _load(store), _load(need))))
+                following.srcad_reserved = rec
+            return out
+        rec = _Records._append_of(s)
+        if rec in self.items:
+            return self.push(rec, s)
+        if isinstance(s, gast.For):
+            return self.for_loop(s)
+        if isinstance(s, gast.While):
+            s.body = self.block(s.body)
+            s.orelse = self.block(s.orelse)
+            return [s]
+        if isinstance(s, gast.If):
+            s.body = self.block(s.body)
+            s.orelse = self.block(s.orelse)
+            return [s]
+        return [s]
+
+    def push(self, rec, s):
+        names = self.names[rec]
+        sp = names["sp"]
+        reserved = getattr(s, "srcad_in", None) == rec
+        out = []
+        for item, store in zip(self.items[rec], names["items"], strict=True):
+            if not reserved:
+                out.append(_assign(store, _rt("room", _load(store), _load(sp))))
+            value = _load(self.names[item]["n"]) if item in self.items else _load(item)
+            out.append(gast.Assign(targets=[gast.Subscript(value=_load(store), slice=_load(sp),
+                                                           ctx=gast.Store())],
+                                   value=value, type_comment=None))
+        out.append(gast.AugAssign(target=_store(sp), op=gast.Add(), value=_const(1)))
+        out.append(gast.AugAssign(target=_store(names["n"]), op=gast.Add(), value=_const(1)))
+        return [gast.copy_location(o, s) for o in out]
+
+    def for_loop(self, s):
+        it = s.iter
+        reserved = getattr(s, "srcad_reserved", None)
+        if reserved is not None:       # the record's appends directly in this body: no room check
+            for b in s.body:
+                if _Records._append_of(b) == reserved:
+                    b.srcad_in = reserved
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Name) \
+                and self.is_builtin(it.func.id, "reversed") and len(it.args) == 1:
+            arg = it.args[0]
+            if isinstance(arg, gast.Name) and arg.id in self.items:
+                return [self.pop_loop(s, arg.id)]
+            if self._is_range(arg):
+                s.iter = self._counting_down(arg)
+            else:
+                raise Unsupported("`reversed` of something other than a loop record or a "
+                                  "range", s)
+        s.body = self.block(s.body)
+        s.orelse = self.block(s.orelse)
+        return [s]
+
+    def pop_loop(self, s, rec):
+        names = self.names[rec]
+        sp = names["sp"]
+        targets = s.target.elts if isinstance(s.target, gast.Tuple) else [s.target]
+        body = [gast.AugAssign(target=_store(sp), op=gast.Sub(), value=_const(1))]
+        for t, item, store in zip(targets, self.items[rec], names["items"], strict=True):
+            name = self.names[item]["n"] if item in self.items else t.id
+            body.append(_assign(name, gast.Subscript(value=_load(store), slice=_load(sp),
+                                                     ctx=gast.Load())))
+        body += self.block(s.body)
+        loop = gast.For(target=_store(names["k"]),
+                        iter=_call(_load(self._range_name()), _load(names["n"])),
+                        body=body, orelse=[], type_comment=None)
+        return gast.copy_location(loop, s)
+
+    def _range_name(self):
+        return "range"
+
+    def _is_range(self, node):
+        return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+            and self.is_builtin(node.func.id, "range") and 1 <= len(node.args) <= 3 \
+            and not node.keywords
+
+    @staticmethod
+    def _range_args(call):
+        args = list(call.args)
+        if len(args) == 1:
+            return [_const(0), args[0], _const(1)]
+        if len(args) == 2:
+            return args + [_const(1)]
+        return args
+
+    def _counting_down(self, call):
+        """``reversed(range(a, b, s))`` as ``range(last, a - s, -s)``."""
+        a, b, step = self._range_args(call)
+        last = _rt("last_of_range", a, b, step)
+        stop = gast.BinOp(left=a, op=gast.Sub(), right=step)
+        return _call(call.func, last, stop, gast.UnaryOp(op=gast.USub(), operand=step))
+
+
+def lower(fn, namespace, seed_param=None, workspace_names=()):
+    """(core, entry): the numba core and the Python entry for the generated ``fn``.
+
+    ``seed_param`` names the reverse sweep's seed parameter (the entry passes its value
+    through ``_rt.seed_value``); ``workspace_names`` are the names bound to the workspace
+    (their ``take`` calls move to the entry)."""
+    if fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs:
+        raise Unsupported("the generated function takes *args or keywords", fn)
+    if "_rt" not in namespace:
+        raise Unsupported("the generated code has no runtime binding", fn)
+
+    def is_builtin(name, what):
+        obj = namespace.get(name, getattr(builtins, name, None))
+        return obj is getattr(builtins, what)
+
+    params = [a.id for a in fn.args.args]
+    taken = set(params) | set(namespace) | {n.id for n in gast.walk(fn)
+                                            if isinstance(n, gast.Name)}
+    body = list(fn.body)
+    hoisted, rest = [], []
+    for s in body:
+        uses = _names_in(s) & set(workspace_names)
+        if not uses:
+            rest.append(s)
+            continue
+        known = set(params) | {h.targets[0].id for h in hoisted if isinstance(h, gast.Assign)}
+        ok = isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            and isinstance(s.targets[0], gast.Name) and not rest_has_loop(rest) \
+            and _names_in(s.value) - set(namespace) - {"_ws"} <= known | set(workspace_names)
+        if not ok:
+            raise Unsupported("a work buffer is taken inside the computation (not in the "
+                              "prologue)", s)
+        hoisted.append(s)
+    for s in hoisted:
+        body.remove(s)
+    records = _Records(gast.FunctionDef(name=fn.name, args=fn.args, body=body,
+                                        decorator_list=[], returns=None, type_comment=None),
+                       is_builtin, taken)
+    new_body = records.prologue() + records.block(body)
+    core_name = records.fresh(f"{fn.name}_core")
+    buffer_names = [s.targets[0].id for s in hoisted]
+    core_args = gast.arguments(
+        args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
+              for p in params + buffer_names],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    core = gast.FunctionDef(name=core_name, args=core_args, body=new_body, decorator_list=[],
+                            returns=None, type_comment=None)
+    gast.copy_location(core, fn)
+    call_args = [_rt("seed_value", _load(p)) if p == seed_param else _load(p) for p in params]
+    call_args += [_load(b) for b in buffer_names]
+    entry_body = hoisted + [gast.Return(value=_call(_load(core_name), *call_args))]
+    entry = gast.FunctionDef(name=fn.name, args=fn.args, body=entry_body, decorator_list=[],
+                             returns=None, type_comment=None)
+    gast.copy_location(entry, fn)
+    return core, entry
+
+
+def _is_comment(s):
+    """A ``# file:line`` marker (a string statement until the source is printed)."""
+    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) \
+        and isinstance(s.value.value, str)
+
+
+def rest_has_loop(stmts):
+    return any(isinstance(n, (gast.For, gast.While)) for s in stmts for n in gast.walk(s))
