@@ -8,6 +8,7 @@ from srcad.transforms.rules import (  # noqa: F401
     numpy_builders,
     numpy_einsum,
     numpy_linalg,
+    numpy_moves,
     numpy_reductions,
     numpy_reorder,
     numpy_rules,
@@ -19,4 +20,4 @@ from srcad.transforms.rules import (  # noqa: F401
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
            builtins_rules, numpy_builders, numpy_reorder, piecewise,
-           numpy_einsum)
+           numpy_einsum, numpy_moves)

@@ -162,3 +162,46 @@ class _Rename(ast.NodeTransformer):
 
     def visit_Name(self, node):
         return ast.Name(id=self.to, ctx=node.ctx) if node.id == "d" else node
+
+
+def gather(target, params, operands=1, index=None):
+    """Both modes of ``target``, which moves, repeats, cuts or drops entries of its first
+    ``operands`` parameters (or of the parameters named by the tuple ``operands``):
+    ``index`` is the expression of where each entry of the result comes from, by default
+    ``target`` called on the entry numbers of its operands (``gather_index``) and on its
+    other parameters. The other parameters get no derivative (refused if they carry one)::
+
+        gather(np.roll, "a, shift, axis=None")
+
+        def roll_bar(y, g, a, shift, axis=None):
+            moved = np.roll(gather_index(a, 0), shift, axis=axis)
+            return (gather_back(g, moved, a, 0), not_differentiated("np.roll's shift"), ...)
+
+        def roll_dot(y, a, shift, axis=None):
+            moved = np.roll(gather_index(a, 0), shift, axis=axis)
+            return (lambda d0: gather_tangent(d0, moved, a, 0), lambda d1: not_differentiated(...))
+    """
+    scope = sys._getframe(1).f_globals
+    spec = ast.parse(f"def f({params}): pass").body[0].args
+    names = [a.arg for a in spec.args + spec.kwonlyargs]
+    ops = names[:operands] if isinstance(operands, int) else list(operands)
+    starts = dict(zip(ops, ["0"] + [" + ".join(f"np.size({o})" for o in ops[:k])
+                                    for k in range(1, len(ops))], strict=True))
+    name = target.__name__
+    if index is None:
+        defaults = {a.arg for a in spec.args[len(spec.args) - len(spec.defaults):]}
+        defaults |= {a.arg for a in spec.kwonlyargs}
+        index = f"np.{name}({', '.join(f'gather_index({n}, {starts[n]})' if n in ops else f'{n}={n}' if n in defaults else n for n in names)})"
+    refused = {n: f"not_differentiated(\"the argument {n} of np.{name}\")" for n in names}
+    back = ", ".join(f"gather_back(g, moved, {n}, {starts[n]})" if n in ops else refused[n]
+                     for n in names)
+    ahead = ", ".join(f"lambda d{k}: " + (f"gather_tangent(d{k}, moved, {n}, {starts[n]})"
+                                          if n in ops else refused[n])
+                      for k, n in enumerate(names))
+    bar = functools.cache(lambda: _define(
+        f"{name}_bar", f"def {name}_bar(y, g, {params}):\n    moved = {index}\n"
+                       f"    return ({back},)\n", scope))
+    dot = functools.cache(lambda: _define(
+        f"{name}_dot", f"def {name}_dot(y, {params}):\n    moved = {index}\n"
+                       f"    return ({ahead},)\n", scope))
+    written([target], bar, dot)

@@ -1,0 +1,231 @@
+"""NumPy coverage: each function of the table below, checked against central differences in
+reverse mode, forward mode (one tangent and the vector mode of ``jacobian``), float32, and
+second order (``hvp`` and ``hessian`` against differences of the gradient).
+
+``CASES`` is the table: a case names a function of this module (a user's function calling
+the covered NumPy function, so that every row also goes through the compiler), its input's
+shape and domain. Points are sampled away from kinks (``mod``, ``sort``, ``partition``,
+``select``, ``interp``). ``CHECKED`` maps every target given a rule by the coverage rule
+modules to the cases that check it (tests/test_rules.py's meta-test reads it).
+"""
+import inspect
+
+import numpy as np
+import pytest
+
+import srcad
+from conftest import fd_check, fd_check_forward
+from srcad.kernels.moves import gather_back, select_back
+
+MARKER = "# <- refused"
+
+
+# ---- the functions ---------------------------------------------------------------------
+# shapes and arrays
+
+def split3(x):
+    a, b, c = np.split(x, 3, axis=1)
+    return a * b + c
+
+
+def array_split2(x):
+    a, b = np.array_split(x, 2)
+    return np.sum(a, axis=0) * np.sum(b ** 2, axis=0)
+
+
+def hvd_split(x):
+    a, b, c = np.hsplit(x, 3)
+    d, e, f = np.vsplit(x, [1, 2])
+    (p, q) = np.dsplit(np.reshape(x, (1, 3, 3)), [1])
+    return a * d.T + np.sum(q) * c + e * f + np.sum(p * 2.0)
+
+
+def repeat_tile(x):
+    return np.repeat(x, 2, axis=0) * np.tile(x, (2, 1)) + np.repeat(x, [1, 0, 2], axis=1)[0]
+
+
+def roll_rot(x):
+    return np.roll(x, 1, axis=1) * np.rot90(x) + np.rollaxis(x, 1) + np.roll(x, -4)
+
+
+def appended(x):
+    return np.append(x, x[0] * 2.0) * np.append(np.append(x[1:], x[:1], axis=0), x[2])
+
+
+def partitioned(x):
+    return np.partition(x, 1) * np.arange(1.0, 4.0) + np.partition(x, [0, 2], axis=None)[4]
+
+
+def padded(x):
+    return np.pad(x, ((1, 0), (0, 2)))[:3] + np.pad(x, 1, mode="reflect")[1:4, :5] * 2.0 + \
+        np.pad(x, (1, 1), mode="edge")[:3, :5] + np.pad(x, 1, "wrap")[2:, :5] + \
+        np.pad(x, 1, constant_values=3.0)[1:4, :5]
+
+
+def taken(x):
+    return np.take(x, [0, 2, 2], axis=1) * np.delete(x, 1, axis=1)[:, [0, 1, 1]] + \
+        np.compress([True, False, True], x, axis=0)[:, [0, 0, 1]].sum()
+
+
+def inserted(x):
+    return np.insert(x, 1, x[0] * 2.0, axis=0) * np.resize(x, (4, 3)) + np.sum(np.extract(
+        x > 0.5, x)) + np.diagflat(x[0], 1)[:4, :3]
+
+
+def selected(x):
+    return np.select([x > 0.5, x < 0.3], [x ** 2, np.sin(x)], default=x * 3.0) + \
+        np.select([x > 0.6], [x * 2.0])
+
+
+# ---- the table ---------------------------------------------------------------------------
+
+DOMAINS = {
+    "unit": lambda rng, s: rng.uniform(0.1, 0.9, s),
+    # distinct entries at least 0.05 apart, away from the select thresholds
+    "spread": lambda rng, s: (rng.permutation(np.prod(s)).reshape(s) * 0.09 + 0.04 +
+                              rng.uniform(0.0, 0.02, s)),
+}
+
+CASES = {
+    "split": (split3, (3, 3), "unit"), "array_split": (array_split2, (3, 4), "unit"),
+    "hsplit_vsplit_dsplit": (hvd_split, (3, 3), "unit"),
+    "repeat_tile": (repeat_tile, (3, 3), "unit"), "roll_rot90_rollaxis": (roll_rot, (3, 3), "unit"),
+    "append": (appended, (3, 3), "unit"), "partition": (partitioned, (3, 3), "spread"),
+    "pad": (padded, (3, 3), "unit"), "take_delete_compress": (taken, (3, 3), "unit"),
+    "insert_resize_extract_diagflat": (inserted, (3, 3), "spread"),
+    "select": (selected, (3, 3), "spread"),
+}
+
+CHECKED = {
+    np.split: ["split"], np.array_split: ["array_split"],
+    np.hsplit: ["hsplit_vsplit_dsplit"], np.vsplit: ["hsplit_vsplit_dsplit"],
+    np.dsplit: ["hsplit_vsplit_dsplit"], np.repeat: ["repeat_tile"], np.tile: ["repeat_tile"],
+    np.roll: ["roll_rot90_rollaxis"], np.rot90: ["roll_rot90_rollaxis"],
+    np.rollaxis: ["roll_rot90_rollaxis"], np.append: ["append"], np.partition: ["partition"],
+    np.pad: ["pad"], np.take: ["take_delete_compress"], np.delete: ["take_delete_compress"],
+    np.compress: ["take_delete_compress"], np.insert: ["insert_resize_extract_diagflat"],
+    np.resize: ["insert_resize_extract_diagflat"], np.extract: ["insert_resize_extract_diagflat"],
+    np.diagflat: ["insert_resize_extract_diagflat"], np.select: ["select"],
+    # kernels of the reverse rules, differentiated again by the second-order tests
+    gather_back: ["split", "pad", "partition"], select_back: ["select"],
+}
+
+
+def sample(case, rng, dtype=np.float64):
+    _, shape, domain = CASES[case]
+    return DOMAINS[domain](rng, shape).astype(dtype)
+
+
+def energy(fn):
+    """A scalar function of ``fn``'s result whose Hessian is not trivial."""
+    def scalar(x):
+        y = fn(x)
+        return np.sum(y * y * y) + np.sum(np.sin(y))
+    scalar.__name__ = f"energy_{fn.__name__}"
+    return scalar
+
+
+NAMES = sorted(CASES)
+
+
+# ---- the checks --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", NAMES)
+def test_reverse(case, rng):
+    fd_check(CASES[case][0], (sample(case, rng),), 0, rng)
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_forward(case, rng):
+    fd_check_forward(CASES[case][0], (sample(case, rng),), 0, rng)
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_jacobians_both_modes(case, rng):
+    """The vector mode of forward rules (all columns at once) and reverse row by row."""
+    fn = CASES[case][0]
+    x = sample(case, rng)
+    v = rng.standard_normal(x.shape)
+    eps = 1e-6
+    want = (fn(x + eps * v) - fn(x - eps * v)) / (2 * eps)
+    for mode in ("forward", "reverse"):
+        jac = srcad.jacobian(fn, mode=mode)(x)
+        np.testing.assert_allclose(np.tensordot(jac, v, axes=v.ndim), want, rtol=1e-5,
+                                   atol=1e-6, err_msg=mode)
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_float32(case, rng):
+    """A float32 argument gets a float32 gradient: the float64 one, rounded."""
+    fn = energy(CASES[case][0])
+    x = sample(case, rng, np.float32)
+    g32 = srcad.grad(fn)(x)
+    g64 = srcad.grad(fn)(x.astype(np.float64))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g64, rtol=2e-3, atol=2e-3 * np.max(np.abs(g64)))
+
+
+@pytest.mark.parametrize("case", NAMES)
+def test_second_order(case, rng):
+    """hvp (forward over reverse) and the Hessian along a random direction, against central
+    differences of the (finite-difference checked) gradient."""
+    fn = energy(CASES[case][0])
+    x = sample(case, rng)
+    v = rng.standard_normal(x.shape)
+    eps = 1e-6
+    grad = srcad.grad(fn)
+    want = (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps)
+    scale = 1e-6 * (1.0 + np.max(np.abs(want)))
+    np.testing.assert_allclose(srcad.hvp(fn, (x,), v), want, rtol=1e-5, atol=scale)
+    h = srcad.hessian(fn)(x)
+    np.testing.assert_allclose(np.tensordot(h, v, axes=v.ndim), want, rtol=1e-5, atol=scale)
+
+
+def test_every_coverage_rule_has_a_case():
+    from srcad.transforms.rules import registry
+    ours = {"srcad.transforms.rules.numpy_moves"}
+    registered = {t for t, o in registry.OPS.items() if o.reverse is not None or
+                  o.forward is not None if _module(o) in ours}
+    missing = [getattr(t, "__name__", t) for t in registered if t not in CHECKED]
+    assert not missing, f"rules without a case: {missing}"
+    assert all(c in CASES for cases in CHECKED.values() for c in cases)
+
+
+def _module(op):
+    rule = op.reverse or op.forward
+    return getattr(rule.template, "__module__", None)
+
+
+# ---- refusals ------------------------------------------------------------------------------
+
+def marked_line(fn):
+    lines, start = inspect.getsourcelines(fn)
+    hits = [i for i, line in enumerate(lines) if MARKER in line]
+    assert len(hits) == 1, f"{fn.__name__} must mark exactly one line"
+    return start + hits[0]
+
+
+def refused(fn, x, mode="reverse"):
+    with pytest.raises(srcad.TransformError) as info:
+        if mode == "reverse":
+            srcad.grad(fn)(x)
+        else:
+            srcad.jvp(fn, (x,), (np.ones_like(x),))
+    err = info.value
+    assert err.lineno == marked_line(fn) and err.filename == __file__, str(err)
+    return str(err)
+
+
+def pad_mean(x):
+    return np.sum(np.pad(x, 1, mode="mean"))  # <- refused
+
+
+def pad_active_constant(x):
+    return np.sum(np.pad(x, 1, constant_values=x[0]))  # <- refused
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_pad_refusals(mode):
+    x = np.array([0.3, 0.5, 0.8])
+    assert "mode='mean'" in refused(pad_mean, x, mode)
+    assert "constant_values of np.pad" in refused(pad_active_constant, x, mode)
