@@ -15,7 +15,10 @@ import pytest
 
 import srcad
 from conftest import fd_check, fd_check_forward
+from srcad.kernels.curves import gradient_back
+from srcad.kernels.elementwise import sinc_slope
 from srcad.kernels.moves import gather_back, select_back
+from srcad.kernels.products import cross_plain
 
 MARKER = "# <- refused"
 
@@ -77,6 +80,52 @@ def selected(x):
         np.select([x > 0.6], [x * 2.0])
 
 
+def contracted(x):
+    return np.tensordot(x, x ** 2, axes=1) + np.tensordot(x, np.sin(x), axes=([0], [1])) + \
+        np.tensordot(x, x, axes=2) + np.tensordot(np.reshape(x, (3, 3, 1)), x, axes=([1], [0]))[:, 0]
+
+
+def kron_cross(x):
+    return np.kron(x[:2, :2], x) [:3, :3] + np.kron(x[0], x[1])[:3] + np.cross(x, x[::-1] ** 2) + \
+        np.cross(x[1], x)
+
+
+def spaced(x):
+    a, b = np.gradient(x)
+    return a * b + np.gradient(x, 0.5, axis=1) + np.gradient(x, [0.0, 0.3, 1.0], axis=0,
+                                                             edge_order=2) ** 2
+
+
+KNOTS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+
+
+def interpolated(x):
+    return np.interp(x, [0.0, 0.3, 0.7, 1.0], [1.0, 2.0, 0.5, 1.5]) * \
+        np.interp(x * 1.5 - 0.2, KNOTS, np.cos(x[0, 0] * KNOTS), left=0.0) + \
+        np.interp(x[0, 0], KNOTS, x[1, 1] * KNOTS ** 2)
+
+
+def polynomial(x):
+    return np.polyval([1.0, -2.0, 3.0, 0.5], x) + np.polyval(x[0], x) * np.polyval(x[1], 0.7)
+
+
+# elementwise
+
+def elementwise(x):
+    z = np.where(x > 0.5, np.inf, x)            # entries nan_to_num replaces
+    return np.sinc(x * 3.0 - 1.0) + np.logaddexp2(x, x[0] * 2.0) * np.real_if_close(x) + \
+        np.nan_to_num(z, posinf=2.0) * x + np.sinc(np.float64(0.0) * x)
+
+
+def remainders(x):
+    return np.mod(x, 0.3) ** 2 + (x % 0.25) * np.fmod(x * 3.0, 0.7) + np.remainder(-x, 0.45)
+
+
+def inverse_hyperbolic(x):
+    return np.arccosh(x + 1.5) * np.arcsinh(x) + np.arctanh(x - 0.5) + np.deg2rad(x) * \
+        np.rad2deg(x) + np.radians(x) * np.degrees(x)
+
+
 # ---- the table ---------------------------------------------------------------------------
 
 DOMAINS = {
@@ -94,6 +143,12 @@ CASES = {
     "pad": (padded, (3, 3), "unit"), "take_delete_compress": (taken, (3, 3), "unit"),
     "insert_resize_extract_diagflat": (inserted, (3, 3), "spread"),
     "select": (selected, (3, 3), "spread"),
+    "tensordot": (contracted, (3, 3), "unit"), "kron_cross": (kron_cross, (3, 3), "unit"),
+    "gradient": (spaced, (3, 3), "unit"), "interp": (interpolated, (3, 3), "spread"),
+    "polyval": (polynomial, (3, 3), "unit"),
+    "sinc_logaddexp2_nan_to_num_real_if_close": (elementwise, (3, 3), "spread"),
+    "mod_remainder_fmod": (remainders, (3, 3), "spread"),
+    "arccosh_arcsinh_arctanh_deg2rad": (inverse_hyperbolic, (3, 3), "unit"),
 }
 
 CHECKED = {
@@ -107,7 +162,16 @@ CHECKED = {
     np.resize: ["insert_resize_extract_diagflat"], np.extract: ["insert_resize_extract_diagflat"],
     np.diagflat: ["insert_resize_extract_diagflat"], np.select: ["select"],
     # kernels of the reverse rules, differentiated again by the second-order tests
-    gather_back: ["split", "pad", "partition"], select_back: ["select"],
+    np.tensordot: ["tensordot"], np.kron: ["kron_cross"], np.cross: ["kron_cross"],
+    np.gradient: ["gradient"], np.interp: ["interp"], np.polyval: ["polyval"],
+    np.sinc: ["sinc_logaddexp2_nan_to_num_real_if_close"],
+    np.logaddexp2: ["sinc_logaddexp2_nan_to_num_real_if_close"],
+    np.nan_to_num: ["sinc_logaddexp2_nan_to_num_real_if_close"],
+    np.real_if_close: ["sinc_logaddexp2_nan_to_num_real_if_close"],
+    # kernels of the reverse rules, differentiated again by the second-order tests
+    sinc_slope: ["sinc_logaddexp2_nan_to_num_real_if_close"],
+    gather_back: ["split", "pad", "partition", "interp"], select_back: ["select"],
+    cross_plain: ["kron_cross"], gradient_back: ["gradient"],
 }
 
 
@@ -183,7 +247,8 @@ def test_second_order(case, rng):
 
 def test_every_coverage_rule_has_a_case():
     from srcad.transforms.rules import registry
-    ours = {"srcad.transforms.rules.numpy_moves"}
+    ours = {f"srcad.transforms.rules.{m}" for m in ("numpy_moves", "numpy_products",
+                                                    "numpy_curves", "numpy_elementwise")}
     registered = {t for t, o in registry.OPS.items() if o.reverse is not None or
                   o.forward is not None if _module(o) in ours}
     missing = [getattr(t, "__name__", t) for t in registered if t not in CHECKED]
@@ -229,3 +294,28 @@ def test_pad_refusals(mode):
     x = np.array([0.3, 0.5, 0.8])
     assert "mode='mean'" in refused(pad_mean, x, mode)
     assert "constant_values of np.pad" in refused(pad_active_constant, x, mode)
+
+
+def gradient_active_spacing(x):
+    return np.sum(np.gradient(x, x[0] * 2.0 + 1.0))  # <- refused
+
+
+def interp_active_xp(x):
+    return np.sum(np.interp(x, x * 2.0, x))  # <- refused
+
+
+def interp_active_left(x):
+    return np.sum(np.interp(x, [0.0, 1.0], x[:2], left=x[0]))  # <- refused
+
+
+def cross_of_2_vectors(x):
+    return np.sum(np.cross(x[:2], x[1:]))  # <- refused
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_arguments_without_a_derivative_are_refused(mode):
+    x = np.array([0.3, 0.5, 0.8])
+    assert "no derivative for this many arguments" in refused(gradient_active_spacing, x, mode)
+    assert "np.interp's xp has no derivative rule" in refused(interp_active_xp, x, mode)
+    assert "np.interp's left has no derivative rule" in refused(interp_active_left, x, mode)
+    assert "3-vectors along the last axis" in refused(cross_of_2_vectors, x, mode)

@@ -44,3 +44,17 @@ def clip_bound_back(g, a, bound, below):
     if bound is None:
         return None
     return unbroadcast(g * clip_outside(a, bound, below), bound)
+
+
+def sinc_slope(x):
+    """The derivative of ``np.sinc``: ``(cos(pi x) - sinc(x)) / x``, 0 at 0."""
+    zero = x == 0
+    return np.where(zero, 0.0, (np.cos(np.pi * x) - np.sinc(x)) / np.where(zero, 1.0, x))
+
+
+def sinc_curve(x):
+    """The second derivative of ``np.sinc``: ``-pi**2 sinc(x) - 2 sinc'(x) / x``, -pi**2/3
+    at 0."""
+    zero = x == 0
+    return np.where(zero, -np.pi ** 2 / 3.0,
+                    -np.pi ** 2 * np.sinc(x) - 2.0 * sinc_slope(x) / np.where(zero, 1.0, x))

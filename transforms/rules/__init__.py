@@ -6,9 +6,12 @@ from srcad.transforms.rules import (  # noqa: F401
     builtins_rules,
     math_rules,
     numpy_builders,
+    numpy_curves,
     numpy_einsum,
+    numpy_elementwise,
     numpy_linalg,
     numpy_moves,
+    numpy_products,
     numpy_reductions,
     numpy_reorder,
     numpy_rules,
@@ -20,4 +23,5 @@ from srcad.transforms.rules import (  # noqa: F401
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
            builtins_rules, numpy_builders, numpy_reorder, piecewise,
-           numpy_einsum, numpy_moves)
+           numpy_einsum, numpy_moves, numpy_products, numpy_curves,
+           numpy_elementwise)
