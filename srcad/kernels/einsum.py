@@ -5,18 +5,37 @@ from srcad.errors import unsupported_here
 
 
 def einsum_specs(operands):
-    """The input subscripts and the output subscripts of an einsum call."""
+    """The input subscripts and the output subscripts of an einsum call, with ``...``
+    written out as letters for the broadcast axes (from the operands' shapes)."""
     spec = operands[0]
-    if not isinstance(spec, str) or "." in spec:
-        raise unsupported_here("einsum is differentiated for a subscripts string without "
-                                  "'...'; register a rule with @srcad.adjoint(np.einsum)")
+    if not isinstance(spec, str):
+        raise unsupported_here("einsum is differentiated for a subscripts string; register a "
+                               "rule with @srcad.adjoint(np.einsum)")
     spec = spec.replace(" ", "")
     lhs, _, out = spec.partition("->")
     ins = lhs.split(",")
-    if "->" not in spec:
+    if "." in spec:
+        ins, out = _ellipsis(ins, out if "->" in spec else None, operands[1:])
+    elif "->" not in spec:
         letters = "".join(ins)
         out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     return ins, out
+
+
+def _ellipsis(ins, out, arrays):
+    """Subscripts with ``...`` replaced by unused letters, right-aligned like broadcasting;
+    an implicit output is the broadcast axes, then the letters used once, sorted."""
+    used = set("".join(ins) + (out or ""))
+    free = [c for c in EINSUM_LETTERS if c not in used]
+    counts = [np.ndim(a) - len(s.replace("...", "")) if "..." in s else 0
+              for s, a in zip(ins, arrays, strict=False)]
+    broad = "".join(free[:max(counts, default=0)])
+    ins = [s.replace("...", broad[len(broad) - k:]) for s, k in zip(ins, counts, strict=False)]
+    if out is None:
+        letters = "".join(ins)
+        out = broad + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                     and c not in broad))
+    return ins, out.replace("...", broad)
 
 
 def einsum_no_trace(sk):
@@ -38,6 +57,9 @@ def einsum_back_k(g, operands, k):
     present = "".join(c for c in sk if c in out or any(c in s for s in other_specs))
     part = np.einsum(",".join([out] + other_specs) + "->" + present, g, *others)
     shape = np.shape(arrays[k - 1])
+    spread = tuple(i for i, c in enumerate(present) if shape[sk.index(c)] == 1
+                   and np.shape(part)[i] != 1)         # an axis this operand broadcasts
+    part = np.sum(part, axis=spread, keepdims=True) if spread else part
     kept = tuple(n if c in present else 1 for c, n in zip(sk, shape, strict=True))
     return np.broadcast_to(np.reshape(part, kept), shape).copy()
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from srcad.kernels.broadcast import lift_tangent, tangent_lead, unbroadcast
 from srcad.errors import unsupported_here
+from srcad.kernels.products import contract_tangent, tensordot_specs
 
 
 def matmul_cotangent(g, a, b):
@@ -96,30 +97,46 @@ def matmul_tangent_b(db, a, b, y):
 
 
 def dot_scalar(a, b):
-    """True when ``np.dot(a, b)`` is a product by a scalar; rejects operands above 2-D."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return True
-    if np.ndim(a) > 2 or np.ndim(b) > 2:
-        raise unsupported_here(
-            "np.dot of an operand with more than 2 dimensions has no derivative rule; "
-            "write a @ b (np.matmul) or register one with @srcad.adjoint(np.dot)")
-    return False
+    """True when ``np.dot(a, b)`` is a product by a scalar."""
+    return np.ndim(a) == 0 or np.ndim(b) == 0
+
+
+def dot_specs(a, b):
+    """einsum subscripts of ``np.dot(a, b)`` with an operand above 2-D (a tensordot of the
+    last axis of ``a`` and the second-to-last of ``b``): its cotangents, then itself;
+    None for operands of at most 2-D (a matmul)."""
+    if dot_scalar(a, b) or (np.ndim(a) <= 2 and np.ndim(b) <= 2):
+        return None
+    return tensordot_specs(a, b, ([-1], [max(np.ndim(b) - 2, 0)]))
 
 
 def dot_back_a(g, a, b):
-    return unbroadcast(g * b, a) if dot_scalar(a, b) else matmul_back_a(g, a, b)
+    if dot_scalar(a, b):
+        return unbroadcast(g * b, a)
+    s = dot_specs(a, b)
+    return matmul_back_a(g, a, b) if s is None else np.einsum(s[0], g, b)
 
 
 def dot_back_b(g, a, b):
-    return unbroadcast(g * a, b) if dot_scalar(a, b) else matmul_back_b(g, a, b)
+    if dot_scalar(a, b):
+        return unbroadcast(g * a, b)
+    s = dot_specs(a, b)
+    return matmul_back_b(g, a, b) if s is None else np.einsum(s[1], a, g)
 
 
 def dot_tangent_a(da, a, b, y):
-    return lift_tangent(da, a, y) * b if dot_scalar(a, b) else matmul_tangent_a(da, a, b, y)
+    if dot_scalar(a, b):
+        return lift_tangent(da, a, y) * b
+    s = dot_specs(a, b)
+    return matmul_tangent_a(da, a, b, y) if s is None else contract_tangent(s[2], da, b, a, True)
 
 
 def dot_tangent_b(db, a, b, y):
-    return a * lift_tangent(db, b, y) if dot_scalar(a, b) else matmul_tangent_b(db, a, b, y)
+    if dot_scalar(a, b):
+        return a * lift_tangent(db, b, y)
+    s = dot_specs(a, b)
+    return matmul_tangent_b(db, a, b, y) if s is None else contract_tangent(s[2], db, a, b,
+                                                                            False)
 
 
 def inner_back_a(g, a, b):

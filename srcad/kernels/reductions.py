@@ -5,7 +5,6 @@ import operator
 import numpy as np
 
 from srcad.kernels.broadcast import tangent_lead
-from srcad.errors import unsupported_here
 
 
 def reduce_axes(axis, ndim):
@@ -85,29 +84,6 @@ def std_weights(a, y, axis, ddof, keepdims):
     return np.where(flat, 0.0, var_weights(a, axis, ddof) / (2.0 * np.where(flat, 1.0, s)))
 
 
-def norm_two(x, ord, axis):
-    """Is this the 2-norm of vectors or the Frobenius norm (the smooth case)?"""
-    vector = np.ndim(x) == 1 if axis is None else not isinstance(axis, (tuple, list))
-    return ord is None or ord == "fro" or (ord == 2 and vector)
-
-
-def norm_weights(x, nrm, ord, axis, keepdims):
-    """d norm(x) / d x for the 2-norm / Frobenius norm (and ord=1 of vectors); 0 at 0."""
-    vector = np.ndim(x) == 1 if axis is None else not isinstance(axis, (tuple, list))
-    if norm_two(x, ord, axis):
-        n = reduce_keep(nrm, x, axis, keepdims)
-        return x / np.where(n == 0, 1.0, n)
-    if ord == 1 and vector:
-        return np.sign(x)
-    return norm_unsupported(ord)
-
-
-def norm_unsupported(ord):
-    raise unsupported_here(
-        f"np.linalg.norm with ord={ord!r} has a derivative rule only for ord=None, 'fro', "
-        "and ord=1 or 2 of vectors; register one with @srcad.adjoint(np.linalg.norm)")
-
-
 def cumsum_back(g, a, axis):
     """The cotangent of ``cumsum``: a reversed cumulative sum."""
     if axis is None:
@@ -169,24 +145,3 @@ def cumprod_tangent(da, a, y, axis):
 def reduce_sum_to(g, c, a, axis):
     """Sum ``g`` (shaped like ``a``) over the reduced axes, into the shape of ``c``."""
     return np.reshape(np.sum(g, axis=reduce_axes(axis, np.ndim(a))), np.shape(c))
-
-
-def norm_weights_back_x(g, x, nrm, ord, axis, keepdims):
-    if not norm_two(x, ord, axis):
-        return g * 0.0
-    n = reduce_keep(nrm, x, axis, keepdims)
-    return g / np.where(n == 0, 1.0, n)
-
-
-def norm_weights_back_n(g, x, nrm, ord, axis, keepdims):
-    if not norm_two(x, ord, axis):
-        return nrm * 0.0
-    n = reduce_keep(nrm, x, axis, keepdims)
-    return reduce_sum_to(-g * x / np.where(n == 0, 1.0, n) ** 2, nrm, x, axis)
-
-
-def norm_weights_tangent_n(dn, x, nrm, ord, axis, keepdims):
-    if not norm_two(x, ord, axis):
-        return x * 0.0
-    n = reduce_keep(nrm, x, axis, keepdims)
-    return -x / np.where(n == 0, 1.0, n) ** 2 * reduce_keep(dn, x, axis, keepdims)

@@ -7,6 +7,7 @@ from srcad.transforms.rules import (  # noqa: F401
     math_rules,
     numpy_builders,
     numpy_curves,
+    numpy_decompositions,
     numpy_einsum,
     numpy_elementwise,
     numpy_linalg,
@@ -19,9 +20,10 @@ from srcad.transforms.rules import (  # noqa: F401
     operators,
     piecewise,
     registry,
+    scipy_special,
 )
 
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
            builtins_rules, numpy_builders, numpy_reorder, piecewise,
            numpy_einsum, numpy_moves, numpy_products, numpy_curves,
-           numpy_elementwise)
+           numpy_elementwise, numpy_decompositions, scipy_special)

@@ -14,7 +14,7 @@ import numpy as np
 from srcad.transforms.rules.registry import forward, nondiff, reverse, view
 from srcad.transforms.rules.templates import gather
 from srcad.kernels.broadcast import unbroadcast
-from srcad.kernels.moves import (
+from srcad.kernels.moves import (  # noqa: F401  (the gather rows name them)
     gather_back, gather_index, gather_tangent, not_differentiated, pad_index, partition_index,
     select_back, select_masks, select_tangent)
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from srcad.transforms.rules.registry import forward, nondiff, reverse
 from srcad.kernels.broadcast import lift_tangent, unbroadcast
+from srcad.kernels.linalg import dot_specs
 from srcad.kernels.products import (
     contract_tangent, cross_plain, kron_shapes, kron_tangent, tensordot_specs)
 
@@ -59,4 +60,5 @@ def cross_plain_dot(y, g, a, b, axisa, axisb, axisc, axis):
     return (lambda dg: cross_plain(dg, a, b, axisa, axisb, axisc, axis),)
 
 
-nondiff(tensordot_specs, kron_shapes)
+# (np.dot of an operand above 2-D is a tensordot: dot_specs, in its kernels, gives the subscripts)
+nondiff(tensordot_specs, kron_shapes, dot_specs)

@@ -15,10 +15,12 @@ import numpy as np
 from srcad.transforms.rules.registry import (
     forward, method_form, nondiff, reverse, reverse_whole, scalar_when_whole, shape, vector_helper)
 from srcad.kernels.reductions import (
-    cumprod_back, cumprod_tangent, cumsum_back, cumsum_tangent, extreme_weights, norm_two,
-    norm_unsupported, norm_weights, norm_weights_back_n, norm_weights_back_x,
-    norm_weights_tangent_n, prod_others, reduce_axes, reduce_count, reduce_expand, reduce_keep,
-    reduce_sum_to, reduce_tangent_axis, std_weights, var_weights)
+    cumprod_back, cumprod_tangent, cumsum_back, cumsum_tangent, extreme_weights, prod_others,
+    reduce_axes, reduce_count, reduce_expand, reduce_keep, reduce_sum_to, reduce_tangent_axis,
+    std_weights, var_weights)
+from srcad.kernels.norms import (
+    norm_matrix, norm_power, norm_two, norm_weights, norm_weights_back_n, norm_weights_back_x,
+    norm_weights_tangent_n)
 
 # ---- reductions -------------------------------------------------------------
 
@@ -175,7 +177,7 @@ def norm_weights_dot(y, x, nrm, ord, axis, keepdims):
             lambda dn: norm_weights_tangent_n(dn, x, nrm, ord, axis, keepdims))
 
 
-nondiff(norm_two, norm_unsupported)
+nondiff(norm_two, norm_matrix, norm_power)
 
 vector_helper("axis", reduce_tangent_axis)
 shape(scalar_when_whole, np.sum, np.mean, np.prod, np.max, np.min, np.amax, np.amin, np.var, np.std)
