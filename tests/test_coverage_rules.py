@@ -21,6 +21,7 @@ from srcad.kernels.elementwise import sinc_slope
 from srcad.kernels.moves import gather_back, select_back
 from srcad.kernels.products import cross_plain
 from srcad.kernels.special import special, special_polygamma
+from srcad.kernels.statistics import cumulative_cut
 
 MARKER = "# <- refused"
 
@@ -84,7 +85,8 @@ def selected(x):
 
 def contracted(x):
     return np.tensordot(x, x ** 2, axes=1) + np.tensordot(x, np.sin(x), axes=([0], [1])) + \
-        np.tensordot(x, x, axes=2) + np.tensordot(np.reshape(x, (3, 3, 1)), x, axes=([1], [0]))[:, 0]
+        np.tensordot(x, x, axes=2) + \
+        np.tensordot(np.reshape(x, (3, 3, 1)), x, axes=([1], [0]))[:, 0]
 
 
 def kron_cross(x):
@@ -109,6 +111,17 @@ def interpolated(x):
 
 def polynomial(x):
     return np.polyval([1.0, -2.0, 3.0, 0.5], x) + np.polyval(x[0], x) * np.polyval(x[1], 0.7)
+
+
+def joins_and_flips(x):
+    """Functions that had reverse rules already: forward mode and second order."""
+    return np.concatenate([
+        np.ravel(np.column_stack([x[0], x[1]])), np.ravel(np.row_stack([x[0], x[2] ** 2])),
+        np.r_[x[0], x[1, :2]], np.ravel(np.c_[x[0], x[2]]), np.ravel(np.atleast_3d(x[0])),
+        np.atleast_1d(x[0, 0]), np.ravel(np.atleast_2d(x[1])),
+        np.ravel(np.tril(x) + np.triu(x, 1) ** 2),
+        np.ravel(np.flip(x, 0) * np.flipud(x) + np.fliplr(x)), np.ravel(np.diff(x, axis=0)),
+        np.ravel(np.sort(x, axis=1)), np.ravel(np.moveaxis(x[:, :, None] * x, 0, 2))])
 
 
 # elementwise
@@ -182,12 +195,41 @@ def special_functions(x):
                                                             keepdims=True) + special.logsumexp(x)
 
 
+# a Python float (and a NumPy float32) through the same functions: a float gradient
+
+def of_a_scalar(s):
+    return np.concatenate([np.tile(s, 3), np.repeat(s * 2.0, 2), np.append(s, [1.0, s]),
+                           np.pad(np.atleast_1d(s), 1, mode="edge"), np.kron(s, [1.0, 2.0]),
+                           np.gradient(np.array([s, s ** 2, s ** 3, 1.0])),
+                           [np.polyval([1.0, s, 2.0], s) + np.interp(s, [0.0, 1.0], [2.0, 3.0]),
+                            np.linalg.norm(np.array([s, 2.0 * s, 1.0]), 3) + np.sinc(s) +
+                            np.logaddexp2(s, 1.0)]])
+
+
+def quantiles(x):
+    return np.concatenate([np.ravel(np.quantile(x, [0.2, 0.55], axis=1)), [np.median(x)],
+                           np.median(x, axis=0), np.ravel(np.percentile(x, 30.0, axis=(0, 1),
+                                                                      keepdims=True)),
+                           np.quantile(x, 0.3, method="nearest", axis=0),
+                           [np.quantile(x, 0.4, method="midpoint")]])
+
+
+def statistics(x):
+    z = np.where(x > 0.8, np.nan, x)
+    return np.concatenate([np.ptp(x, axis=0), [np.ptp(x), np.nansum(z), np.nanmax(z),
+                                               np.average(x), np.trapezoid(x[0] ** 2, KNOTS[:4])],
+                           np.nanmean(z, axis=1), np.nanmin(z, axis=0), np.average(
+                               x, axis=1, weights=[1.0, 2.0, 3.0, 0.5]),
+                           np.trapezoid(x ** 2, dx=0.5), np.ravel(np.cumulative_sum(x, axis=1)),
+                           np.cumulative_sum(x[0] ** 2, include_initial=True)])
+
+
 # ---- the table ---------------------------------------------------------------------------
 
 DOMAINS = {
     "unit": lambda rng, s: rng.uniform(0.1, 0.9, s),
-    # distinct entries at least 0.05 apart, away from the select thresholds
     "signed": lambda rng, s: rng.choice([-1.0, 1.0], s) * rng.uniform(0.2, 1.0, s),
+    # distinct entries at least 0.07 apart (sort, partition, quantiles, ties of extremes)
     "spread": lambda rng, s: (rng.permutation(np.prod(s)).reshape(s) * 0.09 + 0.04 +
                               rng.uniform(0.0, 0.02, s)),
 }
@@ -200,16 +242,21 @@ CASES = {
     "pad": (padded, (3, 3), "unit"), "take_delete_compress": (taken, (3, 3), "unit"),
     "insert_resize_extract_diagflat": (inserted, (3, 3), "spread"),
     "select": (selected, (3, 3), "spread"),
+    "joins_and_flips": (joins_and_flips, (3, 3), "spread"),
+    "quantiles": (quantiles, (3, 4), "spread"),
+    "statistics": (statistics, (3, 4), "spread"),
     "tensordot": (contracted, (3, 3), "unit"), "kron_cross": (kron_cross, (3, 3), "unit"),
     "gradient": (spaced, (3, 3), "unit"), "interp": (interpolated, (3, 3), "spread"),
     "polyval": (polynomial, (3, 3), "unit"),
     "sinc_logaddexp2_nan_to_num_real_if_close": (elementwise, (3, 3), "spread"),
     "mod_remainder_fmod": (remainders, (3, 3), "spread"),
     "arccosh_arcsinh_arctanh_deg2rad": (inverse_hyperbolic, (3, 3), "unit"),
-    "svd_values": (singular_values, (4, 3), "unit"), "svd_vectors": (singular_vectors, (4, 3), "unit"),
+    "svd_values": (singular_values, (4, 3), "unit"),
+    "svd_vectors": (singular_vectors, (4, 3), "unit"),
     "eigh": (eigen, (3, 3), "unit"), "slogdet_pinv": (logdet_pinv, (4, 3), "unit"),
     "norm_ords": (norms, (4, 3), "signed"), "norm_nuc_2": (singular_value_norms, (4, 3), "unit"),
     "einsum_ellipsis_dot_nd": (contractions, (3, 4), "unit"),
+    "scalar_argument": (of_a_scalar, (), "unit"),
 }
 if special is not None:
     CASES["scipy_special"] = (special_functions, (3, 3), "unit")
@@ -225,7 +272,10 @@ CHECKED = {
     np.compress: ["take_delete_compress"], np.insert: ["insert_resize_extract_diagflat"],
     np.resize: ["insert_resize_extract_diagflat"], np.extract: ["insert_resize_extract_diagflat"],
     np.diagflat: ["insert_resize_extract_diagflat"], np.select: ["select"],
-    # kernels of the reverse rules, differentiated again by the second-order tests
+    np.row_stack: ["joins_and_flips"], np.quantile: ["quantiles"], np.percentile: ["quantiles"],
+    np.median: ["quantiles"],
+    **{f: ["statistics"] for f in (np.ptp, np.nansum, np.nanmax, np.nanmin, np.nanmean,
+                                   np.average, np.trapezoid, np.cumulative_sum)},
     np.tensordot: ["tensordot"], np.kron: ["kron_cross"], np.cross: ["kron_cross"],
     np.gradient: ["gradient"], np.interp: ["interp"], np.polyval: ["polyval"],
     np.sinc: ["sinc_logaddexp2_nan_to_num_real_if_close"],
@@ -239,7 +289,7 @@ CHECKED = {
                                        special.gammaln, special.xlogy, special.psi,
                                        special.logsumexp, special_polygamma)}),
     # kernels of the reverse rules, differentiated again by the second-order tests
-    gap_inverse: ["svd_vectors", "eigh"], cot_items: ["eigh", "slogdet_pinv"],
+    cumulative_cut: ["statistics"], gap_inverse: ["svd_vectors", "eigh"], cot_items: ["eigh", "slogdet_pinv"],
     svd_cots: ["svd_values", "svd_vectors"], eigh_triangle: ["eigh"],
     sinc_slope: ["sinc_logaddexp2_nan_to_num_real_if_close"],
     gather_back: ["split", "pad", "partition", "interp"], select_back: ["select"],
@@ -248,8 +298,10 @@ CHECKED = {
 
 
 def sample(case, rng, dtype=np.float64):
+    """The case's input: an array, or for shape () a float (a NumPy float32 for float32)."""
     _, shape, domain = CASES[case]
-    return DOMAINS[domain](rng, shape).astype(dtype)
+    x = np.asarray(DOMAINS[domain](rng, shape), dtype=dtype)
+    return x if shape else float(x) if dtype == np.float64 else x[()]
 
 
 def energy(fn):
@@ -281,7 +333,7 @@ def test_jacobians_both_modes(case, rng):
     """The vector mode of forward rules (all columns at once) and reverse row by row."""
     fn = CASES[case][0]
     x = sample(case, rng)
-    v = rng.standard_normal(x.shape)
+    v = rng.standard_normal(np.shape(x))
     eps = 1e-6
     want = (fn(x + eps * v) - fn(x - eps * v)) / (2 * eps)
     for mode in ("forward", "reverse"):
@@ -307,7 +359,7 @@ def test_second_order(case, rng):
     differences of the (finite-difference checked) gradient."""
     fn = energy(CASES[case][0])
     x = sample(case, rng)
-    v = rng.standard_normal(x.shape)
+    v = rng.standard_normal(np.shape(x))
     eps = 1e-6
     grad = srcad.grad(fn)
     want = (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps)
@@ -330,7 +382,8 @@ def test_every_coverage_rule_has_a_case():
     from srcad.transforms.rules import registry
     ours = {f"srcad.transforms.rules.{m}" for m in ("numpy_moves", "numpy_products",
                                                     "numpy_curves", "numpy_elementwise",
-                                                    "numpy_decompositions", "scipy_special")}
+                                                    "numpy_decompositions", "scipy_special",
+                                                    "numpy_statistics")}
     registered = {t for t, o in registry.OPS.items() if o.reverse is not None or
                   o.forward is not None if _module(o) in ours}
     missing = [getattr(t, "__name__", t) for t in registered if t not in CHECKED]
@@ -394,6 +447,18 @@ def cross_along_axis(x):
     return np.sum(np.cross(x, x ** 2, axis=0))  # <- refused
 
 
+def average_active_weights(x):
+    return np.average(x, weights=x ** 2)  # <- refused
+
+
+def quantile_active_q(x):
+    return np.sum(np.quantile(x, x[0] * 0.5))  # <- refused
+
+
+def median_of_weighted_method(x):
+    return np.quantile(x, 0.5, method="hazen")  # <- refused
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_arguments_without_a_derivative_are_refused(mode):
     x = np.array([0.3, 0.5, 0.8])
@@ -401,3 +466,6 @@ def test_arguments_without_a_derivative_are_refused(mode):
     assert "np.interp's xp has no derivative rule" in refused(interp_active_xp, x, mode)
     assert "np.interp's left has no derivative rule" in refused(interp_active_left, x, mode)
     assert "3-vectors along the last axis" in refused(cross_along_axis, x, mode)
+    assert "the argument weights of np.average" in refused(average_active_weights, x, mode)
+    assert "np.quantile's q has no derivative rule" in refused(quantile_active_q, x, mode)
+    assert "not method='hazen'" in refused(median_of_weighted_method, x, mode)

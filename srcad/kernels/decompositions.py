@@ -92,3 +92,9 @@ def slogdet_tangent(da, a, y):
     lead = tangent_lead(da, a)
     t = np.trace(np.linalg.solve(a, da), axis1=-2, axis2=-1)
     return (np.zeros(lead + np.shape(y[0])), t)
+
+
+def pinv_tangent(da, a, p):
+    """The tangent of ``p = np.linalg.pinv(a)`` where the rank does not change."""
+    dat = _t(da)
+    return -(p @ da @ p) + (p @ _t(p)) @ (dat - (dat @ a) @ p) + (dat - p @ (a @ dat)) @ (_t(p) @ p)

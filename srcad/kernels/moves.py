@@ -7,6 +7,7 @@ import numpy as np
 
 from srcad.errors import unsupported_here
 from srcad.kernels.broadcast import broadcast_tangent, tangent_lead, unbroadcast
+from srcad.kernels.shapes import seq_array_back, seq_array_tangent
 
 
 def gather_index(x, start=0):
@@ -49,11 +50,13 @@ def gather_back(g, m, x, start=0):
     out = np.zeros(lead + (np.size(x) + 1,), dtype=_dtype(g, x))
     np.add.at(out, (Ellipsis, _local(_flat(m, m, ()), x, start)), _flat(g, m, lead))
     out = np.reshape(out[..., :-1], lead + np.shape(x))
-    return out if lead or isinstance(x, np.ndarray) else float(out)
+    return out if lead or isinstance(x, np.ndarray) else seq_array_back(out, x)
 
 
 def gather_tangent(d, m, x, start=0):
     """The tangent of the result from the tangent ``d`` of operand ``x``."""
+    if isinstance(x, (list, tuple)):            # a sequence operand: its tangents, as one array
+        d = seq_array_tangent(d, x)
     lead = tangent_lead(d, x)
     flat = np.concatenate([np.reshape(d, lead + (-1,)),
                            np.zeros(lead + (1,), dtype=np.result_type(d, 0.0))], axis=-1)
@@ -114,3 +117,4 @@ def not_differentiated(what):
     """The contribution of an argument that the rule does not differentiate: refused."""
     raise unsupported_here(f"{what} has no derivative rule", hint="pass a constant there, or "
                            "register a rule with @srcad.adjoint")
+

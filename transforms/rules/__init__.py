@@ -17,6 +17,7 @@ from srcad.transforms.rules import (  # noqa: F401
     numpy_reorder,
     numpy_rules,
     numpy_shapes,
+    numpy_statistics,
     operators,
     piecewise,
     registry,
@@ -26,4 +27,5 @@ from srcad.transforms.rules import (  # noqa: F401
 MODULES = (operators, math_rules, numpy_rules, numpy_reductions, numpy_linalg, numpy_shapes,
            builtins_rules, numpy_builders, numpy_reorder, piecewise,
            numpy_einsum, numpy_moves, numpy_products, numpy_curves,
-           numpy_elementwise, numpy_decompositions, scipy_special)
+           numpy_elementwise, numpy_decompositions, scipy_special,
+           numpy_statistics)

@@ -14,7 +14,8 @@ import numpy as np
 from srcad.transforms.rules.registry import forward, nondiff, reverse
 from srcad.transforms.rules.templates import scalar_rule
 from srcad.kernels.decompositions import (
-    cot_items, eigh_tangent, eigh_triangle, gap_inverse, slogdet_tangent, svd_cots, svd_tangent)
+    cot_items, eigh_tangent, eigh_triangle, gap_inverse, pinv_tangent, slogdet_tangent, svd_cots,
+    svd_tangent)
 
 scalar_rule(gap_inverse, None, "-(y * y)")
 
@@ -76,9 +77,7 @@ def pinv_bar(y, g, a, rcond=None, hermitian=False, *, rtol=None):
 
 @forward(np.linalg.pinv)
 def pinv_dot(y, a, rcond=None, hermitian=False, *, rtol=None):
-    return (lambda da: -(y @ da @ y) + (y @ np.swapaxes(y, -1, -2)) @ (
-        np.swapaxes(da, -1, -2) - (np.swapaxes(da, -1, -2) @ a) @ y) + (
-        np.swapaxes(da, -1, -2) - y @ (a @ np.swapaxes(da, -1, -2))) @ (np.swapaxes(y, -1, -2) @ y),)
+    return (lambda da: pinv_tangent(da, a, y),)
 
 
 # the cotangent kernels are linear in the cotangent: forward rules for second derivatives

@@ -1,5 +1,6 @@
 """Derivative rules for ``np.einsum``: explicit or implicit output, the subscripts and the
-operand/sublist forms, up to three operands, no ellipsis. Every forward rule supports
+operand/sublist forms, up to three operands, ``...`` in the subscripts form (written out as
+letters by ``einsum_specs``; not in the sublist form). Every forward rule supports
 vector mode (a leading tangent axis)."""
 import numpy as np
 
@@ -9,7 +10,7 @@ from srcad.kernels.einsum import (
     einsum_no_trace, einsum_specs, einsum_subscripts, einsum_tangent_at)
 
 
-# ---- einsum (explicit or implicit output, up to three operands, no ellipsis) -------
+# ---- einsum (explicit or implicit output, up to three operands) ------------------------
 
 
 @reverse(np.einsum)

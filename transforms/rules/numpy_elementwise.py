@@ -7,26 +7,16 @@ entries it replaces. ``real_if_close`` of a real array is that array.
 import numpy as np
 
 from srcad.transforms.rules.registry import forward, reverse, view
-from srcad.transforms.rules.templates import linear, scalar_rule
-from srcad.kernels.broadcast import lift_tangent, unbroadcast
+from srcad.transforms.rules.templates import binary_rule, linear, scalar_rule
+from srcad.kernels.broadcast import lift_tangent, unbroadcast  # noqa: F401  (binary_rule)
 from srcad.kernels.elementwise import sinc_curve, sinc_slope  # noqa: F401 (named by scalar_rule)
 from srcad.kernels.moves import not_differentiated
 
 scalar_rule(np.sinc, None, "sinc_slope(x)")
 scalar_rule(sinc_slope, None, "sinc_curve(x)")     # for second derivatives
+binary_rule(np.logaddexp2, "np.exp2(a - y)", "np.exp2(b - y)")
 linear(np.real_if_close, apply="d", params="a, tol=100")
 view(np.real_if_close)
-
-
-@reverse(np.logaddexp2)
-def logaddexp2_bar(y, g, a, b):
-    return (unbroadcast(g * np.exp2(a - y), a), unbroadcast(g * np.exp2(b - y), b))
-
-
-@forward(np.logaddexp2)
-def logaddexp2_dot(y, a, b):
-    return (lambda da: lift_tangent(da, a, y) * np.exp2(a - y),
-            lambda db: lift_tangent(db, b, y) * np.exp2(b - y))
 
 
 @reverse(np.nan_to_num)

@@ -4,7 +4,8 @@
 1-D and 2-D operands and, for ``matmul``/``solve``/``inv``/``det``, stacks of
 matrices (batch axes broadcast; their cotangents are summed back with
 ``unbroadcast``). ``np.dot`` and ``np.inner`` also accept scalars; ``np.dot``
-of an operand above 2-D is not ``matmul`` and has no rule (use ``@``).
+of an operand above 2-D is not ``matmul`` but a ``tensordot`` (its kernels contract with
+``einsum``).
 ``np.linalg.norm`` is a reduction and lives in numpy_rules.py.
 
 Every forward rule supports vector mode (a leading tangent axis).

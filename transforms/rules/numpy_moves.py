@@ -80,3 +80,4 @@ def select_back_dot(y, g, masks, choices):
 
 # the maps of entry numbers and the masks are piecewise constant
 nondiff(gather_index, partition_index, pad_index, select_masks, not_differentiated)
+

@@ -33,7 +33,7 @@ import numpy as np
 from srcad.kernels.broadcast import broadcast_tangent, lift_tangent, unbroadcast
 from srcad.transforms.rules.registry import forward, nondiff, reverse
 from srcad.kernels.scalar import math_recip, math_sign  # noqa: F401  (named by scalar_rule)
-from srcad.transforms.rules.templates import scalar_rule
+from srcad.transforms.rules.templates import binary_rule, scalar_rule
 from srcad.kernels.elementwise import (
     clip_bound_back, clip_inside, clip_outside, clip_pick, inverse_or_zero, maximum_weight,
     ratio_or_zero)
@@ -93,15 +93,7 @@ def log1p_dot(y, x):
     return (lambda dx: np.divide(dx, 1.0 + x),)
 
 
-@reverse(np.logaddexp)
-def logaddexp_bar(y, g, a, b):
-    return (unbroadcast(g * np.exp(a - y), a), unbroadcast(g * np.exp(b - y), b))
-
-
-@forward(np.logaddexp)
-def logaddexp_dot(y, a, b):
-    return (lambda da: lift_tangent(da, a, y) * np.exp(a - y),
-            lambda db: lift_tangent(db, b, y) * np.exp(b - y))
+binary_rule(np.logaddexp, "np.exp(a - y)", "np.exp(b - y)")
 
 
 # ---- elementwise: powers and roots ------------------------------------------

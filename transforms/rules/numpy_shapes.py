@@ -206,12 +206,12 @@ def hstack_dot(y, tup, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_concat_tangent(ds, tup, seq_hstack_axis(tup), 1),)
 
 
-@reverse(np.vstack)
+@reverse(np.vstack, np.row_stack)     # row_stack: vstack's deprecated name
 def vstack_bar(y, g, tup, *, dtype=None, casting="same_kind"):
     return (seq_split(g, tup, 0, 2),)
 
 
-@forward(np.vstack)
+@forward(np.vstack, np.row_stack)
 def vstack_dot(y, tup, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_concat_tangent(ds, tup, 0, 2),)
 

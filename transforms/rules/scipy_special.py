@@ -9,8 +9,8 @@ spreads back with the weights ``b * exp(a - y)``.
 import numpy as np
 
 from srcad.transforms.rules.registry import forward, nondiff, reverse
-from srcad.transforms.rules.templates import scalar_rule
-from srcad.kernels.broadcast import lift_tangent, unbroadcast
+from srcad.transforms.rules.templates import binary_rule, scalar_rule
+from srcad.kernels.broadcast import lift_tangent, unbroadcast  # noqa: F401  (binary_rule)
 from srcad.kernels.moves import not_differentiated
 from srcad.kernels.reductions import reduce_expand, reduce_keep, reduce_tangent_axis
 from srcad.kernels.special import (  # noqa: F401  (named by scalar_rule)
@@ -32,14 +32,7 @@ if special is not None:
     def special_polygamma_dot(y, x, n):
         return (lambda dx: dx * special_polygamma(x, n + 1),)
 
-    @reverse(special.xlogy)
-    def xlogy_bar(y, g, a, b):
-        return (unbroadcast(g * np.log(b), a), unbroadcast(g * a / b, b))
-
-    @forward(special.xlogy)
-    def xlogy_dot(y, a, b):
-        return (lambda da: lift_tangent(da, a, y) * np.log(b),
-                lambda db: lift_tangent(db, b, y) * (a / b))
+    binary_rule(special.xlogy, "np.log(b)", "a / b")
 
     @reverse(special.logsumexp)
     def logsumexp_bar(y, g, a, axis=None, b=None, keepdims=False, return_sign=False):

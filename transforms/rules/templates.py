@@ -175,7 +175,7 @@ def gather(target, params, operands=1, index=None):
 
         def roll_bar(y, g, a, shift, axis=None):
             moved = np.roll(gather_index(a, 0), shift, axis=axis)
-            return (gather_back(g, moved, a, 0), not_differentiated("np.roll's shift"), ...)
+            return (gather_back(g, moved, a, 0), not_differentiated("the argument shift ..."), ...)
 
         def roll_dot(y, a, shift, axis=None):
             moved = np.roll(gather_index(a, 0), shift, axis=axis)
@@ -183,25 +183,83 @@ def gather(target, params, operands=1, index=None):
     """
     scope = sys._getframe(1).f_globals
     spec = ast.parse(f"def f({params}): pass").body[0].args
-    names = [a.arg for a in spec.args + spec.kwonlyargs]
+    names = _names(params)
     ops = names[:operands] if isinstance(operands, int) else list(operands)
     starts = dict(zip(ops, ["0"] + [" + ".join(f"np.size({o})" for o in ops[:k])
                                     for k in range(1, len(ops))], strict=True))
     name = target.__name__
     if index is None:
-        defaults = {a.arg for a in spec.args[len(spec.args) - len(spec.defaults):]}
-        defaults |= {a.arg for a in spec.kwonlyargs}
-        index = f"np.{name}({', '.join(f'gather_index({n}, {starts[n]})' if n in ops else f'{n}={n}' if n in defaults else n for n in names)})"
-    refused = {n: f"not_differentiated(\"the argument {n} of np.{name}\")" for n in names}
+        keyed = {a.arg for a in spec.args[len(spec.args) - len(spec.defaults):] + spec.kwonlyargs}
+        passed = [f"gather_index({n}, {starts[n]})" if n in ops else f"{n}={n}" if n in keyed
+                  else n for n in names]
+        index = f"np.{name}({', '.join(passed)})"
+    refused = _refused(target, names)
     back = ", ".join(f"gather_back(g, moved, {n}, {starts[n]})" if n in ops else refused[n]
                      for n in names)
     ahead = ", ".join(f"lambda d{k}: " + (f"gather_tangent(d{k}, moved, {n}, {starts[n]})"
                                           if n in ops else refused[n])
                       for k, n in enumerate(names))
-    bar = functools.cache(lambda: _define(
-        f"{name}_bar", f"def {name}_bar(y, g, {params}):\n    moved = {index}\n"
-                       f"    return ({back},)\n", scope))
-    dot = functools.cache(lambda: _define(
-        f"{name}_dot", f"def {name}_dot(y, {params}):\n    moved = {index}\n"
-                       f"    return ({ahead},)\n", scope))
-    written([target], bar, dot)
+    _sources(target, scope, f"(y, g, {params}):\n    moved = {index}\n    return ({back},)\n",
+             f"(y, {params}):\n    moved = {index}\n    return ({ahead},)\n")
+
+
+def binary_rule(target, da, db):
+    """Both modes of a broadcasting function of two arguments ``a``, ``b`` from its partials
+    (expressions of ``a``, ``b`` and the result ``y``; NumPy names spelled ``np.``)::
+
+        binary_rule(np.logaddexp, "np.exp(a - y)", "np.exp(b - y)")
+
+        def logaddexp_bar(y, g, a, b):
+            return (unbroadcast(g * (np.exp(a - y)), a), unbroadcast(g * (np.exp(b - y)), b))
+
+        def logaddexp_dot(y, a, b):
+            return (lambda d0: lift_tangent(d0, a, y) * (np.exp(a - y)),
+                    lambda d1: lift_tangent(d1, b, y) * (np.exp(b - y)))
+    """
+    _sources(target, sys._getframe(1).f_globals,
+             f"(y, g, a, b):\n    return (unbroadcast(g * ({da}), a), "
+             f"unbroadcast(g * ({db}), b))\n",
+             f"(y, a, b):\n    return (lambda d0: lift_tangent(d0, a, y) * ({da}), "
+             f"lambda d1: lift_tangent(d1, b, y) * ({db}))\n")
+
+
+def _sources(target, scope, bar, dot):
+    """Register ``target``'s templates ``def <name>_bar<bar>`` and ``def <name>_dot<dot>``
+    (each source after the name), written when first used."""
+    name = target.__name__
+    written([target],
+            functools.cache(lambda: _define(f"{name}_bar", f"def {name}_bar{bar}", scope)),
+            functools.cache(lambda: _define(f"{name}_dot", f"def {name}_dot{dot}", scope)))
+
+
+def weighted_reduction(target, params, weights, over="a", keep="keepdims"):
+    """Both modes of a reduction of ``over`` (along ``axis``) that weighs its entries by the
+    piecewise-constant ``weights`` (an expression, broadcasting against ``over``); the
+    other parameters get no derivative (refused if they carry one)::
+
+        weighted_reduction(np.ptp, "a, axis=None, out=None, keepdims=False",
+                           "stat_weights(a, axis, 'ptp')")
+
+    is ``reduce_expand(g, a, axis, keepdims) * stat_weights(a, axis, 'ptp')`` in reverse mode, the
+    weighted sum of the tangent along the same axes in forward mode."""
+    names = _names(params)
+    refused = _refused(target, names)
+    back = ", ".join(f"reduce_expand(g, {over}, axis, {keep}) * {weights}" if n == over
+                     else refused[n] for n in names)
+    ahead = ", ".join(f"lambda d{k}: np.sum(d{k} * w, axis=reduce_tangent_axis(axis, d{k}, "
+                      f"{over}), keepdims={keep})" if n == over else f"lambda d{k}: {refused[n]}"
+                      for k, n in enumerate(names))
+    _sources(target, sys._getframe(1).f_globals, f"(y, g, {params}):\n    return ({back},)\n",
+             f"(y, {params}):\n    w = {weights}\n    return ({ahead},)\n")
+
+
+def _names(params):
+    spec = ast.parse(f"def f({params}): pass").body[0].args
+    return [a.arg for a in spec.args + spec.kwonlyargs]
+
+
+def _refused(target, names):
+    """The contribution of each parameter that the rule does not differentiate: refused when
+    it carries a derivative (``not_differentiated``, in the rule module's namespace)."""
+    return {n: f"not_differentiated(\"the argument {n} of np.{target.__name__}\")"
+            for n in names}
