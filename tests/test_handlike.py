@@ -100,3 +100,138 @@ def test_contributions_of_one_line_to_a_number_are_one_sum(rng):
     x = rng.uniform(-0.5, 0.5, 6)
     fd_check(gf.eam, (x,), 0, rng)
     assert_hvp_close(gf.eam, (x,), rng)
+
+
+# ---------------------------------------------------------------- products of known ranks
+
+def mm_matrices(A, B):
+    return np.sum(np.tanh(A @ B))
+
+
+def mm_matrix_vector(A, v):
+    return np.sum(np.sin(A @ v))
+
+
+def mm_vector_matrix(v, B):
+    return np.sum(np.sin(v @ B))
+
+
+def mm_vectors(u, v):
+    return np.sin(u @ v) + np.dot(u, np.cos(v))
+
+
+def dot_matrices(A, B):
+    return np.sum(np.dot(A, B) ** 2)
+
+
+def matmul_stack(A, B):
+    return np.sum(np.matmul(A, B) ** 2)        # 3-d: the general kernel stays
+
+
+@pytest.mark.parametrize("fn, shapes", [
+    (mm_matrices, ((3, 4), (4, 2))), (mm_matrix_vector, ((3, 4), (4,))),
+    (mm_vector_matrix, ((4,), (4, 2))), (mm_vectors, ((4,), (4,))),
+    (dot_matrices, ((3, 4), (4, 2))), (matmul_stack, ((2, 3, 4), (4, 2)))])
+def test_products_of_known_ranks_read_as_products(fn, shapes, rng):
+    args = tuple(rng.standard_normal(s) for s in shapes)
+    src = srcad.source(fn, *args, wrt=(0, 1))
+    if fn is matmul_stack:
+        assert "matmul_back" in src
+    else:
+        assert "matmul_back" not in src and "dot_back" not in src, src
+    fd_check(fn, args, (0, 1), rng)
+    fd_check_forward(fn, args, (0, 1), rng)
+    for k in (0, 1):
+        assert_hvp_close(fn, args, rng, wrt=k)
+
+
+def product_in_a_branch(A, B, c):
+    s = np.sum(A * A)
+    if c > 0.0:
+        C = A @ B                   # its cotangent is 0.0 when the branch is not taken
+        s = s + np.sum(np.tanh(C))
+    return s
+
+
+def product_in_a_loop(A, B):
+    s = 0.0
+    C = A
+    for k in range(3):
+        C = np.tanh(C @ B)
+        if k == 1:
+            s = s + np.sum(C)       # the last product's cotangent is never dense
+    return s
+
+
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_products_whose_cotangent_may_be_zero(c, rng):
+    A, B = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
+    fd_check(product_in_a_branch, (A, B, c), (0, 1), rng)
+    fd_check(product_in_a_loop, (A, B), (0, 1), rng)
+    fd_check_forward(product_in_a_loop, (A, B), (0, 1), rng)
+    assert_hvp_close(product_in_a_loop, (A, B), rng)
+
+
+def test_matrix_product_gradients_are_written_into_out(rng):
+    args = tuple(rng.standard_normal(s) for s in ((8, 3), (3, 4), (4,), (4, 2), (2,), (8, 2)))
+    X, W1, b1, W2, b2, y = args
+    grad = srcad.grad(gf.mlp_loss, wrt=("W1", "b1", "W2", "b2"))
+    want = grad(W1, b1, W2, b2, X, y)
+    out = tuple(np.full_like(a, np.nan) for a in (W1, b1, W2, b2))
+    got = grad(W1, b1, W2, b2, X, y, out=out)
+    assert got is out or all(g is o for g, o in zip(got, out, strict=True))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-13)
+    assert "out=W2_out" in srcad.source(gf.mlp_loss, W1, b1, W2, b2, X, y,
+                                        wrt=("W1", "b1", "W2", "b2"))
+    fd_check(gf.mlp_loss, (W1, b1, W2, b2, X, y), ("W1", "b1", "W2", "b2"), rng)
+
+
+# ---------------------------------------------------------------- constant exponents
+
+def powers(x):
+    return np.sum(x ** 4 + 0.5 * x ** 3 + np.abs(x) ** 2.5)
+
+
+def low_powers(x):
+    return np.sum(x ** 1 + (x * x + 1.0) ** -1 + (x * x + 1.0) ** 0.5)
+
+
+def scalar_powers(p):
+    return p ** 5 - 2.0 * p ** 3.0
+
+
+def test_constant_exponents_are_written_into_the_derivative(rng):
+    x = np.array([0.0, -1.3, 0.7, 2.1, -0.4])
+    src = srcad.source(powers, x)
+    assert "pow_dbase" not in src and "4.0 * x ** 3" in src, src
+    assert "pow_dbase" not in srcad.source(powers, x, kind="jvp")
+    for fn, arg in ((powers, x), (low_powers, x), (scalar_powers, 0.7), (scalar_powers, 0.0)):
+        fd_check(fn, (arg,), 0, rng)
+        fd_check_forward(fn, (arg,), 0, rng)
+    assert_hvp_close(powers, (x + 3.0,), rng)
+    assert_hvp_close(low_powers, (x,), rng)
+
+
+# ---------------------------------------------------------------- defaults, names
+
+def sums(x):
+    return np.sum(x) * np.mean(x, axis=0).sum() + np.sum(np.max(x, axis=1, keepdims=True))
+
+
+def test_forward_mode_leaves_default_keywords_out(rng):
+    x = rng.standard_normal((3, 4))
+    src = srcad.source(sums, x, kind="jvp")
+    assert "keepdims=False" not in src and "axis=None" not in src, src
+    assert "axis=0" in src and "keepdims=True" in src
+    fd_check_forward(sums, (x,), 0, rng)
+    fd_check(sums, (x,), 0, rng)
+
+
+def test_the_gradient_of_x_is_named_x_bar(rng):
+    src = srcad.source(gf.eam, np.linspace(-0.5, 0.5, 8))
+    assert "rho_t_bar" not in src and "x_bar = " in src, src
+    x = rng.uniform(-0.5, 0.5, 7)
+    fd_check(gf.eam, (x,), 0, rng)
+    g = np.empty(7)
+    assert srcad.grad(gf.eam)(x, out=g) is g

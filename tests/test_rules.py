@@ -1045,23 +1045,59 @@ def test_methods_and_attributes_resolve():
         assert registry.op(target).reverse or registry.is_nondiff(target), name
 
 
-# ---- variant rules (a cheaper template for a constant argument) --------------
+# ---- variant rules (a template for known facts of the arguments) -------------
+
+_NUMBERS = (2, 3, 4, 2.0, 2.5, 7.0, 1, 0.5, -1)
 
 
+def _variant_args(rule, rng):
+    """Sets of arguments for which ``rule``'s facts (``when``) hold: arrays of the named
+    ranks (shapes that multiply: (3, 4) @ (4, 5)), the constant, or each number of
+    ``_NUMBERS`` the fact accepts."""
+    shapes = {"a": {1: (4,), 2: (3, 4)}, "b": {1: (4,), 2: (4, 5)}}
+    args = [{"a": rng.uniform(0.5, 1.5, (3, 4)), "b": rng.uniform(0.5, 1.5, (4, 5))}]
+    for name, want in rule.when:
+        if isinstance(want, registry.Fact) and want.rank is not None:
+            for a in args:
+                a[name] = rng.uniform(0.5, 1.5, shapes[name][want.rank])
+        elif isinstance(want, registry.Fact):
+            args = [dict(a, **{name: v}) for a in args for v in _NUMBERS if want.number(v)]
+        else:
+            args = [dict(a, **{name: want}) for a in args]
+    return args
 
-@pytest.mark.parametrize("target, rule", [(t, r) for t, rs in registry.VARIANTS.items()
-                                          for r in rs],
-                         ids=lambda v: getattr(v, "__name__", None) or
-                         getattr(getattr(v, "template", None), "__name__", "rule"))
+
+def _variants(column):
+    return [(t, r) for t, o in list(registry.OPS.items()) for r in getattr(o, column)]
+
+
+_IDS = dict(ids=lambda v: getattr(v, "__name__", None) or
+            getattr(getattr(v, "template", None), "__name__", "rule"))
+
+
+@pytest.mark.parametrize("target, rule", _variants("variants"), **_IDS)
 def test_variant_agrees_with_its_general_rule(target, rule):
-    """A variant must give exactly what the general (finite-difference checked) rule gives."""
+    """A variant must give what the general (finite-difference checked) rule gives."""
     rng = np.random.default_rng(7)
-    a = rng.uniform(0.5, 1.5, (3, 4))
-    const = dict(rule.when)
-    args = {"a": a, **const}
-    y = target(a, const["b"])
-    g = rng.standard_normal(y.shape)
-    general = registry.REVERSE[target].template(y, g, **args)
-    special = rule.template(y, g, **args)
-    assert special[0] is not None, f"{rule.template.__name__} gives no contribution to a"
-    np.testing.assert_allclose(special[0], general[0], rtol=1e-12)
+    for args in _variant_args(rule, rng):
+        y = target(args["a"], args["b"])
+        g = rng.standard_normal(np.shape(y))
+        general = registry.REVERSE[target].template(y, g, **args)
+        special = rule.template(y, g, **args)
+        assert special[0] is not None, f"{rule.template.__name__} gives no contribution to a"
+        for k, got in enumerate(special):
+            if got is not None:
+                np.testing.assert_allclose(got, general[k], rtol=1e-12)
+
+
+@pytest.mark.parametrize("target, rule", _variants("forward_variants"), **_IDS)
+def test_forward_variant_agrees_with_its_general_rule(target, rule):
+    rng = np.random.default_rng(8)
+    for args in _variant_args(rule, rng):
+        y = target(args["a"], args["b"])
+        general = registry.FORWARD[target].template(y, **args)
+        special = rule.template(y, **args)
+        for k, got in enumerate(special):
+            if got is not None:
+                d = rng.standard_normal(np.shape(args["ab"[k]]))
+                np.testing.assert_allclose(got(d), general[k](d), rtol=1e-12)

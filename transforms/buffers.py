@@ -44,7 +44,7 @@ from srcad.transforms.simplify import method_call
 
 def _ufunc_of(value, namespace):
     """The out=-capable elementwise function computing ``value``, or None."""
-    if isinstance(value, gast.BinOp):
+    if isinstance(value, gast.BinOp) and not isinstance(value.op, gast.MatMult):
         target = BINOPS.get(type(value.op))
         return registry.op(target).out_form, [value.left, value.right]
     if isinstance(value, gast.UnaryOp) and isinstance(value.op, gast.USub):
@@ -235,7 +235,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                         func=func, args=args, keywords=[gast.keyword(arg="out", value=target)])), s)
         if rewritten is None:
             rewritten = _into_form(s, namespace, env, results, array_params, out_names, namer,
-                                   last_use, len(body) - 1)
+                                   last_use, len(body) - 1, shapes)
         new_body.append(rewritten or s)
         for n in gast.walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -274,13 +274,26 @@ def _accumulator(env, acc, name, param, out_name):
         orelse=gast.Call(func=_load(helper), args=[_load(name), _load(param)], keywords=[])))
 
 
-def _into_form(s, namespace, env, results, array_params, out_names, namer, last_use, ret_index):
-    """A gradient computed by a helper with an ``into`` form is written into ``out``."""
-    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
-            and isinstance(s.value, gast.Call) and not s.value.keywords):
+def _into_form(s, namespace, env, results, array_params, out_names, namer, last_use, ret_index,
+               shapes):
+    """A gradient computed by a helper with an ``into`` form, or as a product of two
+    matrices (``h.T @ g``), is written into ``out``."""
+    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
         return None
     name = s.targets[0].id
     if results.get(name) not in array_params or last_use.get(name) != ret_index:
+        return None
+    if _matrix_product(s.value, shapes):
+        product = registry.op(BINOPS[gast.MatMult]).out_form
+        param = results[name]
+        if product is None or shapes(name) != shapes(param):
+            return None
+        if param not in out_names:
+            out_names[param] = namer.fresh(param + "_out")
+        return gast.copy_location(_assign(name, gast.Call(
+            func=_ufunc_ref(env, product), args=[s.value.left, s.value.right],
+            keywords=[gast.keyword(arg="out", value=_load(out_names[param]))])), s)
+    if not isinstance(s.value, gast.Call) or s.value.keywords:
         return None
     fn = resolve(s.value.func, namespace)
     try:
@@ -295,6 +308,18 @@ def _into_form(s, namespace, env, results, array_params, out_names, namer, last_
     func = _load(env.bind(into.__name__, into, (into.__module__, into.__name__)))
     return gast.copy_location(_assign(name, gast.Call(
         func=func, args=[_load(out_names[param])] + list(s.value.args), keywords=[])), s)
+
+
+def _matrix_product(value, shapes):
+    """``a @ b`` of two matrices (names, or ``.T`` of names, of 2-d arrays): its result has
+    exactly the shape the operands give it, so it may be written into ``out``."""
+    def matrix(node):
+        if isinstance(node, gast.Attribute) and node.attr == "T":
+            node = node.value
+        shape = shapes(node.id) if isinstance(node, gast.Name) else None
+        return shape is not None and shape[0] == "array" and shape[2] == 2
+    return isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult) \
+        and matrix(value.left) and matrix(value.right)
 
 
 def _method_form(s, namespace, shapes, param_kinds):

@@ -29,7 +29,7 @@ when every rule used supports it.
 import gast
 
 from srcad.errors import TransformError
-from srcad.transforms import refusal, template
+from srcad.transforms import refusal, template, variants
 from srcad.transforms import exits
 from srcad.transforms.exits import _assign, _const, _load, index_value
 from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
@@ -192,6 +192,8 @@ class Forward:
 
     def rule(self, target, call, y, s, primal):
         rule = registry.op(target).forward
+        shape = lambda atom: self.shapes.get(atom.id)
+        rule = variants.pick(target, call, self.env, self.where(s), shape, True) or rule
         name = getattr(target, "__name__", repr(target))
         if rule is None:
             raise TransformError(f"no forward-mode rule for `{name}`", **self.where(s),

@@ -122,7 +122,8 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     bar_shapes = dict(known)
     bar_shapes.update({last.bars[n]: v for n, v in known.items() if n in last.bars})
     bar_shapes.update(last.bar_shapes)
-    out = run("simplify", simplify.simplify, first, bar_shapes.get, namer)
+    out = run("simplify", simplify.simplify, first, bar_shapes.get, namer,
+              set(last.bars.values()), {last.bars[p] for p in wrt if p in last.bars})
     out = run("zero_guards", zero_guards.prune, out, set(last.bars.values()))
     if optimize:
         out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
@@ -144,6 +145,7 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes
     out = run("forward", fwd.run)
     if not vector:      # primal values only: a tangent may be a broadcasting 0.0
         out = simplify.method_forms(out, known.get, env.namespace)
+    out = simplify.default_keywords(out, env.namespace)
     out = run("simplify", simplify.simplify, out)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
 

@@ -44,7 +44,7 @@ import copy
 import gast
 
 from srcad.errors import InternalError, TransformError
-from srcad.transforms import exits, refusal, symmetric, template, zero_guards
+from srcad.transforms import exits, refusal, symmetric, template, variants, zero_guards
 from srcad.transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
 from srcad.transforms.item_writes import ItemWrites
 from srcad.transforms.loops import LoopSweeps
@@ -366,7 +366,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
 
     def rule(self, adj, target, call, y, g, s):
         rule = registry.op(target).reverse
-        rule = _variant(target, call, self.env, self.where(s)) or rule
+        rule = variants.pick(target, call, self.env, self.where(s), self.shape) or rule
         whole = registry.op(target).whole
         if whole is not None and len(call.args) == 1 and not call.keywords \
                 and self.is_active(call.args[0]) and self.broadcast_ok(call.args[0], 0):
@@ -532,17 +532,6 @@ def call_text(call, filename):
     if m:
         return m.group(1)
     return ast.unparse(gast.gast_to_ast(gast.Expression(body=call.func)).body)
-
-
-def _variant(target, call, env, where):
-    """A variant rule whose constant arguments this call passes, or None."""
-    variants = registry.op(target).variants
-    for rule in variants:
-        names, mapping = template.bind_call(target, rule.template, 2, call, env, where)
-        if all(isinstance(mapping.get(p), gast.Constant) and mapping[p].value == v
-               and type(mapping[p].value) is type(v) for p, v in rule.when):
-            return rule
-    return None
 
 
 def _store(name):

@@ -15,6 +15,7 @@ After::
 - ``c = 0.0`` followed in the same block by ``c = c + e`` (nothing reading ``c``
   in between) becomes ``c = e`` -- unless ``c`` is updated in place later
   (``_rt.item_acc``/``_rt.zero_item``), which needs an array of its own;
+- ``t_bar = e`` then ``x_bar = t_bar`` (``t_bar`` read nowhere else) is ``x_bar = e``;
 - ``c = e1`` then ``c = c + e2`` on one user line, for a number ``c``, is one sum;
 - ``c = c + 0.0``-style no-ops and copies of a name to itself go;
 - assignments to names nobody reads, of values without side effects, go.
@@ -142,6 +143,62 @@ def _propagate(stmts, protected):
                 copies[s.targets[0].id] = v.id if isinstance(v, gast.Name) else v
         out.append(s)
     return out
+
+
+def _coalesce(fn, named, cotangents, protected):
+    """``t_bar = e`` ... ``x_bar = t_bar`` (each name bound once, ``t_bar`` a cotangent read
+    only by the copy, ``x_bar`` in ``named``) -> ``x_bar = e``: a gradient keeps its own
+    name (``x_bar``), not the name of an inlined helper's temporary (``rho_t_bar``)."""
+    stores, loads = {}, {}
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name):
+            table = stores if isinstance(n.ctx, gast.Store) else loads
+            table[n.id] = table.get(n.id, 0) + 1
+
+    def visit(stmts):
+        out = []
+        for s in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(s, field, None)
+                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                    setattr(s, field, visit(inner))
+            k = takes_over(out, s)
+            if k is None:
+                out.append(s)
+                continue
+            while True:         # the definition renamed may be a copy itself: x_bar = t2_bar
+                out[k].targets[0].id = s.targets[0].id
+                s, j = out[k], k
+                k = takes_over(out[:j], s)
+                if k is None:
+                    break
+                del out[j]
+        return out
+
+    def takes_over(before, s):
+        """The index in ``before`` of the definition that the copy ``s`` may take over."""
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                and isinstance(s.value, gast.Name)):
+            return None
+        a, b = s.targets[0].id, s.value.id
+        k = _definition(before, b)
+        if a != b and a in named and b in cotangents and b not in protected \
+                and k is not None and stores.get(a) == 1 and stores.get(b) == 1 \
+                and loads.get(b) == 1 and not any(a in _loads(t) for t in before[k:]):
+            return k
+        return None
+
+    fn.body = visit(fn.body)
+
+
+def _definition(stmts, name):
+    """The index of the statement of ``stmts`` that binds ``name`` (a plain assignment)."""
+    for k in range(len(stmts) - 1, -1, -1):
+        s = stmts[k]
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id == name:
+            return k
+    return None
 
 
 def _dead_tail(stmts, live_after):
@@ -305,6 +362,30 @@ class _Symmetric(gast.NodeTransformer):
         return node
 
 
+class _Defaults(gast.NodeTransformer):
+    """``np.sum(t_dot, axis=None, keepdims=False)`` -> ``np.sum(t_dot)``: keywords at the
+    values the op record says are the defaults (``Op.defaults``) are left out."""
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        from srcad.transforms.parse import resolve
+        from srcad.transforms.rules import registry
+        if not node.keywords:
+            return node
+        defaults = dict(registry.op(resolve(node.func, self.namespace)).defaults)
+        node.keywords = [k for k in node.keywords if not (
+            k.arg in defaults and isinstance(k.value, gast.Constant)
+            and k.value.value is defaults[k.arg])]
+        return node
+
+
+def default_keywords(fn, namespace):
+    return _Defaults(namespace).visit(fn)
+
+
 def method_call(array, form):
     """``a.sum()``, or ``a.sum() / a.size`` for a per-entry form (see registry.method_form)."""
     name, per_entry = form
@@ -342,11 +423,14 @@ def _merge_chains(stmts, shape):
     return out
 
 
-def simplify(fn, shape=None, namer=None):
+def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset()):
+    """``cotangents``: the names of cotangents; ``named``: the gradients' own names (of the
+    ``wrt`` arguments), which a copy of a temporary cotangent takes over."""
     owned = _owned_names(fn)
     fn = _Symmetric().visit(fn)
     fn.body = _first_assign(fn.body, owned)
     protected = owned | {a.id for a in fn.args.args}
+    _coalesce(fn, named, cotangents, protected - set(named))
     fn.body = _propagate(fn.body, protected)
     _dead(fn)
     fn.body = _dead_tail(fn.body, ())

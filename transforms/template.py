@@ -67,6 +67,21 @@ class _Subst(gast.NodeTransformer):
         return node
 
 
+class _Fold(gast.NodeTransformer):
+    """Arithmetic of two numbers written out (``4 * 1.0`` -> ``4.0``, ``4 - 1`` -> ``3``):
+    a variant's constant argument, substituted into its template, reads as a number."""
+    _OPS = {gast.Add: lambda a, b: a + b, gast.Sub: lambda a, b: a - b,
+            gast.Mult: lambda a, b: a * b}
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        l, r, op = node.left, node.right, self._OPS.get(type(node.op))
+        if op is not None and all(isinstance(c, gast.Constant) and type(c.value) in (int, float)
+                                  for c in (l, r)):
+            return gast.copy_location(gast.Constant(value=op(l.value, r.value), kind=None), node)
+        return node
+
+
 def clone(node):
     return copy.deepcopy(node)
 
@@ -165,7 +180,7 @@ def expand(rule, call, lead_values, env, namer, where):
                     else (template.__module__, node.id)     # a kernel: from its own module
                 mapping[node.id] = _load(env.bind(node.id, obj, home))
     subst = _Subst(mapping)
-    body = [subst.visit(s) for s in body]
+    body = [_Fold().visit(subst.visit(s)) for s in body]
     ret = body[-1].value
     entries = ret.elts if isinstance(ret, gast.Tuple) else [ret]
     first = list(inspect.signature(template).parameters.values())[leading:][:1]

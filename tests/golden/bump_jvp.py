@@ -8,7 +8,7 @@ def bump_jvp(m, xs, m_dot):
     t = xs - m
     t_dot = -m_dot
     t2 = t ** 2
-    t2_dot = t_dot * pow_dbase(t, 2)
+    t2_dot = t_dot * (2.0 * t)
     t3 = -1.5 * t2
     t3_dot = -1.5 * t2_dot
     t4 = np.exp(t3)

@@ -21,8 +21,8 @@ def eam_vjp(x, seed, out=None):
     t7 = t4 + t6
     seed2 = _rt.grad_seed(seed, t7)
     t5_bar = seed2 * 0.25
-    p_bar = t5_bar * pow_dbase(p, 4) + seed2 * pow_dbase(p, 3) + seed2 * 2.0 * p
+    p_bar = t5_bar * 4.0 * p ** 3 + seed2 * 3.0 * p ** 2 + seed2 * 2.0 * p
     # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))
     s = p_bar * -3.0
-    rho_t_bar = np.multiply(s, rho_t3, out=x_out)
-    return (t7, (_rt.finalize_array(rho_t_bar, x),))
+    x_bar = np.multiply(s, rho_t3, out=x_out)
+    return (t7, (_rt.finalize_array(x_bar, x),))

@@ -12,16 +12,16 @@ def eam_jvp(x, x_dot):
     rho_t3_dot = rho_t2_dot * rho_t3
     # golden_functions.py:17  p = np.sum(rho(x))
     p = rho_t3.sum()
-    p_dot = np.sum(rho_t3_dot, axis=None, keepdims=False)
+    p_dot = np.sum(rho_t3_dot)
     # golden_functions.py:18  return p**2 + p**3 + 0.25 * p**4
     t2 = p ** 2
-    t2_dot = p_dot * pow_dbase(p, 2)
+    t2_dot = p_dot * (2.0 * p)
     t3 = p ** 3
-    t3_dot = p_dot * pow_dbase(p, 3)
+    t3_dot = p_dot * (3.0 * p ** 2)
     t4 = t2 + t3
     t4_dot = t2_dot + t3_dot
     t5 = p ** 4
-    t5_dot = p_dot * pow_dbase(p, 4)
+    t5_dot = p_dot * (4.0 * p ** 3)
     t6 = 0.25 * t5
     t6_dot = 0.25 * t5_dot
     t7 = t4 + t6

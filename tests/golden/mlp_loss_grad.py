@@ -26,11 +26,11 @@ def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
     # golden_functions.py:23  pred = h @ W2 + b2
     t3_bar = unbroadcast(pred_bar, t3)
     b2_bar = unbroadcast_into(b2_out, pred_bar, b2)
-    h_bar = matmul_back_a(t3_bar, h, W2)
-    W2_bar = matmul_back_b_into(W2_out, t3_bar, h, W2)
+    h_bar = t3_bar @ W2.T
+    W2_bar = np.matmul(h.T, t3_bar, out=W2_out)
     # golden_functions.py:22  h = np.tanh(X @ W1 + b1)
     t2_bar = h_bar * (1.0 - h * h)
     t_bar = unbroadcast(t2_bar, t)
     b1_bar = unbroadcast_into(b1_out, t2_bar, b1)
-    W1_bar = matmul_back_b_into(W1_out, t_bar, X, W1)
+    W1_bar = np.matmul(X.T, t_bar, out=W1_out)
     return (t6, (_rt.finalize_array(W1_bar, W1), _rt.finalize_array(b1_bar, b1), _rt.finalize_array(W2_bar, W2), _rt.finalize_array(b2_bar, b2)))

@@ -15,7 +15,8 @@ import operator
 import numpy as np
 
 from srcad.kernels.broadcast import unbroadcast
-from srcad.transforms.rules.registry import forward, into_form, nondiff, reverse
+from srcad.transforms.rules.registry import (
+    forward, into_form, nondiff, out_form, rank, reverse)
 from srcad.kernels.linalg import (
     det_back, det_tangent, diag_back, diag_index, diag_tangent, diagonal_back,
     diagonal_back_tangent, diagonal_index, diagonal_tangent, dot_back_a, dot_back_b,
@@ -31,9 +32,39 @@ def matmul_bar(y, g, a, b, out=None):
     return (matmul_back_a(g, a, b), matmul_back_b(g, a, b))
 
 
+# operands of known ranks: the products a person writes (the kernels above take any)
+@reverse(np.matmul, operator.matmul, np.dot, when={"a": rank(2), "b": rank(2)})
+def matmul_bar_matrices(y, g, a, b, out=None):
+    return (g @ b.T, a.T @ g)
+
+
+@reverse(np.matmul, operator.matmul, np.dot, when={"a": rank(2), "b": rank(1)})
+def matmul_bar_matrix_vector(y, g, a, b, out=None):
+    return (np.outer(g, b), a.T @ g)
+
+
+@reverse(np.matmul, operator.matmul, np.dot, when={"a": rank(1), "b": rank(2)})
+def matmul_bar_vector_matrix(y, g, a, b, out=None):
+    return (b @ g, np.outer(a, g))
+
+
+@reverse(np.matmul, operator.matmul, np.dot, when={"a": rank(1), "b": rank(1)})
+def matmul_bar_vectors(y, g, a, b, out=None):
+    return (g * b, g * a)
+
+
+out_form(operator.matmul, np.matmul)     # a @ b written into out= (the buffer plan)
+
+
 @forward(np.matmul, operator.matmul)
 def matmul_dot(y, a, b, out=None):
     return (lambda da: matmul_tangent_a(da, a, b, y), lambda db: matmul_tangent_b(db, a, b, y))
+
+
+# (matmul broadcasts over a vector-mode tangent's leading axis when both operands are matrices)
+@forward(np.matmul, operator.matmul, np.dot, when={"a": rank(2), "b": rank(2)})
+def matmul_dot_matrices(y, a, b, out=None):
+    return (lambda da: da @ b, lambda db: a @ db)
 
 
 @reverse(np.dot)

@@ -22,7 +22,7 @@ from srcad.kernels.broadcast import (
     broadcast_tangent, broadcast_tangent_as, lift_tangent, lift_tangent_as, tangent_lead,
     unbroadcast, unbroadcast_into)
 from srcad.transforms.rules.registry import (
-    elementwise, forward, into_form, nondiff, out_form, reverse)
+    constant_number, elementwise, forward, into_form, nondiff, out_form, reverse)
 from srcad.kernels.power import pow_dbase, pow_dbase_db, pow_ddbase, pow_log
 from srcad.transforms.rules.templates import linear
 
@@ -115,8 +115,27 @@ def divide_dot(y, a, b, out=None):
 # ---- powers -----------------------------------------------------------------
 
 @reverse(operator.pow, np.power, builtins.pow, when={"b": 2})
+@reverse(operator.pow, np.power, builtins.pow, when={"b": 2.0})
 def pow_bar_square(y, g, a, b, out=None):
     return (unbroadcast(g * 2.0 * a, a), None)
+
+
+# a constant exponent of at least 2 is written into the derivative: 4.0 * a ** 3 (a
+# smaller or negative one keeps pow_dbase: 0 ** -1 raises in Python, pow_dbase gives inf)
+@reverse(operator.pow, np.power, builtins.pow, when={"b": constant_number(lambda b: b >= 2)})
+def pow_bar_constant(y, g, a, b, out=None):
+    return (unbroadcast(g * (b * 1.0) * a ** (b - 1), a), None)
+
+
+@forward(operator.pow, np.power, builtins.pow, when={"b": 2})
+@forward(operator.pow, np.power, builtins.pow, when={"b": 2.0})
+def pow_dot_square(y, a, b, out=None):
+    return (lambda da: lift_tangent(da, a, y) * (2.0 * a), None)
+
+
+@forward(operator.pow, np.power, builtins.pow, when={"b": constant_number(lambda b: b >= 2)})
+def pow_dot_constant(y, a, b, out=None):
+    return (lambda da: lift_tangent(da, a, y) * ((b * 1.0) * a ** (b - 1)), None)
 
 
 @reverse(operator.pow, np.power, builtins.pow)

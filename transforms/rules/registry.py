@@ -81,7 +81,8 @@ class Op:
     target: object
     reverse: Rule = None       # the reverse template
     forward: Rule = None       # the forward template
-    variants: tuple = ()       # reverse templates for constant arguments (``when``)
+    variants: tuple = ()       # reverse templates for known facts of arguments (``when``)
+    forward_variants: tuple = ()  # forward templates likewise
     whole: Rule = None         # reverse template of ``target(a)``, other arguments at their
                                # defaults, whose contribution may stay unexpanded (``g`` for sum)
     shape: Callable = None     # shape(argument shapes, keywords) -> the result's abstract
@@ -89,6 +90,8 @@ class Op:
     elementwise: bool = False  # a kernel acting entry by entry (ufuncs are by their type)
     linear: bool = False       # linear in its differentiable arguments (adjoint: transpose)
     view: bool = False         # the result may share memory with the first argument
+    defaults: tuple = ()       # ((keyword, value), ...): a keyword at that value is the
+                               # default, left out of generated code (``keepdims=False``)
     nondiff: bool = False      # zero derivative (a piecewise-constant function or kernel)
     effect: bool = False       # run for its effect only (print): its result may be dropped
     checked_only: frozenset = frozenset()  # positions of arguments it only inspects (its
@@ -213,9 +216,30 @@ class _Host:
 HOST = _Host()
 
 
+@dataclass(frozen=True)
+class Fact:
+    """What a variant rule needs to know of one argument (``reverse(..., when=...)``):
+    ``rank``, an array of that many axes (the shapes pass says so), or ``number``, a
+    constant number (not a bool) that ``number(value)`` accepts."""
+    rank: int = None
+    number: Callable = None
+
+
+def rank(n):
+    """The fact "an array of ``n`` axes" (``when={"a": rank(2)}``)."""
+    return Fact(rank=n)
+
+
+def constant_number(test):
+    """The fact "a constant number that ``test`` accepts" (``when={"b": constant_number(...)}``)."""
+    return Fact(number=test)
+
+
 def reverse(*targets, when=None):
     """Register a reverse rule; with ``when={"b": 2}`` it is a variant used instead of the
-    general rule when the call passes exactly that constant for parameter ``b``."""
+    general rule when the call passes exactly that constant for parameter ``b``, and with
+    ``when={"a": rank(2)}`` when it knows that fact of ``a`` (``Fact``). Variants are tried
+    in the order they were registered."""
     def register(template):
         for target in targets:
             if when:
@@ -227,10 +251,15 @@ def reverse(*targets, when=None):
     return register
 
 
-def forward(*targets, vector=True):
+def forward(*targets, vector=True, when=None):
+    """Register a forward rule (with ``when``, a variant: see ``reverse``)."""
     def register(template):
         for target in targets:
-            _set([target], forward=Rule(target, template, vector))
+            if when:
+                variant = Rule(target, template, vector, when=tuple(when.items()))
+                _set([target], forward_variants=op(target).forward_variants + (variant,))
+            else:
+                _set([target], forward=Rule(target, template, vector))
         return template
     return register
 
@@ -307,6 +336,12 @@ def checked_only(target, *positions):
 def piecewise_constant(why, *targets):
     """Declare functions piecewise constant (see ``rules/piecewise.py``), with the reason."""
     _set(targets, constant=why, nondiff=True)
+
+
+def spelled_defaults(*targets, **keywords):
+    """Declare keyword values that mean the default of ``targets``: generated code leaves
+    them out (``np.sum(t_dot)``, not ``np.sum(t_dot, axis=None, keepdims=False)``)."""
+    _set(targets, defaults=tuple(keywords.items()))
 
 
 def index_form(obj, helper):
