@@ -24,8 +24,8 @@ from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_t
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
 from srcad.errors import InternalError, TransformError
 from srcad.seeds import GradSeed
-from srcad.signature import (describe, fields_of, is_numeric, signature_of, struct_layouts,
-                             struct_types)
+from srcad.signature import (describe, fields_of, is_numeric, param_kinds, signature_of,
+                             struct_layouts, struct_types)
 from srcad.transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -240,9 +240,7 @@ class Differentiable:
                     if is_numeric(s)]
         if kind in ("vjp", "vjp_plain", "vjp_aux"):
             from srcad.transforms.shapes import param_shapes
-            kinds = {p: ("float" if s[0] == "float" else "array" if s[0] == "array" and
-                         np.dtype(s[1]).kind == "f" else None)
-                     for p, s in zip(self.params, sig, strict=True)}
+            kinds = param_kinds(self.params, sig, fields)
             gen = pipeline.reverse_mode(self._target(args, kind), self.wrt, numeric,
                                         param_shapes=param_shapes(self.params, sig, fields),
                                         param_kinds=kinds, optimize=(kind != "vjp_plain"),

@@ -119,6 +119,21 @@ def fields_of(params, args):
     return out
 
 
+def param_kinds(params, sig, fields):
+    """What the reverse pass may take each parameter for: "float" (a Python float), "array"
+    (a float ndarray) or None; and each field of a dataclass or NamedTuple parameter (as
+    ``"p.field"``), where "keep" is a value without a derivative (int, bool, str, None)."""
+    def kind(s):
+        if s[0] == "float":
+            return "float"
+        return "array" if s[0] == "array" and np.dtype(s[1]).kind == "f" else None
+    out = {p: kind(s) for p, s in zip(params, sig, strict=True)}
+    for p, items in fields.items():
+        out.update({f"{p}.{f}": kind(s) or ("keep" if s[0] in ("int", "bool", "str", "none")
+                                            else None) for f, s in items})
+    return out
+
+
 def struct_types(params, args):
     """parameter -> class, for dataclass, NamedTuple and user-class arguments (their methods
     resolve)."""

@@ -67,10 +67,12 @@ class DerivedNames(dict):
         super().__init__()
         self.namer, self.primal_names, self.suffix = namer, primal_names, suffix
 
-    def __call__(self, name):
+    def __call__(self, name, stem=None):
+        """``stem``: what the derived name is made from when not ``name`` (the cotangent of
+        the field ``p.k`` is ``k_bar``)."""
         out = self.get(name)
         if out is None:
-            out = name + self.suffix
+            out = (stem or name) + self.suffix
             if out in self.primal_names or out in self.values():
                 out = self.namer.fresh(out)
             self[name] = out

@@ -123,11 +123,12 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     bar_shapes.update({last.bars[n]: v for n, v in known.items() if n in last.bars})
     bar_shapes.update(last.bar_shapes)
     out = run("simplify", simplify.simplify, first, bar_shapes.get, namer,
-              set(last.bars.values()), {last.bars[p] for p in wrt if p in last.bars})
+              set(last.bars.values()),      # the gradients' names: of x, of p.k (fields)
+              {v for k, v in last.bars.items() if k.split(".")[0] in wrt})
     out = run("zero_guards", zero_guards.prune, out, set(last.bars.values()))
     if optimize:
         out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
-                  param_kinds or {})
+                  {p: k for p, k in (param_kinds or {}).items() if "." not in p})
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,
                      bar_shapes)
 

@@ -46,6 +46,7 @@ import gast
 from srcad.errors import InternalError, TransformError
 from srcad.transforms import exits, refusal, symmetric, template, variants, zero_guards
 from srcad.transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
+from srcad.transforms.fields import FieldGradients
 from srcad.transforms.item_writes import ItemWrites
 from srcad.transforms.loops import LoopSweeps
 from srcad.transforms.exits import _assign, _const, _load, _located, index_value, rt_call
@@ -60,7 +61,7 @@ def where(filename, node):
                 col=getattr(node, "col_offset", 0))
 
 
-class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
+class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
     def __init__(self, fn, env, namer, activity, wrt, filename, restore=frozenset(), shapes=None,
                  param_kinds=None):
         self.fn = fn
@@ -76,6 +77,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
         self.owned = set()                # cotangents updated in place (x_bar[i] += g)
         self.param_kinds = param_kinds or {}   # "float" / "array" where the signature says so
         self.contributed = set()
+        self.field_bars = {}              # parameter -> {field: its cotangent's name}
         self.scope_of = {}
         self.branch_of = {}               # name -> (If, "body" | "orelse") that assigns it
         self.branch_inits = set()         # owned cotangents created in their branch's sweep
@@ -195,11 +197,14 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
         check = _assign(checked, rt_call(self.env, "grad_seed", _load(seed),
                                          _load(value.id) if isinstance(value, gast.Name)
                                          else copy.deepcopy(value)))
-        inits = self.inits(None)
+        inits = self.inits(None) + self.field_inits()
         results = []
         for p in self.wrt:
             kind = self.param_kinds.get(p)
-            if p in self.contributed and kind == "float":
+            built = self.field_gradient(p)
+            if built is not None:
+                results.append(built)
+            elif p in self.contributed and kind == "float":
                 results.append(gast.Call(func=_load(self._builtin("float")),
                                          args=[_load(self.bar(p))], keywords=[]))
             elif p in self.contributed and kind == "array":
@@ -345,7 +350,8 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites):
                         index_value(value.slice), g)))
         elif isinstance(value, gast.Attribute):
             base = value.value
-            if self.is_active(base):
+            if self.is_active(base) and not self.field_read(adj, base, value.attr, g,
+                                                               self.where(s)):
                 self.contributed.add(base.id)
                 adj.append(_assign(self.bar(base.id), rt_call(
                     self.env, "attr_acc", _load(self.bar(base.id)), _const(value.attr), g)))

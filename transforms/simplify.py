@@ -22,6 +22,8 @@ After::
 """
 import gast
 
+from srcad.transforms import dead_stores
+
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List,
          gast.Compare, gast.Attribute, gast.Subscript)
 
@@ -428,10 +430,12 @@ def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset
     ``wrt`` arguments), which a copy of a temporary cotangent takes over."""
     owned = _owned_names(fn)
     fn = _Symmetric().visit(fn)
+    if cotangents:
+        dead_stores.drop(fn, cotangents)
     fn.body = _first_assign(fn.body, owned)
     protected = owned | {a.id for a in fn.args.args}
-    _coalesce(fn, named, cotangents, protected - set(named))
-    fn.body = _propagate(fn.body, protected)
+    _coalesce(fn, named, cotangents, protected)
+    fn.body = _propagate(fn.body, protected | set(named))   # x_bar = y2_bar stays x_bar
     _dead(fn)
     fn.body = _dead_tail(fn.body, ())
     if shape is not None:

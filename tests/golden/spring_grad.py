@@ -16,16 +16,11 @@ def spring_vjp(p, xs, seed, out=None):
     t7 = p.n
     t8 = t6 / t7
     seed2 = _rt.grad_seed(seed, t8)
-    p_bar = 0.0
     t6_bar = seed2 / t7
-    t7_bar = -seed2 * t8 / t7
-    p_bar = _rt.attr_acc(p_bar, 'n', t7_bar)
     t3_bar = t6_bar * t5
     t5_bar = t6_bar * t3
     d_bar = 2.0 * t5_bar * d
-    t2_bar = t3_bar * 0.5
-    p_bar = _rt.attr_acc(p_bar, 'k', t2_bar)
+    k_bar = t3_bar * 0.5
     # golden_functions.py:64  d = xs - p.x0
-    t_bar = unbroadcast(-d_bar, t)
-    p_bar = _rt.attr_acc(p_bar, 'x0', t_bar)
-    return (t8, (_rt.finalize(p_bar, p),))
+    x0_bar = unbroadcast(-d_bar, t)
+    return (t8, (Params(k=float(k_bar), x0=_rt.finalize_array(x0_bar, p.x0), n=p.n),))
