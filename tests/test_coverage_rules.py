@@ -8,7 +8,7 @@ shape and domain. Points are sampled away from kinks (``mod``, ``sort``, ``parti
 ``select``, ``interp``). ``CHECKED`` maps every target given a rule by the coverage rule
 modules to the cases that check it (tests/test_rules.py's meta-test reads it).
 """
-import inspect
+import math
 
 import numpy as np
 import pytest
@@ -19,12 +19,9 @@ from srcad.kernels.curves import gradient_back
 from srcad.kernels.decompositions import cot_items, eigh_triangle, gap_inverse, svd_cots
 from srcad.kernels.elementwise import sinc_slope
 from srcad.kernels.moves import gather_back, select_back
-from srcad.kernels.products import cross_plain
+from srcad.kernels.products import convolve_cot, cross_plain
 from srcad.kernels.special import special, special_polygamma
 from srcad.kernels.statistics import cumulative_cut
-
-MARKER = "# <- refused"
-
 
 # ---- the functions ---------------------------------------------------------------------
 # shapes and arrays
@@ -224,6 +221,25 @@ def statistics(x):
                            np.cumulative_sum(x[0] ** 2, include_initial=True)])
 
 
+def convolved(x):
+    a, v = x[0], x[1, :3] ** 2
+    return np.concatenate([np.convolve(a, v), np.convolve(v, a, "same"),
+                           np.convolve(a, v, "valid"),
+                           np.correlate(a, v), np.correlate(v, a, "full"),
+                           np.correlate(a, v * a[:3], "same"), np.vecdot(x, np.sin(x)),
+                           np.linalg.vecdot(x[0], x, axis=-1), np.vecdot(x.T, x.T, axis=0)])
+
+
+def spectra(x):
+    return np.concatenate([np.linalg.svdvals(x), np.linalg.svdvals(x[:3].T) ** 2,
+                           np.linalg.eigvalsh(x[:3]), np.linalg.eigvalsh(x[1:] * 2.0, "U")])
+
+
+def special_scalars(s):
+    return np.array([math.gamma(s + 1.0), math.lgamma(s * 3.0)]) * np.copysign(s, -1.5) + \
+        np.copysign(np.array([s, -s]), [2.0, s])
+
+
 # ---- the table ---------------------------------------------------------------------------
 
 DOMAINS = {
@@ -257,9 +273,12 @@ CASES = {
     "norm_ords": (norms, (4, 3), "signed"), "norm_nuc_2": (singular_value_norms, (4, 3), "unit"),
     "einsum_ellipsis_dot_nd": (contractions, (3, 4), "unit"),
     "scalar_argument": (of_a_scalar, (), "unit"),
+    "convolve_correlate_vecdot": (convolved, (4, 4), "unit"),
+    "svdvals_eigvalsh": (spectra, (4, 3), "unit"),
 }
 if special is not None:
     CASES["scipy_special"] = (special_functions, (3, 3), "unit")
+    CASES["math_gamma_copysign"] = (special_scalars, (), "unit")
 FIRST_ORDER = {"norm_nuc_2": "second derivatives of np.linalg.norm with ord='nuc'"}
 
 CHECKED = {
@@ -277,6 +296,10 @@ CHECKED = {
     **{f: ["statistics"] for f in (np.ptp, np.nansum, np.nanmax, np.nanmin, np.nanmean,
                                    np.average, np.trapezoid, np.cumulative_sum)},
     np.tensordot: ["tensordot"], np.kron: ["kron_cross"], np.cross: ["kron_cross"],
+    np.convolve: ["convolve_correlate_vecdot"], np.correlate: ["convolve_correlate_vecdot"],
+    np.vecdot: ["convolve_correlate_vecdot"], np.linalg.vecdot: ["convolve_correlate_vecdot"],
+    convolve_cot: ["convolve_correlate_vecdot"], np.copysign: ["math_gamma_copysign"],
+    np.linalg.svdvals: ["svdvals_eigvalsh"], np.linalg.eigvalsh: ["svdvals_eigvalsh"],
     np.gradient: ["gradient"], np.interp: ["interp"], np.polyval: ["polyval"],
     np.sinc: ["sinc_logaddexp2_nan_to_num_real_if_close"],
     np.logaddexp2: ["sinc_logaddexp2_nan_to_num_real_if_close"],
@@ -287,9 +310,11 @@ CHECKED = {
     **({} if special is None else {
         f: ["scipy_special"] for f in (special.expit, special.logit, special.erf, special.erfc,
                                        special.gammaln, special.xlogy, special.psi,
-                                       special.logsumexp, special_polygamma)}),
+                                       special.logsumexp, special_polygamma, math.gamma,
+                                       math.lgamma)}),
     # kernels of the reverse rules, differentiated again by the second-order tests
-    cumulative_cut: ["statistics"], gap_inverse: ["svd_vectors", "eigh"], cot_items: ["eigh", "slogdet_pinv"],
+    cumulative_cut: ["statistics"], gap_inverse: ["svd_vectors", "eigh"],
+    cot_items: ["eigh", "slogdet_pinv"],
     svd_cots: ["svd_values", "svd_vectors"], eigh_triangle: ["eigh"],
     sinc_slope: ["sinc_logaddexp2_nan_to_num_real_if_close"],
     gather_back: ["split", "pad", "partition", "interp"], select_back: ["select"],
@@ -394,78 +419,3 @@ def test_every_coverage_rule_has_a_case():
 def _module(op):
     rule = op.reverse or op.forward
     return getattr(rule.template, "__module__", None)
-
-
-# ---- refusals ------------------------------------------------------------------------------
-
-def marked_line(fn):
-    lines, start = inspect.getsourcelines(fn)
-    hits = [i for i, line in enumerate(lines) if MARKER in line]
-    assert len(hits) == 1, f"{fn.__name__} must mark exactly one line"
-    return start + hits[0]
-
-
-def refused(fn, x, mode="reverse"):
-    with pytest.raises(srcad.TransformError) as info:
-        if mode == "reverse":
-            srcad.grad(fn)(x)
-        else:
-            srcad.jvp(fn, (x,), (np.ones_like(x),))
-    err = info.value
-    assert err.lineno == marked_line(fn) and err.filename == __file__, str(err)
-    return str(err)
-
-
-def pad_mean(x):
-    return np.sum(np.pad(x, 1, mode="mean"))  # <- refused
-
-
-def pad_active_constant(x):
-    return np.sum(np.pad(x, 1, constant_values=x[0]))  # <- refused
-
-
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_pad_refusals(mode):
-    x = np.array([0.3, 0.5, 0.8])
-    assert "mode='mean'" in refused(pad_mean, x, mode)
-    assert "constant_values of np.pad" in refused(pad_active_constant, x, mode)
-
-
-def gradient_active_spacing(x):
-    return np.sum(np.gradient(x, x[0] * 2.0 + 1.0))  # <- refused
-
-
-def interp_active_xp(x):
-    return np.sum(np.interp(x, x * 2.0, x))  # <- refused
-
-
-def interp_active_left(x):
-    return np.sum(np.interp(x, [0.0, 1.0], x[:2], left=x[0]))  # <- refused
-
-
-def cross_along_axis(x):
-    return np.sum(np.cross(x, x ** 2, axis=0))  # <- refused
-
-
-def average_active_weights(x):
-    return np.average(x, weights=x ** 2)  # <- refused
-
-
-def quantile_active_q(x):
-    return np.sum(np.quantile(x, x[0] * 0.5))  # <- refused
-
-
-def median_of_weighted_method(x):
-    return np.quantile(x, 0.5, method="hazen")  # <- refused
-
-
-@pytest.mark.parametrize("mode", ["reverse", "forward"])
-def test_arguments_without_a_derivative_are_refused(mode):
-    x = np.array([0.3, 0.5, 0.8])
-    assert "no derivative for this many arguments" in refused(gradient_active_spacing, x, mode)
-    assert "np.interp's xp has no derivative rule" in refused(interp_active_xp, x, mode)
-    assert "np.interp's left has no derivative rule" in refused(interp_active_left, x, mode)
-    assert "3-vectors along the last axis" in refused(cross_along_axis, x, mode)
-    assert "the argument weights of np.average" in refused(average_active_weights, x, mode)
-    assert "np.quantile's q has no derivative rule" in refused(quantile_active_q, x, mode)
-    assert "not method='hazen'" in refused(median_of_weighted_method, x, mode)

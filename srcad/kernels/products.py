@@ -68,3 +68,29 @@ def cross_plain(g, a, b, axisa, axisb, axisc, axis):
                                "(no axisa/axisb/axisc/axis)", hint="move the axis last with "
                                "np.moveaxis first")
     return g
+
+
+def convolve_cot(g, a, v, mode):
+    """The cotangent of ``np.convolve(a, v, mode)`` as that of its full result (zeros where
+    ``mode`` cut it off)."""
+    n, m = np.size(a), np.size(v)
+    start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]
+    lead = np.shape(g)[:np.ndim(g) - 1]
+    full = np.zeros(lead + (n + m - 1,), dtype=np.result_type(g, 0.0))
+    full[..., start:start + np.shape(g)[-1]] = g
+    return full
+
+
+def convolve_tangent(d, x, other, mode):
+    """``np.convolve(d, other, mode)`` for the tangent ``d`` of ``x`` (vector mode: each)."""
+    if tangent_lead(d, x):
+        return np.stack([np.convolve(e, other, mode) for e in d])
+    return np.convolve(d, other, mode)
+
+
+def vecdot_tangent(d, x, other, axis):
+    """``np.vecdot`` of the tangent ``d`` of ``x`` and ``other`` (a vector-mode axis in front)."""
+    both = np.broadcast_shapes(np.shape(x), np.shape(other))
+    lead = tangent_lead(d, x)
+    d = np.reshape(d, lead + (1,) * (len(both) - np.ndim(x)) + np.shape(x))
+    return np.sum(d * other, axis=int(axis) % len(both) - len(both))

@@ -1,5 +1,6 @@
 """Derivative rules for matrix decompositions and the functions built on them:
-``np.linalg.svd``, ``eigh``, ``slogdet``, ``pinv`` (real matrices, stacks allowed).
+``np.linalg.svd``, ``svdvals``, ``eigh``, ``eigvalsh``, ``slogdet``, ``pinv`` (real
+matrices, stacks allowed).
 
 The reverse rules are written with functions that have rules (``svd``, ``inv``, ``pinv``,
 ``@``), so they can be differentiated again. ``svd``'s ``U``/``Vh`` and ``eigh``'s
@@ -43,6 +44,17 @@ def svd_dot(y, a, full_matrices=True, compute_uv=True, hermitian=False):
     return (lambda da: svd_tangent(da, a, y, full_matrices, compute_uv),)
 
 
+@reverse(np.linalg.svdvals)
+def svdvals_bar(y, g, x):
+    d = np.linalg.svd(x, full_matrices=False)
+    return ((d[0] * np.expand_dims(g, -2)) @ d[2],)
+
+
+@forward(np.linalg.svdvals)
+def svdvals_dot(y, x):
+    return (lambda dx: svd_tangent(dx, x, y, False, False),)
+
+
 @reverse(np.linalg.eigh)
 def eigh_bar(y, g, a, UPLO="L"):
     c = cot_items(g, y)
@@ -55,6 +67,18 @@ def eigh_bar(y, g, a, UPLO="L"):
 @forward(np.linalg.eigh, vector=False)
 def eigh_dot(y, a, UPLO="L"):
     return (lambda da: eigh_tangent(da, a, y, UPLO),)
+
+
+@reverse(np.linalg.eigvalsh)
+def eigvalsh_bar(y, g, a, UPLO="L"):
+    e = np.linalg.eigh(a, UPLO)
+    return (eigh_triangle((e[1] * np.expand_dims(g, -2)) @ np.swapaxes(e[1], -1, -2), UPLO),)
+
+
+@forward(np.linalg.eigvalsh, vector=False)
+def eigvalsh_dot(y, a, UPLO="L"):
+    e = np.linalg.eigh(a, UPLO)
+    return (lambda da: eigh_tangent(da, a, e, UPLO)[0],)
 
 
 @reverse(np.linalg.slogdet)

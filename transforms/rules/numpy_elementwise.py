@@ -1,5 +1,6 @@
 """Derivative rules for the elementwise NumPy functions ``sinc``, ``logaddexp2``,
-``nan_to_num`` and ``real_if_close`` (the other elementwise functions are in numpy_rules.py).
+``copysign``, ``nan_to_num`` and ``real_if_close`` (the other elementwise functions are in
+numpy_rules.py).
 
 ``nan_to_num`` passes finite entries through: its derivative is 1 there and 0 at the
 entries it replaces. ``real_if_close`` of a real array is that array.
@@ -15,6 +16,7 @@ from srcad.kernels.moves import not_differentiated
 scalar_rule(np.sinc, None, "sinc_slope(x)")
 scalar_rule(sinc_slope, None, "sinc_curve(x)")     # for second derivatives
 binary_rule(np.logaddexp2, "np.exp2(a - y)", "np.exp2(b - y)")
+binary_rule(np.copysign, "np.sign(a) * np.copysign(1.0, b)", "0.0 * np.sign(b)")  # b: its sign
 linear(np.real_if_close, apply="d", params="a, tol=100")
 view(np.real_if_close)
 

@@ -33,7 +33,7 @@ piecewise_constant("integer arithmetic on integer arguments (a float argument ra
 piecewise_constant("an index or a permutation: integers",
                    np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero, np.argwhere,
                    np.searchsorted, np.digitize, np.lexsort)
-piecewise_constant("a count: an integer", np.count_nonzero, np.bincount)
+piecewise_constant("a count: an integer", np.count_nonzero, np.bincount, np.linalg.matrix_rank)
 piecewise_constant("index arrays built from a size", np.diag_indices, np.tril_indices,
                    np.triu_indices, np.indices)
 

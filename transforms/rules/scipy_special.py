@@ -1,11 +1,14 @@
 """Derivative rules for ``scipy.special`` (registered only when SciPy is installed):
 ``expit``, ``logit``, ``erf``, ``erfc``, ``gammaln``, ``psi``/``digamma``, ``xlogy``,
-``logsumexp`` (its ``b`` weights constant, ``return_sign=False``).
+``logsumexp`` (its ``b`` weights constant, ``return_sign=False``); and ``math.gamma``,
+``math.lgamma``, whose derivatives need SciPy's digamma.
 
 ``xlogy(x, y)`` is ``x * log(y)``, 0 where ``x`` is 0: ``d/dx = log(y)``, ``d/dy = x / y``.
 ``logsumexp`` is a reduction (its ``axis`` and ``keepdims`` like ``np.sum``'s): the cotangent
 spreads back with the weights ``b * exp(a - y)``.
 """
+import math
+
 import numpy as np
 
 from srcad.transforms.rules.registry import forward, nondiff, reverse
@@ -23,6 +26,8 @@ if special is not None:
     scalar_rule(special.erfc, None, "-2.0 / sqrt(pi) * exp(-x * x)")
     scalar_rule(special.gammaln, None, "special_polygamma(x, 0)")
     scalar_rule(special.psi, None, "special_polygamma(x, 1)")
+    scalar_rule(None, math.lgamma, "special_polygamma(x, 0)")       # (math has no digamma)
+    scalar_rule(None, math.gamma, "y * special_polygamma(x, 0)")
 
     @reverse(special_polygamma)
     def special_polygamma_bar(y, g, x, n):
