@@ -23,6 +23,9 @@ from srcad.kernels.products import convolve_cot, cross_plain
 from srcad.kernels.special import special, special_polygamma
 from srcad.kernels.statistics import cumulative_cut
 
+# np.row_stack (checked below) is deprecated in NumPy 2
+pytestmark = pytest.mark.filterwarnings("ignore:`row_stack` alias is deprecated:DeprecationWarning")
+
 # ---- the functions ---------------------------------------------------------------------
 # shapes and arrays
 
