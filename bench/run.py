@@ -42,9 +42,10 @@ TIGHT = (1e-7, 1e-12)  # (rtol, atol relative to the largest entry): agreement t
 NUMPY_BASED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
                "autograd grad")
 HAND_NUMBA = "hand numba"
+SRCAD_NUMBA = ("srcad numba grad", "srcad numba grad(out=)", "srcad numba jacobian")
 # rows whose peak memory is measured in every workload: tracemalloc, RSS for numba
 MEASURED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
-            "srcad jacobian", HAND_NUMBA)
+            "srcad jacobian", HAND_NUMBA) + SRCAD_NUMBA
 
 
 def _error(exc):
@@ -89,20 +90,26 @@ def methods_for(w, peer_names):
         names = ["srcad grad"] + (["srcad grad(out=)"] if w.make_out else [])
     else:
         names = ["srcad jacobian"]
+    if numba_hand.numba is not None:     # the numba backend beside the NumPy one
+        names += [n.replace("srcad ", "srcad numba ") for n in names]
+    else:
+        out.update({n.replace("srcad ", "srcad numba "): "skipped: numba is not installed "
+                    "(pip install srcad[numba])" for n in names})
     for name in names:
         if srcad is None:
             out[name] = err
             continue
+        backend = "numba" if name.startswith("srcad numba") else "numpy"
         try:
-            if name == "srcad grad":
-                f = srcad.differentiate(w.fn, wrt=w.wrt)
+            if name.endswith(" grad"):
+                f = srcad.differentiate(w.fn, wrt=w.wrt, backend=backend)
                 out[name] = (lambda f=f: f.grad(*args), None, tol, None)
-            elif name == "srcad grad(out=)":
-                f = srcad.differentiate(w.fn, wrt=w.wrt)
+            elif name.endswith(" grad(out=)"):
+                f = srcad.differentiate(w.fn, wrt=w.wrt, backend=backend)
                 buf2 = w.make_out(args)
                 out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, tol, buf2)
             else:
-                jac = srcad.jacobian(w.fn, wrt=w.wrt)
+                jac = srcad.jacobian(w.fn, wrt=w.wrt, backend=backend)
                 out[name] = (lambda jac=jac: jac(*args), None, tol, None)
         except Exception as exc:  # noqa: BLE001 -- reported as an error row
             out[name] = _error(exc)
@@ -150,7 +157,7 @@ def bench_workload(w, peer_names, rounds, target):
         if name not in MEASURED:
             continue
         try:
-            if name == HAND_NUMBA:
+            if name == HAND_NUMBA or name in SRCAD_NUMBA:
                 mib, how = harness.peak_rss_mib(call), "RSS"
             else:  # already warm: verified and timed
                 mib, how = harness.peak_extra_mib(call, warm=False), "tracemalloc"
@@ -185,7 +192,9 @@ def memory(w, peer_names):
 # ---------------------------------------------------------------- cold / warm start
 
 def child_start(key):
-    """In a fresh process: import srcad, build the workload, time the first and second call."""
+    """In a fresh process: import srcad, build the workload, time the first and second call
+    (``key`` may end in ``:numba``: the numba backend, whose JIT numba's disk cache keeps)."""
+    key, _, backend = key.partition(":")
     t0 = time.perf_counter()
     import srcad
     t_import = time.perf_counter() - t0
@@ -193,10 +202,11 @@ def child_start(key):
          "euler": workloads.euler_workload, "rs": workloads.rs_workload,
          "rs_loss": workloads.rs_loss_workload, "lj": lambda: workloads.lj_workload(100),
          "while": workloads.fixed_point_workload}[key]()
+    backend = backend or "numpy"
     if w.kind == "grad":
-        call = srcad.differentiate(w.fn, wrt=w.wrt).grad
+        call = srcad.differentiate(w.fn, wrt=w.wrt, backend=backend).grad
     else:
-        call = srcad.jacobian(w.fn, wrt=w.wrt)
+        call = srcad.jacobian(w.fn, wrt=w.wrt, backend=backend)
     t0 = time.perf_counter()
     call(*w.args)
     t_first = time.perf_counter() - t0
@@ -206,7 +216,12 @@ def child_start(key):
     print(json.dumps({"import_s": t_import, "first_call_s": t_first, "second_call_s": t_second}))
 
 
+NUMBA_START = ("euler", "lj", "while")     # loop workloads: the numba backend's start too
+
+
 def start_times(keys):
+    if numba_hand.numba is not None:
+        keys = list(keys) + [f"{k}:numba" for k in keys if k in NUMBA_START]
     return {key: harness.cold_and_warm([os.path.abspath(__file__), "--child-start", key])
             for key in keys}
 
@@ -267,7 +282,8 @@ def markdown(results):
                 lines.append(f"| {wname} | {mname} | {status} | | | |")
     lines += ["", "µs per call: median over interleaved rounds; × hand-written: that median over the "
               "hand-written NumPy/Python gradient's. first call: transform + compile + run for srcad "
-              "(empty disk cache), JIT compile + run for numba. peak MiB: peak extra memory of one warm call above what was live before "
+              "(empty disk cache), JIT compile + run for numba (srcad numba: transform + JIT; "
+              "numba's cache of srcad's runtime twins may already be warm). peak MiB: peak extra memory of one warm call above what was live before "
               "it, including the returned gradient (tracemalloc; (RSS): resident-set high-water mark, "
               "page granular, for numba whose allocations tracemalloc cannot see)."]
     if results.get("memory"):
@@ -278,7 +294,8 @@ def markdown(results):
         lines += [f"| {k} | {v} |" for k, v in results["memory"].items()]
     if results.get("start"):
         note = ("srcad start-up in fresh processes (first call = transform + compile + run; "
-                "warm = same `SRCAD_CACHE_DIR` again):")
+                "warm = same `SRCAD_CACHE_DIR` again; `:numba` = the numba backend, whose warm "
+                "start loads numba's own disk cache instead of compiling):")
         header = ("| workload | import srcad ms | cold first call ms | warm first call ms | "
                   "second call µs | files in cache |")
         lines += ["", note, "", header, "|---|---:|---:|---:|---:|---:|"]

@@ -12,12 +12,15 @@ The loop-record helpers (``floats``, ``ints``, ``bools``, ``reserve``, ``room``,
 ``seed_value`` runs in the Python entry, before the core: ``grad``'s seed object
 becomes 1.0 (the core checks the output is a scalar before the reverse sweep).
 """
+import inspect
+import math
+
 import numba
 import numpy as np
 from numba.extending import overload
 
 from srcad import seeds
-from srcad.kernels import broadcast, power
+from srcad.kernels import broadcast, elementwise, power, scalar, sequences
 
 _jit = numba.njit(cache=True)
 
@@ -245,5 +248,117 @@ def _tangent_out(t, y, vector):
     return None
 
 
-# the NumPy runtime's kernels and their twins here (by identity)
-TWINS = {broadcast.unbroadcast: unbroadcast, power.pow_dbase: pow_dbase}
+def broadcast_tangent(dx, x, y):
+    raise NotImplementedError("njit only")
+
+
+@overload(broadcast_tangent, jit_options={"cache": True})
+def _broadcast_tangent(dx, x, y):
+    """The tangent ``dx`` of operand ``x`` at the full shape of ``y`` (scalars, one shape)."""
+    if _scalar(y) and _scalar(dx):
+        return lambda dx, x, y: dx
+    if isinstance(y, numba.types.Array) and _scalar(dx):
+        return lambda dx, x, y: np.full(y.shape, dx)
+    if isinstance(y, numba.types.Array) and isinstance(dx, numba.types.Array) \
+            and dx.ndim == y.ndim:
+        def same_rank(dx, x, y):
+            if dx.shape != y.shape:
+                raise ValueError("a tangent broadcast between arrays of different shapes")
+            return dx
+        return same_rank
+    return None
+
+
+def ratio_or_zero(n, d):
+    raise NotImplementedError("njit only")
+
+
+@overload(ratio_or_zero, jit_options={"cache": True})
+def _ratio_or_zero(n, d):
+    """n / d, taken as 0 where d == 0 (scalars)."""
+    if _scalar(n) and _scalar(d):
+        return lambda n, d: n / (1.0 if d == 0 else d)
+    return None
+
+
+def pow_log(a):
+    raise NotImplementedError("njit only")
+
+
+@overload(pow_log, jit_options={"cache": True})
+def _pow_log(a):
+    """log(a) where a > 0, else 0 (scalars)."""
+    if _scalar(a):
+        return lambda a: math.log(a) if a > 0 else 0.0
+    return None
+
+
+def builtin_extreme_back(g, y, a, b, larger):
+    raise NotImplementedError("njit only")
+
+
+@overload(builtin_extreme_back, jit_options={"cache": True})
+def _builtin_extreme_back(g, y, a, b, larger):
+    """The share of ``g`` going to ``a`` in ``max(a, b)``/``min(a, b)`` of two numbers."""
+    if _scalar(a) and _scalar(b) and _scalar(g):
+        def two(g, y, a, b, larger):
+            if a == b:
+                return g * 0.5
+            return g * (1.0 if (a > b) == larger else 0.0)
+        return two
+    return None
+
+
+def builtin_extreme_back_second(g, y, a, b, larger):
+    raise NotImplementedError("njit only")
+
+
+@overload(builtin_extreme_back_second, jit_options={"cache": True})
+def _builtin_extreme_back_second(g, y, a, b, larger):
+    """The share of ``g`` going to ``b`` in ``max(a, b)``/``min(a, b)`` of two numbers."""
+    if _scalar(a) and _scalar(b) and _scalar(g):
+        def second(g, y, a, b, larger):
+            if a == b:
+                return g * 0.5
+            return g * (1.0 if (b > a) == larger else 0.0)
+        return second
+    return None
+
+
+def builtin_extreme_tangent(d, y, a, b, larger):
+    raise NotImplementedError("njit only")
+
+
+@overload(builtin_extreme_tangent, jit_options={"cache": True})
+def _builtin_extreme_tangent(d, y, a, b, larger):
+    """The tangent ``d`` of ``a`` times ``a``'s share of ``max(a, b)``/``min(a, b)``."""
+    if _scalar(a) and _scalar(b) and _scalar(d):
+        def two(d, y, a, b, larger):
+            if a == b:
+                return d * 0.5
+            return d * (1.0 if (a > b) == larger else 0.0)
+        return two
+    return None
+
+
+def dense(g, y):
+    raise NotImplementedError("njit only")
+
+
+@overload(dense, jit_options={"cache": True})
+def _dense(g, y):
+    """The cotangent ``g`` of ``y`` shaped like ``y``."""
+    return _broadcast_tangent(g, y, y) and (lambda g, y: broadcast_tangent(g, y, y))
+
+
+# the NumPy runtime's kernels and their twins here (by identity); every kernel of
+# srcad/kernels/scalar.py (plain math on numbers) is its own twin, compiled
+TWINS = {broadcast.unbroadcast: unbroadcast, power.pow_dbase: pow_dbase,
+         broadcast.broadcast_tangent: broadcast_tangent, power.pow_log: pow_log,
+         elementwise.ratio_or_zero: ratio_or_zero,
+         sequences.builtin_extreme_back: builtin_extreme_back,
+         sequences.builtin_extreme_back_second: builtin_extreme_back_second,
+         sequences.builtin_extreme_tangent: builtin_extreme_tangent,
+         sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight)}
+TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
+              if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})
