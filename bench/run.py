@@ -280,12 +280,13 @@ def markdown(results):
             else:
                 status = row["status"].replace("|", "/")
                 lines.append(f"| {wname} | {mname} | {status} | | | |")
-    lines += ["", "µs per call: median over interleaved rounds; × hand-written: that median over the "
-              "hand-written NumPy/Python gradient's. first call: transform + compile + run for srcad "
-              "(empty disk cache), JIT compile + run for numba (srcad numba: transform + JIT; "
-              "numba's cache of srcad's runtime twins may already be warm). peak MiB: peak extra memory of one warm call above what was live before "
-              "it, including the returned gradient (tracemalloc; (RSS): resident-set high-water mark, "
-              "page granular, for numba whose allocations tracemalloc cannot see)."]
+    lines += ["", "µs per call: median over interleaved rounds; × hand-written: that median "
+              "over the hand-written NumPy/Python gradient's. first call: transform + compile + "
+              "run for srcad (empty disk cache), JIT compile + run for numba (srcad numba: "
+              "transform + JIT; numba's cache of srcad's runtime twins may already be warm). "
+              "peak MiB: peak extra memory of one warm call above what was live before it, "
+              "including the returned gradient (tracemalloc; (RSS): resident-set high-water "
+              "mark, page granular, for numba whose allocations tracemalloc cannot see)."]
     if results.get("memory"):
         n = results["memory_n"]
         note = (f"Peak extra memory of one eam gradient at n={n:,} (tracemalloc, MiB; "
@@ -352,7 +353,7 @@ def plot(results, path):
         ax.set_title("eam gradient: time vs n", fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=6)
-    for ax, (wname, rows) in zip(flat, timed.items()):
+    for ax, (wname, rows) in zip(flat, timed.items(), strict=False):
         names = list(rows)
         colors = ["tab:red" if n.startswith("srcad") else "tab:green" if "numba" in n
                   else "tab:gray" if n.startswith("hand") else "tab:blue" for n in names]

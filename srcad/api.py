@@ -225,9 +225,14 @@ class Differentiable:
         backend = backend or (self.backend if kind in backends.COMPILED else "numpy")
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
                           backend, _types_key(args))
+        load = None
+        if backend != "numpy":
+            from srcad import numba_backend
+            load = numba_backend.loader(self, key, lambda: self._compile(kind, sig, args,
+                                                                         "numpy"))
         entry = disk.load(key)
         if entry is not None:
-            fn = _from_entry(entry, self.fn, args)
+            fn = _from_entry(entry, self.fn, args, load)
             if fn is not None:
                 STATS["disk_hits"] += 1
                 logs.note(disk="hit")
@@ -265,7 +270,6 @@ class Differentiable:
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         if backend != "numpy":
-            from srcad import numba_backend
             fn = numba_backend.build(self, kind, gen, header, key,
                                      lambda: self._compile(kind, sig, args, "numpy"))
         else:
@@ -274,9 +278,10 @@ class Differentiable:
                               self.fn.__qualname__)
             fn.__srcad_text__ = text
         fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)
-        record = entry_of(gen.env, params) if backend == "numpy" else None
-        if record is not None:
-            disk.store(key, dict(record, source=fn.__srcad_text__))
+        record = entry_of(gen.env, params)
+        if record is not None and (backend == "numpy" or hasattr(fn, "__srcad_entry__")):
+            disk.store(key, dict(record, source=fn.__srcad_text__,
+                                 **getattr(fn, "__srcad_entry__", {})))
         return fn
 
     def _inner_guards(self, args):

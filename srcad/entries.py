@@ -285,9 +285,16 @@ def _lookup(module, qualname, reachable):
     return obj
 
 
-def _from_entry(entry, fn, args=()):
+def _load_numpy(entry, namespace, fn):
+    if entry.get("backend", "numpy") != "numpy":
+        raise ValueError("an entry of another backend")
+    return codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
+
+
+def _from_entry(entry, fn, args=(), load=None):
     """Rebuild a compiled function from a disk entry, or None if anything differs from
-    the live objects (a helper's code, a global's value, a method, a rule)."""
+    the live objects (a helper's code, a global's value, a method, a rule). ``load``
+    (entry, namespace) builds it for a backend other than NumPy."""
     try:
         reachable = _reachable_modules(fn, args)
         helpers, attrs = [], []
@@ -335,7 +342,8 @@ def _from_entry(entry, fn, args=()):
                     or value_fingerprint(obj) != entry["fingerprints"][name]:
                 return None
             namespace[name] = obj
-        compiled = codegen.load(entry["source"], namespace, fn.__globals__, fn.__qualname__)
+        compiled = load(entry, namespace) if load is not None else \
+            _load_numpy(entry, namespace, fn)
         compiled.__srcad_text__ = entry["source"]
         compiled.__srcad_guards__ = _guard_list(
             candidates + helpers, closure_reads,

@@ -104,16 +104,38 @@ def build(d, kind, gen, header, key, fallback):
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)
     text = module_text(core, entry, header)
+    return _load(d, key, text, gen.env.namespace, (core.name, entry.name),
+                 (gen.filename, gen.lineno), fallback)
+
+
+def _load(d, key, text, namespace, names, where, fallback):
+    """Execute the module ``text`` (its file in the disk cache when that is on) and wrap
+    its entry."""
     path = _file_for(key, text, d.fn.__qualname__)
     filename = path or f"<srcad numba {codegen.comment_safe(d.fn.__qualname__)} " \
                        f"{hashlib.sha256(text.encode()).hexdigest()[:12]}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     module = _module(filename, path)
     scope = module.__dict__
-    scope.update(_bindings(gen.env.namespace))
+    scope.update({k: v for k, v in d.base_fn.__globals__.items() if not k.startswith("__")})
+    scope.update(_bindings(namespace))
     scope.update(__builtins__=builtins, _njit=numba.njit(cache=path is not None))
     exec(compile(text, filename, "exec"), scope)
-    return Guarded(d, scope[entry.name], scope[core.name], text, gen, fallback)
+    core, entry = (scope[n] for n in names)
+    fn = Guarded(d, entry, core, text, where, fallback)
+    fn.__srcad_entry__ = {"backend": "numba", "names": list(names), "where": list(where)}
+    return fn
+
+
+def loader(d, key, fallback):
+    """``load(entry, namespace)`` for ``entries._from_entry``: a disk entry of this backend
+    rebuilt without transforming again (numba's own cache then skips the JIT)."""
+    def load(entry, namespace):
+        if entry.get("backend") != "numba":
+            raise ValueError("not an entry of the numba backend")
+        return _load(d, key, entry["source"], namespace, tuple(entry["names"]),
+                     tuple(entry["where"]), fallback)
+    return load
 
 
 def _module(filename, path):
@@ -136,8 +158,8 @@ class Guarded:
     a ``TransformError`` at the user's line, or with ``backend="auto"`` a warning and
     the NumPy backend's function, which is then called for good."""
 
-    def __init__(self, d, entry, core, text, gen, fallback):
-        self.d, self.entry, self.core, self.gen, self.fallback = d, entry, core, gen, fallback
+    def __init__(self, d, entry, core, text, where, fallback):
+        self.d, self.entry, self.core, self.where, self.fallback = d, entry, core, where, fallback
         self.__srcad_text__ = text
         self.__srcad_backend__ = "numba"
         self.__name__ = entry.__name__
@@ -163,7 +185,7 @@ def _compiling(exc):
 
 def _switch(g, exc):
     """What ``g`` calls after numba refused: the NumPy function (auto), else raise."""
-    filename, line = _user_line(g.__srcad_text__, str(exc), g.gen)
+    filename, line = _user_line(g.__srcad_text__, str(exc), g.where)
     reason = _reason(exc)
     fn = refuse(g.d, filename, line, reason, g.fallback)
     g.__srcad_text__ = fn.__srcad_text__
@@ -182,7 +204,7 @@ def _reason(exc):
     return "numba could not compile it"
 
 
-def _user_line(text, message, gen):
+def _user_line(text, message, where):
     """(file, line) of the user's line that the generated line named in ``message``
     comes from (the nearest ``# file:line`` comment above it), else the function's."""
     lines = text.splitlines()
@@ -192,9 +214,9 @@ def _user_line(text, message, gen):
         while 0 <= k < len(lines):
             m = _LINE.match(lines[k])
             if m:
-                return gen.filename, int(m.group(2))
+                return where[0], int(m.group(2))
             k -= 1
-    return gen.filename, gen.lineno
+    return where
 
 
 def refuse(d, filename, line, reason, fallback):

@@ -295,3 +295,54 @@ def test_missing_numba_names_the_extra(monkeypatch):
     assert auto.backend == "numpy"                  # auto without numba: the NumPy backend
     assert auto.grad(0.3) == pytest.approx(srcad.differentiate(growing,
                                                                backend="numpy").grad(0.3))
+
+
+def array_loop(x):
+    y = x
+    for i in range(3):
+        y = np.sin(y) * x
+    return np.sum(y)
+
+
+def test_values_numba_cannot_store_are_refused_never_wrong(rng):
+    """A loop record holding arrays: the number stack cannot take them, numba refuses
+    at the user's function, and auto runs the NumPy code."""
+    x = rng.uniform(0.5, 1.0, 4)
+    want = srcad.differentiate(array_loop).grad(x)
+    with pytest.raises(srcad.TransformError, match="numba backend cannot compile"):
+        srcad.differentiate(array_loop, backend="numba").grad(x)
+    with pytest.warns(RuntimeWarning, match="numba backend cannot compile"):
+        got = srcad.differentiate(array_loop, backend="auto").grad(x)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_a_second_process_neither_transforms_nor_jits(tmp_path):
+    """The generated module is a disk entry of its own key: another process rebuilds it
+    without transforming, and numba's cache (cache=True) serves the compiled core."""
+    import json
+    import subprocess
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = (
+        "import json, sys; sys.path.insert(0, %r)\n"
+        "import srcad, test_numba_backend as t\n"
+        "f = srcad.differentiate(t.euler, wrt=('k', 'c'), backend='numba')\n"
+        "g = f.grad(2.0, 0.1)\n"
+        "fn = f.compiled('grad', 2.0, 0.1)\n"
+        "stats = fn.core.stats\n"
+        "print(json.dumps({'g': list(g), 'transforms': srcad.stats()['transforms'],\n"
+        "                  'disk_hits': srcad.stats()['disk_hits'],\n"
+        "                  'backend': fn.__srcad_backend__,\n"
+        "                  'numba_hits': sum(stats.cache_hits.values()),\n"
+        "                  'numba_misses': sum(stats.cache_misses.values())}))\n" % here)
+    env = dict(os.environ, SRCAD_CACHE_DIR=str(tmp_path), SRCAD_BACKEND="numpy")
+    env.pop("SRCAD_DISK_CACHE", None)
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                                      capture_output=True, text=True).stdout.splitlines()[-1])
+            for _ in range(2)]
+    cold, warm = runs
+    assert cold["transforms"] == 1 and cold["numba_misses"] == 1 and cold["numba_hits"] == 0
+    assert warm["transforms"] == 0 and warm["disk_hits"] == 1
+    assert warm["numba_hits"] == 1 and warm["numba_misses"] == 0
+    assert warm["backend"] == "numba" and warm["g"] == cold["g"]
+    assert warm["g"] == pytest.approx(list(srcad.differentiate(euler, wrt=("k", "c")).grad(
+        2.0, 0.1)), rel=1e-12)
