@@ -1,0 +1,23 @@
+"""A slice of the quick fuzzing profile on the numba backend (``backend="auto"``: numba
+where it compiles, the NumPy code where it refuses): no WRONG and no CRASH outcome.
+The whole profile on both backends: ``SRCAD_BACKEND=numba python -m pytest
+tests/fuzz/test_fuzz_quick.py`` (0 WRONG, 0 CRASH when this was written)."""
+import os
+
+import pytest
+
+from tests.fuzz.campaign import report, run_campaign
+
+if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
+    pytest.importorskip("numba", reason="the numba extra is not installed: "
+                                        "pip install -e '.[test,numba]'")
+
+
+@pytest.mark.parametrize("backend", ["auto", "numba"])
+def test_fuzz_slice_on_the_numba_backend(backend, monkeypatch):
+    monkeypatch.setenv("SRCAD_BACKEND", backend)      # the workers inherit it
+    summary = run_campaign(0, 24, jobs=2, size=0.6, quick=True)
+    lines = []
+    report(summary, out=lines.append)
+    assert summary.status["valid"] >= 12, "\n".join(lines)
+    assert not summary.failed, "\n".join(lines)
