@@ -74,6 +74,10 @@ def median_of_weighted_method(x):
     return np.quantile(x, 0.5, method="hazen")  # <- refused
 
 
+def cholesky_upper(x):
+    return np.sum(np.linalg.cholesky(np.outer(x, x) + np.eye(3), upper=True))  # <- refused
+
+
 @pytest.mark.parametrize("mode", ["reverse", "forward"])
 def test_arguments_without_a_derivative_are_refused(mode):
     x = np.array([0.3, 0.5, 0.8])
@@ -84,3 +88,4 @@ def test_arguments_without_a_derivative_are_refused(mode):
     assert "the argument weights of np.average" in refused(average_active_weights, x, mode)
     assert "np.quantile's q has no derivative rule" in refused(quantile_active_q, x, mode)
     assert "not method='hazen'" in refused(median_of_weighted_method, x, mode)
+    assert "upper=True has no derivative rule" in refused(cholesky_upper, x, mode)

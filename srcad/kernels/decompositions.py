@@ -98,3 +98,21 @@ def pinv_tangent(da, a, p):
     """The tangent of ``p = np.linalg.pinv(a)`` where the rank does not change."""
     dat = _t(da)
     return -(p @ da @ p) + (p @ _t(p)) @ (dat - (dat @ a) @ p) + (dat - p @ (a @ dat)) @ (_t(p) @ p)
+
+
+def cholesky_lower(g, upper):
+    """``g``, once the factor is the lower one (``upper=True`` has no rule)."""
+    if upper:
+        raise unsupported_here("np.linalg.cholesky with upper=True has no derivative rule; "
+                               "take the transpose of the lower factor")
+    return g
+
+
+def cholesky_tangent(da, a, lower):
+    """The tangent ``L phi(L^-1 dS L^-T)`` of ``L = cholesky(a)``, ``dS`` the symmetric
+    matrix of the lower triangle of ``da`` (``phi``: the lower triangle, half the diagonal)."""
+    eye = np.eye(np.shape(a)[-1])
+    tri = np.tril(da, -1)
+    li = np.linalg.inv(lower)
+    x = li @ (tri + _t(tri) + da * eye) @ _t(li)
+    return lower @ (np.tril(x) - 0.5 * x * eye)

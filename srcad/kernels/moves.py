@@ -118,3 +118,40 @@ def not_differentiated(what):
     raise unsupported_here(f"{what} has no derivative rule", hint="pass a constant there, or "
                            "register a rule with @srcad.adjoint")
 
+
+
+def joint_index(xs):
+    """The entry numbers of each array of ``xs``, numbered one after another."""
+    starts = _starts(xs)
+    return [gather_index(x, s) for x, s in zip(xs, starts, strict=True)]
+
+
+def _starts(xs):
+    return [int(s) for s in np.cumsum([0] + [np.size(x) for x in xs])[:-1]]
+
+
+def joint_back(g, moved, xs):
+    """The cotangent of each array of ``xs`` (a list) from the result's ``g``."""
+    return [gather_back(g, moved, x, s) for x, s in zip(xs, _starts(xs), strict=True)]
+
+
+def joint_tangent(ds, moved, xs):
+    """The tangent of the result from the tangents ``ds`` of the arrays ``xs`` (None for a
+    constant one)."""
+    total = None
+    for d, x, s in zip(ds, xs, _starts(xs), strict=True):
+        if d is not None:
+            t = gather_tangent(d, moved, x, s)
+            total = t if total is None else [a + b for a, b in zip(total, t, strict=True)] \
+                if isinstance(t, list) else total + t
+    return total
+
+
+def mesh_index(xs, sparse, indexing):
+    """Where each entry of ``np.meshgrid(*xs)`` comes from."""
+    return np.meshgrid(*joint_index(xs), sparse=sparse, indexing=indexing)
+
+
+def broadcast_index(xs):
+    """Where each entry of ``np.broadcast_arrays(*xs)`` comes from."""
+    return [np.array(m) for m in np.broadcast_arrays(*joint_index(xs))]

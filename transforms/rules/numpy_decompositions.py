@@ -1,22 +1,22 @@
 """Derivative rules for matrix decompositions and the functions built on them:
-``np.linalg.svd``, ``svdvals``, ``eigh``, ``eigvalsh``, ``slogdet``, ``pinv`` (real
-matrices, stacks allowed).
+``np.linalg.svd``, ``svdvals``, ``eigh``, ``eigvalsh``, ``cholesky``, ``slogdet``, ``pinv``
+(real matrices, stacks allowed).
 
 The reverse rules are written with functions that have rules (``svd``, ``inv``, ``pinv``,
 ``@``), so they can be differentiated again. ``svd``'s ``U``/``Vh`` and ``eigh``'s
 eigenvectors need distinct singular values / eigenvalues (their derivatives divide by the
 gaps); ``svd`` of a non-square matrix with ``full_matrices=True`` (the default) gives
-derivatives of the singular values only. ``eigh`` reads one triangle (``UPLO``), so the
-other triangle gets no cotangent. ``slogdet``'s sign is piecewise constant. ``pinv``'s
-derivative holds where the rank does not change.
+derivatives of the singular values only. ``eigh`` reads one triangle (``UPLO``) and
+``cholesky`` the lower one, so the other triangle gets no cotangent. ``slogdet``'s sign is
+piecewise constant. ``pinv``'s derivative holds where the rank does not change.
 """
 import numpy as np
 
 from srcad.transforms.rules.registry import forward, nondiff, reverse
 from srcad.transforms.rules.templates import scalar_rule
 from srcad.kernels.decompositions import (
-    cot_items, eigh_tangent, eigh_triangle, gap_inverse, pinv_tangent, slogdet_tangent, svd_cots,
-    svd_tangent)
+    cholesky_lower, cholesky_tangent, cot_items, eigh_tangent, eigh_triangle, gap_inverse,
+    pinv_tangent, slogdet_tangent, svd_cots, svd_tangent)
 
 scalar_rule(gap_inverse, None, "-(y * y)")
 
@@ -81,6 +81,19 @@ def eigvalsh_dot(y, a, UPLO="L"):
     return (lambda da: eigh_tangent(da, a, e, UPLO)[0],)
 
 
+@reverse(np.linalg.cholesky)
+def cholesky_bar(y, g, a, *, upper=False):
+    li = np.linalg.inv(y)
+    t = np.swapaxes(y, -1, -2) @ cholesky_lower(g, upper)
+    p = np.swapaxes(li, -1, -2) @ (np.tril(t) - 0.5 * t * np.eye(np.shape(t)[-1])) @ li
+    return (eigh_triangle(p, "L"),)
+
+
+@forward(np.linalg.cholesky)
+def cholesky_dot(y, a, *, upper=False):
+    return (lambda da: cholesky_tangent(cholesky_lower(da, upper), a, y),)
+
+
 @reverse(np.linalg.slogdet)
 def slogdet_bar(y, g, a):
     c = cot_items(g, y)
@@ -114,6 +127,11 @@ def cot_items_dot(y, g, like):
 @forward(svd_cots)
 def svd_cots_dot(y, g, like, d, full_matrices, compute_uv):
     return (lambda dg: svd_cots(dg, like, d, full_matrices, compute_uv),)
+
+
+@forward(cholesky_lower)
+def cholesky_lower_dot(y, g, upper):
+    return (lambda dg: cholesky_lower(dg, upper),)
 
 
 @forward(eigh_triangle)

@@ -1,7 +1,8 @@
 """Derivative rules for NumPy functions that move, repeat, cut or drop entries: ``split``
 and its kin, ``repeat``, ``tile``, ``roll``, ``append``, ``rot90``, ``rollaxis``, ``pad``
 (the modes that copy entries), ``partition``, ``take``, ``delete``, ``insert``,
-``resize``, ``compress``, ``extract``, ``diagflat``; and ``select``.
+``resize``, ``compress``, ``extract``, ``diagflat``, ``unstack``, ``meshgrid``,
+``broadcast_arrays``, ``dstack``; and ``select``.
 
 Each is one ``gather`` row (rules/templates.py): the function applied to the entry numbers
 of its operands says where each result entry comes from; the cotangent is summed back
@@ -15,8 +16,9 @@ from srcad.transforms.rules.registry import forward, nondiff, reverse, view
 from srcad.transforms.rules.templates import gather
 from srcad.kernels.broadcast import unbroadcast
 from srcad.kernels.moves import (  # noqa: F401  (the gather rows name them)
-    gather_back, gather_index, gather_tangent, not_differentiated, pad_index, partition_index,
-    select_back, select_masks, select_tangent)
+    broadcast_index, gather_back, gather_index, gather_tangent, joint_back, joint_index,
+    joint_tangent, mesh_index, not_differentiated, pad_index, partition_index, select_back,
+    select_masks, select_tangent)
 
 # ---- gathers: one row each (what the index map is, when it is not the function itself) ----
 
@@ -37,6 +39,7 @@ gather(np.resize, "a, new_shape")
 gather(np.compress, "condition, a, axis=None", operands=("a",))
 gather(np.extract, "condition, arr", operands=("arr",))
 gather(np.diagflat, "v, k=0")
+gather(np.unstack, "x, *, axis=0")
 gather(np.partition, "a, kth, axis=-1, kind='introselect', order=None",
        index="partition_index(a, kth, axis)")
 gather(np.pad, "array, pad_width, mode='constant', *, stat_length=None, constant_values=None, "
@@ -46,6 +49,34 @@ gather(np.pad, "array, pad_width, mode='constant', *, stat_length=None, constant
 
 # rot90 and rollaxis return views of their argument
 view(np.rot90, np.rollaxis)
+
+
+# ---- several arrays at once: meshgrid, broadcast_arrays (``*xs``: an entry per array, the
+# ones past the call's arguments unused), dstack (a sequence: a list of cotangents).
+# meshgrid and broadcast_arrays have no forward rule: the forward pass adds the terms of
+# several operands with ``+``, which would join their lists of tangents. ---------------
+
+
+@reverse(np.meshgrid)
+def meshgrid_bar(y, g, *xi, copy=True, sparse=False, indexing="xy"):
+    c = joint_back(g, mesh_index(xi, sparse, indexing), xi)
+    return (c[0], c[1], c[2], c[3], c[4], c[5])
+
+
+@reverse(np.broadcast_arrays)
+def broadcast_arrays_bar(y, g, *args, subok=False):
+    c = joint_back(g, broadcast_index(args), args)
+    return (c[0], c[1], c[2], c[3], c[4], c[5])
+
+
+@reverse(np.dstack)
+def dstack_bar(y, g, tup):
+    return (joint_back(g, np.dstack(joint_index(tup)), tup),)
+
+
+@forward(np.dstack)
+def dstack_dot(y, tup):
+    return (lambda ds: joint_tangent(ds, np.dstack(joint_index(tup)), tup),)
 
 
 # ---- select ----------------------------------------------------------------------
@@ -73,11 +104,17 @@ def gather_back_dot(y, g, m, x, start=0):
     return (lambda dg: gather_back(dg, m, x, start),)
 
 
+@forward(joint_back)
+def joint_back_dot(y, g, moved, xs):
+    return (lambda dg: joint_back(dg, moved, xs),)
+
+
 @forward(select_back)
 def select_back_dot(y, g, masks, choices):
     return (lambda dg: select_back(dg, masks, choices),)
 
 
 # the maps of entry numbers and the masks are piecewise constant
-nondiff(gather_index, partition_index, pad_index, select_masks, not_differentiated)
+nondiff(gather_index, partition_index, pad_index, select_masks, not_differentiated, joint_index,
+        mesh_index, broadcast_index)
 
