@@ -99,7 +99,9 @@ def build(d, kind, gen, header, key, fallback):
     seed = gen.tree.args.args[len(d.params)].id if kind == "vjp" else None
     workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
     try:
-        core, entry = numba_form.lower(gen.tree, gen.env.namespace, seed, workspaces)
+        names = dict(d.base_fn.__globals__, **gen.env.namespace)   # as the module binds them
+        core, entry = numba_form.lower(gen.tree, names, seed, workspaces,
+                                       d.wrt if kind == "vjp" else ())
     except numba_form.Unsupported as exc:
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)

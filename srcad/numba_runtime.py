@@ -20,7 +20,7 @@ import numpy as np
 from numba.extending import overload
 
 from srcad import seeds
-from srcad.kernels import broadcast, elementwise, power, scalar, sequences
+from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 
 _jit = numba.njit(cache=True)
 
@@ -28,6 +28,16 @@ _jit = numba.njit(cache=True)
 def seed_value(seed):
     """The seed as a value the core can take: ``grad``'s seed object is 1.0."""
     return seed.one if type(seed) is seeds.GradSeed else seed
+
+
+def out_or_new(out, k, x):
+    """The array the core writes the gradient of ``x`` into: ``out[k]``, else a new one
+    like ``x`` (a float array), else None (numba then refuses what it cannot take)."""
+    if out is not None:
+        return out[k]
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return np.empty_like(x)
+    return None
 
 
 # ------------------------------------------------------------ loop records
@@ -351,9 +361,23 @@ def _dense(g, y):
     return _broadcast_tangent(g, y, y) and (lambda g, y: broadcast_tangent(g, y, y))
 
 
+def reduce_expand(g, a, axis, keepdims):
+    raise NotImplementedError("njit only")
+
+
+@overload(reduce_expand, jit_options={"cache": True})
+def _reduce_expand(g, a, axis, keepdims):
+    """A whole-array reduction's cotangent (a number) broadcast back to ``a`` (a new array);
+    a reduction along an axis is left to the NumPy backend."""
+    if _scalar(g) and isinstance(a, numba.types.Array) and isinstance(axis, numba.types.NoneType):
+        return lambda g, a, axis, keepdims: np.full(a.shape, g)
+    return None
+
+
 # the NumPy runtime's kernels and their twins here (by identity); every kernel of
 # srcad/kernels/scalar.py (plain math on numbers) is its own twin, compiled
 TWINS = {broadcast.unbroadcast: unbroadcast, power.pow_dbase: pow_dbase,
+         reductions.reduce_expand: reduce_expand,
          broadcast.broadcast_tangent: broadcast_tangent, power.pow_log: pow_log,
          elementwise.ratio_or_zero: ratio_or_zero,
          sequences.builtin_extreme_back: builtin_extreme_back,

@@ -231,13 +231,13 @@ def test_second_derivatives_are_refused_by_numba_and_fall_back_with_auto():
 # ------------------------------------------------------------ refusal and fallback
 
 def array_code(x):
-    return np.sum(np.exp(-3.0 * (x + 1.0)) ** 2)
+    return np.sum(np.sum(np.exp(x), axis=0) ** 2)    # a reduction along an axis
 
 
 def test_refusal_names_the_user_line_and_the_reason(rng):
     f = srcad.differentiate(array_code, backend="numba")
     with pytest.raises(srcad.TransformError) as info:
-        f.grad(rng.standard_normal(5))
+        f.grad(rng.standard_normal((3, 2)))
     e = info.value
     assert e.filename == __file__
     assert e.lineno in (_line(array_code, "def array_code"), _line(array_code, "np.sum("))
@@ -246,7 +246,7 @@ def test_refusal_names_the_user_line_and_the_reason(rng):
 
 
 def test_auto_falls_back_once_with_a_warning(rng):
-    x = rng.standard_normal(5)
+    x = rng.standard_normal((3, 2))
     f = srcad.differentiate(array_code, backend="auto")
     with pytest.warns(RuntimeWarning, match="numba backend cannot compile.*array_code"):
         g = f.grad(x)
@@ -346,3 +346,57 @@ def test_a_second_process_neither_transforms_nor_jits(tmp_path):
     assert warm["backend"] == "numba" and warm["g"] == cold["g"]
     assert warm["g"] == pytest.approx(list(srcad.differentiate(euler, wrt=("k", "c")).grad(
         2.0, 0.1)), rel=1e-12)
+
+
+def eam(x):
+    p = np.sum(np.exp(-3.0 * (x + 1.0)))
+    return p ** 2 + p ** 3 + 0.25 * p ** 4
+
+
+def test_array_code_with_ufuncs_into_buffers(rng):
+    """eam: ufuncs into the work buffer and into out= (positional for numba); the
+    gradient lands in ``out`` itself, and without out= in a new array."""
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        x = rng.uniform(0, 1, 50).astype(dtype)
+        f = srcad.differentiate(eam, backend="numba")
+        want = srcad.differentiate(eam).grad(x)
+        got = f.grad(x)
+        assert f.compiled("grad", x).__srcad_backend__ == "numba"
+        assert "np.add(x, 1.0, work)" in f.source("grad", x)
+        assert got.dtype == dtype and got is not x
+        np.testing.assert_allclose(got, want, rtol=rtol)
+        buf = np.empty_like(x)
+        assert f.grad(x, out=buf) is buf
+        np.testing.assert_allclose(buf, want, rtol=rtol)
+        again = f.grad(x)
+        assert again is not got and again is not buf     # never a retained buffer
+
+
+def test_eam_against_central_differences(numba_default, rng):
+    fd_check(eam, (rng.uniform(0, 1, 20),), 0, rng)
+
+
+GRID = np.linspace(-1.0, 1.0, 9)
+
+
+def fit(m):
+    s = 0.0
+    for i in range(GRID.shape[0]):
+        s = s + math.exp(-(GRID[i] - m) ** 2)
+    return s
+
+
+def test_module_arrays_are_read_as_they_are_now(rng):
+    """numba freezes a global array into compiled code; the backend passes it instead, so
+    an array changed in place gives the gradient at its new values (as the NumPy code)."""
+    f = srcad.differentiate(fit, backend="numba")
+    before = f.grad(0.3)
+    assert "GRID)" in f.source("grad", 0.3)          # an argument of the core
+    old = GRID.copy()
+    try:
+        GRID[:] = GRID * 2.0 + 0.5
+        after = f.grad(0.3)
+        assert after == pytest.approx(srcad.differentiate(fit).grad(0.3), rel=1e-12)
+        assert after != pytest.approx(before)
+    finally:
+        GRID[:] = old

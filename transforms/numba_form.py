@@ -61,6 +61,7 @@ says so at the user's line and falls back or raises.
 import builtins
 
 import gast
+import numpy as np
 
 from srcad.transforms.exits import _assign, _const, _load
 
@@ -379,12 +380,59 @@ class _Records:
         return _call(call.func, last, stop, gast.UnaryOp(op=gast.USub(), operand=step))
 
 
-def lower(fn, namespace, seed_param=None, workspace_names=()):
+def _out_slot(s, out_param):
+    """k for ``NAME = None if out is None else out[k]`` (the gradient's out= buffer)."""
+    v = s.value if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+        and isinstance(s.targets[0], gast.Name) else None
+    if not (isinstance(v, gast.IfExp) and isinstance(v.test, gast.Compare)
+            and isinstance(v.test.left, gast.Name) and v.test.left.id == out_param
+            and isinstance(v.test.ops[0], gast.Is) and isinstance(v.body, gast.Constant)
+            and v.body.value is None and isinstance(v.orelse, gast.Subscript)
+            and isinstance(v.orelse.value, gast.Name) and v.orelse.value.id == out_param
+            and isinstance(v.orelse.slice, gast.Constant)
+            and type(v.orelse.slice.value) is int):
+        return None
+    return v.orelse.slice.value
+
+
+def _ufunc_out(node, namespace):
+    """The name ``X`` of ``ufunc(args..., out=X)`` (all inputs given), else None."""
+    if not (isinstance(node, gast.Call) and len(node.keywords) == 1
+            and node.keywords[0].arg == "out" and isinstance(node.keywords[0].value, gast.Name)):
+        return None
+    f = node.func
+    obj = namespace.get(f.value.id) if isinstance(f, gast.Attribute) \
+        and isinstance(f.value, gast.Name) else None
+    obj = getattr(obj, f.attr, None) if obj is not None else namespace.get(getattr(f, "id", None))
+    if isinstance(obj, np.ufunc) and len(node.args) == obj.nin:
+        return node.keywords[0].value.id
+    return None
+
+
+def _only_ufunc_out(name, stmts, namespace):
+    """Is ``name`` read only as the ``out=`` of ufunc calls in ``stmts``?"""
+    nodes = [n for s in stmts for n in gast.walk(s)]
+    reads = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
+                for n in nodes)
+    return reads == sum(_ufunc_out(n, namespace) == name for n in nodes)
+
+
+def _ufunc_outs(tree, namespace, buffers):
+    """``np.add(a, b, out=work)`` as ``np.add(a, b, work)`` (numba's ufuncs take the output
+    positionally) where ``work`` is a buffer the entry passes (never None)."""
+    for node in gast.walk(tree):
+        if _ufunc_out(node, namespace) in buffers:
+            node.args.append(node.keywords.pop().value)
+
+
+def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
     """(core, entry): the numba core and the Python entry for the generated ``fn``.
 
     ``seed_param`` names the reverse sweep's seed parameter (the entry passes its value
     through ``_rt.seed_value``); ``workspace_names`` are the names bound to the workspace
-    (their ``take`` calls move to the entry)."""
+    (their ``take`` calls move to the entry). ``out_of`` names the parameter each slot of
+    ``out`` belongs to: the entry passes ``out[k]``, or a new array like that parameter
+    when ``out`` is None, so the core always writes its gradient into an array."""
     if fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs:
         raise Unsupported("the generated function takes *args or keywords", fn)
     if "_rt" not in namespace:
@@ -412,14 +460,28 @@ def lower(fn, namespace, seed_param=None, workspace_names=()):
             raise Unsupported("a work buffer is taken inside the computation (not in the "
                               "prologue)", s)
         hoisted.append(s)
+    out_param = params[-1] if out_of and params[-1] == "out" else None
+    for s in body:
+        k = _out_slot(s, out_param) if out_param else None
+        if k is not None and k < len(out_of) and not rest_has_loop(body[:body.index(s)]) \
+                and _only_ufunc_out(s.targets[0].id, body, namespace):
+            s.value = _rt("out_or_new", _load(out_param), _const(k), _load(out_of[k]))
+            hoisted.append(s)
     for s in hoisted:
         body.remove(s)
+    _ufunc_outs(gast.Module(body=body, type_ignores=[]), namespace,
+                {h.targets[0].id for h in hoisted})
     records = _Records(gast.FunctionDef(name=fn.name, args=fn.args, body=body,
                                         decorator_list=[], returns=None, type_comment=None),
                        is_builtin, taken)
     new_body = records.prologue() + records.block(body)
     core_name = records.fresh(f"{fn.name}_core")
-    buffer_names = [s.targets[0].id for s in hoisted]
+    # arrays the code names from outside (module constants) are passed, not frozen into the
+    # compiled code: an array changed in place is read as it is now, as the NumPy code does
+    outside = sorted(n for n in {m.id for s in body for m in gast.walk(s)
+                                 if isinstance(m, gast.Name)}
+                     if isinstance(namespace.get(n), np.ndarray) and n not in params)
+    buffer_names = [s.targets[0].id for s in hoisted] + outside
     core_args = gast.arguments(
         args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
               for p in params + buffer_names],
