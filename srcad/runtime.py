@@ -325,9 +325,12 @@ def throw(exc, cause=None):
 
 
 def zeros_cot(x):
-    """A zero cotangent array of its own for ``x`` (updated in place by the sweep)."""
+    """A zero cotangent of its own for ``x`` (updated in place by the sweep): an array, or
+    a list of one zero per item."""
     if isinstance(x, np.ndarray):
         return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else np.float64)
+    if isinstance(x, list):
+        return [0.0] * len(x)
     return 0.0
 
 

@@ -238,6 +238,24 @@ def f(x, y):
 '''
 
 
+ITEM_READ_BETWEEN_APPENDS = '''\
+import numpy as np
+
+def f(x, y):
+    lst = [y]
+    lst.append(2.0 * y * x[1])
+    v = lst[1]
+    lst.append(3.0 * y)
+    return v * np.sum(x)
+'''
+
+
+def test_grad_of_an_item_read_between_two_appends():
+    # the list's cotangent was made with the final length at the read, so the earlier
+    # append's adjoint popped the wrong slot: grad 0 for y
+    _all_ok(ITEM_READ_BETWEEN_APPENDS, '(np.array([0.4, -1.1]), 0.7)', ('x', 'y'))
+
+
 def test_grad_of_a_negative_index_read_then_appended_to():
     # `lst[-1]` named another item once the list grew: the reverse read the longer list
     # and gave the read's cotangent to the appended slot (grad 0 for y)

@@ -44,7 +44,7 @@ import copy
 import gast
 
 from srcad.errors import InternalError, TransformError
-from srcad.transforms import exits, refusal, symmetric, template, variants, zero_guards
+from srcad.transforms import exits, refusal, sharing, symmetric, template, variants, zero_guards
 from srcad.transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
 from srcad.transforms.fields import FieldGradients
 from srcad.transforms.item_writes import ItemWrites
@@ -101,6 +101,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
                          and isinstance(n.value.func, gast.Attribute)
                          and n.value.func.attr == "append"
                          and isinstance(n.value.func.value, gast.Name)}
+        self.aliased_lists = sharing.aliased_lists(fn)
         self.indexed = {n.value.id for n in gast.walk(fn)     # x[i] read or written: x_bar
                         if isinstance(n, gast.Subscript)      # is indexed, so it must have
                         and isinstance(n.value, gast.Name)}   # x's full shape
@@ -231,8 +232,12 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
     def inits(self, scope):
         names = sorted(n for n in self.contributed | self.read
                        if self.scope_of.get(n, None) is scope and n not in self.branch_inits)
-        return [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n)) if n in self.owned
-                        else _const(0.0)) for n in names]
+        # a list appended to starts as one zero per item: each append's adjoint pops one,
+        # so an item read's adjoint finds the list's length at the read
+        return [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n))
+                        if n in self.owned or n in self.appended - self.aliased_lists
+                        else _const(0.0))
+                for n in names]
 
     def branch_owned(self, s, field, adjoint):
         """A cotangent updated in place (``t_bar[i] += g``) starts as zeros shaped like its

@@ -112,8 +112,25 @@ def _is_append(s):
         and isinstance(s.value.func.value, gast.Name)
 
 
+def aliased_lists(fn):
+    """Lists appended to that another name is bound to (``lst = items``): their
+    cotangents cannot start as one zero per final item (the names share the appends),
+    so the sweep restores the list instead when an item is read before an append."""
+    appended = {s.value.func.value.id for s in gast.walk(fn) if _is_append(s)}
+    out = set()
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name) \
+                and isinstance(n.value, gast.Name):
+            pair = {n.targets[0].id, n.value.id}
+            if pair & appended:
+                out |= pair
+    return out
+
+
 def _appended_after_use(primal, namespace):
-    """Lists appended to after (or in a loop around) a statement that reads them."""
+    """Lists appended to after (or in a loop around) a statement that reads them (an
+    aliased list's item read counts: see ``aliased_lists``)."""
+    aliased = aliased_lists(gast.Module(body=primal, type_ignores=[]))
     flat = []
 
     def walk(stmts, loops):
@@ -134,19 +151,24 @@ def _appended_after_use(primal, namespace):
         for j, (s, s_loops) in enumerate(flat):
             if _is_append(s) or (isinstance(s, gast.Expr) and is_guard(s.value, namespace)):
                 continue
-            if (j < k or set(s_loops) & set(a_loops)) and lst in _whole_reads(s):
+            if (j < k or set(s_loops) & set(a_loops)) and (
+                    lst in _whole_reads(s) or lst in aliased and _reads(s, lst)):
                 out.add(lst)
     return out
 
 
+def _reads(stmt, name):
+    return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
+               for n in gast.walk(stmt))
+
+
 def _whole_reads(stmt):
     """Names ``stmt`` reads as a whole (``np.stack(lst)``, ``v = lst``): not only an item
-    (``lst[k]`` with a constant ``k >= 0``) or the length (``len(lst)``), which stay right
-    on a longer list. ``lst[-1]``, ``lst[i]`` and slices name other items once it grows."""
+    (``lst[k]``, not a slice) or the length (``len(lst)``), which stay right on a longer list."""
     parts = set()
     for n in gast.walk(stmt):
-        if isinstance(n, gast.Subscript) and isinstance(n.slice, gast.Constant) \
-                and type(n.slice.value) is int and n.slice.value >= 0:
+        if isinstance(n, gast.Subscript) and not any(
+                isinstance(i, gast.Slice) for i in gast.walk(n.slice)):
             parts.add(id(n.value))
         elif isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
                 and n.func.id == "len" and len(n.args) == 1:
