@@ -278,3 +278,28 @@ def test_item_of_a_value_bound_in_both_branches_of_an_inner_if(n):
     # the cotangent of the conditional expression's value was created at the head of the
     # sweep, where the value is unbound when the outer branch was not taken
     _all_ok(NESTED_BRANCH_ITEM, f'(np.array([0.1, -0.2, 0.8]), {n})', ('x',))
+
+
+def test_a_rule_template_that_assigns_to_its_parameter_is_an_internal_error():
+    # renaming the template's locals cut such a parameter from the call's operand, so the
+    # operand's term was accumulated into a fresh temporary: a silent zero gradient
+    import types
+
+    import gast
+
+    from srcad.transforms import template
+
+    def rebinding(y, g, m):
+        m = g * 2.0
+        return (m,)
+
+    call = gast.Call(func=gast.Name(id="fn", ctx=gast.Load(), annotation=None,
+                                    type_comment=None),
+                     args=[gast.Name(id="x", ctx=gast.Load(), annotation=None,
+                                     type_comment=None)], keywords=[])
+    rule = types.SimpleNamespace(template=rebinding, target=np.rot90)
+    lead = [gast.Name(id=n, ctx=gast.Load(), annotation=None, type_comment=None)
+            for n in ("y", "y_bar")]
+    namer = types.SimpleNamespace(fresh=lambda name: name + "_1")
+    with pytest.raises(srcad.InternalError, match=r"assigns to its parameter\(s\) \['m'\]"):
+        template.expand(rule, call, lead, None, namer, {})

@@ -162,6 +162,10 @@ def expand(rule, call, lead_values, env, namer, where):
         for node in gast.walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 local_names.add(node.id)
+    rebound = local_names & set(all_params)
+    if rebound:     # the renaming below would cut the parameter from its operand: a lost term
+        raise InternalError("template", f"rule {template.__qualname__} assigns to its "
+                            f"parameter(s) {sorted(rebound)}: use a name of its own")
     for name in local_names:
         mapping[name] = _load(namer.fresh(name))
     # free names of the template (np, helpers) are bound into the namespace
