@@ -328,7 +328,7 @@ def lj_workload(n):
                     lj_grad_hand, n=n, numba="lj_grad", rounds=3 if n > 100 else 0)
 
 
-# ---------------------------------------------------------------- (g) while loop, data-dependent exit
+# ---------------------------------------------------- (g) while loop, data-dependent exit
 
 def fixed_point(p):
     """x = cos(p x) by iteration until the step is below 1e-13; the loss is x**2."""

@@ -253,6 +253,14 @@ def _copy_shared(x, arrays):
 
 def _resolve_wrt(fn, wrt):
     params = list(inspect.signature(fn).parameters)
+    names, single = wrt_names(fn.__name__, params, wrt)
+    return params, names, single
+
+
+def wrt_names(label, params, wrt, bound=()):
+    """``wrt`` (names or positions among ``params``, the parameters a caller passes) as a
+    tuple of names, and whether it named one parameter alone. ``bound``: parameters of
+    the underlying function that a partial or a method binds already."""
     single = wrt is None or not isinstance(wrt, (tuple, list))
     items = [0] if wrt is None else ([wrt] if single else list(wrt))
     names = []
@@ -261,17 +269,21 @@ def _resolve_wrt(fn, wrt):
             raise TypeError(f"wrt must name parameters by name or position, got {w!r}")
         if isinstance(w, int):
             if not -len(params) <= w < len(params):
-                raise ValueError(f"wrt={w} is out of range: `{fn.__name__}` has "
-                                 f"{len(params)} parameters {params}")
+                raise ValueError(f"wrt={w} is out of range: `{label}` takes {len(params)} "
+                                 f"parameters {params}")
             names.append(params[w])
-        else:
-            if w not in params:
-                raise ValueError(f"wrt names `{w}`, which is not a parameter of "
-                                 f"`{fn.__name__}` (parameters: {params})")
+        elif w in params:
             names.append(w)
+        elif w in bound:
+            raise ValueError(f"wrt names `{w}`, which `{label}` binds already (its value "
+                             f"is fixed); name one of the parameters it still takes: "
+                             f"{params}")
+        else:
+            raise ValueError(f"wrt names `{w}`, which is not a parameter of `{label}` "
+                             f"(parameters: {params})")
     if len(set(names)) != len(names):
         raise ValueError(f"wrt names a parameter twice: {names}")
-    return params, tuple(names), single
+    return tuple(names), single
 
 
 def check_args(d, args):

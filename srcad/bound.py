@@ -19,6 +19,8 @@ import functools
 import inspect
 import types
 
+from srcad.arguments import wrt_names
+
 
 def is_bound_callable(fn):
     return isinstance(fn, (functools.partial, types.MethodType, Bound))
@@ -55,31 +57,6 @@ def _visible(fn, prefix, keywords):
     return params[len(prefix):]
 
 
-def _wrt_names(label, visible, underlying, wrt):
-    """``wrt`` (names or positions of the visible parameters) as names, and single."""
-    single = wrt is None or not isinstance(wrt, (tuple, list))
-    items = [0] if wrt is None else ([wrt] if single else list(wrt))
-    names = []
-    for w in items:
-        if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise TypeError(f"wrt must name parameters by name or position, got {w!r}")
-        if isinstance(w, int):
-            if not -len(visible) <= w < len(visible):
-                raise ValueError(f"wrt={w} is out of range: `{label}` takes {len(visible)} "
-                                 f"parameters {visible}")
-            names.append(visible[w])
-        elif w in visible:
-            names.append(w)
-        elif w in underlying:
-            raise ValueError(f"wrt names `{w}`, which `{label}` binds already (its value "
-                             f"is fixed); name one of the parameters it still takes: "
-                             f"{visible}")
-        else:
-            raise ValueError(f"wrt names `{w}`, which is not a parameter of `{label}` "
-                             f"(parameters: {visible})")
-    return (names[0] if single else tuple(names)), single
-
-
 def bind(fn, wrt=None, has_aux=False, backend=None):
     """The Bound for a partial, a bound method or a Bound, differentiated w.r.t. ``wrt``
     (names or positions among the parameters a caller still passes)."""
@@ -91,7 +68,8 @@ def bind(fn, wrt=None, has_aux=False, backend=None):
                         f"{kind}")
     underlying = list(inspect.signature(func).parameters)
     visible = _visible(func, prefix, keywords)
-    names, _ = _wrt_names(_label(fn), visible, underlying, wrt)
+    names, single = wrt_names(_label(fn), visible, wrt, bound=underlying)
+    names = names[0] if single else names
     d = Differentiable(func, wrt=names, backend=backend, has_aux=has_aux)
     return Bound(fn, d, prefix, keywords, visible)
 

@@ -75,10 +75,10 @@ class _Fold(gast.NodeTransformer):
 
     def visit_BinOp(self, node):
         self.generic_visit(node)
-        l, r, op = node.left, node.right, self._OPS.get(type(node.op))
+        a, b, op = node.left, node.right, self._OPS.get(type(node.op))
         if op is not None and all(isinstance(c, gast.Constant) and type(c.value) in (int, float)
-                                  for c in (l, r)):
-            return gast.copy_location(gast.Constant(value=op(l.value, r.value), kind=None), node)
+                                  for c in (a, b)):
+            return gast.copy_location(gast.Constant(value=op(a.value, b.value), kind=None), node)
         return node
 
 

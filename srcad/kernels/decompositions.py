@@ -45,7 +45,9 @@ def svd_tangent(da, a, y, full_matrices, compute_uv):
     lead = tangent_lead(da, a)
     if lead:
         parts = [svd_tangent(d, a, y, full_matrices, compute_uv) for d in da]
-        return np.stack(parts) if not compute_uv else tuple(np.stack(p) for p in zip(*parts))
+        if not compute_uv:
+            return np.stack(parts)
+        return tuple(np.stack(p) for p in zip(*parts, strict=True))
     u, s, vt = np.linalg.svd(a, full_matrices=False) if not compute_uv else y
     if compute_uv and full_matrices and np.shape(a)[-1] != np.shape(a)[-2]:
         svd_cots(0.0, y, y, full_matrices, compute_uv)       # refused: not unique

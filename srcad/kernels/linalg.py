@@ -2,7 +2,6 @@
 import numpy as np
 
 from srcad.kernels.broadcast import lift_tangent, tangent_lead, unbroadcast
-from srcad.errors import unsupported_here
 from srcad.kernels.products import contract_tangent, tensordot_specs
 
 

@@ -12,7 +12,7 @@ piecewise constant. ``pinv``'s derivative holds where the rank does not change.
 """
 import numpy as np
 
-from srcad.transforms.rules.registry import forward, nondiff, reverse
+from srcad.transforms.rules.registry import forward, reverse
 from srcad.transforms.rules.templates import scalar_rule
 from srcad.kernels.decompositions import (
     cholesky_lower, cholesky_tangent, cot_items, eigh_tangent, eigh_triangle, gap_inverse,
