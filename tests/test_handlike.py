@@ -364,3 +364,10 @@ def test_no_zero_that_the_next_statement_overwrites(rng):
     fd_check(branchy_loop, (x, c), 0, rng)
     fd_check(gf.lj_energy, lj_args(), 0, rng)
     assert_hvp_close(branchy_loop, (x, c), rng)
+
+
+def test_a_negated_contribution_is_subtracted(rng):
+    src = srcad.source(gf.lj_energy, *lj_args())
+    assert "x_bar[j, 0] -= dx_bar" in src and "x_bar[i, 0] += dx_bar" in src, src
+    assert "t4_bar" not in src
+    fd_check(gf.lj_energy, lj_args(), 0, rng)

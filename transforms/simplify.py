@@ -16,6 +16,7 @@ After::
   in between) becomes ``c = e`` -- unless ``c`` is updated in place later
   (``_rt.item_acc``/``_rt.zero_item``), which needs an array of its own;
 - ``t_bar = e`` then ``x_bar = t_bar`` (``t_bar`` read nowhere else) is ``x_bar = e``;
+- ``t_bar = -a`` then ``x_bar[i] += t_bar`` is ``x_bar[i] -= a``;
 - ``c = e1`` then ``c = c + e2`` on one user line, for a number ``c``, is one sum;
 - ``c = c + 0.0``-style no-ops and copies of a name to itself go;
 - assignments to names nobody reads, of values without side effects, go.
@@ -160,10 +161,7 @@ def _coalesce(fn, named, cotangents, protected):
     def visit(stmts):
         out = []
         for s in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    setattr(s, field, visit(inner))
+            _each_block(s, visit)
             k = takes_over(out, s)
             if k is None:
                 out.append(s)
@@ -191,6 +189,33 @@ def _coalesce(fn, named, cotangents, protected):
         return None
 
     fn.body = visit(fn.body)
+
+
+def _subtract(stmts, cotangents):
+    """``t_bar = -a`` then ``x_bar[i] += t_bar`` (``t_bar`` read nowhere else) ->
+    ``x_bar[i] -= a``."""
+    loads = {}
+    for n in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+            loads[n.id] = loads.get(n.id, 0) + 1
+
+    def visit(block):
+        out = []
+        for s in block:
+            _each_block(s, visit)
+            last = out[-1] if out else None
+            if isinstance(s, gast.AugAssign) and isinstance(s.op, gast.Add) \
+                    and isinstance(s.value, gast.Name) and isinstance(last, gast.Assign) \
+                    and isinstance(last.targets[0], gast.Name) \
+                    and last.targets[0].id == s.value.id and s.value.id in cotangents \
+                    and loads.get(s.value.id) == 1 and isinstance(last.value, gast.UnaryOp) \
+                    and isinstance(last.value.op, gast.USub):
+                s.op, s.value = gast.Sub(), last.value.operand
+                out[-1] = s
+                continue
+            out.append(s)
+        return out
+    return visit(stmts)
 
 
 def _definition(stmts, name):
@@ -404,15 +429,20 @@ def method_forms(fn, shape, namespace):
     return _MethodForms(shape, namespace).visit(fn)
 
 
+def _each_block(s, visit):
+    """Rewrite the statement lists of ``s`` (an if's or a loop's body and else) by ``visit``."""
+    for field in ("body", "orelse"):
+        inner = getattr(s, field, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+            setattr(s, field, visit(inner))
+
+
 def _merge_chains(stmts, shape):
     """``c = e1`` then ``c = c + e2`` (one user line, ``c`` a number not read by ``e2``)
     -> ``c = e1 + e2``: the same additions in the same order, one line."""
     out = []
     for s in stmts:
-        for field in ("body", "orelse"):
-            inner = getattr(s, field, None)
-            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, _merge_chains(inner, shape))
+        _each_block(s, lambda inner: _merge_chains(inner, shape))
         acc = _accumulation(s)
         last = out[-1] if out else None
         if acc is not None and isinstance(s.value, gast.BinOp) and isinstance(last, gast.Assign) \
@@ -440,6 +470,7 @@ def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset
     fn.body = _dead_tail(fn.body, ())
     if shape is not None:
         fn.body = _merge_chains(fn.body, shape)
+    fn.body = _subtract(fn.body, cotangents)
     if shape is not None and namer is not None:
         fn.body = _scalar_first(fn.body, shape, namer)
     return fn
