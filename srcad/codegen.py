@@ -51,7 +51,7 @@ def annotate(stmts, filename):
         if line is not None and line != last:
             text = linecache.getline(filename, line).strip()
             out.append(_comment(f"{os.path.basename(filename)}:{line}  {text}"))
-        last = line if line is not None else last
+        last = line     # after a line of srcad's own (seed2 = ...) the user's line is named again
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):

@@ -371,3 +371,24 @@ def test_a_negated_contribution_is_subtracted(rng):
     assert "x_bar[j, 0] -= dx_bar" in src and "x_bar[i, 0] += dx_bar" in src, src
     assert "t4_bar" not in src
     fd_check(gf.lj_energy, lj_args(), 0, rng)
+
+
+# ---------------------------------------------------------------- comments
+
+def test_each_sweep_names_the_user_line_it_starts_with(rng):
+    """The adjoint sweep starts with the line it differentiates, also when srcad's own
+    statements (the seed, the cotangents' zeros) come between, and a reversed loop names its
+    loop line."""
+    src = srcad.source(gf.euler, 1.0, 0.1, wrt=("k", "c"))
+    lines = [line.strip() for line in src.splitlines()]
+    after_seed = lines[next(k for k, t in enumerate(lines) if t.startswith("seed2 ="))
+                       + 1:]
+    comments = [t for t in after_seed if t.startswith("#")]
+    assert comments[0].endswith("return x * x + v * v"), src
+    assert comments[1].endswith("for _ in range(100):"), src
+    inside = [int(t.split(":")[1].split()[0]) for t in comments[2:-1]]
+    assert inside == sorted(inside, reverse=True) and len(inside) == 3, src   # 33, 32, 31
+    lj = srcad.source(gf.lj_energy, *lj_args()).splitlines()
+    k = next(k for k, t in enumerate(lj) if "reversed(loop2)" in t)
+    assert lj[k - 1].strip().endswith("for i in range(n):"), "\n".join(lj)
+    fd_check(gf.euler, (1.0, 0.1), ("k", "c"), rng)

@@ -20,6 +20,7 @@ def eam_vjp(x, seed, out=None):
     t6 = 0.25 * t5
     t7 = t4 + t6
     seed2 = _rt.grad_seed(seed, t7)
+    # golden_functions.py:18  return p**2 + p**3 + 0.25 * p**4
     t5_bar = seed2 * 0.25
     p_bar = t5_bar * 4.0 * p ** 3 + seed2 * 3.0 * p ** 2 + seed2 * 2.0 * p
     # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))

@@ -31,6 +31,7 @@ def euler_vjp(k, c, seed, out=None):
     seed2 = _rt.grad_seed(seed, t10)
     c_bar = 0.0
     t3_bar = 0.0
+    # golden_functions.py:34  return x * x + v * v
     v2_bar = 2.0 * seed2 * v2
     x2_bar = 2.0 * seed2 * x2
     # golden_functions.py:30  for _ in range(100):

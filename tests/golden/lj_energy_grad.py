@@ -15,6 +15,7 @@ def lj_energy_vjp(x, seed, out=None):
         t2 = i + 1
         e3 = e2
         loop = []
+        # golden_functions.py:46  for j in range(i + 1, n):
         for j in range(t2, n):
             # golden_functions.py:47  dx = x[i, 0] - x[j, 0]
             t3 = x[i, 0]
@@ -49,6 +50,7 @@ def lj_energy_vjp(x, seed, out=None):
         e2 = e3
     seed2 = _rt.grad_seed(seed, e2)
     x_bar = _rt.zeros_cot(x)
+    # golden_functions.py:45  for i in range(n):
     for i, loop in reversed(loop2):
         # golden_functions.py:46  for j in range(i + 1, n):
         for dx, dy, dz, j, r2, s6, t13, t14 in reversed(loop):

@@ -16,6 +16,7 @@ def spring_vjp(p, xs, seed, out=None):
     t7 = p.n
     t8 = t6 / t7
     seed2 = _rt.grad_seed(seed, t8)
+    # golden_functions.py:65  return 0.5 * p.k * np.sum(d * d) / p.n
     t6_bar = seed2 / t7
     t3_bar = t6_bar * t5
     t5_bar = t6_bar * t3
