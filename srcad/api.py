@@ -427,12 +427,9 @@ class Differentiable:
             except Exception as exc:
                 tracebacks.note_origin(exc)
                 raise
-            seeds = [c for c in (cotangent if isinstance(cotangent, (tuple, list))
-                                 else (cotangent,)) if isinstance(c, np.ndarray)]
-            # a gradient that passed straight through is the caller's own cotangent: copy it
-            return tuple(g.copy() if isinstance(g, np.ndarray)
-                         and any(np.may_share_memory(g, c) for c in seeds) else g
-                         for g in grads)
+            # a gradient that passed straight through is the caller's own cotangent (also
+            # inside a dataclass or a container): copy it
+            return tuple(_apart_from(tuple(grads), cotangent))
         return value, back
 
     @property

@@ -233,17 +233,22 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
         names = sorted(n for n in self.contributed | self.read
                        if self.scope_of.get(n, None) is scope and n not in self.branch_inits)
         # a list appended to starts as one zero per item: each append's adjoint pops one,
-        # so an item read's adjoint finds the list's length at the read
+        # so an item read's adjoint finds the list's length at the read (a list assigned
+        # in a branch starts at the head of that branch's sweep: see branch_owned)
         return [_assign(self.bar(n), rt_call(self.env, "zeros_cot", _load(n))
-                        if n in self.owned or n in self.appended - self.aliased_lists
+                        if n in self.owned or n in self.zero_lists and n not in self.branch_of
                         else _const(0.0))
                 for n in names]
 
+    @property
+    def zero_lists(self):
+        return self.appended - self.aliased_lists
+
     def branch_owned(self, s, field, adjoint):
-        """A cotangent updated in place (``t_bar[i] += g``) starts as zeros shaped like its
-        value: for a value assigned in a branch, at the head of that branch's sweep (the
-        value is unbound when the branch was not taken)."""
-        names = sorted(n for n in self.owned & (self.contributed | self.read)
+        """A cotangent updated in place (``t_bar[i] += g``, or a list's items popped) starts
+        as zeros shaped like its value: for a value assigned in a branch, at the head of that
+        branch's sweep (the value is unbound when the branch was not taken)."""
+        names = sorted(n for n in (self.owned | self.zero_lists) & (self.contributed | self.read)
                        if self.branch_of.get(n) == (s, field) and n not in self.branch_inits)
         if not adjoint:
             return adjoint

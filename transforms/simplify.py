@@ -21,6 +21,8 @@ After::
 - ``c = c + 0.0``-style no-ops and copies of a name to itself go;
 - assignments to names nobody reads, of values without side effects, go.
 """
+import copy
+
 import gast
 
 from srcad.transforms import dead_stores
@@ -455,9 +457,25 @@ def _merge_chains(stmts, shape):
     return out
 
 
+class _Unshare(gast.NodeTransformer):
+    """A node that appears twice in the tree (a sweep may reuse the primal's index
+    expression, ``x[i1, 1]`` and ``x_bar[i1, 1] += g``) becomes two copies: the passes below
+    rewrite nodes in place, and a copy substituted in one statement must not change the
+    other (``i1`` replaced by the primal loop's ``i`` inside the adjoint loop)."""
+    def __init__(self):
+        self.seen = set()
+
+    def visit(self, node):
+        if id(node) in self.seen:
+            return copy.deepcopy(node)
+        self.seen.add(id(node))
+        return super().visit(node)
+
+
 def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset()):
     """``cotangents``: the names of cotangents; ``named``: the gradients' own names (of the
     ``wrt`` arguments), which a copy of a temporary cotangent takes over."""
+    fn = _Unshare().visit(fn)
     owned = _owned_names(fn)
     fn = _Symmetric().visit(fn)
     if cotangents:
