@@ -37,8 +37,6 @@ from srcad.transforms.parse import MISSING, resolve
 from srcad.transforms.reverse import _store, check_discarded_call, rt_call, sequence_guard, where
 from srcad.transforms.rules import registry
 
-_OPERATORS = frozenset(BINOPS.values()) | frozenset(UNARYOPS.values())
-
 
 class Forward:
     def __init__(self, fn, env, namer, activity, wrt, filename, vector=False, shapes=None):
@@ -229,11 +227,10 @@ class Forward:
             return None
         primal.extend(exp.prelude)
         total = terms[0]
-        shape = self.shapes.get(y.id) if isinstance(y, gast.Name) else None
-        # srcad's own cotangent helpers may carry dicts, and a function whose result is not
-        # surely an array or a number may give lists or tuples (`+` would join them): add_cot
+        # srcad's own cotangent helpers may carry dicts, and a rule whose terms are list or
+        # tuple literals gives lists (`+` would join them into one longer list): add_cot
         structured = getattr(target, "__module__", None) in registry.RUNTIME_MODULES \
-            or target not in _OPERATORS and (shape is None or shape[0] not in ("array", "scalar"))
+            or any(isinstance(t, (gast.List, gast.Tuple)) for t in terms)
         for t in terms[1:]:
             total = (rt_call(self.env, "add_cot", total, t) if structured
                      else gast.BinOp(left=total, op=gast.Add(), right=t))
