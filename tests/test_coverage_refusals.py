@@ -3,21 +3,13 @@ differentiate is refused at the user's line, in both modes: arguments they give 
 derivative (spacings, sample points, weights, ``q``, pad's constants) when those carry
 one, and the cases they have no rule for (pad modes that compute values, quantile methods,
 cross products along another axis)."""
-import inspect
 
 import numpy as np
 import pytest
 
 import srcad
 
-MARKER = "# <- refused"
-
-
-def marked_line(fn):
-    lines, start = inspect.getsourcelines(fn)
-    hits = [i for i, line in enumerate(lines) if MARKER in line]
-    assert len(hits) == 1, f"{fn.__name__} must mark exactly one line"
-    return start + hits[0]
+from tests.test_refusal_policy import marked_line
 
 
 def refused(fn, x, mode="reverse"):
