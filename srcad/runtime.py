@@ -18,6 +18,7 @@ import numpy as np
 # generated code calls these as _rt.<name>, like every helper here
 from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
 from srcad.seeds import GradSeed, grad_seed  # noqa: F401
+from srcad.statements import show, text, throw  # noqa: F401
 
 
 def is_zero(c):
@@ -306,22 +307,6 @@ def not_shared_item(container, idx, name, filename, lineno, *others, held=(), sa
     itself (an ndarray) or, in a list or dict, the array stored at ``idx``."""
     x = container if isinstance(container, np.ndarray) else container[idx]
     not_shared(x, name, filename, lineno, *others, held=held, same=same)
-
-
-def show(label, g):
-    print(f"{label}: {g}")
-
-
-def text(template, *values):
-    """An f-string of the user's code: ``template.format(*values)`` (a string: no derivative)."""
-    return template.format(*values)
-
-
-def throw(exc, cause=None):
-    """A ``raise`` of the user's code (transforms/checks.py)."""
-    if cause is not None:
-        raise exc from cause
-    raise exc
 
 
 def zeros_cot(x):

@@ -33,7 +33,7 @@ KERNELS = os.path.dirname(os.path.abspath(kernels.__file__))
 
 RUNTIME = {"srcad.runtime", "srcad.pullbacks", "srcad.library", "srcad.codegen",
            "srcad.signature", "srcad.cache", "srcad.entries", "srcad.workspace", "srcad.depth",
-           "srcad.seeds", "srcad.outputs", "srcad.reflect"}
+           "srcad.seeds", "srcad.outputs", "srcad.reflect", "srcad.statements"}
 BASE = {"srcad.errors", "srcad.tracebacks", "srcad.logs"}
 LAYERS = ("base", "kernels", "compiler", "runtime", "api")
 
