@@ -264,7 +264,7 @@ class Differentiable:
         STATS["transforms"] += 1
         self.compiles += 1
         logs.note(timings=gen.timings)
-        gen.tree.body = codegen.annotate(gen.tree.body, gen.filename)
+        gen.tree.body = codegen.annotate(gen.tree.body, gen.filename, gen.env)
         params = sorted(gen.env.namespace)
         header = [f"srcad: {what} of {self.fn.__qualname__}"
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",

@@ -39,25 +39,92 @@ def _comment(text):
     return gast.Expr(value=gast.Constant(value=f"{COMMENT} {comment_safe(text)}", kind=None))
 
 
-def annotate(stmts, filename):
+def annotate(stmts, filename, env=None):
     """Put a ``# file:line  source`` comment before each run of statements that comes
     from one user line (the adjoint sweep's too): every generated line is read back to
-    the user's line above it (tracebacks, ``srcad.tracebacks.origin``)."""
+    the user's line above it (tracebacks, ``srcad.tracebacks.origin``). A run of an
+    inlined helper's lines starts with the call it came from (``env``: the inliner's
+    record), in both sweeps::
+
+        # inlined rho(...) from model.py:17
+        # model.py:13  return np.exp(-3.0 * (r + 1.0))
+    """
+    calls = _InlinedCalls(filename, env)
+    return _annotate(stmts, filename, calls)
+
+
+def _annotate(stmts, filename, calls):
     import os
     out = []
     last = None
-    for s in stmts:
+    current = None                  # the inlined call of the run at hand
+    for k, s in enumerate(stmts):
         line = getattr(s, "lineno", None)
         if line is not None and line != last:
+            run = []
+            for t in stmts[k:]:
+                if getattr(t, "lineno", None) != line:
+                    break
+                run.append(t)
+            call = calls.of(run, line, current)
+            if call is not None and call != current:
+                out.append(_comment(calls.describe(call)))
+            current = call
             text = linecache.getline(filename, line).strip()
             out.append(_comment(f"{os.path.basename(filename)}:{line}  {text}"))
         last = line     # after a line of srcad's own (seed2 = ...) the user's line is named again
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, annotate(inner, filename))
+                setattr(s, field, _annotate(inner, filename, calls))
         out.append(s)
     return out
+
+
+class _InlinedCalls:
+    """Which inlined call a statement on a helper's line came from: the helper's source
+    holds the line; of several calls of one helper, the one whose locals (``rho_t2``,
+    ``rho_t2_bar``) the statement names, else the call of the run at hand."""
+
+    def __init__(self, filename, env):
+        self.records = list(getattr(env, "inlined", None) or ())
+        self.names = dict(getattr(env, "inlined_names", None) or {})
+        self.spans = []
+        for k, (fn, *_) in enumerate(self.records):
+            code = getattr(fn, "__code__", None)
+            if code is None or code.co_filename != filename:
+                continue        # (a helper from another file is located at its call)
+            last = max([n for _, _, n in code.co_lines() if n is not None],
+                       default=code.co_firstlineno)
+            self.spans.append((code.co_firstlineno, last, k))
+
+    def of(self, run, line, current):
+        """The call (an index, or a tuple of them when it is not known which) of the
+        statements ``run`` on ``line``, or None when the line is not a helper's."""
+        if not self.spans:
+            return None
+        candidates = [k for first, last, k in self.spans if first <= line <= last]
+        if not candidates:
+            return None
+        for n in (n for s in run for n in gast.walk(s)):
+            if isinstance(n, gast.Name):
+                k = self.names.get(n.id, self.names.get(re.sub(r"_bar\d*$", "", n.id)))
+                if k in candidates:
+                    return k
+        if current in candidates:
+            return current
+        if len(candidates) == 1:
+            return candidates[0]
+        inner = self.records[candidates[-1]][0]        # the innermost helper: its calls
+        return tuple(k for k in candidates if self.records[k][0] is inner)
+
+    def describe(self, call):
+        import os
+        ks = call if isinstance(call, tuple) else (call,)
+        fn = self.records[ks[0]][0]
+        where = ", ".join(f"{os.path.basename(self.records[k][1])}:{self.records[k][2]}"
+                          for k in ks)
+        return f"inlined {getattr(fn, '__name__', 'helper')}(...) from {where}"
 
 
 def _literal(value):

@@ -94,5 +94,8 @@ def call_back(back, g, args, label, is_rule):
         if isinstance(a, (float, np.floating)) and np.ndim(c) != 0:
             raise ValueError(f"the rule for `{label}` returned a cotangent of shape "
                              f"{np.shape(c)} for argument {k}, a scalar")
+        if isinstance(a, np.ndarray) and a.ndim and np.ndim(c) == 0 and not (
+                type(c) is float and c == 0.0):
+            c = np.full(a.shape, c)     # a number for an array: it stands for its broadcast
         out.append(c)
     return out

@@ -323,8 +323,8 @@ def dense(g, y):
     """The cotangent ``g`` of ``y``, shaped like ``y`` (for rules that reshape or transpose
     it): zeros when it is the zero 0.0, expanded when it is a smaller stand-in that
     broadcasts to ``y``'s shape (0.0 * t with t (3, 1); 0.0 / c with c a NumPy float)."""
-    if type(g) is float and g == 0.0 and isinstance(y, np.ndarray):
-        return zeros_cot(y)
+    if type(g) is float and isinstance(y, np.ndarray):     # a number stands for its broadcast
+        return zeros_cot(y) if g == 0.0 else np.full(y.shape, g)
     if isinstance(g, (np.ndarray, np.floating)) and isinstance(y, np.ndarray) \
             and np.shape(g) != y.shape and np.ndim(g) <= y.ndim:
         return np.array(np.broadcast_to(g, y.shape))

@@ -1,12 +1,19 @@
 """Argument signatures: the abstract type that selects a compiled specialisation.
 
 A signature keeps what changes the generated code -- Python scalar kind,
-ndarray dtype and ndim, container structure, dataclass type -- and drops what
-does not (shapes, values). Two calls with the same signature share one
-compiled function; workspaces inside it are keyed by shape.
+ndarray dtype, ndim and which axes have length 1, container structure,
+dataclass type -- and drops what does not (other lengths, values). Two calls
+with the same signature share one compiled function; workspaces inside it are
+keyed by shape.
 
-    >>> signature_of((np.ones(3), 2.0))
-    (('array', '<f8', 1), ('float',))
+    >>> signature_of((np.ones(3), 2.0, np.ones((1, 4))))
+    (('array', '<f8', 1, ()), ('float',), ('array', '<f8', 2, (0,)))
+
+The axes of length 1 are what decides how an operand broadcasts: knowing them,
+the compiler writes ``np.sum(t_bar, axis=0)`` for the gradient of a bias ``b``
+in ``h @ W + b`` (and nothing at all where two shapes are surely equal) instead
+of a run-time ``unbroadcast``. A call with other axes of length 1 has another
+signature, so it gets its own specialisation.
 """
 import dataclasses
 import types
@@ -21,7 +28,7 @@ _SCALARS = {float: ("float",), int: ("int",), bool: ("bool",), complex: ("comple
 def abstract(x):
     t = type(x)
     if t is np.ndarray:
-        return ("array", x.dtype, x.ndim)
+        return ("array", x.dtype, x.ndim, unit_axes(x.shape))
     s = _SCALARS.get(t)
     if s is not None:
         return s
@@ -41,12 +48,19 @@ def abstract(x):
     return ("const", f"{t.__module__}.{t.__qualname__}")
 
 
+def unit_axes(shape):
+    """The axes of length 1 of ``shape``."""
+    return tuple([i for i, n in enumerate(shape) if n == 1]) if 1 in shape else ()
+
+
 def signature_of(args):
     out = []
     for x in args:
         t = type(x)
         if t is np.ndarray:
-            out.append(("array", x.dtype, x.ndim))
+            shape = x.shape
+            out.append(("array", x.dtype, len(shape),
+                        tuple([i for i, n in enumerate(shape) if n == 1]) if 1 in shape else ()))
         else:
             s = _SCALARS.get(t)
             out.append(s if s is not None else abstract(x))
@@ -58,7 +72,8 @@ def describe(sig):
     parts = []
     for s in sig:
         if s[0] == "array":
-            parts.append(f"{np.dtype(s[1]).name}[{s[2]}d]")
+            ones = "".join(f", axis {i} of length 1" for i in s[3])
+            parts.append(f"{np.dtype(s[1]).name}[{s[2]}d{ones}]")
         elif s[0] in ("tuple", "list"):
             parts.append(f"{s[0]}({describe(s[1])[1:-1]})")
         elif s[0] in ("dataclass", "namedtuple"):

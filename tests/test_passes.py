@@ -201,7 +201,7 @@ def shaped(x, k):
 
 
 def test_shapes_table(run_passes):
-    A1, SCALAR = ("array", "x", 1), ("scalar",)
+    A1, SCALAR = ("array", "x", 1, ("x:0",)), ("scalar",)
     assert run_passes(shaped, np.ones(3), 2.0, wrt=("x",))["shapes"] == {
         "x": A1, "k": SCALAR, "t": A1, "u": A1, "s": SCALAR, "v": SCALAR, "t2": SCALAR}
 

@@ -14,16 +14,20 @@ every adjoint that reads it multiplies it by an array of the full shape, or
 passes it on unchanged in shape to an operand for which the same holds (or to
 a ``wrt`` argument, which ``finalize`` broadcasts), and nothing indexes it
 (``x[i]`` read or written needs ``x_bar`` of ``x``'s shape). ``BroadcastCotangents`` is
-the part of the reverse pass that decides this; ``_DropUnbroadcast`` removes
-``unbroadcast(g, x)`` where the result and ``x`` surely share a shape.
+the part of the reverse pass that decides this; ``KnownUnbroadcast`` removes
+``unbroadcast(g, x)`` where the result and ``x`` surely share a shape, and writes the
+sum over the broadcast axes where the shapes pass knows them (``np.sum(t_bar, axis=0)``).
 """
+import copy
+
 import gast
 
-from srcad.transforms import exits, template
+from srcad.transforms import buffers, exits, template
 from srcad.transforms.exits import _load
 from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
 from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
+from srcad.transforms.shapes import same, summed_axes
 
 
 class BroadcastCotangents:
@@ -66,7 +70,7 @@ class BroadcastCotangents:
         call = gast.Call(func=None, args=args, keywords=[])
         probe = template.expand(rule, call, [atom, _load("srcad_probe_g")], self.env,
                                 exits.Namer(self.namer.taken), self.where(stmt))
-        same = _DropUnbroadcast(self.env, self.shape, shape)
+        known = KnownUnbroadcast(self.env, self.shape, shape)
         elementwise = isinstance(value, (gast.BinOp, gast.UnaryOp)) and not isinstance(
             getattr(value, "op", None), gast.MatMult) or (
             isinstance(value, gast.Call) and registry.is_elementwise(target))
@@ -75,10 +79,10 @@ class BroadcastCotangents:
                 continue
             if probe.prelude:
                 return False
-            expr = same.visit(expr)
+            expr = known.visit(expr)
             others_scalar = all(self.shape(a) == ("scalar",) for a in args if a is not operand)
             # two unknown shapes (None) are not the same shape: x[1:] + y[1:, 1:]
-            same_shape = (shape is not None and self.shape(operand) == shape) \
+            same_shape = (shape is not None and same(self.shape(operand), shape)) \
                 or (elementwise and others_scalar)
             if self._full(expr, shape):
                 continue
@@ -149,19 +153,49 @@ class BroadcastCotangents:
         return False
 
 
-class _DropUnbroadcast(gast.NodeTransformer):
-    """``unbroadcast(g, x)`` is ``g`` when ``x`` has the shape of the result."""
+class KnownUnbroadcast(gast.NodeTransformer):
+    """``unbroadcast(g, x)`` where the shapes pass knows how ``x`` broadcast to the result:
+    ``g`` when the two shapes are the same; with ``sums``, ``np.sum(g, axis=0)`` (the axes
+    ``x`` lacks), ``np.sum(g, axis=1, keepdims=True)`` (its axes of length 1) or ``np.sum(g)``
+    (``x`` a number). ``summed`` says whether a sum was written: its ``g`` must then be an
+    array of the result's shape (the reverse pass guards it with ``_rt.dense``)."""
 
-    def __init__(self, env, shape, result):
-        self.env, self.shape, self.result = env, shape, result
+    def __init__(self, env, shape, result, sums=False):
+        self.env, self.shape, self.result, self.sums = env, shape, result, sums
+        self.summed = False
 
     def visit_Call(self, node):
         self.generic_visit(node)
-        if resolve(node.func, self.env.namespace) is registry.unbroadcast and \
-                len(node.args) == 2 and self.result is not None \
-                and self.shape(node.args[1]) == self.result:
-            return node.args[0]
-        return node
+        helper = resolve(node.func, self.env.namespace)
+        if helper is not registry.unbroadcast or len(node.args) != 2 or node.keywords:
+            return node
+        g, operand = node.args
+        if same(self.shape(operand), self.result):
+            return g
+        reduction = registry.op(helper).sum_form
+        axes = summed_axes(self.result, self.shape(operand)) if self.sums else None
+        if axes is None or reduction is None:
+            return node
+        func = buffers.numpy_ref(self.env, reduction)
+        if axes == "all":
+            return gast.Call(func=func, args=[g], keywords=[])
+        lead, kept = axes
+        if lead:
+            g = gast.Call(func=func, args=[g], keywords=[gast.keyword(arg="axis",
+                                                                      value=_axis(lead))])
+            self.summed = True
+        if kept:
+            g = gast.Call(func=copy.deepcopy(func), args=[g], keywords=[
+                gast.keyword(arg="axis", value=_axis(kept)),
+                gast.keyword(arg="keepdims", value=gast.Constant(value=True, kind=None))])
+            self.summed = True
+        return g
+
+
+def _axis(axes):
+    if len(axes) == 1:
+        return gast.Constant(value=axes[0], kind=None)
+    return gast.Tuple(elts=[gast.Constant(value=a, kind=None) for a in axes], ctx=gast.Load())
 
 
 def _strip_unbroadcast(expr, operand, env):

@@ -230,7 +230,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                     taken[name] = buf
                     target = _load(buffer_names[buf])
                 if target is not None:
-                    func = _ufunc_ref(env, ufunc)
+                    func = numpy_ref(env, ufunc)
                     rewritten = gast.copy_location(_assign(name, gast.Call(
                         func=func, args=args, keywords=[gast.keyword(arg="out", value=target)])), s)
         if rewritten is None:
@@ -291,11 +291,21 @@ def _into_form(s, namespace, env, results, array_params, out_names, namer, last_
         if param not in out_names:
             out_names[param] = namer.fresh(param + "_out")
         return gast.copy_location(_assign(name, gast.Call(
-            func=_ufunc_ref(env, product), args=[s.value.left, s.value.right],
+            func=numpy_ref(env, product), args=[s.value.left, s.value.right],
             keywords=[gast.keyword(arg="out", value=_load(out_names[param]))])), s)
-    if not isinstance(s.value, gast.Call) or s.value.keywords:
+    if not isinstance(s.value, gast.Call):
         return None
     fn = resolve(s.value.func, namespace)
+    if _known_sum(fn, s.value) and shapes(name) is not None and shapes(name) == shapes(
+            results[name]):       # np.sum(t_bar, axis=0) of a bias: summed into ``out``
+        param = results[name]
+        if param not in out_names:
+            out_names[param] = namer.fresh(param + "_out")
+        return gast.copy_location(_assign(name, gast.Call(
+            func=s.value.func, args=s.value.args, keywords=s.value.keywords + [
+                gast.keyword(arg="out", value=_load(out_names[param]))])), s)
+    if s.value.keywords:
+        return None
     try:
         into = registry.op(fn).into
     except TypeError:
@@ -308,6 +318,15 @@ def _into_form(s, namespace, env, results, array_params, out_names, namer, last_
     func = _load(env.bind(into.__name__, into, (into.__module__, into.__name__)))
     return gast.copy_location(_assign(name, gast.Call(
         func=func, args=[_load(out_names[param])] + list(s.value.args), keywords=[])), s)
+
+
+def _known_sum(fn, call):
+    """A sum over known axes that the reverse pass wrote for ``unbroadcast`` (its
+    ``sum_form``), whose result has exactly the operand's shape."""
+    keywords = {k.arg for k in call.keywords}
+    return fn is not MISSING and len(call.args) == 1 and "axis" in keywords \
+        and keywords <= {"axis", "keepdims"} \
+        and any(o.sum_form is fn for o in registry.OPS.values() if o.sum_form is not None)
 
 
 def _matrix_product(value, shapes):
@@ -343,7 +362,7 @@ def _method_form(s, namespace, shapes, param_kinds):
     return gast.copy_location(_assign(s.targets[0].id, call), s)
 
 
-def _ufunc_ref(env, ufunc):
+def numpy_ref(env, ufunc):
     """``np.add`` when NumPy is bound as ``np`` (as it nearly always is)."""
     import numpy
     name = ufunc.__name__

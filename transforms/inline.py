@@ -222,6 +222,7 @@ def _guard_callers_names(body, s, scope, env):
 
 def _inline(s, fn, env, namer, level, stack, scope, filename):
     call = s.value
+    index = len(env.inlined) - 1        # this call's record (comments name it: codegen)
     sig = inspect.signature(fn)
     bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords})
     initial = {p: scope.layouts.of(a) for p, a in bound.arguments.items()}
@@ -252,6 +253,7 @@ def _inline(s, fn, env, namer, level, stack, scope, filename):
     for p, cls in types.items():
         env.types[mapping[p]] = cls
     env.taken.update(mapping.values())
+    env.inlined_names.update({name: index for name in mapping.values()})
     out = []
     for pname, param in sig.parameters.items():
         if pname in bound.arguments:

@@ -40,6 +40,8 @@ class Env:
     cells: list = field(default_factory=list)       # (cell, name, value) of closure cells read
     attrs: list = field(default_factory=list)       # (class, name, value) of class attributes read
     inlined: list = field(default_factory=list)     # (helper, caller's file, line, col) per call
+    inlined_names: dict = field(default_factory=dict)  # an inlined helper's local -> its call
+                                                    # (the index in ``inlined``)
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""

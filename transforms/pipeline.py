@@ -125,7 +125,8 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     out = run("simplify", simplify.simplify, first, bar_shapes.get, namer,
               set(last.bars.values()),      # the gradients' names: of x, of p.k (fields)
               {v for k, v in last.bars.items() if k.split(".")[0] in wrt})
-    out = run("zero_guards", zero_guards.prune, out, set(last.bars.values()))
+    out = run("zero_guards", zero_guards.prune, out, set(last.bars.values()),
+              {v for k, v in last.bars.items() if k.split(".")[0] in wrt})
     if optimize:
         out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
                   {p: k for p, k in (param_kinds or {}).items() if "." not in p})

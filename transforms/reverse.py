@@ -45,7 +45,7 @@ import gast
 
 from srcad.errors import InternalError, TransformError
 from srcad.transforms import exits, refusal, sharing, symmetric, template, variants, zero_guards
-from srcad.transforms.broadcasting import BroadcastCotangents, _DropUnbroadcast
+from srcad.transforms.broadcasting import BroadcastCotangents, KnownUnbroadcast
 from srcad.transforms.fields import FieldGradients
 from srcad.transforms.item_writes import ItemWrites
 from srcad.transforms.loops import LoopSweeps
@@ -394,16 +394,17 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
                                  hint="register one with @srcad.adjoint")
         exp = template.expand(rule, call, [y, g], self.env, self.namer, self.where(s))
         refusal.uncovered_error(exp, self.is_active, target, self.where(s))
+        known = KnownUnbroadcast(self.env, self.shape, self.shape(y), sums=True)
         if self.shape(y) is not None:
-            same = _DropUnbroadcast(self.env, self.shape, self.shape(y))
-            exp.prelude = [same.visit(p) for p in exp.prelude]
-            exp.terms = [(a, same.visit(e)) for a, e in exp.terms]
+            exp.prelude = [known.visit(p) for p in exp.prelude]
+            exp.terms = [(a, known.visit(e) if self.is_active(a) else e) for a, e in exp.terms]
         active_terms = symmetric.merge([(atom, expr) for atom, expr in exp.terms
                                         if self.is_active(atom)])
         if not active_terms:
             return
         dense = zero_guards.guard(target, self.shape(y), g, y,
-                                  lambda name, *args: rt_call(self.env, name, *args))
+                                  lambda name, *args: rt_call(self.env, name, *args),
+                                  known.summed)
         adj.extend([dense] if dense is not None else [])
         adj.extend(exp.prelude)
         for atom, expr in active_terms:

@@ -9,11 +9,19 @@ Before: an SSA function and its argument signature::
         v = x[0]
 
 After: ``{"x": A1, "k": SCALAR, "t": A1, "u": A1, "s": SCALAR, "v": SCALAR}``:
-``A1`` is a symbol for "the shape of ``x``". A name missing from the table
-has an unknown shape. The reverse pass drops ``unbroadcast(g, x)`` when the
-result and the operand share a symbol, and uses ``x_bar[i] += g`` for a scalar
-index into an array. An item read with a number per axis (``x[i]``, ``x[i, 0]``) is a
-number.
+``A1`` is ``("array", "x", 1, ("x:0",))``, a symbol for "the shape of ``x``", its
+rank and what is known of each axis: ``1`` (length 1, the signature says which
+axes of an argument have length 1), a token standing for one length other than
+1 (``"x:0"``; two axes with one token have one length), or None (not known). A
+name missing from the table has an unknown shape.
+
+Broadcasting two lengths other than 1 needs them equal, so ``h @ W + b`` (``h``
+``(n, k)``, ``W`` ``(k, m)``, ``b`` ``(m,)``) has the axes ``("h:0", "W:1")`` of
+``h @ W``: the two shapes are the same (``same``), and the cotangent of ``b``
+is summed over axis 0 (``summed_axes``). The reverse pass writes no
+``unbroadcast(g, x)`` where they tell how, and uses ``x_bar[i] += g`` for a
+scalar index into an array. An item read with a number per axis (``x[i]``,
+``x[i, 0]``) is a number.
 """
 import operator
 
@@ -39,7 +47,8 @@ def _merge(a, b):
 
 def _broadcast(a, b, name=None):
     """The shape of an elementwise result. Two arrays of different (symbolic) shapes give
-    an array whose shape is its own: the symbol ``?name`` ("the shape of ``name``")."""
+    an array whose shape is its own: the symbol ``?name`` ("the shape of ``name``"), with
+    the axes broadcasting gives."""
     if a is None or b is None:
         return None
     if a == SCALAR:
@@ -49,8 +58,64 @@ def _broadcast(a, b, name=None):
     if a == b:
         return a
     if name is not None and a[0] == "array" and b[0] == "array":
-        return ("array", "?" + name, max(a[2], b[2]))
+        return ("array", "?" + name, max(a[2], b[2]), _broadcast_axes(_axes(a), _axes(b)))
     return _TOP
+
+
+def _axes(shape):
+    return shape[3] if len(shape) > 3 else (None,) * shape[2]
+
+
+def _broadcast_axes(a, b):
+    """Aligned from the right, a missing axis has length 1; two lengths other than 1 are
+    equal (NumPy refuses them otherwise), so either token names the result's."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for x, y in zip(a, b, strict=True):
+        if x == 1:
+            out.append(y)
+        elif y == 1 or y is None:
+            out.append(x if x is not None else y)
+        else:
+            out.append(y)
+    return tuple(out)
+
+
+def same(a, b):
+    """Do the abstract shapes ``a`` and ``b`` surely stand for one shape at run time?"""
+    if a is None or b is None:
+        return False
+    if a == b:
+        return True
+    return a[0] == "array" and b[0] == "array" and a[2] == b[2] \
+        and None not in _axes(a) and _axes(a) == _axes(b)
+
+
+def summed_axes(result, operand):
+    """How a cotangent shaped like ``result`` sums down to ``operand``'s shape:
+    ``(leading, kept)``, the leading axes summed away and the axes (of ``operand``) of
+    length 1 summed keeping them; ``"all"`` for a number; None when it is not known."""
+    if result is None or operand is None or result == SCALAR or result[0] != "array":
+        return None
+    if operand == SCALAR:
+        return "all"
+    if operand[0] != "array":
+        return None
+    if same(result, operand):
+        return ((), ())
+    outer, inner = _axes(result), _axes(operand)
+    lead = len(outer) - len(inner)
+    if lead < 0 or None in inner:
+        return None
+    kept = []
+    for i, axis in enumerate(inner):
+        if axis == 1:
+            if outer[lead + i] is None:
+                return None
+            if outer[lead + i] != 1:
+                kept.append(i)
+    return tuple(range(lead)), tuple(kept)
 
 
 def _statements(body):
@@ -100,7 +165,8 @@ def constant_shapes(namespace):
     out = {}
     for name, value in namespace.items():
         if isinstance(value, np.ndarray):
-            out[name] = SCALAR if value.ndim == 0 else ("array", "<constant>" + name, value.ndim)
+            out[name] = SCALAR if value.ndim == 0 else (
+                "array", "<constant>" + name, value.ndim, value.shape)   # lengths as tokens
     return out
 
 
@@ -113,7 +179,9 @@ def _shape(value, table, namespace, int_indices, name=None):
     if isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult):
         a, b = atom(value.left), atom(value.right)
         if a and b and a[0] == "array" and b[0] == "array" and a[2] >= 2 and b[2] >= 2:
-            return ("array", "?" + name, max(a[2], b[2])) if name else None
+            # (..., n, k) @ (..., k, m): the stacks broadcast, then (n, m)
+            axes = _broadcast_axes(_axes(a)[:-2], _axes(b)[:-2]) + (_axes(a)[-2], _axes(b)[-1])
+            return ("array", "?" + name, max(a[2], b[2]), axes) if name else None
         return None
     if isinstance(value, gast.UnaryOp):
         return atom(value.operand)
@@ -152,7 +220,10 @@ def _of(name, s):
     if s[0] in ("float", "int", "bool", "complex", "npscalar"):
         return SCALAR
     if s[0] == "array":
-        return SCALAR if s[2] == 0 else ("array", name, s[2])
+        ones = s[3] if len(s) > 3 else None
+        axes = tuple(None if ones is None else 1 if i in ones else f"{name}:{i}"
+                     for i in range(s[2]))
+        return SCALAR if s[2] == 0 else ("array", name, s[2], axes)
     return None
 
 

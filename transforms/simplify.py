@@ -36,7 +36,7 @@ def _loads(node):
             and isinstance(n.ctx, gast.Load)]
 
 
-def _owned_names(fn):
+def owned_names(fn):
     """Cotangents that are updated in place and must not alias another value."""
     out = set()
     for n in gast.walk(fn):
@@ -97,7 +97,7 @@ def _first_assign(stmts, owned):
     return [s for k, s in enumerate(stmts) if k not in drop]
 
 
-class _Substitute(gast.NodeTransformer):
+class Substitute(gast.NodeTransformer):
     def __init__(self, mapping):
         self.mapping = mapping
 
@@ -129,9 +129,9 @@ def _propagate(stmts, protected):
             stored = _stores(s)
             live = {a: b for a, b in copies.items()
                     if a not in stored and (not isinstance(b, str) or b not in stored)}
-            s = _Substitute(live).visit(s)
+            s = Substitute(live).visit(s)
         elif copies:
-            s = _Substitute(copies).visit(s)
+            s = Substitute(copies).visit(s)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id:
             continue                                  # a = a
@@ -183,7 +183,7 @@ def _coalesce(fn, named, cotangents, protected):
                 and isinstance(s.value, gast.Name)):
             return None
         a, b = s.targets[0].id, s.value.id
-        k = _definition(before, b)
+        k = definition(before, b)
         if a != b and a in named and b in cotangents and b not in protected \
                 and k is not None and stores.get(a) == 1 and stores.get(b) == 1 \
                 and loads.get(b) == 1 and not any(a in _loads(t) for t in before[k:]):
@@ -220,7 +220,7 @@ def _subtract(stmts, cotangents):
     return visit(stmts)
 
 
-def _definition(stmts, name):
+def definition(stmts, name):
     """The index of the statement of ``stmts`` that binds ``name`` (a plain assignment)."""
     for k in range(len(stmts) - 1, -1, -1):
         s = stmts[k]
@@ -476,7 +476,7 @@ def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset
     """``cotangents``: the names of cotangents; ``named``: the gradients' own names (of the
     ``wrt`` arguments), which a copy of a temporary cotangent takes over."""
     fn = _Unshare().visit(fn)
-    owned = _owned_names(fn)
+    owned = owned_names(fn)
     fn = _Symmetric().visit(fn)
     if cotangents:
         dead_stores.drop(fn, cotangents)

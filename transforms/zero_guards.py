@@ -19,6 +19,7 @@ import operator
 
 import gast
 
+from srcad.transforms import simplify
 from srcad.transforms.exits import _assign
 from srcad.transforms.rules import registry
 
@@ -32,11 +33,12 @@ _MAY_BE_ZERO = {"index_cot", "field_cot", "pop_cot", "take_cot", "gather_cot", "
 _DENSE = {"dense", "item_acc", "zeros_cot"}
 
 
-def guard(target, result_shape, g, y, rt_call):
+def guard(target, result_shape, g, y, rt_call, summed=False):
     """The guard before the rule of ``target`` (``y = target(...)``, cotangent ``g``),
-    or None when the rule takes a 0.0 cotangent as it is."""
-    if result_shape == ("scalar",) or target in _ELEMENTWISE_OPERATORS \
-            or registry.is_elementwise(target):
+    or None when the rule takes a 0.0 cotangent as it is (an elementwise rule does,
+    unless its contribution sums ``g`` over known axes: ``np.sum(g, axis=0)``)."""
+    if result_shape == ("scalar",) or not summed and (
+            target in _ELEMENTWISE_OPERATORS or registry.is_elementwise(target)):
         return None
     return _assign(g.id, rt_call("dense", g, y))
 
@@ -78,21 +80,81 @@ def _may_be_zero(fn, cotangents):
     return zero
 
 
-def prune(fn, cotangents):
-    """Drop the guards of cotangents that are never 0.0."""
+def prune(fn, cotangents, named=frozenset()):
+    """Drop the guards of cotangents that are never 0.0. A guard that simplify merged with
+    a copy (``t3_bar = _rt.dense(pred_bar, t3)``) is a copy then, and a copy of a
+    cotangent left by a dropped guard (``t_bar = t2_bar``) goes: the two names become one
+    (the earlier one's definition takes the later name when nothing else reads it, else
+    the later name's readers read the earlier one); ``named`` (the gradients' own names)
+    keep theirs."""
     zero = _may_be_zero(fn, set(cotangents))
 
-    def visit(stmts):
+    def drop(stmts):
         out = []
         for s in stmts:
             if _is_guard(s) and s.targets[0].id not in zero:
                 continue
-            for field in ("body", "orelse"):
-                inner = getattr(s, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                    setattr(s, field, visit(inner) or [gast.Pass()])
+            if _is_copy_guard(s) and s.value.args[0].id not in zero:
+                s.value = s.value.args[0]
+            _each_block(s, drop)
+            out.append(s)
+        return out
+
+    fn.body = drop(fn.body)
+    _join_copies(fn, cotangents, named)
+    return fn
+
+
+def _join_copies(fn, cotangents, named):
+    """``b_bar = e; a_bar = b_bar`` (cotangents bound once) -> one name."""
+    stores, loads = _counts(fn)
+    owned = simplify.owned_names(fn)
+    rename = {}
+
+    def one(name):
+        return stores.get(name) == 1 and name not in owned and name in cotangents
+
+    def visit(stmts):
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                    and isinstance(s.value, gast.Name) and one(s.targets[0].id) \
+                    and one(s.value.id):
+                a, b = s.targets[0].id, s.value.id
+                k = simplify.definition(out, b)
+                if loads.get(b) == 1 and k is not None and b not in named:
+                    out[k].targets[0].id = a           # b's definition takes a's name
+                    continue
+                if a not in named:
+                    rename[a] = b                      # a's readers read b
+                    continue
+            _each_block(s, visit)
             out.append(s)
         return out
 
     fn.body = visit(fn.body)
-    return fn
+    if rename:
+        while any(b in rename for b in rename.values()):
+            rename = {a: rename.get(b, b) for a, b in rename.items()}
+        fn.body = [simplify.Substitute(rename).visit(s) for s in fn.body]
+
+
+def _each_block(s, visit):
+    for field in ("body", "orelse"):
+        inner = getattr(s, field, None)
+        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+            setattr(s, field, visit(inner) or [gast.Pass()])
+
+
+def _is_copy_guard(s):
+    return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+        and _helper(s.value) == "dense" and isinstance(s.value.args[0], gast.Name)
+
+
+def _counts(fn):
+    stores, loads = {}, {}
+    for n in gast.walk(fn):
+        if isinstance(n, gast.Name):
+            table = stores if isinstance(n.ctx, gast.Store) else loads
+            table[n.id] = table.get(n.id, 0) + 1
+    return stores, loads

@@ -4,6 +4,7 @@
 # srcad: forward mode (Jacobian-vector product) of eam (golden_functions.py:16)
 # wrt ('x',), signature (float64[1d])
 def eam_jvp(x, x_dot):
+    # inlined rho(...) from golden_functions.py:17
     # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))
     rho_t = x + 1.0
     rho_t2 = -3.0 * rho_t

@@ -22,7 +22,7 @@ from srcad.kernels.broadcast import (
     broadcast_tangent, broadcast_tangent_as, lift_tangent, lift_tangent_as, tangent_lead,
     unbroadcast, unbroadcast_into)
 from srcad.transforms.rules.registry import (
-    constant_number, elementwise, forward, into_form, nondiff, out_form, reverse)
+    constant_number, elementwise, forward, into_form, nondiff, out_form, reverse, sum_form)
 from srcad.kernels.power import pow_dbase, pow_dbase_db, pow_ddbase, pow_log
 from srcad.transforms.rules.templates import linear
 
@@ -152,6 +152,7 @@ def pow_dot(y, a, b, out=None):
 # ---- out= forms of the operators (used by the buffer plan) -------------------
 
 into_form(unbroadcast, unbroadcast_into)
+sum_form(unbroadcast, np.sum)
 out_form(operator.add, np.add)
 out_form(operator.sub, np.subtract)
 out_form(operator.mul, np.multiply)

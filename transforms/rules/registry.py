@@ -100,6 +100,8 @@ class Op:
     out_form: object = None    # the ufunc computing it with ``out=`` (operator.add -> np.add)
     method_form: tuple = None  # (name, per_entry): ``target(a)`` is ``a.name()`` (/ a.size)
     into: Callable = None      # into(out, *args): the kernel's result written into ``out``
+    sum_form: Callable = None  # the reduction ``target(g, x)`` is when the shapes tell which
+                               # axes of ``g`` to sum (``unbroadcast`` -> ``np.sum``)
     vector: str = None         # "lift" | "broadcast" | "axis": a forward kernel that only
                                # matters in vector mode (lift(d, x, y), axis(a, d, x) are
                                # d and a outside it)
@@ -291,6 +293,12 @@ def method_form(target, name, per_entry=False):
 def into_form(helper, into):
     """Declare ``into(out, *args)``: ``helper(*args)`` written into ``out`` when given."""
     _set([helper], into=into)
+
+
+def sum_form(helper, reduction):
+    """Declare that ``helper(g, x)`` is ``reduction(g, axis=..., keepdims=...)`` over axes the
+    shapes pass knows (``reduction(g)`` over all of them for a number ``x``)."""
+    _set([helper], sum_form=reduction)
 
 
 def out_form(target, ufunc):
