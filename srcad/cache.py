@@ -40,6 +40,8 @@ _MAGIC = b"srcad-cache"
 _KEY_FILE = "srcad-key"
 _ENTRY = re.compile(r"srcad-[0-9a-f]{32}\.json")
 _TEMPORARY = re.compile(r"\.srcad-tmp-[A-Za-z0-9_]+")
+_NUMBA_MODULE = re.compile(r"\w{1,40}-[0-9a-f]{20}\.py")          # numba_backend._file_for
+_NUMBA_FILE = re.compile(r"[\w.-]+-\d+\.py\d+\w*(\.\d+\.nbc|\.nbi)")  # numba's cache names
 _MAX_BYTES = 64 << 20
 _WARNED = set()
 _STALE_TEMPORARY = 3600          # seconds: a temporary this old is a crash's leftover
@@ -267,16 +269,29 @@ def store(key, entry):
 
 def clear():
     """Remove srcad's entries (and temporaries a crash left) from the cache directory:
-    only regular files of ours named ``srcad-<hex>.json`` or ``.srcad-tmp-*``, never a
-    subdirectory. The signing key stays."""
+    only regular files of ours named ``srcad-<hex>.json`` or ``.srcad-tmp-*``; and in its
+    ``numba`` folder the generated modules and numba's signed files (``numba_cache``),
+    by their names. Nothing else, never another subdirectory. The signing key stays."""
     folder = _folder(create=False)
     if folder is None:
         return
+    _remove(folder, (_ENTRY, _TEMPORARY))
+    _remove(folder / "numba", (_NUMBA_MODULE, _TEMPORARY))
+    _remove(folder / "numba" / "__pycache__", (_NUMBA_FILE, _TEMPORARY))
+
+
+def _remove(folder, patterns):
+    """Unlink the regular files of ours in ``folder`` whose names match one of
+    ``patterns`` (a missing or foreign folder: nothing)."""
     try:
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode) or _unsafe(st):
+            return
         with os.scandir(folder) as entries:
             names = [e.name for e in entries
-                     if (_ENTRY.fullmatch(e.name) or _TEMPORARY.fullmatch(e.name))
-                     and e.is_file(follow_symlinks=False)]
+                     if any(p.fullmatch(e.name) for p in patterns)
+                     and e.is_file(follow_symlinks=False)
+                     and _unsafe(e.stat(follow_symlinks=False)) is None]
     except OSError:
         return
     for name in names:

@@ -6,7 +6,7 @@ module writes both as one module, the core under ``@_njit``, and loads it::
 
     # srcad: reverse mode (vector-Jacobian product) of euler (model.py:3)
     # wrt ('k', 'c'), signature (float, float)
-    # backend numba: numba.njit(cache=True) compiles euler_vjp_core; euler_vjp calls it
+    # backend numba: numba.njit compiles euler_vjp_core (its disk cache signed); euler_vjp calls it
     @_njit
     def euler_vjp_core(k, c, seed, out):
         ...
@@ -16,8 +16,9 @@ module writes both as one module, the core under ``@_njit``, and loads it::
 
 That text is what ``f.source("grad", *args)`` shows for the backend. With the disk
 cache on it is written to ``<cache dir>/numba/<name>-<digest>.py`` (the digest covers
-the srcad cache key and the text) so numba's own on-disk cache (``cache=True``) lets
-another process skip the JIT; with it off the module lives in memory only.
+the srcad cache key and the text) so numba's on-disk cache lets another process skip
+the JIT: that cache is signed and checked like srcad's entries (``srcad/numba_cache.py``);
+with the disk cache off the module lives in memory only.
 
 numba compiles lazily, on the first call of each argument type. Where it refuses
 (an unsupported call, a value it cannot type) the failure is said once, at the user's
@@ -37,7 +38,7 @@ import warnings
 import numba
 
 from srcad import cache as disk
-from srcad import codegen, numba_runtime, runtime
+from srcad import codegen, numba_cache, numba_runtime, runtime
 from srcad.errors import TransformError
 from srcad.transforms import numba_form
 from srcad.workspace import Workspace
@@ -62,29 +63,29 @@ def _bindings(namespace):
 
 def module_text(core, entry, header):
     """The module numba compiles (and users read)."""
-    note = (f"backend numba: numba.njit(cache=True) compiles {core.name}; "
+    note = (f"backend numba: numba.njit compiles {core.name} (its disk cache signed); "
             f"{entry.name} calls it from Python")
     head = "\n".join("# " + codegen.comment_safe(h) for h in header + [note])
     return (f"{head}\n@_njit\n{codegen.readable(core)}\n\n\n{codegen.readable(entry)}\n")
 
 
 def _file_for(key, text, name):
-    """The module's file in the disk cache (written once), or None (cache off)."""
-    if not disk.enabled():
-        return None
-    folder = disk.directory() / "numba"
+    """(the module's file in the disk cache, written once; the folder; its key), or
+    Nones when the disk cache is off or its directory is not a private one of ours."""
+    top = disk._folder(create=True)
+    where = numba_cache.folder(top) if top is not None else None
+    secret = disk._secret(top) if where is not None else None
+    if secret is None:
+        return None, None, None
+    digest = hashlib.sha256((key + "\n" + text).encode()).hexdigest()[:20]
+    safe = re.sub(r"\W", "_", name)[:40]
+    path = where / f"{safe}-{digest}.py"
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        digest = hashlib.sha256((key + "\n" + text).encode()).hexdigest()[:20]
-        safe = re.sub(r"\W", "_", name)[:40]
-        path = folder / f"{safe}-{digest}.py"
-        if not path.exists() or path.read_text() != text:
-            tmp = folder / f".tmp-{digest}-{os.getpid()}"
-            tmp.write_text(text)
-            os.replace(tmp, path)
-        return str(path)
+        if disk._read(path) != text.encode():
+            os.replace(disk._write_new(where, text.encode()), path)
     except OSError:
-        return None
+        return None, None, None
+    return str(path), where, secret
 
 
 def build(d, kind, gen, header, key, fallback):
@@ -113,7 +114,7 @@ def build(d, kind, gen, header, key, fallback):
 def _load(d, key, text, namespace, names, where, fallback):
     """Execute the module ``text`` (its file in the disk cache when that is on) and wrap
     its entry."""
-    path = _file_for(key, text, d.fn.__qualname__)
+    path, folder, secret = _file_for(key, text, d.fn.__qualname__)
     filename = path or f"<srcad numba {codegen.comment_safe(d.fn.__qualname__)} " \
                        f"{hashlib.sha256(text.encode()).hexdigest()[:12]}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
@@ -121,7 +122,7 @@ def _load(d, key, text, namespace, names, where, fallback):
     scope = module.__dict__
     scope.update({k: v for k, v in d.base_fn.__globals__.items() if not k.startswith("__")})
     scope.update(_bindings(namespace))
-    scope.update(__builtins__=builtins, _njit=numba.njit(cache=path is not None))
+    scope.update(__builtins__=builtins, _njit=numba_cache.njit(folder, secret))
     exec(compile(text, filename, "exec"), scope)
     core, entry = (scope[n] for n in names)
     fn = Guarded(d, entry, core, text, where, fallback)

@@ -19,10 +19,10 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import seeds
+from srcad import numba_cache, seeds
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 
-_jit = numba.njit(cache=True)
+_jit = numba_cache.private()
 
 
 def seed_value(seed):
