@@ -39,7 +39,10 @@ def njit(folder, secret):
     def decorate(fn):
         dispatcher = numba.njit(fn)
         if folder is not None and secret is not None:
-            dispatcher._cache = _SignedCache(fn, str(folder), secret)   # as enable_caching does
+            try:                        # as enable_caching does with numba's own cache
+                dispatcher._cache = _SignedCache(fn, str(folder), secret)
+            except OSError:             # the module file gone (another process cleared it)
+                pass                    # compiled in memory only
         return dispatcher
     return decorate
 

@@ -188,3 +188,22 @@ def test_clear_cache_removes_numbas_files_and_nothing_else(cache_dir):
     assert not list((cache_dir / "numba").rglob("*.nb*"))
     assert not list((cache_dir / "numba").glob("damped-*.py"))
     assert mine.read_text() == "not srcad's"
+
+
+def test_a_module_file_removed_before_numba_reads_it_costs_only_the_cache(cache_dir,
+                                                                          monkeypatch):
+    """Another process's clear_cache() may remove the generated module's file between
+    its writing and numba's reading its stamp: compiled in memory, right gradient."""
+    from srcad import numba_backend
+    written = numba_backend._file_for
+
+    def then_removed(*args):
+        path, where, secret = written(*args)
+        os.unlink(path)
+        return path, where, secret
+
+    monkeypatch.setattr(numba_backend, "_file_for", then_removed)
+    g, hits, misses = _build()
+    assert (hits, misses) == (0, 1)
+    assert not _files(cache_dir, ".nb*")
+    _check(g)
