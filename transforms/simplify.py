@@ -16,7 +16,10 @@ After::
   in between) becomes ``c = e`` -- unless ``c`` is updated in place later
   (``_rt.item_acc``/``_rt.zero_item``), which needs an array of its own;
 - ``t_bar = e`` then ``x_bar = t_bar`` (``t_bar`` read nowhere else) is ``x_bar = e``;
-- ``t_bar = -a`` then ``x_bar[i] += t_bar`` is ``x_bar[i] -= a``;
+- ``t_bar = -a`` then ``x_bar[i] += t_bar`` is ``x_bar[i] -= a``, and ``c = c + t_bar * e``
+  is ``c = c - a * e``;
+- ``a = b`` then ``b = a`` (``b`` not rebound between) is one name (a loop's carried
+  cotangent through an ``if``);
 - ``c = e1`` then ``c = c + e2`` on one user line, for a number ``c``, is one sum;
 - ``c = c + 0.0``-style no-ops and copies of a name to itself go;
 - assignments to names nobody reads, of values without side effects, go.
@@ -25,15 +28,12 @@ import copy
 
 import gast
 
-from srcad.transforms import dead_stores
+from srcad.transforms import dead_stores, negations
+from srcad.transforms.blocks import accumulation as _accumulation, counts, \
+    each_block as _each_block, loads as _loads, stores as _stores
 
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List,
          gast.Compare, gast.Attribute, gast.Subscript)
-
-
-def _loads(node):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)]
 
 
 def owned_names(fn):
@@ -55,21 +55,6 @@ def _is_zero_init(s):
     return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
         and isinstance(s.value, gast.Constant) and s.value.value == 0.0 \
         and not isinstance(s.value.value, bool)
-
-
-def _accumulation(s):
-    """``c = c + e`` or ``c = _rt.add_cot(c, e)`` -> (c, e), else None."""
-    if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
-        return None
-    name, v = s.targets[0].id, s.value
-    if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add) \
-            and isinstance(v.left, gast.Name) and v.left.id == name:
-        return name, v.right
-    if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-            and v.func.attr == "add_cot" and isinstance(v.args[0], gast.Name) \
-            and v.args[0].id == name:
-        return name, v.args[1]
-    return None
 
 
 def _first_assign(stmts, owned):
@@ -111,11 +96,6 @@ class Substitute(gast.NodeTransformer):
         return node
 
 
-def _stores(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Store)}
-
-
 def _propagate(stmts, protected):
     """Forward-substitute copies (``a = b``, ``a = 1.0``) within one straight block."""
     copies = {}
@@ -154,11 +134,7 @@ def _coalesce(fn, named, cotangents, protected):
     """``t_bar = e`` ... ``x_bar = t_bar`` (each name bound once, ``t_bar`` a cotangent read
     only by the copy, ``x_bar`` in ``named``) -> ``x_bar = e``: a gradient keeps its own
     name (``x_bar``), not the name of an inlined helper's temporary (``rho_t_bar``)."""
-    stores, loads = {}, {}
-    for n in gast.walk(fn):
-        if isinstance(n, gast.Name):
-            table = stores if isinstance(n.ctx, gast.Store) else loads
-            table[n.id] = table.get(n.id, 0) + 1
+    stores, loads = counts(fn)
 
     def visit(stmts):
         out = []
@@ -191,33 +167,6 @@ def _coalesce(fn, named, cotangents, protected):
         return None
 
     fn.body = visit(fn.body)
-
-
-def _subtract(stmts, cotangents):
-    """``t_bar = -a`` then ``x_bar[i] += t_bar`` (``t_bar`` read nowhere else) ->
-    ``x_bar[i] -= a``."""
-    loads = {}
-    for n in gast.walk(gast.Module(body=stmts, type_ignores=[])):
-        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
-            loads[n.id] = loads.get(n.id, 0) + 1
-
-    def visit(block):
-        out = []
-        for s in block:
-            _each_block(s, visit)
-            last = out[-1] if out else None
-            if isinstance(s, gast.AugAssign) and isinstance(s.op, gast.Add) \
-                    and isinstance(s.value, gast.Name) and isinstance(last, gast.Assign) \
-                    and isinstance(last.targets[0], gast.Name) \
-                    and last.targets[0].id == s.value.id and s.value.id in cotangents \
-                    and loads.get(s.value.id) == 1 and isinstance(last.value, gast.UnaryOp) \
-                    and isinstance(last.value.op, gast.USub):
-                s.op, s.value = gast.Sub(), last.value.operand
-                out[-1] = s
-                continue
-            out.append(s)
-        return out
-    return visit(stmts)
 
 
 def definition(stmts, name):
@@ -431,14 +380,6 @@ def method_forms(fn, shape, namespace):
     return _MethodForms(shape, namespace).visit(fn)
 
 
-def _each_block(s, visit):
-    """Rewrite the statement lists of ``s`` (an if's or a loop's body and else) by ``visit``."""
-    for field in ("body", "orelse"):
-        inner = getattr(s, field, None)
-        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-            setattr(s, field, visit(inner))
-
-
 def _merge_chains(stmts, shape):
     """``c = e1`` then ``c = c + e2`` (one user line, ``c`` a number not read by ``e2``)
     -> ``c = e1 + e2``: the same additions in the same order, one line."""
@@ -484,11 +425,74 @@ def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset
     protected = owned | {a.id for a in fn.args.args}
     _coalesce(fn, named, cotangents, protected)
     fn.body = _propagate(fn.body, protected | set(named))   # x_bar = y2_bar stays x_bar
+    _copy_back(fn)
     _dead(fn)
     fn.body = _dead_tail(fn.body, ())
     if shape is not None:
         fn.body = _merge_chains(fn.body, shape)
-    fn.body = _subtract(fn.body, cotangents)
+    fn.body = negations.subtract(fn.body, cotangents)
+    fn.body = negations.negated_terms(fn.body, cotangents)
     if shape is not None and namer is not None:
         fn.body = _scalar_first(fn.body, shape, namer)
     return fn
+
+
+def _copy_back(fn):
+    """``a = b`` then, with ``b`` not otherwise rebound, ``b = a`` (in the block or at the
+    head of a branch of an ``if`` in it) is a no-op: it goes, and ``a`` (bound once) is
+    ``b`` from there on. A loop's carried cotangent then keeps one name::
+
+        s5_bar = s2_bar                 ->      if t4:
+        if t4:                                      k_bar = k_bar + s2_bar * t6
+            s2_bar = s5_bar
+            k_bar = k_bar + s5_bar * t6
+    """
+    stores, loads = counts(fn)
+
+    def no_op(t, a, b):
+        return isinstance(t, gast.Assign) and isinstance(t.targets[0], gast.Name) \
+            and t.targets[0].id == b and isinstance(t.value, gast.Name) and t.value.id == a
+
+    def visit(stmts):
+        for s in stmts:
+            _each_block(s, visit)
+        k = 0
+        while k < len(stmts):
+            s = stmts[k]
+            k += 1
+            if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)
+                    and isinstance(s.value, gast.Name)) or stores.get(s.targets[0].id) != 1:
+                continue
+            a, b = s.targets[0].id, s.value.id
+            rest, found, ok = stmts[k:], [], True
+            for t in rest:
+                if no_op(t, a, b):
+                    found.append((stmts, t))
+                    continue
+                if isinstance(t, gast.If):
+                    for branch in (t.body, t.orelse):
+                        for u in branch:
+                            if no_op(u, a, b):
+                                found.append((branch, u))
+                            elif b in _stores(u):
+                                ok = False
+                    continue
+                if b in _stores(t):
+                    ok = False
+            inside = sum(1 for t in rest for n in gast.walk(t)
+                         if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load))
+            if not ok or not found or inside != loads.get(a, 0):
+                continue
+            for block, t in found:
+                block.remove(t)
+            for block, _ in found:
+                if not block:
+                    block.append(gast.Pass())
+            rest = stmts[k:]
+            stmts[k:] = [Substitute({a: b}).visit(t) for t in rest]
+            stmts.remove(s)
+            k -= 1
+        return stmts
+
+    fn.body = visit(fn.body)
+

@@ -19,7 +19,8 @@ import operator
 
 import gast
 
-from srcad.transforms import simplify
+from srcad.transforms import blocks, simplify
+from srcad.transforms.blocks import each_block as _each_block
 from srcad.transforms.exits import _assign
 from srcad.transforms.rules import registry
 
@@ -98,7 +99,7 @@ def prune(fn, cotangents, named=frozenset()):
                 s.value = s.value.args[0]
             _each_block(s, drop)
             out.append(s)
-        return out
+        return out or [gast.Pass()]
 
     fn.body = drop(fn.body)
     _join_copies(fn, cotangents, named)
@@ -107,7 +108,7 @@ def prune(fn, cotangents, named=frozenset()):
 
 def _join_copies(fn, cotangents, named):
     """``b_bar = e; a_bar = b_bar`` (cotangents bound once) -> one name."""
-    stores, loads = _counts(fn)
+    stores, loads = blocks.counts(fn)
     owned = simplify.owned_names(fn)
     rename = {}
 
@@ -130,7 +131,7 @@ def _join_copies(fn, cotangents, named):
                     continue
             _each_block(s, visit)
             out.append(s)
-        return out
+        return out or [gast.Pass()]
 
     fn.body = visit(fn.body)
     if rename:
@@ -139,22 +140,6 @@ def _join_copies(fn, cotangents, named):
         fn.body = [simplify.Substitute(rename).visit(s) for s in fn.body]
 
 
-def _each_block(s, visit):
-    for field in ("body", "orelse"):
-        inner = getattr(s, field, None)
-        if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-            setattr(s, field, visit(inner) or [gast.Pass()])
-
-
 def _is_copy_guard(s):
     return isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
         and _helper(s.value) == "dense" and isinstance(s.value.args[0], gast.Name)
-
-
-def _counts(fn):
-    stores, loads = {}, {}
-    for n in gast.walk(fn):
-        if isinstance(n, gast.Name):
-            table = stores if isinstance(n.ctx, gast.Store) else loads
-            table[n.id] = table.get(n.id, 0) + 1
-    return stores, loads
