@@ -28,7 +28,8 @@ _SCALARS = {float: ("float",), int: ("int",), bool: ("bool",), complex: ("comple
 def abstract(x):
     t = type(x)
     if t is np.ndarray:
-        return ("array", x.dtype, x.ndim, unit_axes(x.shape))
+        shape = x.shape
+        return ("array", x.dtype, len(shape), unit_axes(shape) if 1 in shape else ())
     s = _SCALARS.get(t)
     if s is not None:
         return s
@@ -48,9 +49,17 @@ def abstract(x):
     return ("const", f"{t.__module__}.{t.__qualname__}")
 
 
+_UNIT_AXES = {}         # shape -> its axes of length 1 (a dict lookup per call, not a loop)
+
+
 def unit_axes(shape):
     """The axes of length 1 of ``shape``."""
-    return tuple([i for i, n in enumerate(shape) if n == 1]) if 1 in shape else ()
+    axes = _UNIT_AXES.get(shape)
+    if axes is None:
+        if len(_UNIT_AXES) > 4096:
+            _UNIT_AXES.clear()
+        axes = _UNIT_AXES[shape] = tuple([i for i, n in enumerate(shape) if n == 1])
+    return axes
 
 
 def signature_of(args):
@@ -60,7 +69,7 @@ def signature_of(args):
         if t is np.ndarray:
             shape = x.shape
             out.append(("array", x.dtype, len(shape),
-                        tuple([i for i, n in enumerate(shape) if n == 1]) if 1 in shape else ()))
+                        (_UNIT_AXES.get(shape) or unit_axes(shape)) if 1 in shape else ()))
         else:
             s = _SCALARS.get(t)
             out.append(s if s is not None else abstract(x))
