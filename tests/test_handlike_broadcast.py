@@ -216,3 +216,41 @@ def test_jacobian_of_a_vector_output(rng):
             e[k] = 1.0
             want = central(f, (b, x), 0, e)
             np.testing.assert_allclose(jac[:, k], want, rtol=1e-6, atol=1e-8)
+
+
+# ----------------------------------- lengths a top-level broadcast shows to be one length
+
+XS = np.linspace(-1.0, 1.0, 6)
+
+
+def projected(m, d):
+    d0 = np.exp(-1.5 * (XS - m) ** 2)
+    r = d - np.sum(d * d0) / np.sum(d0 * d0) * d0
+    return 0.5 * np.sum(r ** 2)
+
+
+def test_a_broadcast_makes_two_lengths_one(rng):
+    """``d * d0`` (``d`` an argument, ``d0`` shaped like the module's ``XS``) needs
+    ``len(d) == len(XS)``: the cotangent of ``np.sum(d * d0)`` stays a number times ``d``,
+    not an array expanded from it."""
+    d = rng.standard_normal(6)
+    src = srcad.source(projected, 0.3, d)
+    assert "reduce_expand" not in src and "unbroadcast" not in src, src
+    fd_check(projected, (0.3, d), 0, rng)
+    fd_check(projected, (0.3, d), 1, rng)
+
+
+def in_a_branch(x, y, flag):
+    """``x + y`` runs only when ``flag > 0``: it says nothing of the shapes otherwise."""
+    if flag > 0:
+        t = x + y
+    else:
+        t = 2.0 * x
+    return np.sum(t * x) + np.sum(y * y) * np.sum(x)
+
+
+@pytest.mark.parametrize("yshape, flag", [((3,), 1), ((3,), -1), ((4,), -1), ((1,), 1)])
+def test_a_broadcast_in_a_branch_proves_nothing(rng, yshape, flag):
+    x, y = rng.standard_normal(3), rng.standard_normal(yshape)
+    d = srcad.differentiate(in_a_branch, wrt=("x", "y"))
+    assert_grad_matches(d, (x, y, flag), rng)

@@ -130,7 +130,7 @@ class BroadcastCotangents:
 
     def _array_factor(self, node, shape):
         if isinstance(node, gast.Name):
-            return self.shape(node) == shape
+            return same(self.shape(node), shape)
         if isinstance(node, gast.BinOp) and not isinstance(node.op, gast.MatMult):
             return (self._array_factor(node.left, shape) and self._plain(node.right)) or \
                 (self._array_factor(node.right, shape) and self._plain(node.left))

@@ -146,7 +146,44 @@ def infer(fn, param_shapes, namespace):
                 changed = True
         if not changed:
             break
-    return {k: v for k, v in table.items() if v is not None and v != _TOP}
+    table = {k: v for k, v in table.items() if v is not None and v != _TOP}
+    return _unified(fn, table, namespace, int_indices)
+
+
+def _unified(fn, table, namespace, int_indices):
+    """Two lengths other than 1 that a top-level elementwise statement broadcasts together
+    are one length from there on (NumPy refuses them otherwise): their tokens become one.
+    Only top-level statements count (one in a branch or a loop may not run), so the facts
+    hold for the whole adjoint sweep, which runs after the primal one."""
+    parent = {}
+
+    def find(t):
+        while parent.get(t, t) != t:
+            t = parent[t]
+        return t
+
+    for s in fn.body:
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)):
+            continue
+        v = s.value
+        if isinstance(v, gast.BinOp) and isinstance(v.op, _ELEMENTWISE_BINOPS):
+            pair = [v.left, v.right]
+        elif isinstance(v, gast.Call) and len(v.args) == 2 and not v.keywords \
+                and registry.is_elementwise(resolve(v.func, namespace)):
+            pair = list(v.args)
+        else:
+            continue
+        a, b = (_atom(x, table, int_indices) for x in pair)
+        if not (a and b and a[0] == "array" and b[0] == "array"):
+            continue
+        for x, y in zip(reversed(_axes(a)), reversed(_axes(b))):
+            if x not in (None, 1) and y not in (None, 1) and find(x) != find(y):
+                parent[find(x)] = find(y)
+    if not parent:
+        return table
+    return {k: v if v[0] != "array" or len(v) < 4 else
+            v[:3] + (tuple(t if t in (None, 1) else find(t) for t in v[3]),)
+            for k, v in table.items()}
 
 
 def _atom(node, table, int_indices):
