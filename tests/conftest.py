@@ -28,12 +28,19 @@ import zlib
 import numpy as np
 import pytest
 
-# Keep the suite's disk cache out of the user's cache directory. This runs
-# before srcad is imported, in case srcad reads the variable at import time.
+# Keep the suite's disk cache out of the user's cache directory, one directory per process.
+# This runs before srcad is imported, in case srcad reads the variable at import time. Under
+# pytest-xdist (`make test`) every worker gets its own: a worker inherits the environment of
+# the controller, so the directory the controller made here (SRCAD_SUITE_CACHE_DIR says which)
+# is replaced by the worker's, and a directory the user set is split into one per worker.
 _SUITE_CACHE_DIR = None
-if "SRCAD_CACHE_DIR" not in os.environ:
-    _SUITE_CACHE_DIR = tempfile.mkdtemp(prefix="srcad-test-cache-")
-    os.environ["SRCAD_CACHE_DIR"] = _SUITE_CACHE_DIR
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if "SRCAD_CACHE_DIR" not in os.environ or \
+        os.environ["SRCAD_CACHE_DIR"] == os.environ.get("SRCAD_SUITE_CACHE_DIR"):
+    _SUITE_CACHE_DIR = tempfile.mkdtemp(prefix=f"srcad-test-cache-{_WORKER or 'main'}-")
+    os.environ["SRCAD_CACHE_DIR"] = os.environ["SRCAD_SUITE_CACHE_DIR"] = _SUITE_CACHE_DIR
+elif _WORKER and os.environ["SRCAD_CACHE_DIR"]:
+    os.environ["SRCAD_CACHE_DIR"] = os.path.join(os.environ["SRCAD_CACHE_DIR"], _WORKER)
 
 import srcad  # noqa: E402
 
@@ -45,13 +52,21 @@ ATOL = 1e-7     # times (1 + size of the output); central differences lose ~1e-1
 # --------------------------------------------------------------------------- pytest setup
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: an end-to-end test that starts subprocesses")
+    config.addinivalue_line("markers", "slow: a long test (end to end, subprocesses, campaigns)")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests marked ``slow`` run first (a stable sort: otherwise in file order). Under
+    ``pytest-xdist --dist load`` the first tests are dealt to the workers in turn, so the long
+    ones start early on both workers instead of one worker ending alone on them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_unconfigure(config):
     if _SUITE_CACHE_DIR is not None:
         if os.environ.get("SRCAD_CACHE_DIR") == _SUITE_CACHE_DIR:
             del os.environ["SRCAD_CACHE_DIR"]
+        os.environ.pop("SRCAD_SUITE_CACHE_DIR", None)
         shutil.rmtree(_SUITE_CACHE_DIR, ignore_errors=True)
 
 

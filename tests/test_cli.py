@@ -100,6 +100,7 @@ def test_check_exits_non_zero_on_a_wrong_rule(tmp_path, wrong_file):
     assert r.returncode == 0, r.stderr           # wrt k does not reach the wrong rule's x
 
 
+@pytest.mark.slow
 def test_bad_input_names_what_is_wrong(tmp_path, wrong_file):
     cases = [
         (["show", "pickled_functions:nothing", "--shape", "x=3"],

@@ -266,8 +266,10 @@ def show_default(x):
     return np.sum(y ** 2)
 
 
+# ids by name, not by the function's repr: its address differs between processes (xdist)
 @pytest.mark.parametrize("fn, label", [(show_named, "probe"), (show_positional, "probe2"),
-                                       (show_default, "x * 2.0")], ids=lambda v: str(v))
+                                       (show_default, "x * 2.0")],
+                         ids=lambda v: getattr(v, "__name__", str(v)))
 def test_showgrad_prints_its_name(fn, label, capsys, rng):
     g = srcad.grad(fn)(X)
     printed = capsys.readouterr().out.strip().splitlines()

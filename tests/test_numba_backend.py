@@ -89,6 +89,7 @@ def scan(w, x):
     return s
 
 
+@pytest.mark.slow
 def test_loop_workloads_against_central_differences(numba_default, rng):
     fd_check(euler, (2.0, 0.1), ("k", "c"), rng)
     fd_check(pair_energy, (rng.uniform(0, 3, (7, 2)),), 0, rng)
@@ -316,6 +317,7 @@ def test_values_numba_cannot_store_are_refused_never_wrong(rng):
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_a_second_process_neither_transforms_nor_jits(tmp_path):
     """The generated module is a disk entry of its own key: another process rebuilds it
     without transforming, and numba's cache (cache=True) serves the compiled core."""

@@ -13,6 +13,7 @@ if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and 
                                         "pip install -e '.[test,numba]'")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["auto", "numba"])
 def test_fuzz_slice_on_the_numba_backend(backend, monkeypatch):
     monkeypatch.setenv("SRCAD_BACKEND", backend)      # the workers inherit it

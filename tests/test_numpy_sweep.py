@@ -201,6 +201,7 @@ def no_disk_cache(monkeypatch):
     monkeypatch.setattr(cache, "store", lambda *args, **kwargs: None)
 
 
+@pytest.mark.slow
 def test_every_public_callable(tmp_path, no_disk_cache, capsys):
     rng = np.random.default_rng(7)
     cases, na = _cases()

@@ -2,6 +2,8 @@
 programs (fixed seed) against finite differences. Fails on any WRONG or CRASH
 outcome and prints the counts; reproduce and shrink the failures with
 ``python -m tests.fuzz --quick --n 200 --size 0.6 --seed 0``."""
+import pytest
+
 from .campaign import report, run_campaign
 
 QUICK_SEED = 0
@@ -9,6 +11,7 @@ QUICK_N = 200
 QUICK_SIZE = 0.6
 
 
+@pytest.mark.slow
 def test_fuzz_quick():
     summary = run_campaign(QUICK_SEED, QUICK_N, jobs=2, size=QUICK_SIZE, quick=True)
     lines = []
