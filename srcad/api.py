@@ -182,11 +182,15 @@ class Differentiable:
     def _current(self, fn):
         """Is the compiled ``fn`` still that of the function's code and helpers? (A new
         ``__code__``, as a notebook's autoreload assigns, or a rebound helper: no.)"""
-        if fn.__srcad_code__ is not self._user.__code__ or not all(
-                [o.__code__ is c for o, c in fn.__srcad_helpers__]):
+        if fn.__srcad_code__ is not self._user.__code__:
             return False
-        guards = fn.__srcad_guards__
-        return not guards or all(scope.get(name) is obj for scope, name, obj in guards)
+        for o, c in fn.__srcad_helpers__:       # loops, not all(...): this runs every call
+            if o.__code__ is not c:
+                return False
+        for scope, name, obj in fn.__srcad_guards__:
+            if scope.get(name) is not obj:
+                return False
+        return True
 
     def _refuse(self, form):
         """What ``form`` (``"pullback"``, ``"jvp"``...) cannot take: ``*args`` parameters,

@@ -332,9 +332,11 @@ def plain_data(args):
     """``args`` with every ``np.memmap`` seen as the plain ndarray it is (a view, no copy;
     inside lists, tuples, dicts and dataclasses too): a memory-mapped file holds plain
     data, so its gradient is a plain ndarray. ``args`` itself when there is none."""
-    if not any([_holds_memmap(a, 0) for a in args]):
-        return args
-    return tuple(_plain(a, 0) for a in args)
+    for a in args:                  # a loop: this runs on every call
+        t = type(a)
+        if t is not np.ndarray and t is not float and _holds_memmap(a, 0):
+            return tuple(_plain(a, 0) for a in args)
+    return args
 
 
 def _holds_memmap(x, depth):

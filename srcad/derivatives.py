@@ -81,13 +81,14 @@ def jacobian(d, args, mode):
 def _forward(d, args, ins, n_in):
     """All columns in one vector-mode forward pass (k = number of input entries)."""
     if n_in == 1:                       # one input entry: a plain forward pass
-        t = 1.0 if isinstance(ins[0], float) else np.ones_like(ins[0], dtype=float)
+        number = isinstance(ins[0], float)
+        t = 1.0 if number else np.ones_like(ins[0], dtype=float)
         value, tan = d._specialise("jvp", args)(*args, t)
         if type(tan) is not np.ndarray or type(value) is not np.ndarray \
                 or tan.shape != value.shape:
             value = np.asarray(value)
             tan = np.array(np.broadcast_to(tan, value.shape), dtype=float)
-        if np.ndim(ins[0]):
+        if not number and np.ndim(ins[0]):
             tan = tan.reshape(value.shape + np.shape(ins[0]))
         return tan if d.single else (tan,)
     tangents, offset = [], 0

@@ -181,6 +181,37 @@ def _unbroadcast(g, x):
     return None
 
 
+def unbroadcast_into(out, g, x):
+    raise NotImplementedError("njit only")
+
+
+@overload(unbroadcast_into, jit_options={"cache": True})
+def _unbroadcast_into(out, g, x):
+    """``unbroadcast(g, x)`` written into ``out`` (an array shaped like ``x``), or a new
+    value when ``out`` is None or shaped otherwise."""
+    if isinstance(out, (numba.types.NoneType, numba.types.Omitted)):
+        return lambda out, g, x: unbroadcast(g, x)
+    if not isinstance(out, numba.types.Array):
+        return None
+    if not (isinstance(x, numba.types.Array) and x.ndim == out.ndim):
+        return None
+    if _scalar(g):
+        def fill(out, g, x):
+            if x.shape != out.shape:
+                raise ValueError("unbroadcast_into: the buffer is not shaped like its value")
+            out[...] = g
+            return out
+        return fill
+    if isinstance(g, numba.types.Array) and g.ndim == out.ndim:
+        def into(out, g, x):
+            if x.shape != out.shape or g.shape != out.shape:
+                raise ValueError("unbroadcast between arrays of different shapes")
+            out[...] = g
+            return out
+        return into
+    return None
+
+
 def pow_dbase(a, b):
     raise NotImplementedError("njit only")
 
@@ -376,7 +407,8 @@ def _reduce_expand(g, a, axis, keepdims):
 
 # the NumPy runtime's kernels and their twins here (by identity); every kernel of
 # srcad/kernels/scalar.py (plain math on numbers) is its own twin, compiled
-TWINS = {broadcast.unbroadcast: unbroadcast, power.pow_dbase: pow_dbase,
+TWINS = {broadcast.unbroadcast: unbroadcast, broadcast.unbroadcast_into: unbroadcast_into,
+         power.pow_dbase: pow_dbase,
          reductions.reduce_expand: reduce_expand,
          broadcast.broadcast_tangent: broadcast_tangent, power.pow_log: pow_log,
          elementwise.ratio_or_zero: ratio_or_zero,

@@ -64,6 +64,9 @@ import gast
 import numpy as np
 
 from srcad.transforms.exits import _assign, _const, _load
+from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
+                                            only_ufunc_out, out_slot, returned_outs,
+                                            store_name, ufunc_outs)
 
 
 class Unsupported(Exception):
@@ -73,10 +76,6 @@ class Unsupported(Exception):
         super().__init__(reason)
         self.reason = reason
         self.node = node
-
-
-def _store(name):
-    return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
 
 
 def _call(fn, *args):
@@ -315,8 +314,8 @@ class _Records:
             out.append(gast.Assign(targets=[gast.Subscript(value=_load(store), slice=_load(sp),
                                                            ctx=gast.Store())],
                                    value=value, type_comment=None))
-        out.append(gast.AugAssign(target=_store(sp), op=gast.Add(), value=_const(1)))
-        out.append(gast.AugAssign(target=_store(names["n"]), op=gast.Add(), value=_const(1)))
+        out.append(gast.AugAssign(target=store_name(sp), op=gast.Add(), value=_const(1)))
+        out.append(gast.AugAssign(target=store_name(names["n"]), op=gast.Add(), value=_const(1)))
         return [gast.copy_location(o, s) for o in out]
 
     def for_loop(self, s):
@@ -344,13 +343,13 @@ class _Records:
         names = self.names[rec]
         sp = names["sp"]
         targets = s.target.elts if isinstance(s.target, gast.Tuple) else [s.target]
-        body = [gast.AugAssign(target=_store(sp), op=gast.Sub(), value=_const(1))]
+        body = [gast.AugAssign(target=store_name(sp), op=gast.Sub(), value=_const(1))]
         for t, item, store in zip(targets, self.items[rec], names["items"], strict=True):
             name = self.names[item]["n"] if item in self.items else t.id
             body.append(_assign(name, gast.Subscript(value=_load(store), slice=_load(sp),
                                                      ctx=gast.Load())))
         body += self.block(s.body)
-        loop = gast.For(target=_store(names["k"]),
+        loop = gast.For(target=store_name(names["k"]),
                         iter=_call(_load(self._range_name()), _load(names["n"])),
                         body=body, orelse=[], type_comment=None)
         return gast.copy_location(loop, s)
@@ -378,51 +377,6 @@ class _Records:
         last = _rt("last_of_range", a, b, step)
         stop = gast.BinOp(left=a, op=gast.Sub(), right=step)
         return _call(call.func, last, stop, gast.UnaryOp(op=gast.USub(), operand=step))
-
-
-def _out_slot(s, out_param):
-    """k for ``NAME = None if out is None else out[k]`` (the gradient's out= buffer)."""
-    v = s.value if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-        and isinstance(s.targets[0], gast.Name) else None
-    if not (isinstance(v, gast.IfExp) and isinstance(v.test, gast.Compare)
-            and isinstance(v.test.left, gast.Name) and v.test.left.id == out_param
-            and isinstance(v.test.ops[0], gast.Is) and isinstance(v.body, gast.Constant)
-            and v.body.value is None and isinstance(v.orelse, gast.Subscript)
-            and isinstance(v.orelse.value, gast.Name) and v.orelse.value.id == out_param
-            and isinstance(v.orelse.slice, gast.Constant)
-            and type(v.orelse.slice.value) is int):
-        return None
-    return v.orelse.slice.value
-
-
-def _ufunc_out(node, namespace):
-    """The name ``X`` of ``ufunc(args..., out=X)`` (all inputs given), else None."""
-    if not (isinstance(node, gast.Call) and len(node.keywords) == 1
-            and node.keywords[0].arg == "out" and isinstance(node.keywords[0].value, gast.Name)):
-        return None
-    f = node.func
-    obj = namespace.get(f.value.id) if isinstance(f, gast.Attribute) \
-        and isinstance(f.value, gast.Name) else None
-    obj = getattr(obj, f.attr, None) if obj is not None else namespace.get(getattr(f, "id", None))
-    if isinstance(obj, np.ufunc) and len(node.args) == obj.nin:
-        return node.keywords[0].value.id
-    return None
-
-
-def _only_ufunc_out(name, stmts, namespace):
-    """Is ``name`` read only as the ``out=`` of ufunc calls in ``stmts``?"""
-    nodes = [n for s in stmts for n in gast.walk(s)]
-    reads = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-                for n in nodes)
-    return reads == sum(_ufunc_out(n, namespace) == name for n in nodes)
-
-
-def _ufunc_outs(tree, namespace, buffers):
-    """``np.add(a, b, out=work)`` as ``np.add(a, b, work)`` (numba's ufuncs take the output
-    positionally) where ``work`` is a buffer the entry passes (never None)."""
-    for node in gast.walk(tree):
-        if _ufunc_out(node, namespace) in buffers:
-            node.args.append(node.keywords.pop().value)
 
 
 def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
@@ -461,37 +415,48 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
                               "prologue)", s)
         hoisted.append(s)
     out_param = params[-1] if out_of and params[-1] == "out" else None
+    slots = {}                  # out buffer name -> its slot k
     for s in body:
-        k = _out_slot(s, out_param) if out_param else None
+        k = out_slot(s, out_param) if out_param else None
         if k is not None and k < len(out_of) and not rest_has_loop(body[:body.index(s)]) \
-                and _only_ufunc_out(s.targets[0].id, body, namespace):
+                and only_ufunc_out(s.targets[0].id, body, namespace):
             s.value = _rt("out_or_new", _load(out_param), _const(k), _load(out_of[k]))
             hoisted.append(s)
+            slots[s.targets[0].id] = k
     for s in hoisted:
         body.remove(s)
-    _ufunc_outs(gast.Module(body=body, type_ignores=[]), namespace,
-                {h.targets[0].id for h in hoisted})
+    aliases = accumulators(body, set(slots))
+    ufunc_outs(gast.Module(body=body, type_ignores=[]), namespace,
+                {h.targets[0].id for h in hoisted} | set(aliases))
     records = _Records(gast.FunctionDef(name=fn.name, args=fn.args, body=body,
                                         decorator_list=[], returns=None, type_comment=None),
                        is_builtin, taken)
     new_body = records.prologue() + records.block(body)
     core_name = records.fresh(f"{fn.name}_core")
+    returned = returned_outs(new_body, slots, out_of, namespace, aliases)
+    if returned:
+        drop_returned(new_body, returned)
     # arrays the code names from outside (module constants) are passed, not frozen into the
     # compiled code: an array changed in place is read as it is now, as the NumPy code does
     outside = sorted(n for n in {m.id for s in body for m in gast.walk(s)
                                  if isinstance(m, gast.Name)}
                      if isinstance(namespace.get(n), np.ndarray) and n not in params)
     buffer_names = [s.targets[0].id for s in hoisted] + outside
+    # the core takes what it reads (numba types each argument on every call: an unread
+    # ``out`` tuple costs more than the core's own work on a small array)
+    read = {n.id for s in new_body for n in gast.walk(s) if isinstance(n, gast.Name)}
+    core_params = [p for p in params + buffer_names if p in read]
     core_args = gast.arguments(
         args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
-              for p in params + buffer_names],
+              for p in core_params],
         posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     core = gast.FunctionDef(name=core_name, args=core_args, body=new_body, decorator_list=[],
                             returns=None, type_comment=None)
     gast.copy_location(core, fn)
-    call_args = [_rt("seed_value", _load(p)) if p == seed_param else _load(p) for p in params]
-    call_args += [_load(b) for b in buffer_names]
-    entry_body = hoisted + [gast.Return(value=_call(_load(core_name), *call_args))]
+    call_args = [_rt("seed_value", _load(p)) if p == seed_param else _load(p)
+                 for p in core_params]
+    call = _call(_load(core_name), *call_args)
+    entry_body = hoisted + entry_return(call, returned, len(out_of), records.fresh)
     entry = gast.FunctionDef(name=fn.name, args=fn.args, body=entry_body, decorator_list=[],
                              returns=None, type_comment=None)
     gast.copy_location(entry, fn)
