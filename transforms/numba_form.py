@@ -59,10 +59,12 @@ Anything this pass cannot shape raises ``Unsupported`` (reason, node): the backe
 says so at the user's line and falls back or raises.
 """
 import builtins
+import copy
 
 import gast
 import numpy as np
 
+from srcad.transforms import numba_replay
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
                                             only_ufunc_out, out_slot, returned_outs,
@@ -215,12 +217,43 @@ class _Records:
                         and not self._allowed_use(node, child):
                     raise Unsupported(f"the loop record `{child.id}` is used in a way the "
                                       f"numba backend does not rewrite", node)
+        self.replays = numba_replay.plan(fn, self.items, *self._loops(fn))
         self.names = {}
         for rec, items in self.items.items():
+            dropped = self.replays.get(rec, ((), ()))[0]
             self.names[rec] = {
                 "sp": self.fresh(f"{rec}_sp"), "n": self.fresh(f"{rec}_n"),
                 "k": self.fresh(f"{rec}_k"),
-                "items": [self.fresh(f"{rec}_{it}") for it in items]}
+                "items": [None if it in dropped else self.fresh(f"{rec}_{it}")
+                          for it in items]}
+
+    def _loops(self, fn):
+        """({record: its loop's statements before the append}, {record: the records of
+        the loops around it}) for the records whose reverse loops restore each item
+        under its own name (the others keep every item)."""
+        plain = {rec for rec in self.items if all(
+            isinstance(n, gast.For) and self._item_names(n.target) == tuple(self.items[rec])
+            for n in gast.walk(fn) if isinstance(n, gast.For) and isinstance(n.iter, gast.Call)
+            and n.iter.args and isinstance(n.iter.args[0], gast.Name)
+            and n.iter.args[0].id == rec)}
+        before, enclosing = {}, {}
+
+        def visit(stmts, around):
+            for s in stmts:
+                if isinstance(s, (gast.For, gast.While)):
+                    mine = [self._append_of(b) for b in s.body]
+                    recs = [r for r in mine if r in self.items]
+                    for r in recs:
+                        if r in plain and all(o in plain for o in around):
+                            before[r] = s.body[:mine.index(r)]
+                            enclosing[r] = list(around)
+                    visit(s.body, around + recs)
+                    visit(s.orelse, around)
+                elif isinstance(s, gast.If):
+                    visit(s.body, around)
+                    visit(s.orelse, around)
+        visit(fn.body, [])
+        return before, enclosing
 
     @staticmethod
     def _append_of(node):
@@ -261,7 +294,8 @@ class _Records:
         for rec, names in self.names.items():
             out.append(_assign(names["sp"], _const(0)))
             for item, store in zip(self.items[rec], names["items"], strict=True):
-                out.append(_assign(store, _rt(self.kind_of(rec, item), _const(16))))
+                if store is not None:
+                    out.append(_assign(store, _rt(self.kind_of(rec, item), _const(16))))
         return out
 
     # ------------------------------------------------------------- rewriting
@@ -283,7 +317,7 @@ class _Records:
                 need = self.fresh(f"{rec}_need")
                 out.append(_assign(need, gast.BinOp(left=_load(names["sp"]), op=gast.Add(),
                                                     right=trips)))
-                for store in names["items"]:
+                for store in filter(None, names["items"]):
                     out.append(_assign(store, _rt("reserve", _load(store), _load(need))))
                 following.srcad_reserved = rec
             return out
@@ -308,6 +342,8 @@ class _Records:
         reserved = getattr(s, "srcad_in", None) == rec
         out = []
         for item, store in zip(self.items[rec], names["items"], strict=True):
+            if store is None:           # recomputed by the reverse loop
+                continue
             if not reserved:
                 out.append(_assign(store, _rt("room", _load(store), _load(sp))))
             value = _load(self.names[item]["n"]) if item in self.items else _load(item)
@@ -345,9 +381,12 @@ class _Records:
         targets = s.target.elts if isinstance(s.target, gast.Tuple) else [s.target]
         body = [gast.AugAssign(target=store_name(sp), op=gast.Sub(), value=_const(1))]
         for t, item, store in zip(targets, self.items[rec], names["items"], strict=True):
+            if store is None:
+                continue
             name = self.names[item]["n"] if item in self.items else t.id
             body.append(_assign(name, gast.Subscript(value=_load(store), slice=_load(sp),
                                                      ctx=gast.Load())))
+        body += [copy.deepcopy(r) for r in self.replays.get(rec, ((), ()))[1]]
         body += self.block(s.body)
         loop = gast.For(target=store_name(names["k"]),
                         iter=_call(_load(self._range_name()), _load(names["n"])),
