@@ -16,11 +16,11 @@ import types
 import numpy as np
 
 from srcad import cache as disk
-from srcad import (backends, bound, codegen, depth, locks, logs, outputs, pickling, sources,
-                   tracebacks, workspace)
+from srcad import (backends, bound, codegen, depth, dispatch, grad_out, locks, logs, outputs,
+                   pickling, sources, tracebacks, workspace)
 from srcad.bounds import CompiledTable, derivative_for
 from srcad.arguments import (_apart_from, _check_cotangent, _check_out, _check_tangents,
-                             _fresh_arrays, _resolve_wrt, _write_out, check_args, plain_data)
+                             _fresh_arrays, _resolve_wrt, check_args, plain_data)
 from srcad.entries import _code_key, _from_entry, _guards, _types_key, entry_of, own_rule
 from srcad.errors import InternalError, TransformError
 from srcad.seeds import GradSeed
@@ -77,6 +77,8 @@ class Differentiable:
         self.positions = tuple(self.params.index(n) for n in self.wrt)
         # the gradient of several arguments is a tuple: it has no gradient of its own
         self._tuple_valued = self.inner is not None and not self.inner[0].single
+        # grad calls the hot specialisation itself (no has_aux, *args or tuple-valued inner)
+        self._direct = not (self.has_aux or self._varargs or self._tuple_valued)
         self._npositional = len(self.params) if self.inner is not None else sum(
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(fn).parameters.values())
@@ -122,17 +124,17 @@ class Differentiable:
 
     # ------------------------------------------------------------- dispatch
     def _specialise(self, kind, args):
+        fn = self._hot.get(kind)            # the last hit of this kind: one check
+        if fn is not None and fn.__srcad_fits__(args):
+            return fn
         sig = signature_of(args)
-        fn = self._hot.get(kind)            # the last hit of this kind: one comparison
-        if fn is not None and fn.__srcad_sig__ == sig and self._version == _VERSION.number:
-            if self._current(fn):
-                return fn
         fn = self._compiled.get((kind, sig))
         if fn is not None and self._version == _REG.VERSION.number:
             if self._current(fn):
                 STATS["memory_hits"] += 1
                 self._last[kind] = sig
                 fn.__srcad_sig__ = sig
+                dispatch.hot_check(fn, sig, self._user, _VERSION, self._version)
                 self._hot[kind] = fn
                 return fn
         self._hot.pop(kind, None)
@@ -364,54 +366,39 @@ class Differentiable:
         if type(value) is np.ndarray:       # a 0-d array: maybe an argument itself
             value = _apart_from(value, args)
         if out is not None:
-            return value, self._into_out(out, outs, grads)
+            return value, grad_out.into_out(out, outs, grads, self)
         return value, (grads[0] if self.single else tuple(grads))
 
-    def _into_out(self, out, outs, grads):
-        """``out`` holding ``grads`` (most were written in place by the generated code)."""
-        if all([type(o) is np.ndarray and type(g) is np.ndarray and g.shape == o.shape
-                for g, o in zip(grads, outs, strict=True)]):
-            for g, o in zip(grads, outs, strict=True):
-                if g is not o:              # not written in place by the generated code
-                    np.copyto(o, g)
-            return out
-        return _write_out(out, grads, self.wrt, self.single)
-
     def grad(self, *args, out=None, **kwargs):
-        if self._tuple_valued or self._varargs or self.has_aux:
+        fn = self._hot.get("vjp")       # the specialisation used last: one check, then the call
+        if fn is None or kwargs or not self._direct or not fn.__srcad_fits__(args):
+            return self._grad(args, kwargs, out)        # (a memmap never fits: plain data)
+        if out is None:
+            try:
+                value, grads = fn(*args, self.grad_seed, None)
+            except Exception as exc:
+                outputs.explain(self, args, exc)
+                raise
+            if value.__class__ is not float and not isinstance(value, np.floating):
+                self._scalar(value)
+            return grads[0] if self.single else grads
+        return grad_out.grad_into(self, fn, args, out)
+
+    def _grad(self, args, kwargs, out):
+        """``grad`` when the call does not fit the hot specialisation."""
+        if not self._direct:
             value, g = self._value_and_grad(args, kwargs, out)
             return (g, value[1]) if self.has_aux else g
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
-        fn = self._hot.get("vjp")
-        if fn is None or fn.__srcad_sig__ != signature_of(args) \
-                or self._version != _VERSION.number or fn.__srcad_code__ is not self._user.__code__:
-            args = plain_data(args)         # (a memmap's signature is never the hot one)
-            fn = self._specialise("vjp", args)
-        elif fn.__srcad_guards__ and not self._current(fn):    # a helper was redefined
-            fn = self._specialise("vjp", args)
+        args = plain_data(args)
+        fn = self._specialise("vjp", args)
         if out is None:
             value, grads = outputs.run_checked(self, fn, args, None)
-            if not isinstance(value, (float, np.floating)):     # the common case, kept short
+            if not isinstance(value, (float, np.floating)):
                 self._scalar(value)
             return grads[0] if self.single else grads
-        if self.single and type(out) is np.ndarray and len(args) == 1:
-            a = args[0]
-            if type(a) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype \
-                    and out.flags.writeable and out is not a and (
-                        (out.base is None and a.base is None)      # two owners: apart
-                        or not np.may_share_memory(out, a)):
-                value, grads = outputs.run_checked(self, fn, args, (out,))
-                if not isinstance(value, (float, np.floating)):
-                    self._scalar(value)
-                if grads[0] is not out:          # not written in place: copy it over
-                    np.copyto(out, grads[0])
-                return out
-        outs = _check_out(out, args, self.positions, self.wrt, self.single)
-        value, grads = outputs.run_checked(self, fn, args, outs)
-        if not isinstance(value, (float, np.floating)):
-            self._scalar(value)
-        return self._into_out(out, outs, grads)
+        return grad_out.grad_into(self, fn, args, out)
 
     def _scalar(self, value):
         error = outputs.scalar_error(self.fn.__name__, value, self.has_aux)

@@ -36,14 +36,18 @@ def run_checked(d, fn, args, outs):
             (value, aux, n), grads = fn(*args, d.grad_seed, outs)
             return ((value, aux) if n == 2 else d._primal(args)), grads
         return fn(*args, d.grad_seed, outs)
-    except (TransformError, InternalError):
-        raise
-    except ValueError as exc:
-        if getattr(exc, "srcad_scalar_output", False):
-            raise               # the generated code's own check, before its reverse sweep
-        failure = exc
     except Exception as exc:
-        failure = exc
+        explain(d, args, exc)
+        raise
+
+
+def explain(d, args, failure):
+    """Raise the documented error for ``failure`` of ``d``'s generated reverse code on
+    ``args`` (its output is not a real scalar), or a located one; return when ``failure``
+    is srcad's own error, to be re-raised as it is."""
+    if isinstance(failure, (TransformError, InternalError)) \
+            or getattr(failure, "srcad_scalar_output", False):
+        return                  # the generated code's own check, before its reverse sweep
     try:
         value = d._primal(args)
     except Exception:
@@ -121,3 +125,4 @@ def detach(aux):
         return dataclasses.replace(aux, **{f.name: detach(getattr(aux, f.name))
                                            for f in dataclasses.fields(aux) if f.init})
     return aux
+
