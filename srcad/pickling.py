@@ -122,7 +122,9 @@ class Derived:
     def __call__(self, *args, **kwargs):
         if self._method == "derivative":
             return _derivative(self._d, *args, **kwargs)
-        return getattr(self._d, self._method)(*args, **self._options, **kwargs)
+        if kwargs:
+            return getattr(self._d, self._method)(*args, **self._options, **kwargs)
+        return getattr(self._d, self._method)(*args, **self._options)
 
     def __reduce__(self):
         return _derived, (self._d, self._method, tuple(self._options.items()))

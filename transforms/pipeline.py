@@ -146,7 +146,7 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes
     fwd = forward.Forward(tree, env, namer, act, wrt, parsed.filename, vector, known)
     out = run("forward", fwd.run)
     if not vector:      # primal values only: a tangent may be a broadcasting 0.0
-        out = simplify.method_forms(out, known.get, env.namespace)
+        out = simplify.method_forms(out, simplify.with_products(out, known.get), env.namespace)
     out = simplify.default_keywords(out, env.namespace)
     out = run("simplify", simplify.simplify, out)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)

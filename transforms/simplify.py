@@ -380,6 +380,46 @@ def method_forms(fn, shape, namespace):
     return _MethodForms(shape, namespace).visit(fn)
 
 
+def with_products(fn, shape):
+    """``shape``, which also calls "array" each name that every assignment sets to a product
+    with a factor known as an array (``t_dot = d * f_dot``): an ndarray or a NumPy scalar,
+    never a Python number, so ``t_dot.sum()`` may stand for ``np.sum(t_dot)``. (Forward mode:
+    a tangent of an array may otherwise be a broadcasting Python float, ``f_dot = -m_dot``.)"""
+    values, single = {}, set()
+    for node in gast.walk(fn):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            values.setdefault(node.targets[0].id, []).append(node.value)
+            single.add(id(node.targets[0]))
+    for node in gast.walk(fn):      # a parameter, a loop target, an unpacked or deleted name
+        if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load) \
+                and id(node) not in single:
+            values.pop(node.id, None)
+    arrays = set()
+
+    def known(n):
+        s = shape(n)
+        return (s is not None and s[0] == "array") or n in arrays
+    changed = True
+    while changed:
+        changed = False
+        for name, exprs in values.items():
+            if name not in arrays and all(any(isinstance(f, gast.Name) and known(f.id)
+                                              for f in _product_factors(e)) for e in exprs):
+                arrays.add(name)
+                changed = True
+    return lambda n: ("array",) if n in arrays else shape(n)
+
+
+def _product_factors(expr):
+    """The factors of a product or quotient (a negation's operand), ``[expr]`` otherwise."""
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Mult, gast.Div)):
+        return _product_factors(expr.left) + _product_factors(expr.right)
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        return _product_factors(expr.operand)
+    return [expr]
+
+
 def _merge_chains(stmts, shape):
     """``c = e1`` then ``c = c + e2`` (one user line, ``c`` a number not read by ``e2``)
     -> ``c = e1 + e2``: the same additions in the same order, one line."""

@@ -22,8 +22,11 @@ def tangent_lead(dx, x):
 
 def unbroadcast(g, x):
     """Sum the cotangent ``g`` down to the shape of operand ``x``."""
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.shape == x.shape:
-        return g                            # nothing was broadcast: the common case
+    if type(g) is np.ndarray:
+        if type(x) is np.ndarray and g.shape == x.shape:
+            return g                        # nothing was broadcast: the common case
+        if type(x) is float or type(x) is np.float64:
+            return np.add.reduce(g, axis=None).item()     # (g.sum() without its wrapper)
     if type(g) is float and g == 0.0:
         return g                            # a zero cotangent stays zero
     if isinstance(x, (float, int, complex)) and not isinstance(x, bool):

@@ -36,8 +36,14 @@ def reduce_keep(g, a, axis, keepdims):
     return np.reshape(g, kept)
 
 
+_ZERO_D = (float, np.float64, np.float32)
+
+
 def reduce_expand(g, a, axis, keepdims):
     """A reduction's cotangent broadcast back to the shape of ``a`` (a new array)."""
+    if axis is None and not keepdims and type(a) is np.ndarray and (
+            type(g) in _ZERO_D or (type(g) is np.ndarray and g.ndim == 0)):
+        return np.full(a.shape, g)          # a whole-array reduction: one fill, g's dtype
     return np.broadcast_to(reduce_keep(g, a, axis, keepdims), np.shape(a)).copy()
 
 

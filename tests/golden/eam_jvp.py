@@ -13,7 +13,7 @@ def eam_jvp(x, x_dot):
     rho_t3_dot = rho_t2_dot * rho_t3
     # golden_functions.py:17  p = np.sum(rho(x))
     p = rho_t3.sum()
-    p_dot = np.sum(rho_t3_dot)
+    p_dot = rho_t3_dot.sum()
     # golden_functions.py:18  return p**2 + p**3 + 0.25 * p**4
     t2 = p ** 2
     t2_dot = p_dot * (2.0 * p)
