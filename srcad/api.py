@@ -178,6 +178,8 @@ class Differentiable:
             fn.__srcad_code__ = code
             fn.__srcad_helpers__ = tuple((o, o.__code__) for _, _, o in fn.__srcad_guards__
                                          if isinstance(o, types.FunctionType))
+            # its one-call check, written now: the next call only runs it (srcad/dispatch.py)
+            dispatch.hot_check(fn, sig, self._user, _VERSION, self._version)
             self._compiled[(kind, sig)] = fn
             return fn
 

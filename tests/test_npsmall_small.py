@@ -87,3 +87,32 @@ def test_the_tangent_of_a_product_with_an_array_is_summed_by_its_method(rng):
     h = 1e-6
     np.testing.assert_allclose(J, (_rs(d, 0.3 + h) - _rs(d, 0.3 - h)) / (2 * h),
                                rtol=1e-6, atol=1e-8)
+
+
+def test_a_cotangent_product_is_summed_by_its_method(rng):
+    """The adjoint's sum down to the float ``m`` of a product with an array is written
+    ``(a * b).sum()``: the array method, without ``np.sum``'s Python-level dispatch."""
+    d = rng.uniform(-1.0, 1.0, XS.size)
+    text = srcad.source(_rs_loss, d, 0.3, wrt=1)
+    adjoint = "\n".join(line for line in text.split("seed2 = ", 1)[1].splitlines()
+                        if not line.strip().startswith("#"))
+    assert "np.sum(" not in adjoint and ").sum()" in adjoint, text
+    fd_check(_rs_loss, (d, 0.3), 1, rng)
+
+
+def _scaled_mean(d, m):
+    return np.mean(d * m) + np.sum(m * d * d) + np.sum((d - m) ** 2)
+
+
+def _number_times_sum(d, m):
+    s = m * 2.0
+    return np.sum(d) * s + np.sum(s * d)
+
+
+@pytest.mark.parametrize("fn", [_scaled_mean, _number_times_sum])
+def test_sums_of_products_with_a_float(fn, rng):
+    d = rng.uniform(-1.0, 1.0, 6)
+    fd_check(fn, (d, 0.3), (0, 1), rng)
+    fd_check(fn, (d, 0.3), 1, rng)
+    fd_check_forward(fn, (d, 0.3), 1, rng)
+    fd_check_forward(fn, (d, 0.3), (0, 1), rng)

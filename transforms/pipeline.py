@@ -130,6 +130,8 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     if optimize:
         out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
                   {p: k for p, k in (param_kinds or {}).items() if "." not in p})
+        out = simplify.method_forms(out, simplify.with_products(out, bar_shapes.get),
+                                    env.namespace)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,
                      bar_shapes)
 

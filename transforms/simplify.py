@@ -309,7 +309,8 @@ class _MethodForms(gast.NodeTransformer):
         self.generic_visit(node)
         from srcad.transforms.parse import resolve
         from srcad.transforms.rules import registry
-        if len(node.args) != 1 or not isinstance(node.args[0], gast.Name):
+        if len(node.args) != 1 or not isinstance(node.args[0], (gast.Name, gast.BinOp,
+                                                                 gast.UnaryOp)):
             return node
         defaults = {"axis": None, "keepdims": False}
         if any(not (k.arg in defaults and isinstance(k.value, gast.Constant)
@@ -319,10 +320,20 @@ class _MethodForms(gast.NodeTransformer):
             method = registry.op(resolve(node.func, self.namespace)).method_form
         except TypeError:
             return node
-        shape = self.shape(node.args[0].id)
-        if method is None or shape is None or shape[0] != "array":
-            return node
+        if method is None or not _surely_array(node.args[0], self.shape) or (
+                method[1] and not isinstance(node.args[0], gast.Name)):
+            return node                 # (a per-entry form names its operand twice)
         return method_call(node.args[0], method)
+
+
+def _surely_array(node, shape):
+    """A name ``shape`` knows as an array, or a product with such a factor (an ndarray or a
+    NumPy scalar: it has the array methods)."""
+    if isinstance(node, gast.Name):
+        s = shape(node.id)
+        return s is not None and s[0] == "array"
+    return any(isinstance(f, gast.Name) and _surely_array(f, shape)
+               for f in _product_factors(node))
 
 
 class _Symmetric(gast.NodeTransformer):
