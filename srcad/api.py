@@ -375,16 +375,24 @@ class Differentiable:
         fn = self._hot.get("vjp")       # the specialisation used last: one check, then the call
         if fn is None or kwargs or not self._direct or not fn.__srcad_fits__(args):
             return self._grad(args, kwargs, out)        # (a memmap never fits: plain data)
+        if out is not None:             # one array argument and its own out: written in place
+            if not (self.single and len(args) == 1 and grad_out.apart(out, args[0])):
+                return grad_out.grad_into(self, fn, args, out)
+            outs = (out,)
+        else:
+            outs = None
+        try:
+            value, grads = fn(*args, self.grad_seed, outs)
+        except Exception as exc:
+            outputs.explain(self, args, exc)
+            raise
+        if value.__class__ is not float and not isinstance(value, np.floating):
+            self._scalar(value)
         if out is None:
-            try:
-                value, grads = fn(*args, self.grad_seed, None)
-            except Exception as exc:
-                outputs.explain(self, args, exc)
-                raise
-            if value.__class__ is not float and not isinstance(value, np.floating):
-                self._scalar(value)
             return grads[0] if self.single else grads
-        return grad_out.grad_into(self, fn, args, out)
+        if grads[0] is not out:              # not written in place: copy it over
+            np.copyto(out, grads[0])
+        return out
 
     def _grad(self, args, kwargs, out):
         """``grad`` when the call does not fit the hot specialisation."""

@@ -16,7 +16,7 @@ specialisation gets its check written out once, e.g. for ``eam(x)`` with
                     and a0.ndim == 1 and 1 not in a0.shape
                     and user.__code__ is code and version.number == number
                     and helper0.__code__ is helper_code0
-                    and get0(name0) is value0)
+                    and scope0[name0] is value0)
         except Exception:
             return False
 
@@ -24,6 +24,9 @@ specialisation gets its check written out once, e.g. for ``eam(x)`` with
 decides with the full signature and guards; ``fits`` never says yes where that
 would say no.
 """
+import functools
+import keyword
+
 import numpy as np
 
 from srcad.signature import abstract, unit_axes
@@ -61,8 +64,19 @@ def checker(fn, sig, user, version, number):
         scope[f"helper{i}"], scope[f"helper_code{i}"] = helper, helper_code
         tests.append(f"helper{i}.__code__ is helper_code{i}")
     for i, (where, name, value) in enumerate(fn.__srcad_guards__):
-        scope[f"get{i}"], scope[f"name{i}"], scope[f"value{i}"] = where.get, name, value
-        tests.append(f"get{i}(name{i}) is value{i}")
+        scope[f"name{i}"], scope[f"value{i}"] = name, value
+        get = where.get
+        if type(where) is dict:                 # a module's globals
+            scope[f"scope{i}"] = where
+            tests.append(f"scope{i}[name{i}] is value{i}")
+        elif isinstance(get, functools.partial) and get.func is getattr and len(get.args) == 1 \
+                and isinstance(name, str) and name.isidentifier() \
+                and not keyword.iskeyword(name):   # an object's attribute
+            scope[f"owner{i}"] = get.args[0]
+            tests.append(f"owner{i}.{name} is value{i}")
+        else:                                   # a closure cell, another scope
+            scope[f"get{i}"] = get
+            tests.append(f"get{i}(name{i}) is value{i}")
     names = [f"a{i}" for i in range(len(sig))]
     unpack = f"    {', '.join(names)}, = args\n" if names else ""
     text = (f"def fits(args):\n"

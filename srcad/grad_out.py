@@ -10,21 +10,25 @@ from srcad import outputs
 from srcad.arguments import _check_out, _write_out
 
 
+def apart(out, a):
+    """Is ``out`` a writeable array of the array ``a``'s shape and dtype, apart from it?"""
+    return type(out) is np.ndarray and type(a) is np.ndarray and out.shape == a.shape \
+        and (out.dtype is a.dtype or out.dtype == a.dtype) and out is not a \
+        and out.flags.writeable and (
+            (out.base is None and a.base is None)      # two owners: apart
+            or not np.may_share_memory(out, a))
+
+
 def grad_into(d, fn, args, out):
     """``d.grad(*args, out=out)`` with ``fn`` the specialisation for ``args``: the gradient
     written into ``out``, which is returned."""
-    if d.single and type(out) is np.ndarray and len(args) == 1:
-        a = args[0]
-        if type(a) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype \
-                and out.flags.writeable and out is not a and (
-                    (out.base is None and a.base is None)      # two owners: apart
-                    or not np.may_share_memory(out, a)):
-            value, grads = outputs.run_checked(d, fn, args, (out,))
-            if not isinstance(value, (float, np.floating)):
-                d._scalar(value)
-            if grads[0] is not out:          # not written in place: copy it over
-                np.copyto(out, grads[0])
-            return out
+    if d.single and len(args) == 1 and apart(out, args[0]):
+        value, grads = outputs.run_checked(d, fn, args, (out,))
+        if not isinstance(value, (float, np.floating)):
+            d._scalar(value)
+        if grads[0] is not out:          # not written in place: copy it over
+            np.copyto(out, grads[0])
+        return out
     outs = _check_out(out, args, d.positions, d.wrt, d.single)
     value, grads = outputs.run_checked(d, fn, args, outs)
     if not isinstance(value, (float, np.floating)):

@@ -170,3 +170,67 @@ def test_length_1_axes_after_a_hot_call(rng, b_shape):
     out = np.empty(b_shape)
     assert f.grad(h, b, out=out) is out
     assert_grad_close(out, _bias_loss, (h, b), 1)
+
+
+def _with_default(x, k=2.0):
+    return np.sin(k * x)
+
+
+def _uses_default(x):
+    return np.sum(_with_default(x) * x)
+
+
+def test_a_helper_default_changed_after_a_hot_call():
+    """A guard on an attribute of an object (here a helper's ``__defaults__``)."""
+    x = np.linspace(0.1, 1.0, 7)
+    f = srcad.differentiate(_uses_default)
+    f.grad(x), f.grad(x)
+    before = _with_default.__defaults__
+    try:
+        _with_default.__defaults__ = (3.0,)
+        assert_grad_close(f.grad(x), _uses_default, (x,), 0)
+    finally:
+        _with_default.__defaults__ = before
+    assert_grad_close(f.grad(x), _uses_default, (x,), 0)
+
+
+def test_a_closure_cell_rebound_after_a_hot_call():
+    act = np.sin
+
+    def inner(x):
+        return np.sum(act(x) * x)
+    x = np.linspace(0.1, 1.0, 7)
+    f = srcad.differentiate(inner)
+    f.grad(x), f.grad(x)
+    act = np.cos                                             # noqa: F841 -- read by inner
+    assert_grad_close(f.grad(x), inner, (x,), 0)
+
+
+SCALE = 2.0
+
+
+def _uses_global(x):
+    return np.sum(np.sin(SCALE * x))
+
+
+def test_a_global_rebound_after_a_hot_call():
+    global SCALE
+    x = np.linspace(0.1, 1.0, 7)
+    f = srcad.differentiate(_uses_global)
+    f.grad(x), f.grad(x)
+    try:
+        SCALE = 3.0
+        assert_grad_close(f.grad(x), _uses_global, (x,), 0)
+    finally:
+        SCALE = 2.0
+    assert_grad_close(f.grad(x), _uses_global, (x,), 0)
+
+
+def test_the_check_reads_guards_directly():
+    """Module globals by subscription, object attributes by attribute access: no call
+    per guard."""
+    x = np.linspace(0.1, 1.0, 7)
+    f = srcad.differentiate(_uses_helper)
+    f.grad(x)
+    text = f.compiled("grad", x).__srcad_fits__.__srcad_text__
+    assert "get0(" not in text and "[name" in text and ".__code__ is value" in text, text
