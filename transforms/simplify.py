@@ -327,13 +327,16 @@ class _MethodForms(gast.NodeTransformer):
 
 
 def _surely_array(node, shape):
-    """A name ``shape`` knows as an array, or a product with such a factor (an ndarray or a
-    NumPy scalar: it has the array methods)."""
+    """A name ``shape`` knows as an array, or a product (``*``, ``/``, unary minus) with such
+    a factor: an ndarray or a NumPy scalar, which has the array methods."""
     if isinstance(node, gast.Name):
         s = shape(node.id)
         return s is not None and s[0] == "array"
-    return any(isinstance(f, gast.Name) and _surely_array(f, shape)
-               for f in _product_factors(node))
+    if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Mult, gast.Div)):
+        return _surely_array(node.left, shape) or _surely_array(node.right, shape)
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        return _surely_array(node.operand, shape)
+    return False
 
 
 class _Symmetric(gast.NodeTransformer):
@@ -409,26 +412,15 @@ def with_products(fn, shape):
     arrays = set()
 
     def known(n):
-        s = shape(n)
-        return (s is not None and s[0] == "array") or n in arrays
+        return ("array",) if n in arrays else shape(n)
     changed = True
     while changed:
         changed = False
         for name, exprs in values.items():
-            if name not in arrays and all(any(isinstance(f, gast.Name) and known(f.id)
-                                              for f in _product_factors(e)) for e in exprs):
+            if name not in arrays and all(_surely_array(e, known) for e in exprs):
                 arrays.add(name)
                 changed = True
-    return lambda n: ("array",) if n in arrays else shape(n)
-
-
-def _product_factors(expr):
-    """The factors of a product or quotient (a negation's operand), ``[expr]`` otherwise."""
-    if isinstance(expr, gast.BinOp) and isinstance(expr.op, (gast.Mult, gast.Div)):
-        return _product_factors(expr.left) + _product_factors(expr.right)
-    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
-        return _product_factors(expr.operand)
-    return [expr]
+    return known
 
 
 def _merge_chains(stmts, shape):
