@@ -374,7 +374,13 @@ class Differentiable:
     def grad(self, *args, out=None, **kwargs):
         fn = self._hot.get("vjp")       # the specialisation used last: one check, then the call
         if fn is None or kwargs or not self._direct or not fn.__srcad_fits__(args):
-            return self._grad(args, kwargs, out)        # (a memmap never fits: plain data)
+            if not self._direct:
+                value, g = self._value_and_grad(args, kwargs, out)
+                return (g, value[1]) if self.has_aux else g
+            if kwargs or len(args) != len(self.params):
+                args = self._bind(args, kwargs)
+            args = plain_data(args)         # (a memmap never fits: plain data)
+            fn = self._specialise("vjp", args)
         if out is not None:             # one array argument and its own out: written in place
             if not (self.single and len(args) == 1 and grad_out.apart(out, args[0])):
                 return grad_out.grad_into(self, fn, args, out)
@@ -393,22 +399,6 @@ class Differentiable:
         if grads[0] is not out:              # not written in place: copy it over
             np.copyto(out, grads[0])
         return out
-
-    def _grad(self, args, kwargs, out):
-        """``grad`` when the call does not fit the hot specialisation."""
-        if not self._direct:
-            value, g = self._value_and_grad(args, kwargs, out)
-            return (g, value[1]) if self.has_aux else g
-        if kwargs or len(args) != len(self.params):
-            args = self._bind(args, kwargs)
-        args = plain_data(args)
-        fn = self._specialise("vjp", args)
-        if out is None:
-            value, grads = outputs.run_checked(self, fn, args, None)
-            if not isinstance(value, (float, np.floating)):
-                self._scalar(value)
-            return grads[0] if self.single else grads
-        return grad_out.grad_into(self, fn, args, out)
 
     def _scalar(self, value):
         error = outputs.scalar_error(self.fn.__name__, value, self.has_aux)
