@@ -98,7 +98,17 @@ class Loops:
         """``expr`` as an atom that keeps the value it had when ``loop`` started: Python
         evaluates a ``for`` iterable once, so a body that rebinds the name iterates the
         original object still."""
+        read = _aliased_names(expr, self.callee)
         value = self.atom(expr)
+        for node, name in _in_place_updates(loop.body, read):
+            if not _appends(node):
+                self.error(node, f"the loop updates `{name}` in place while it iterates over "
+                           f"{'it' if isinstance(expr, gast.Name) else 'a value read from it'}",
+                           "Python's loop reads each item from the updated object; srcad "
+                           "writes the update as a new value and reads the items of the one "
+                           "the loop started with",
+                           "iterate over a copy (`for r in w.copy():`) or over an index "
+                           "(`for k in range(len(w)):` reading `w[k]` in the body)")
         if isinstance(value, gast.Name):
             for n in (n for b in loop.body for n in gast.walk(b)):
                 if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
@@ -132,3 +142,50 @@ class Loops:
             self.emit(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
         self.out = saved
         self.emit(gast.While(test=_load(cond), body=new_body, orelse=[]), s)
+
+
+_MUTATORS = frozenset({"append", "extend", "insert", "pop", "remove", "sort", "reverse",
+                       "clear", "fill", "put", "resize", "itemset", "setfield", "update",
+                       "setdefault", "popitem"})
+
+
+def _aliased_names(expr, callee):
+    """The names whose objects the value of ``expr`` may share memory with: every name
+    it reads except inside a copy (``w.copy()``, ``list(w)``, ``tuple(w)``, ``sorted(w)``)."""
+    if isinstance(expr, gast.Name):
+        return {expr.id}
+    if isinstance(expr, gast.Call) and (
+            isinstance(expr.func, gast.Attribute) and expr.func.attr == "copy" and not expr.args
+            or isinstance(expr.func, gast.Name) and callee(expr.func) in (list, tuple, sorted)):
+        return set()
+    return set().union(*(_aliased_names(c, callee) for c in gast.iter_child_nodes(expr)))
+
+
+def _root(node):
+    """The name an attribute/subscript chain starts from, or None."""
+    while isinstance(node, (gast.Subscript, gast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, gast.Name) else None
+
+
+def _appends(node):
+    return isinstance(node, gast.Call) and node.func.attr == "append"
+
+
+def _in_place_updates(body, names):
+    """(node, name) for each statement or call in ``body`` that may change an object a
+    name of ``names`` refers to in place: ``v += ...``, ``v[k] = ...``, ``v.attr = ...``,
+    ``v.sort()`` and the other mutating methods of lists, dicts and arrays."""
+    for n in (n for b in body for n in gast.walk(b)):
+        if isinstance(n, gast.AugAssign):
+            targets = [n.target]
+        elif isinstance(n, gast.Assign):
+            targets = [t for t in n.targets if isinstance(t, (gast.Subscript, gast.Attribute))]
+        elif isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
+                and n.func.attr in _MUTATORS:
+            targets = [n.func.value]
+        else:
+            continue
+        for t in targets:
+            if _root(t) in names:
+                yield n, _root(t)
