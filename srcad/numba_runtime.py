@@ -68,6 +68,16 @@ def reserve(a, need):
 
 
 @_jit
+def unset_as(value, stand_in):
+    """A loop record's item that may still be None (a value the body assigns on some
+    paths only): ``stand_in`` for the stack, which holds numbers. The reverse loop reads
+    a restored item only on the paths that assigned it; the primal keeps its None."""
+    if value is None:
+        return stand_in
+    return value
+
+
+@_jit
 def room(a, sp):
     """``a`` with room for the item at ``sp`` (doubling when full)."""
     if sp < a.shape[0]:

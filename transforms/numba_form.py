@@ -286,6 +286,12 @@ class _Records:
             return parent.target is name
         return False
 
+    def _maybe_none(self, name):
+        """Is ``name`` assigned None somewhere (srcad's initialisation of a value a loop
+        body assigns only on some paths)? numba's number stacks cannot hold None."""
+        return any(isinstance(v, gast.Constant) and v.value is None
+                   for v in self.kinds.defs.get(name, ()))
+
     def kind_of(self, rec, item):
         return "ints" if item in self.items else self.kinds.kind(item)
 
@@ -347,6 +353,9 @@ class _Records:
             if not reserved:
                 out.append(_assign(store, _rt("room", _load(store), _load(sp))))
             value = _load(self.names[item]["n"]) if item in self.items else _load(item)
+            if self._maybe_none(item):  # set to None before its loop, assigned in a branch
+                value = _rt("unset_as", value, _const(
+                    {"ints": 0, "bools": False}.get(self.kind_of(rec, item), 0.0)))
             out.append(gast.Assign(targets=[gast.Subscript(value=_load(store), slice=_load(sp),
                                                            ctx=gast.Store())],
                                    value=value, type_comment=None))
