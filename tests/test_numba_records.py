@@ -12,18 +12,10 @@ import pytest
 
 import srcad
 from conftest import fd_check
+from test_catalogue import loop_continue as skips_some
 
 if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
     pytest.importorskip("numba", reason="the numba extra is not installed")
-
-
-def skips_some(x):
-    s = 0.0
-    for i in range(len(x)):
-        if x[i] < 0:
-            continue
-        s = s + np.exp(x[i]) * x[i]
-    return s
 
 
 def counts_in_a_branch(x):
