@@ -23,6 +23,8 @@ import textwrap
 import astunparse
 import gast
 
+from srcad.transforms.blocks import walk
+
 COMMENT = "#srcad#"
 _COMMENT_LINE = re.compile(r"^(\s*)(?:'|\"|\"\"\")" + COMMENT + r" ?(.*?)(?:'|\"|\"\"\")$")
 
@@ -106,7 +108,7 @@ class _InlinedCalls:
         candidates = [k for first, last, k in self.spans if first <= line <= last]
         if not candidates:
             return None
-        for n in (n for s in run for n in gast.walk(s)):
+        for n in (n for s in run for n in walk(s)):
             if isinstance(n, gast.Name):
                 k = self.names.get(n.id, self.names.get(re.sub(r"_bar\d*$", "", n.id)))
                 if k in candidates:

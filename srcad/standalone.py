@@ -35,6 +35,7 @@ import types
 import numpy as np
 
 from srcad import codegen
+from srcad.transforms.blocks import walk
 
 LITERAL_LIMIT = 10_000      # arrays with more entries are imported from their module
 
@@ -97,13 +98,13 @@ def _split_header(body):
 
 def _free_names(func):
     """Names the function reads that it does not define itself."""
-    local = {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+    local = {a.arg for a in walk(func.args) if isinstance(a, ast.arg)}
     reads = set()
-    for node in ast.walk(func):
+    for node in walk(func):
         if isinstance(node, ast.Name):
             (reads if isinstance(node.ctx, ast.Load) else local).add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and node is not func:
-            local |= {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+            local |= {a.arg for a in walk(node.args) if isinstance(a, ast.arg)}
             if isinstance(node, ast.FunctionDef):
                 local.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:

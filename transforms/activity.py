@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.kinds import BINOPS
 from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
@@ -31,7 +32,7 @@ class Activity:
 
 
 def _names(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
 
 

@@ -1,15 +1,37 @@
 """Small facts about generated statement lists that several passes read: the names a
-node reads or binds, an accumulation ``c = c + e``, the nested blocks of a statement."""
+node reads or binds, an accumulation ``c = c + e``, the nested blocks of a statement,
+and ``walk``, the passes' one way through a tree."""
+from ast import AST
+from collections import deque
+
 import gast
 
 
+def walk(node):
+    """Every node under ``node`` (itself first), in ``ast.walk``'s order (breadth first),
+    at about half its cost: the passes walk trees often enough for that to count."""
+    todo = deque((node,))
+    take, push = todo.popleft, todo.append
+    while todo:
+        node = take()
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, AST):
+                push(value)
+            elif isinstance(value, list):
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+        yield node
+
+
 def loads(node):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return [n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)]
 
 
 def stores(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Store)}
 
 
@@ -39,7 +61,7 @@ def each_block(s, visit):
 def counts(node):
     """(stores, loads): how many times each name is bound and read in ``node``."""
     stored, loaded = {}, {}
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Name):
             table = stored if isinstance(n.ctx, gast.Store) else loaded
             table[n.id] = table.get(n.id, 0) + 1

@@ -35,6 +35,7 @@ workspace buffer. Workspaces are per thread and keyed by shape (``runtime.Worksp
 """
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.parse import MISSING, resolve
 from srcad.transforms.kinds import BINOPS
@@ -168,7 +169,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
     unsafe = _safe_readers(fn, namespace)
     last_use = {}
     for k, s in enumerate(body):
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 last_use[n.id] = k
     results = _results(ret, wrt)
@@ -237,7 +238,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
             rewritten = _into_form(s, namespace, env, results, array_params, out_names, namer,
                                    last_use, len(body) - 1, shapes)
         new_body.append(rewritten or s)
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 in_out.pop(n.id, None)
         if wrote is not None:

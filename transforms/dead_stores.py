@@ -35,11 +35,13 @@ touched.
 """
 import gast
 
+from srcad.transforms.blocks import walk
+
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp)
 
 
 def _loads(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load)}
 
 
@@ -107,7 +109,7 @@ class _Sweep:
         for j in range(k - 1, -1, -1):
             if stmts[j] is None:
                 continue
-            mentioned = {n.id for n in gast.walk(stmts[j]) if isinstance(n, gast.Name)}
+            mentioned = {n.id for n in walk(stmts[j]) if isinstance(n, gast.Name)}
             if not _zero(stmts[j]) or stmts[j].targets[0].id in between:
                 between |= mentioned
                 continue

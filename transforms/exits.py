@@ -29,6 +29,7 @@ last statement (the only ``break`` left), a function with a single trailing
 """
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.rules import registry
 
 
@@ -80,7 +81,7 @@ class DerivedNames(dict):
 
 
 def names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 def _assign(name, value):
@@ -124,7 +125,7 @@ def _any(flags):
 
 def _exits_loop(loop):
     """Does a loop body break, continue (directly) or return (at any depth)?"""
-    if any(isinstance(n, gast.Return) for n in gast.walk(loop)):
+    if any(isinstance(n, gast.Return) for n in walk(loop)):
         return True
     stack = list(loop.body)
     while stack:
@@ -207,7 +208,7 @@ class _Exits:
 def remove_exits(fn_node, namer):
     """Rewrite ``fn_node`` in place so that only a trailing return remains."""
     body = fn_node.body
-    returns = [n for n in gast.walk(fn_node) if isinstance(n, gast.Return)]
+    returns = [n for n in walk(fn_node) if isinstance(n, gast.Return)]
     trailing = bool(body) and isinstance(body[-1], gast.Return)
     needs_ret = len(returns) > (1 if trailing else 0)
     ex = _Exits(namer)
@@ -237,7 +238,7 @@ def index_value(sl):
 
 def _located(stmt, like):
     if getattr(like, "lineno", None) is not None:
-        for n in gast.walk(stmt):
+        for n in walk(stmt):
             if hasattr(n, "lineno") or isinstance(n, gast.stmt):
                 n.lineno = like.lineno
                 n.col_offset = getattr(like, "col_offset", 0)

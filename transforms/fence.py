@@ -14,6 +14,7 @@ This is an allow-list: a node type not listed here is rejected.
 import gast
 
 from srcad.errors import TransformError
+from srcad.transforms.blocks import walk
 
 _ADJOINT_HINT = "move this code into a helper function and give it a rule with @srcad.adjoint"
 
@@ -73,7 +74,7 @@ def check(parsed):
                "supported", "srcad specialises on each named parameter",
                "give every parameter a name")
     for stmt in fn_node.body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             entry = REJECTED.get(type(node))
             if entry is not None:
                 _raise(parsed, node, *entry)

@@ -25,6 +25,7 @@ import dataclasses
 import gast
 
 from srcad.errors import TransformError
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load, rt_call
 
 _DIFFERENTIABLE = ("float", "array")
@@ -103,9 +104,9 @@ class FieldGradients:
 
 def _fields_only(fn, p):
     """Is every read of ``p`` in ``fn`` a field read of the form ``t = p.field``?"""
-    reads = sum(1 for n in gast.walk(fn) if isinstance(n, gast.Name) and n.id == p
+    reads = sum(1 for n in walk(fn) if isinstance(n, gast.Name) and n.id == p
                 and isinstance(n.ctx, gast.Load))
-    fields = sum(1 for n in gast.walk(fn) if isinstance(n, gast.Assign)
+    fields = sum(1 for n in walk(fn) if isinstance(n, gast.Assign)
                  and isinstance(n.value, gast.Attribute) and isinstance(n.value.value, gast.Name)
                  and n.value.value.id == p and isinstance(n.value.ctx, gast.Load))
     return reads == fields

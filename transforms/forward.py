@@ -31,6 +31,7 @@ import gast
 from srcad.errors import TransformError
 from srcad.transforms import refusal, template, variants
 from srcad.transforms import exits
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load, index_value
 from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
 from srcad.transforms.parse import MISSING, resolve
@@ -45,7 +46,7 @@ class Forward:
         self.namer = namer
         self.active = activity.varied & activity.useful
         self.varied = activity.varied
-        self.numeric = activity.numeric | {n.target.id for n in gast.walk(fn)
+        self.numeric = activity.numeric | {n.target.id for n in walk(fn)
                                            if isinstance(n, gast.For)}
         self.wrt = list(wrt)
         self.filename = filename
@@ -60,9 +61,9 @@ class Forward:
         self.owned = set()
         self.refusals = refusal.Refusals(fn, env, filename, lambda a: isinstance(a, gast.Name)
                                  and a.id in self.varied, self.shapes)
-        primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        primal_names = {n.id for n in walk(fn) if isinstance(n, gast.Name)}
         self.dots = self.dot = exits.DerivedNames(namer, primal_names, "_dot")
-        for n in gast.walk(fn):
+        for n in walk(fn):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript):
                 self.owned.add(n.targets[0].value.id)
 

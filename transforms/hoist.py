@@ -26,23 +26,24 @@ from collections import Counter
 
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.sharing import alias_groups
 
 _PURE = (gast.BinOp, gast.UnaryOp, gast.Compare, gast.Constant, gast.Attribute)
 
 
 def _stores(node):
-    return {n.id for n in gast.walk(node)
+    return {n.id for n in walk(node)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _loads(node):
-    return {n.id for n in gast.walk(node)
+    return {n.id for n in walk(node)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def hoist(fn):
-    counts = Counter(n.id for n in gast.walk(fn)
+    counts = Counter(n.id for n in walk(fn)
                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store))
     aliases = alias_groups(fn, ())
     fn.body = _block(fn.body, counts, aliases)
@@ -53,7 +54,7 @@ def _mutated(loop, aliases):
     """Names whose contents the loop may change in place, with every name that may share
     memory with them."""
     out, lists = set(), set()
-    for n in gast.walk(loop):
+    for n in walk(loop):
         if isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store):
             out |= _loads(n.value)
         elif isinstance(n, gast.Expr) and isinstance(n.value, gast.Call):

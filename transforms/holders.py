@@ -31,9 +31,11 @@ in ``same`` is that array) and that nothing else read later shares its memory; w
 that fails, the write is refused as before (a located ``TransformError``).
 """
 import ast
+from collections import Counter
 
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _const, _load
 
 
@@ -41,10 +43,12 @@ def _store(name):
     return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
 
 
-def _bindings(tree, name):
-    return [n for n in gast.walk(tree) if isinstance(n, gast.Name) and n.id == name
-            and isinstance(n.ctx, (gast.Store, gast.Del))] + \
-        [a for a in tree.args.args + tree.args.kwonlyargs if a.id == name]
+def _bindings(tree):
+    """name -> how many times ``tree`` binds it (parameters, stores, ``del``)."""
+    out = Counter(a.id for a in tree.args.args + tree.args.kwonlyargs)
+    out.update(n.id for n in walk(tree) if isinstance(n, gast.Name)
+               and isinstance(n.ctx, (gast.Store, gast.Del)))
+    return out
 
 
 def _blocks(node):
@@ -56,17 +60,18 @@ def _blocks(node):
                 yield from _blocks(s)
 
 
-def _literal(tree, name, stmt):
+def _literal(tree, name, stmt, bindings):
     """The literal ``name`` is bound to, once, in a statement before ``stmt`` in a block
-    that holds both (so the binding ran before ``stmt``); else None."""
-    if len(_bindings(tree, name)) != 1:
+    that holds both (so the binding ran before ``stmt``); else None. ``bindings``:
+    ``_bindings(tree)``."""
+    if bindings[name] != 1:
         return None
     for block in _blocks(tree):
         for i, st in enumerate(block):
             if isinstance(st, gast.Assign) and len(st.targets) == 1 \
                     and isinstance(st.targets[0], gast.Name) and st.targets[0].id == name:
                 if isinstance(st.value, (gast.Dict, gast.List, gast.Tuple)) and any(
-                        stmt is n for later in block[i + 1:] for n in gast.walk(later)):
+                        stmt is n for later in block[i + 1:] for n in walk(later)):
                     return st.value
                 return None
     return None
@@ -88,10 +93,13 @@ def holders(norm, name, stmt):
     local ``name`` directly (``d = {"a": name}``), bound once before ``stmt``."""
     tree = norm.parsed.tree
     out = []
+    bindings = None
     for c in sorted(norm.aliases.get(name, set()) - {name}):
         if c not in norm.assigned:
             continue
-        literal = _literal(tree, c, stmt)
+        if bindings is None:
+            bindings = _bindings(tree)
+        literal = _literal(tree, c, stmt, bindings)
         items = _items(literal) if literal is not None else None
         keys = [k for k, v in items or () if isinstance(v, gast.Name) and v.id == name]
         if keys:
@@ -105,7 +113,8 @@ def through(norm, base, stmt):
     if not (isinstance(base, gast.Subscript) and isinstance(base.value, gast.Name)
             and isinstance(base.slice, gast.Constant) and base.value.id in norm.assigned):
         return None
-    literal = _literal(norm.parsed.tree, base.value.id, stmt)
+    bindings = _bindings(norm.parsed.tree)
+    literal = _literal(norm.parsed.tree, base.value.id, stmt, bindings)
     if not isinstance(literal, (gast.Dict, gast.List)) or _items(literal) is None:
         return None
     key = base.slice.value
@@ -113,7 +122,7 @@ def through(norm, base, stmt):
                                            or not 0 <= key < len(literal.elts)):
         return None
     same = sorted({v.id for k, v in _items(literal) if k == key and isinstance(v, gast.Name)
-                   and v.id in norm.assigned and len(_bindings(norm.parsed.tree, v.id)) == 1
+                   and v.id in norm.assigned and bindings[v.id] == 1
                    and v.id in norm.locals})
     return base.value.id, key, same
 

@@ -30,6 +30,7 @@ import gast
 
 from srcad.errors import TransformError
 from srcad.transforms import exits, fence, normalize, operators, sharing
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign
 from srcad.transforms.parse import MISSING, code_hash, parse_function, resolve
 from srcad.transforms.rules import registry
@@ -64,14 +65,14 @@ class _Rename(gast.NodeTransformer):
 
 
 def _count(stmts):
-    return sum(1 for s in stmts for n in gast.walk(s) if isinstance(n, gast.stmt))
+    return sum(1 for s in stmts for n in walk(s) if isinstance(n, gast.stmt))
 
 
 def prepare(fn, env, namer, level, types=None):
     """parse -> fence -> exits -> normalize for a helper; its own names, unprefixed."""
     parsed = fence.check(parse_function(fn))
     # the helper's own locals must not be taken by names bound in the shared namespace
-    env.taken.update(n.id for n in gast.walk(parsed.tree) if isinstance(n, gast.Name)
+    env.taken.update(n.id for n in walk(parsed.tree) if isinstance(n, gast.Name)
                      and isinstance(n.ctx, (gast.Store, gast.Param)))
     local_namer = exits.Namer(exits.names_in(parsed.tree))
     exits.remove_exits(parsed.tree, local_namer)
@@ -87,7 +88,7 @@ class _Scope:
     the layout of every name (``operators``: user types and their operators)."""
 
     def __init__(self, tree, env, namer, initial, in_play, filename):
-        stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+        stores = [n.id for n in walk(tree) if isinstance(n, gast.Name)
                   and isinstance(n.ctx, (gast.Store, gast.Param))]
         self.once = {n for n in stores if stores.count(n) == 1}
         self.params = [a.id for a in tree.args.args + tree.args.kwonlyargs]
@@ -116,7 +117,7 @@ class _Scope:
         names stored once, by the helper just spliced in."""
         if target not in self.once or not isinstance(ret, gast.Name):
             return
-        stores = [n.id for st in spliced for n in gast.walk(st)
+        stores = [n.id for st in spliced for n in walk(st)
                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
         built = [st.value for st in spliced if isinstance(st, gast.Assign)
                  and isinstance(st.targets[0], gast.Name) and st.targets[0].id == ret.id]
@@ -194,7 +195,7 @@ def _located_at_call(tree, s):
     """A helper from another file is located at the caller's line that calls it: the
     passes after this one know one file, the caller's (its statements' own lines would
     be read in the caller's file: comments and errors at a wrong line)."""
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if hasattr(node, "lineno"):
             node.lineno, node.col_offset = s.lineno, s.col_offset
             node.end_lineno = getattr(s, "end_lineno", None)
@@ -243,7 +244,7 @@ def _inline(s, fn, env, namer, level, stack, scope, filename):
     if fn.__code__.co_filename != filename and getattr(s, "lineno", None) is not None:
         _located_at_call(tree, s)
     local_names = {a.id for a in tree.args.args} | {a.id for a in tree.args.kwonlyargs}
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             local_names.add(node.id)
     prefix = fn.__name__

@@ -17,6 +17,7 @@ A mixin of ``srcad.transforms.reverse.Reverse``.
 """
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load, _located, index_value, rt_call
 from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
@@ -26,7 +27,7 @@ class ItemWrites:
     def not_a_dict(self, name):
         """Is ``name`` surely a list or an array (``name[i] = old`` restores an item), held
         by no container (the write would be refused there at second order)?"""
-        held = {e.id for n in gast.walk(self.fn) if isinstance(n, (gast.List, gast.Tuple,
+        held = {e.id for n in walk(self.fn) if isinstance(n, (gast.List, gast.Tuple,
                                                                    gast.Dict, gast.Call))
                 for e in (n.values if isinstance(n, gast.Dict) else n.elts
                           if not isinstance(n, gast.Call) else n.args

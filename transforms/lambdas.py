@@ -22,6 +22,7 @@ import linecache
 import textwrap
 
 from srcad.errors import TransformError
+from srcad.transforms.blocks import walk
 from srcad.transforms.fingerprint import code_shape
 
 
@@ -51,7 +52,7 @@ def lambda_def(fn):
     code = fn.__code__
     filename = code.co_filename
     module = _module_of(fn)
-    found = [n for n in ast.walk(module) if isinstance(n, ast.Lambda)
+    found = [n for n in walk(module) if isinstance(n, ast.Lambda)
              and n.lineno == code.co_firstlineno]
     span = _span(code)
     if span is not None:
@@ -111,7 +112,7 @@ def _module_of(fn):
             why="the lambda sits inside a statement srcad cannot parse on its own",
             hint="write it as a `def`") from None
     ast.increment_lineno(module, start - 1)
-    for node in ast.walk(module):
+    for node in walk(module):
         if hasattr(node, "col_offset"):
             node.col_offset += indent
             node.end_col_offset = (node.end_col_offset or 0) + indent

@@ -25,6 +25,7 @@ and one that reads nothing counts its trips.
 """
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.normal_loops import trailing_break
 
@@ -35,7 +36,7 @@ def _stores_here(stmts):
     for s in stmts:
         if isinstance(s, gast.Assign):
             for t in s.targets:
-                for n in gast.walk(t):
+                for n in walk(t):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         out.add(n.id)
         elif isinstance(s, gast.If):
@@ -51,7 +52,7 @@ def _top_stores(stmts):
 def _loads(stmts):
     out = set()
     for s in stmts:
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 out.add(n.id)
     return out

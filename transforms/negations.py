@@ -19,14 +19,14 @@ The numbers are the same: a sign flip is exact.
 import gast
 
 from srcad.transforms.blocks import accumulation as _accumulation, each_block as _each_block, \
-    loads as _loads, stores as _stores
+    loads as _loads, stores as _stores, walk
 
 
 def subtract(stmts, cotangents):
     """``t_bar = -a`` then ``x_bar[i] += t_bar`` (``t_bar`` read nowhere else) ->
     ``x_bar[i] -= a``."""
     loads = {}
-    for n in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+    for n in walk(gast.Module(body=stmts, type_ignores=[])):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
 
@@ -53,7 +53,7 @@ def negated_terms(stmts, cotangents):
     """``t_bar = -a`` read only by the accumulations after it (``c = c + t_bar * e``,
     ``a`` a name) -> ``c = c - a * e``: the same numbers (a sign flip is exact)."""
     loads = {}
-    for n in gast.walk(gast.Module(body=stmts, type_ignores=[])):
+    for n in walk(gast.Module(body=stmts, type_ignores=[])):
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
             loads[n.id] = loads.get(n.id, 0) + 1
 

@@ -8,6 +8,7 @@ A mixin of ``normalize.Normalizer``: it uses the normalizer's ``atom``, ``block`
 """
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.parse import MISSING
 
@@ -110,7 +111,7 @@ class Loops:
                            "iterate over a copy (`for r in w.copy():`) or over an index "
                            "(`for k in range(len(w)):` reading `w[k]` in the body)")
         if isinstance(value, gast.Name):
-            for n in (n for b in loop.body for n in gast.walk(b)):
+            for n in (n for b in loop.body for n in walk(b)):
                 if isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute) \
                         and n.func.attr == "append" and isinstance(n.func.value, gast.Name) \
                         and n.func.value.id == value.id:
@@ -120,7 +121,7 @@ class Loops:
                                "loop over an index with `while` (`k = 0`, `while k < "
                                "len(items):`), which checks the length at every step")
         if isinstance(value, gast.Name) and value.id in {
-                n.id for b in loop.body for n in gast.walk(b)
+                n.id for b in loop.body for n in walk(b)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
             value = self.fresh_assign(value.id + "_iter", value, loop)
         return value
@@ -176,7 +177,7 @@ def _in_place_updates(body, names):
     """(node, name) for each statement or call in ``body`` that may change an object a
     name of ``names`` refers to in place: ``v += ...``, ``v[k] = ...``, ``v.attr = ...``,
     ``v.sort()`` and the other mutating methods of lists, dicts and arrays."""
-    for n in (n for b in body for n in gast.walk(b)):
+    for n in (n for b in body for n in walk(b)):
         if isinstance(n, gast.AugAssign):
             targets = [n.target]
         elif isinstance(n, gast.Assign):

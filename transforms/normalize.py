@@ -36,6 +36,7 @@ import gast
 
 from srcad.errors import TransformError
 from srcad.transforms import callees, holders, sharing
+from srcad.transforms.blocks import walk
 from srcad.transforms.checks import Checks
 from srcad.transforms.normal_loops import Loops, _store
 from srcad.transforms.normal_names import Names
@@ -91,7 +92,7 @@ class Normalizer(Checks, Names, Loops):
         self.assigned = {a.id for a in parsed.tree.args.args}
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
-        for node in gast.walk(fn):
+        for node in walk(fn):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 self.locals.add(node.id)
         self.out = []
@@ -127,7 +128,7 @@ class Normalizer(Checks, Names, Loops):
             self.error(s, f"`{type(s).__name__}` statements are not supported")
         method(s)
         if isinstance(s, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
-            for n in gast.walk(s):
+            for n in walk(s):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     self.assigned.add(n.id)
 
@@ -506,7 +507,7 @@ class Normalizer(Checks, Names, Loops):
                 inner = gast.If(test=cond, body=[inner], orelse=[])
             inner = gast.For(target=gen.target, iter=gen.iter, body=[inner], orelse=[],
                              type_comment=None)
-        for node in gast.walk(inner):
+        for node in walk(inner):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 self.locals.add(node.id)
         gast.copy_location(inner, e)

@@ -23,6 +23,7 @@ buffer (numba would box the same array again on every call)::
 import gast
 import numpy as np
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 
 
@@ -91,7 +92,7 @@ def _accumulator_of(s):
 def only_ufunc_out(name, stmts, namespace):
     """Is ``name`` read only as the ``out=`` of ufunc calls, the buffer of an ``_into``
     kernel or an accumulator's choice (``_accumulator_of``) in ``stmts``?"""
-    nodes = [n for s in stmts for n in gast.walk(s)]
+    nodes = [n for s in stmts for n in walk(s)]
     reads = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
                 for n in nodes)
     accs = [a for a in map(_accumulator_of, nodes) if a is not None and a[1] == name]
@@ -104,7 +105,7 @@ def accumulators(body, buffers):
     """``acc = X if X is not None else ...`` as ``acc = X`` for each buffer ``X`` the entry
     passes; {acc: X} (each acc is then a buffer too)."""
     found = {}
-    for node in [n for s in body for n in gast.walk(s)]:
+    for node in [n for s in body for n in walk(s)]:
         a = _accumulator_of(node)
         if a is not None and a[1] in buffers:
             node.value = _load(a[1])
@@ -134,13 +135,13 @@ def returned_outs(body, slots, out_of, namespace, aliases):
     every definition of ``N`` is a ufunc writing into ``p``'s out buffer: that gradient
     is the buffer itself (same shape and dtype), which the entry returns without the
     core boxing it again. The core's returns are then ``(value, (g0, g1, ...))``."""
-    returns = [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]
+    returns = [n for s in body for n in walk(s) if isinstance(n, gast.Return)]
     if not returns or not all(isinstance(r.value, gast.Tuple) and len(r.value.elts) == 2
                               and isinstance(r.value.elts[1], gast.Tuple)
                               and len(r.value.elts[1].elts) == len(out_of)
                               for r in returns):
         return {}
-    nodes = [n for s in body for n in gast.walk(s)]
+    nodes = [n for s in body for n in walk(s)]
     assigned = {id(n.targets[0]): n.value for n in nodes if isinstance(n, gast.Assign)
                 and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)}
     defs = {}                   # name -> the value of each store (None: not `name = value`)
@@ -172,7 +173,7 @@ def returned_outs(body, slots, out_of, namespace, aliases):
 def ufunc_outs(tree, namespace, buffers):
     """``np.add(a, b, out=work)`` as ``np.add(a, b, work)`` (numba's ufuncs take the output
     positionally) where ``work`` is a buffer the entry passes (never None)."""
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if _ufunc_out(node, namespace) in buffers:
             node.args.append(node.keywords.pop().value)
 
@@ -180,7 +181,7 @@ def ufunc_outs(tree, namespace, buffers):
 def drop_returned(body, returned):
     """The core's returns without the gradients the entry returns itself: ``value`` when
     it returns them all, else ``(value, (the others...))``."""
-    for r in [n for s in body for n in gast.walk(s) if isinstance(n, gast.Return)]:
+    for r in [n for s in body for n in walk(s) if isinstance(n, gast.Return)]:
         value, grads = r.value.elts
         rest = [g for k, g in enumerate(grads.elts) if k not in returned]
         r.value = value if not rest else gast.Tuple(

@@ -65,6 +65,7 @@ import gast
 import numpy as np
 
 from srcad.transforms import numba_replay
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
                                             only_ufunc_out, out_slot, returned_outs,
@@ -89,7 +90,7 @@ def _rt(attr, *args):
 
 
 def _names_in(node):
-    return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+    return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
 
 class _Kinds:
@@ -101,7 +102,7 @@ class _Kinds:
         self.is_builtin = is_builtin
         self.defs = {}              # name -> list of value nodes (None: a loop target)
         self.shapes = set()         # names holding an array's .shape
-        for node in gast.walk(fn):
+        for node in walk(fn):
             if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name):
                 self.defs.setdefault(node.targets[0].id, []).append(node.value)
@@ -110,12 +111,12 @@ class _Kinds:
             elif isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
                 targets = node.targets if isinstance(node, gast.Assign) else [node.target]
                 for t in targets:
-                    for n in gast.walk(t):
+                    for n in walk(t):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                             self.defs.setdefault(n.id, []).append(False)
             elif isinstance(node, gast.For) and not self._replay(node.iter):
                 ranged = isinstance(node.iter, gast.Call) and self._range_like(node.iter)
-                for n in gast.walk(node.target):
+                for n in walk(node.target):
                     if isinstance(n, gast.Name):
                         self.defs.setdefault(n.id, []).append(None if ranged else False)
         self._largest("ints", lambda v: v is None or (v is not False and self._int(v)))
@@ -197,13 +198,13 @@ class _Records:
 
     def _find(self, fn):
         candidates = {}
-        for node in gast.walk(fn):
+        for node in walk(fn):
             if isinstance(node, gast.Assign) and isinstance(node.value, gast.List) \
                     and not node.value.elts and len(node.targets) == 1 \
                     and isinstance(node.targets[0], gast.Name):
                 candidates.setdefault(node.targets[0].id, []).append(node)
         for name in candidates:
-            appends = [n for n in gast.walk(fn) if self._append_of(n) == name]
+            appends = [n for n in walk(fn) if self._append_of(n) == name]
             if not appends:
                 continue
             shapes = {self._item_names(a.value.args[0]) for a in appends}
@@ -211,7 +212,7 @@ class _Records:
                 continue
             self.items[name] = list(shapes.pop())
         # every use of a record's name is one of the forms we rewrite
-        for node in gast.walk(fn):
+        for node in walk(fn):
             for child in gast.iter_child_nodes(node):
                 if isinstance(child, gast.Name) and child.id in self.items \
                         and not self._allowed_use(node, child):
@@ -233,7 +234,7 @@ class _Records:
         under its own name (the others keep every item)."""
         plain = {rec for rec in self.items if all(
             isinstance(n, gast.For) and self._item_names(n.target) == tuple(self.items[rec])
-            for n in gast.walk(fn) if isinstance(n, gast.For) and isinstance(n.iter, gast.Call)
+            for n in walk(fn) if isinstance(n, gast.For) and isinstance(n.iter, gast.Call)
             and n.iter.args and isinstance(n.iter.args[0], gast.Name)
             and n.iter.args[0].id == rec)}
         before, enclosing = {}, {}
@@ -445,7 +446,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
         return obj is getattr(builtins, what)
 
     params = [a.id for a in fn.args.args]
-    taken = set(params) | set(namespace) | {n.id for n in gast.walk(fn)
+    taken = set(params) | set(namespace) | {n.id for n in walk(fn)
                                             if isinstance(n, gast.Name)}
     body = list(fn.body)
     hoisted, rest = [], []
@@ -486,13 +487,13 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
         drop_returned(new_body, returned)
     # arrays the code names from outside (module constants) are passed, not frozen into the
     # compiled code: an array changed in place is read as it is now, as the NumPy code does
-    outside = sorted(n for n in {m.id for s in body for m in gast.walk(s)
+    outside = sorted(n for n in {m.id for s in body for m in walk(s)
                                  if isinstance(m, gast.Name)}
                      if isinstance(namespace.get(n), np.ndarray) and n not in params)
     buffer_names = [s.targets[0].id for s in hoisted] + outside
     # the core takes what it reads (numba types each argument on every call: an unread
     # ``out`` tuple costs more than the core's own work on a small array)
-    read = {n.id for s in new_body for n in gast.walk(s) if isinstance(n, gast.Name)}
+    read = {n.id for s in new_body for n in walk(s) if isinstance(n, gast.Name)}
     core_params = [p for p in params + buffer_names if p in read]
     core_args = gast.arguments(
         args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
@@ -518,4 +519,4 @@ def _is_comment(s):
 
 
 def rest_has_loop(stmts):
-    return any(isinstance(n, (gast.For, gast.While)) for s in stmts for n in gast.walk(s))
+    return any(isinstance(n, (gast.For, gast.While)) for s in stmts for n in walk(s))

@@ -41,11 +41,13 @@ top level.
 """
 import gast
 
+from srcad.transforms.blocks import walk
+
 _ARITH = (gast.Add, gast.Sub, gast.Mult)
 
 
 def _names(node):
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name)]
+    return [n.id for n in walk(node) if isinstance(n, gast.Name)]
 
 
 class _Facts:
@@ -53,10 +55,10 @@ class _Facts:
 
     def __init__(self, fn, records):
         self.params = {a.id for a in fn.args.args}
-        restores = {id(n) for loop in gast.walk(fn) if isinstance(loop, gast.For)
-                    and _reverses(loop.iter, records) for n in gast.walk(loop.target)}
+        restores = {id(n) for loop in walk(fn) if isinstance(loop, gast.For)
+                    and _reverses(loop.iter, records) for n in walk(loop.target)}
         self.stores = {}      # name -> number of assignments (a reverse loop's restores aside)
-        for n in gast.walk(fn):
+        for n in walk(fn):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) \
                     and id(n) not in restores:
                 self.stores[n.id] = self.stores.get(n.id, 0) + 1
@@ -71,7 +73,7 @@ class _Facts:
     def _only_read(fn, name):
         """Is array ``name`` only indexed (``name[...]`` loads), measured (``.shape``) or
         handed to ``_rt`` helpers (which never write their arguments)?"""
-        for parent in gast.walk(fn):
+        for parent in walk(fn):
             for child in gast.iter_child_nodes(parent):
                 if not (isinstance(child, gast.Name) and child.id == name) \
                         or isinstance(child.ctx, gast.Param):

@@ -29,6 +29,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _load
 from srcad.transforms.parse import MISSING, resolve
 
@@ -369,7 +370,7 @@ class Layouts:
     def loop_done(self, entry, body, s):
         """After a loop: a name whose layout changes between iterations is unknown, and
         refused when the body applied an operator to it under its first layout."""
-        read = {n.id for st in body for n in gast.walk(st)
+        read = {n.id for st in body for n in walk(st)
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
         for n in set(self.names) | set(entry):
             before, after = entry.get(n), self.names.get(n)

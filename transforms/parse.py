@@ -23,6 +23,7 @@ import gast
 
 from srcad.errors import TransformError
 from srcad.transforms import lambdas
+from srcad.transforms.blocks import walk
 from srcad.transforms.fingerprint import code_hash, code_shape  # noqa: F401  (re-exported)
 
 
@@ -97,7 +98,7 @@ def parse_function(fn):
                              filename=filename, lineno=(exc.lineno or 1) + start - 1) from None
     ast.increment_lineno(module, start - 1)
     if indent:
-        for node in ast.walk(module):
+        for node in walk(module):
             if hasattr(node, "col_offset"):
                 node.col_offset += indent
     node = module.body[0]

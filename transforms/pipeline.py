@@ -31,6 +31,7 @@ from srcad.transforms import (
     zero_d,
     zero_guards,
 )
+from srcad.transforms.blocks import walk
 from srcad.transforms.parse import Env, code_hash, parse_function
 from srcad.transforms.rules import registry
 
@@ -80,7 +81,7 @@ def front(fn, level, run, types=None, layouts=None):
     parsed = run("parse", parse_function, fn)
     run("fence", fence.check, parsed)
     params = {a.id for a in parsed.tree.args.args}
-    stores = {n.id for n in gast.walk(parsed.tree)
+    stores = {n.id for n in walk(parsed.tree)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     namer = exits.Namer(params | stores)
     env = Env(taken=namer.taken, types=dict(types or {}), layouts=dict(layouts or {}))

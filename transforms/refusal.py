@@ -18,6 +18,7 @@ import gast
 import numpy as np
 
 from srcad.errors import TransformError
+from srcad.transforms.blocks import walk
 from srcad.transforms.rules import registry
 
 COMPLEX_WHY = ("srcad differentiates real-valued code; complex derivatives (Wirtinger "
@@ -25,7 +26,7 @@ COMPLEX_WHY = ("srcad differentiates real-valued code; complex derivatives (Wirt
 
 
 def _loads(node):
-    return [n for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
 
 
 def is_complex_value(obj):
@@ -44,7 +45,7 @@ def is_complex_value(obj):
 def _complex_atom(node, namespace):
     """A node of ``node`` that is a complex constant, a complex global, or a complex
     dtype given as a string (``dtype="complex128"``), else None."""
-    for n in gast.walk(node):
+    for n in walk(node):
         if isinstance(n, gast.Constant) and isinstance(n.value, complex):
             return n
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in namespace \
@@ -64,7 +65,7 @@ def complex_names(fn, namespace):
     """Names bound from a statement that holds a complex constant, global or dtype (even
     an inactive one: ``b = np.zeros(3, dtype=complex)`` before ``b[0] = x``)."""
     out = set()
-    for s in gast.walk(fn):
+    for s in walk(fn):
         if isinstance(s, gast.Assign) and _complex_atom(s.value, namespace) is not None:
             target = s.targets[0]
             while isinstance(target, gast.Subscript):

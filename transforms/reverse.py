@@ -45,6 +45,7 @@ import gast
 
 from srcad.errors import InternalError, TransformError
 from srcad.transforms import exits, refusal, sharing, symmetric, template, variants, zero_guards
+from srcad.transforms.blocks import walk
 from srcad.transforms.broadcasting import BroadcastCotangents, KnownUnbroadcast
 from srcad.transforms.fields import FieldGradients
 from srcad.transforms.item_writes import ItemWrites
@@ -86,23 +87,23 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
         for p in self.params:
             self.scope_of[p] = None
         self.multi = self._multiply_assigned()
-        primal_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        primal_names = {n.id for n in walk(fn) if isinstance(n, gast.Name)}
         self.bars = self.bar = exits.DerivedNames(namer, primal_names, "_bar")
         self.read = set()                 # names whose cotangent an adjoint statement reads
-        self.for_targets = {n.target.id for n in gast.walk(fn) if isinstance(n, gast.For)}
+        self.for_targets = {n.target.id for n in walk(fn) if isinstance(n, gast.For)}
         self.defs = {}
-        for n in gast.walk(fn):
+        for n in walk(fn):
             if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name):
                 name = n.targets[0].id
                 self.defs[name] = None if name in self.defs or name in self.multi else n
         self.bar_shapes = {}              # cotangents kept unexpanded: name_bar -> shape
-        self.appended = {n.value.func.value.id for n in gast.walk(fn)   # lists the sweep pops
+        self.appended = {n.value.func.value.id for n in walk(fn)   # lists the sweep pops
                          if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call)
                          and isinstance(n.value.func, gast.Attribute)
                          and n.value.func.attr == "append"
                          and isinstance(n.value.func.value, gast.Name)}
         self.aliased_lists = sharing.aliased_lists(fn)
-        self.indexed = {n.value.id for n in gast.walk(fn)     # x[i] read or written: x_bar
+        self.indexed = {n.value.id for n in walk(fn)     # x[i] read or written: x_bar
                         if isinstance(n, gast.Subscript)      # is indexed, so it must have
                         and isinstance(n.value, gast.Name)}   # x's full shape
         self.refusals = refusal.Refusals(fn, env, filename, self.is_varied, self.shapes)
@@ -130,7 +131,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
                     paths.setdefault(s.target.id, []).append(path)
                 self._assign_scopes(s.body, s, path, paths)
                 continue
-            for t in gast.walk(s):
+            for t in walk(s):
                 if isinstance(t, gast.Name) and isinstance(t.ctx, gast.Store):
                     paths.setdefault(t.id, []).append(path)
         if top:
@@ -146,7 +147,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
 
     def _multiply_assigned(self):
         count = {}
-        for n in gast.walk(self.fn):
+        for n in walk(self.fn):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 count[n.id] = count.get(n.id, 0) + 1
         return {k for k, v in count.items() if v > 1}
@@ -566,5 +567,5 @@ def _bind_fields(cls, call, where):
 
 def _stored_names(stmts):
     """Every name the statements bind."""
-    return {n.id for stmt in stmts for n in gast.walk(stmt)
+    return {n.id for stmt in stmts for n in walk(stmt)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}

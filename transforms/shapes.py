@@ -28,6 +28,7 @@ import operator
 import gast
 import numpy as np
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.parse import MISSING, resolve
 from srcad.transforms.rules import registry
 
@@ -137,7 +138,7 @@ def infer(fn, param_shapes, namespace):
         for name, value in defs:
             if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)
                    and n.id not in table and n.id not in int_indices and n.id not in namespace
-                   for n in gast.walk(value)):
+                   for n in walk(value)):
                 continue          # an operand has no value yet: look again next round
             shape = _shape(value, table, namespace, int_indices, name)
             merged = _merge(table.get(name), _TOP if shape is None else shape)

@@ -15,6 +15,7 @@ with a name still read afterwards. The candidates are chosen generously here
 import gast
 
 from srcad.errors import TransformError
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _const, _load
 from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
@@ -31,7 +32,7 @@ def alias_groups(fn, scope, fresh=None):
     """
     parent = {}
     own = {a.id for a in fn.args.args + fn.args.kwonlyargs} | {
-        n.id for n in gast.walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        n.id for n in walk(fn) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     scope = {name for name in scope if name not in own}   # a local may shadow a global
 
     def find(n):
@@ -49,16 +50,16 @@ def alias_groups(fn, scope, fresh=None):
             return set()
         if fresh is not None and isinstance(value, gast.Call) and fresh(value):
             return set()
-        return {n.id for n in gast.walk(value) if isinstance(n, gast.Name)
+        return {n.id for n in walk(value) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Load) and n.id not in scope}
 
-    for node in gast.walk(fn):
+    for node in walk(fn):
         if isinstance(node, gast.Assign):
-            targets = {n.id for t in node.targets for n in gast.walk(t)
+            targets = {n.id for t in node.targets for n in walk(t)
                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
             sources = reads(node.value)
         elif isinstance(node, gast.For):
-            targets = {n.id for n in gast.walk(node.target) if isinstance(n, gast.Name)}
+            targets = {n.id for n in walk(node.target) if isinstance(n, gast.Name)}
             sources = reads(node.iter)
         elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
                 and node.func.attr == "append":       # the list holds the item
@@ -79,7 +80,7 @@ def _adjoint_reads(fn, primal_length, namespace):
     """(names the adjoint sweep reads, alias groups of the primal sweep)."""
     reads = set()
     for s in fn.body[primal_length:]:
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
                 reads.add(n.id)
     primal = gast.FunctionDef(name=fn.name, args=fn.args, body=fn.body[:primal_length],
@@ -95,7 +96,7 @@ def restore_set(fn, primal_length, namespace):
     memory (a view, a container): their overwritten elements are saved and put back (the
     appended item taken off again) as the adjoint sweep passes the write."""
     written = set()
-    for n in gast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Subscript) \
                 and isinstance(n.targets[0].value, gast.Name):
             written.add(n.targets[0].value.id)
@@ -116,9 +117,9 @@ def aliased_lists(fn):
     """Lists appended to that another name is bound to (``lst = items``): their
     cotangents cannot start as one zero per final item (the names share the appends),
     so the sweep restores the list instead when an item is read before an append."""
-    appended = {s.value.func.value.id for s in gast.walk(fn) if _is_append(s)}
+    appended = {s.value.func.value.id for s in walk(fn) if _is_append(s)}
     out = set()
-    for n in gast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name) \
                 and isinstance(n.value, gast.Name):
             pair = {n.targets[0].id, n.value.id}
@@ -133,16 +134,16 @@ def _appended_after_use(primal, namespace):
     aliased = aliased_lists(gast.Module(body=primal, type_ignores=[]))
     flat = []
 
-    def walk(stmts, loops):
+    def collect(stmts, loops):
         for s in stmts:
             if isinstance(s, (gast.For, gast.While)):
-                walk(s.body, loops + (s,))
+                collect(s.body, loops + (s,))
             elif isinstance(s, gast.If):
-                walk(s.body, loops)
-                walk(s.orelse, loops)
+                collect(s.body, loops)
+                collect(s.orelse, loops)
             else:
                 flat.append((s, loops))
-    walk(primal, ())
+    collect(primal, ())
     out = set()
     for k, (a, a_loops) in enumerate(flat):
         if not _is_append(a):
@@ -159,21 +160,21 @@ def _appended_after_use(primal, namespace):
 
 def _reads(stmt, name):
     return any(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Load)
-               for n in gast.walk(stmt))
+               for n in walk(stmt))
 
 
 def _whole_reads(stmt):
     """Names ``stmt`` reads as a whole (``np.stack(lst)``, ``v = lst``): not only an item
     (``lst[k]``, not a slice) or the length (``len(lst)``), which stay right on a longer list."""
     parts = set()
-    for n in gast.walk(stmt):
+    for n in walk(stmt):
         if isinstance(n, gast.Subscript) and not any(
-                isinstance(i, gast.Slice) for i in gast.walk(n.slice)):
+                isinstance(i, gast.Slice) for i in walk(n.slice)):
             parts.add(id(n.value))
         elif isinstance(n, gast.Call) and isinstance(n.func, gast.Name) \
                 and n.func.id == "len" and len(n.args) == 1:
             parts.add(id(n.args[0]))
-    return {n.id for n in gast.walk(stmt) if isinstance(n, gast.Name)
+    return {n.id for n in walk(stmt) if isinstance(n, gast.Name)
             and isinstance(n.ctx, gast.Load) and id(n) not in parts}
 
 
@@ -183,7 +184,7 @@ def check_calls_in_place(fn, primal_length, namespace, filename):
     a view of it), it would read the changed values: refuse."""
     calls = []
     for s in fn.body[:primal_length]:
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Expr) and isinstance(n.value, gast.Call):
                 call = n.value
                 if isinstance(call.func, gast.Attribute) and call.func.attr == "append":
@@ -227,12 +228,12 @@ def _end(node):
 def reads_after(fn):
     """statement -> names read after it (later in the source, also on the same line after a
     ``;``, or anywhere in a loop around it)."""
-    loads = [(_start(n), n.id) for n in gast.walk(fn)
+    loads = [(_start(n), n.id) for n in walk(fn)
              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
     loops = [(_start(node), _end(node),
-              {n.id for n in gast.walk(node) if isinstance(n, gast.Name)
+              {n.id for n in walk(node) if isinstance(n, gast.Name)
                and isinstance(n.ctx, gast.Load)})
-             for node in gast.walk(fn) if isinstance(node, (gast.For, gast.While))]
+             for node in walk(fn) if isinstance(node, (gast.For, gast.While))]
 
     def after(stmt):
         start, end = _start(stmt), _end(stmt)
@@ -257,7 +258,7 @@ def live_after(frames, params):
     ``frames``: from the innermost block out, ``(stmts, i, loop)``: the block, the
     statement's position in it, the loop whose body the block is (or None). A loop body
     is read again from its start (the next iteration)."""
-    loads = lambda st: {n.id for n in gast.walk(st) if isinstance(n, gast.Name)
+    loads = lambda st: {n.id for n in walk(st) if isinstance(n, gast.Name)
                         and isinstance(n.ctx, gast.Load)}
     stored = lambda st: st.targets[0].id if isinstance(st, gast.Assign) \
         and isinstance(st.targets[0], gast.Name) else None
@@ -327,16 +328,16 @@ def check_restore(norm, s):
             or not isinstance(call.args[0], gast.Name):
         return
     tree = norm.parsed.tree
-    inside = {id(n) for st in gast.walk(tree) if isinstance(st, gast.Expr)
+    inside = {id(n) for st in walk(tree) if isinstance(st, gast.Expr)
               and isinstance(st.value, gast.Call) and isinstance(st.value.func, gast.Attribute)
-              and st.value.func.attr == "restore_item" for n in gast.walk(st)}
-    for c in gast.walk(tree):       # srcad's helpers read a value's structure and shape
+              and st.value.func.attr == "restore_item" for n in walk(st)}
+    for c in walk(tree):       # srcad's helpers read a value's structure and shape
         if isinstance(c, gast.Call) and _is_helper(norm.callee(c.func)):
             inside.update(id(a) for a in c.args)
-    loops = [{id(n) for n in gast.walk(loop)} for loop in gast.walk(tree)
+    loops = [{id(n) for n in walk(loop)} for loop in walk(tree)
              if isinstance(loop, (gast.For, gast.While))
              and _start(loop) <= _start(s) and _end(s) <= _end(loop)]
-    later = {n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+    later = {n.id for n in walk(tree) if isinstance(n, gast.Name)
              and isinstance(n.ctx, gast.Load) and id(n) not in inside
              and (_start(n) >= _end(s) or any(id(n) in ids for ids in loops))}
     if call.args[0].id in later:

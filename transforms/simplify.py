@@ -30,7 +30,7 @@ import gast
 
 from srcad.transforms import dead_stores, negations
 from srcad.transforms.blocks import accumulation as _accumulation, counts, \
-    each_block as _each_block, loads as _loads, stores as _stores
+    each_block as _each_block, loads as _loads, stores as _stores, walk
 
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List,
          gast.Compare, gast.Attribute, gast.Subscript)
@@ -39,7 +39,7 @@ _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.Li
 def owned_names(fn):
     """Cotangents that are updated in place and must not alias another value."""
     out = set()
-    for n in gast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, (gast.AugAssign, gast.Assign)):
             for t in (n.targets if isinstance(n, gast.Assign) else [n.target]):
                 if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
@@ -71,7 +71,7 @@ def _first_assign(stmts, owned):
         for name in _loads(s):
             zero.pop(name, None)
         if isinstance(s, (gast.If, gast.For, gast.While)):
-            for n in gast.walk(s):
+            for n in walk(s):
                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                     zero.pop(n.id, None)
             for field in ("body", "orelse"):
@@ -202,7 +202,7 @@ def _dead(fn):
     while changed:
         changed = False
         used = set(_loads(fn))
-        for node in gast.walk(fn):
+        for node in walk(fn):
             for field in ("body", "orelse"):
                 stmts = getattr(node, field, None)
                 if not isinstance(stmts, list) or not stmts or not isinstance(stmts[0], gast.stmt):
@@ -400,12 +400,12 @@ def with_products(fn, shape):
     never a Python number, so ``t_dot.sum()`` may stand for ``np.sum(t_dot)``. (Forward mode:
     a tangent of an array may otherwise be a broadcasting Python float, ``f_dot = -m_dot``.)"""
     values, single = {}, set()
-    for node in gast.walk(fn):
+    for node in walk(fn):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], gast.Name):
             values.setdefault(node.targets[0].id, []).append(node.value)
             single.add(id(node.targets[0]))
-    for node in gast.walk(fn):      # a parameter, a loop target, an unpacked or deleted name
+    for node in walk(fn):      # a parameter, a loop target, an unpacked or deleted name
         if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load) \
                 and id(node) not in single:
             values.pop(node.id, None)
@@ -508,6 +508,10 @@ def _copy_back(fn):
                 continue
             a, b = s.targets[0].id, s.value.id
             rest, found, ok = stmts[k:], [], True
+            if not any(no_op(t, a, b) or isinstance(t, gast.If) and any(
+                    no_op(u, a, b) for branch in (t.body, t.orelse) for u in branch)
+                    for t in rest):
+                continue        # (the cheap half of the test below first)
             for t in rest:
                 if no_op(t, a, b):
                     found.append((stmts, t))
@@ -522,7 +526,7 @@ def _copy_back(fn):
                     continue
                 if b in _stores(t):
                     ok = False
-            inside = sum(1 for t in rest for n in gast.walk(t)
+            inside = sum(1 for t in rest for n in walk(t)
                          if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load))
             if not ok or not found or inside != loads.get(a, 0):
                 continue

@@ -30,19 +30,20 @@ from collections import Counter
 
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.normal_loops import trailing_break
 
 
 def _loads(node):
-    return Counter(n.id for n in gast.walk(node)
+    return Counter(n.id for n in walk(node)
                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load))
 
 
 def _stores(stmts):
     out = set()
     for s in stmts:
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 out.add(n.id)
     return out

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import gast
 
 from srcad.errors import InternalError, TransformError
+from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _const, _load
 
 
@@ -159,7 +160,7 @@ def expand(rule, call, lead_values, env, namer, where):
         raise InternalError("template", f"rule for {rule.target!r} must end with a return")
     local_names = set()
     for stmt in body[:-1]:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
                 local_names.add(node.id)
     rebound = local_names & set(all_params)
@@ -170,10 +171,10 @@ def expand(rule, call, lead_values, env, namer, where):
         mapping[name] = _load(namer.fresh(name))
     # free names of the template (np, helpers) are bound into the namespace
     module_globals = template.__globals__
-    lambda_params = {a.id for node in gast.walk(tree) if isinstance(node, gast.Lambda)
+    lambda_params = {a.id for node in walk(tree) if isinstance(node, gast.Lambda)
                      for a in node.args.args}
     for stmt in body:
-        for node in gast.walk(stmt):
+        for node in walk(stmt):
             if isinstance(node, gast.Name) and node.id not in mapping \
                     and node.id not in lambda_params and isinstance(node.ctx, gast.Load):
                 obj = module_globals.get(node.id, getattr(builtins, node.id, None))

@@ -21,6 +21,7 @@ After::
 """
 import gast
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
 
@@ -28,17 +29,17 @@ from srcad.transforms.rules import registry
 def drop(fn, known, namespace):
     runtime = registry.HOST.runtime
     defs = {}
-    for n in gast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, gast.Assign):
             for t in n.targets:
                 if isinstance(t, gast.Name):
                     defs.setdefault(t.id, []).append(n.value)
                 else:
-                    for m in gast.walk(t):
+                    for m in walk(t):
                         if isinstance(m, gast.Name):
                             defs.setdefault(m.id, []).append(None)
         elif isinstance(n, gast.For):
-            for m in gast.walk(n.target):
+            for m in walk(n.target):
                 if isinstance(m, gast.Name):
                     defs.setdefault(m.id, []).append(None)
     params = {a.id for a in fn.args.args + fn.args.kwonlyargs}
@@ -69,7 +70,7 @@ def drop(fn, known, namespace):
             return isinstance(v.args[0], gast.Name) and not_0d(v.args[0].id, seen)
         return False
 
-    for n in gast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, gast.Assign) and kept(n.value) and isinstance(n.value.args[0], gast.Name) \
                 and not_0d(n.value.args[0].id, frozenset()):
             n.value = n.value.args[1]

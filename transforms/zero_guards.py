@@ -20,7 +20,7 @@ import operator
 import gast
 
 from srcad.transforms import blocks, simplify
-from srcad.transforms.blocks import each_block as _each_block
+from srcad.transforms.blocks import each_block as _each_block, walk
 from srcad.transforms.exits import _assign
 from srcad.transforms.rules import registry
 
@@ -59,9 +59,9 @@ def _is_guard(s):
 
 def _may_be_zero(fn, cotangents):
     """Names whose value may be the zero cotangent 0.0 (over-approximated)."""
-    assigns = [(n.targets[0].id, n.value) for n in gast.walk(fn)
+    assigns = [(n.targets[0].id, n.value) for n in walk(fn)
                if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)]
-    guarded = {n.targets[0].id for n in gast.walk(fn) if _is_guard(n)}   # read after it
+    guarded = {n.targets[0].id for n in walk(fn) if _is_guard(n)}   # read after it
     zero = set()
     for name, value in assigns:
         if _helper(value) in _MAY_BE_ZERO or name in cotangents and (
@@ -75,7 +75,7 @@ def _may_be_zero(fn, cotangents):
             if name in zero or _helper(value) in _DENSE:
                 continue
             if any(isinstance(n, gast.Name) and n.id in zero and n.id not in guarded
-                   for n in gast.walk(value)):
+                   for n in walk(value)):
                 zero.add(name)
                 changed = True
     return zero

@@ -35,6 +35,7 @@ import sys
 
 import numpy as np
 
+from srcad.transforms.blocks import walk
 from srcad.transforms.rules.registry import mark_linear, scalar_result, shape, written
 
 _NAMESPACES = {"np": np, "math": math}
@@ -54,7 +55,7 @@ def _qualify(tree, ns):
 
 
 def _depends(node):
-    return any(isinstance(n, ast.Name) and n.id in ("x", "y") for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id in ("x", "y") for n in walk(node))
 
 
 class _Reciprocals(ast.NodeTransformer):
