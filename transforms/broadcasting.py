@@ -18,11 +18,11 @@ the part of the reverse pass that decides this; ``KnownUnbroadcast`` removes
 ``unbroadcast(g, x)`` where the result and ``x`` surely share a shape, and writes the
 sum over the broadcast axes where the shapes pass knows them (``np.sum(t_bar, axis=0)``).
 """
-import copy
 
 import gast
 
 from srcad.transforms import buffers, exits, template
+from srcad.transforms.blocks import clone
 from srcad.transforms.exits import _load
 from srcad.transforms.kinds import BINOPS, UNARYOPS, classify
 from srcad.transforms.parse import resolve
@@ -185,7 +185,7 @@ class KnownUnbroadcast(gast.NodeTransformer):
                                                                       value=_axis(lead))])
             self.summed = True
         if kept:
-            g = gast.Call(func=copy.deepcopy(func), args=[g], keywords=[
+            g = gast.Call(func=clone(func), args=[g], keywords=[
                 gast.keyword(arg="axis", value=_axis(kept)),
                 gast.keyword(arg="keepdims", value=gast.Constant(value=True, kind=None))])
             self.summed = True

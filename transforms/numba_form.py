@@ -59,13 +59,12 @@ Anything this pass cannot shape raises ``Unsupported`` (reason, node): the backe
 says so at the user's line and falls back or raises.
 """
 import builtins
-import copy
 
 import gast
 import numpy as np
 
 from srcad.transforms import numba_replay
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
                                             only_ufunc_out, out_slot, returned_outs,
@@ -396,7 +395,7 @@ class _Records:
             name = self.names[item]["n"] if item in self.items else t.id
             body.append(_assign(name, gast.Subscript(value=_load(store), slice=_load(sp),
                                                      ctx=gast.Load())))
-        body += [copy.deepcopy(r) for r in self.replays.get(rec, ((), ()))[1]]
+        body += [clone(r) for r in self.replays.get(rec, ((), ()))[1]]
         body += self.block(s.body)
         loop = gast.For(target=store_name(names["k"]),
                         iter=_call(_load(self._range_name()), _load(names["n"])),

@@ -31,7 +31,7 @@ from srcad.transforms import (
     zero_d,
     zero_guards,
 )
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import clone, walk
 from srcad.transforms.parse import Env, code_hash, parse_function
 from srcad.transforms.rules import registry
 
@@ -109,8 +109,7 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
     tree = run("kept 0-d", zero_d.drop, tree, known, env.namespace)
     known = run("shapes", shapes.infer, tree, param_shapes or {}, env.namespace)
-    import copy
-    last = reverse.Reverse(copy.deepcopy(tree), env, exits.Namer(namer.taken), act, wrt,
+    last = reverse.Reverse(clone(tree), env, exits.Namer(namer.taken), act, wrt,
                            parsed.filename, shapes=known, param_kinds=param_kinds)
     first = run("reverse", last.run)
     run("calls in place", sharing.check_calls_in_place, first, last.primal_length,

@@ -39,13 +39,12 @@ reverse; a ``for`` whose adjoint needs only its index runs over
 ``reversed(range(...))``. An ``if`` reuses its (recorded) condition. Writes
 into arrays save the overwritten element when the adjoint reads the array.
 """
-import copy
 
 import gast
 
 from srcad.errors import InternalError, TransformError
 from srcad.transforms import exits, refusal, sharing, symmetric, template, variants, zero_guards
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import clone, walk
 from srcad.transforms.broadcasting import BroadcastCotangents, KnownUnbroadcast
 from srcad.transforms.fields import FieldGradients
 from srcad.transforms.item_writes import ItemWrites
@@ -198,7 +197,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
         adjoint = head + adjoint
         check = _assign(checked, rt_call(self.env, "grad_seed", _load(seed),
                                          _load(value.id) if isinstance(value, gast.Name)
-                                         else copy.deepcopy(value)))
+                                         else clone(value)))
         inits = self.inits(None) + self.field_inits()
         results = []
         for p in self.wrt:

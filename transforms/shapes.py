@@ -177,7 +177,7 @@ def _unified(fn, table, namespace, int_indices):
         a, b = (_atom(x, table, int_indices) for x in pair)
         if not (a and b and a[0] == "array" and b[0] == "array"):
             continue
-        for x, y in zip(reversed(_axes(a)), reversed(_axes(b))):
+        for x, y in zip(reversed(_axes(a)), reversed(_axes(b)), strict=False):
             if x not in (None, 1) and y not in (None, 1) and find(x) != find(y):
                 parent[find(x)] = find(y)
     if not parent:

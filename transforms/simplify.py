@@ -24,12 +24,11 @@ After::
 - ``c = c + 0.0``-style no-ops and copies of a name to itself go;
 - assignments to names nobody reads, of values without side effects, go.
 """
-import copy
 
 import gast
 
 from srcad.transforms import dead_stores, negations
-from srcad.transforms.blocks import accumulation as _accumulation, counts, \
+from srcad.transforms.blocks import accumulation as _accumulation, clone, counts, \
     each_block as _each_block, loads as _loads, stores as _stores, walk
 
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List,
@@ -451,7 +450,7 @@ class _Unshare(gast.NodeTransformer):
 
     def visit(self, node):
         if id(node) in self.seen:
-            return copy.deepcopy(node)
+            return clone(node)
         self.seen.add(id(node))
         return super().visit(node)
 

@@ -13,7 +13,6 @@ accumulates each term into the operand's cotangent.
 """
 import ast
 import builtins
-import copy
 import inspect
 import textwrap
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 import gast
 
 from srcad.errors import InternalError, TransformError
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _const, _load
 
 
@@ -82,9 +81,6 @@ class _Fold(gast.NodeTransformer):
             return gast.copy_location(gast.Constant(value=op(a.value, b.value), kind=None), node)
         return node
 
-
-def clone(node):
-    return copy.deepcopy(node)
 
 
 def constant_node(value, env, hint):
