@@ -14,11 +14,12 @@ if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["auto", "numba"])
-def test_fuzz_slice_on_the_numba_backend(backend, monkeypatch):
+@pytest.mark.parametrize("backend, seed", [("auto", 1), ("numba", 0)])
+def test_fuzz_slice_on_the_numba_backend(backend, seed, monkeypatch):
+    """Each backend setting on programs of its own seed: 24 programs in all."""
     monkeypatch.setenv("SRCAD_BACKEND", backend)      # the workers inherit it
-    summary = run_campaign(0, 24, jobs=2, size=0.6, quick=True)
+    summary = run_campaign(seed, 12, jobs=2, size=0.6, quick=True)
     lines = []
     report(summary, out=lines.append)
-    assert summary.status["valid"] >= 12, "\n".join(lines)
+    assert summary.status["valid"] >= 6, "\n".join(lines)
     assert not summary.failed, "\n".join(lines)

@@ -25,6 +25,8 @@ After::
 - assignments to names nobody reads, of values without side effects, go.
 """
 
+from collections import Counter
+
 import gast
 
 from srcad.transforms import dead_stores, negations
@@ -197,10 +199,12 @@ def _dead_tail(stmts, live_after):
 
 
 def _dead(fn):
+    """Drop pure assignments to names nothing reads, until none is left (a dropped
+    statement's reads no longer count)."""
+    used = Counter(_loads(fn))
     changed = True
     while changed:
         changed = False
-        used = set(_loads(fn))
         for node in walk(fn):
             for field in ("body", "orelse"):
                 stmts = getattr(node, field, None)
@@ -209,9 +213,10 @@ def _dead(fn):
                 keep = []
                 for s in stmts:
                     if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                            and s.targets[0].id not in used and isinstance(s.value, _PURE) \
+                            and not used[s.targets[0].id] and isinstance(s.value, _PURE) \
                             and not isinstance(s.value, gast.Subscript):
                         changed = True
+                        used.subtract(_loads(s))
                         continue
                     keep.append(s)
                 if len(keep) != len(stmts):
