@@ -18,14 +18,14 @@ JOBS ?= 2
 test: $(STAMP)
 	$(PY) -m compileall -q srcad transforms tests bench
 	SRCAD_REQUIRE_DASK=1 SRCAD_REQUIRE_NUMBA=1 $(PY) -m pytest -q -p no:cacheprovider \
-		-n $(JOBS) --dist load tests
+		-n $(JOBS) --dist worksteal tests
 
 # the whole suite again with the numba backend as the process default ("auto": numba where
 # it compiles, the NumPy backend elsewhere; its fallback warnings are not failures here)
 test-numba: $(STAMP)
 	$(PY) -m compileall -q srcad transforms tests bench
 	SRCAD_BACKEND=auto SRCAD_REQUIRE_NUMBA=1 $(PY) -m pytest -q -p no:cacheprovider \
-		-n $(JOBS) --dist load -W "ignore:srcad:RuntimeWarning" tests
+		-n $(JOBS) --dist worksteal -W "ignore:srcad:RuntimeWarning" tests
 
 demo: $(STAMP)
 	$(PY) bench/demo.py

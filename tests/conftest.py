@@ -57,8 +57,9 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(session, config, items):
     """The tests marked ``slow`` run first (a stable sort: otherwise in file order). Under
-    ``pytest-xdist --dist load`` the first tests are dealt to the workers in turn, so the long
-    ones start early on both workers instead of one worker ending alone on them."""
+    ``pytest-xdist`` the first tests are dealt to the workers in turn (``--dist worksteal``
+    then evens out the rest), so the long ones start early on both workers instead of one
+    worker ending alone on them."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
