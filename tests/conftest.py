@@ -51,6 +51,20 @@ ATOL = 1e-7     # times (1 + size of the output); central differences lose ~1e-1
 
 # --------------------------------------------------------------------------- pytest setup
 
+def need_numba():
+    """Skip the calling test module when the numba extra is not installed (``make test``
+    installs it and sets SRCAD_REQUIRE_NUMBA=1: there a missing numba is an error)."""
+    if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":
+        pytest.importorskip("numba", reason="the numba extra is not installed: "
+                                            "pip install -e '.[test,numba]'")
+
+
+@pytest.fixture
+def numba_default(monkeypatch):
+    """numba as the process default backend (SRCAD_BACKEND=numba) for one test."""
+    monkeypatch.setenv("SRCAD_BACKEND", "numba")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a long test (end to end, subprocesses, campaigns)")
 

@@ -7,22 +7,14 @@ the entry itself (the core does not box it again), and an accumulated gradient
 (``unbroadcast_into``) compiles. Every result is checked against central differences
 and against the NumPy backend to rounding; float32 stays float32.
 """
-import os
 
 import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check
+from conftest import fd_check, need_numba
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed: "
-                                        "pip install -e '.[test,numba]'")
-
-
-@pytest.fixture
-def numba_default(monkeypatch):
-    monkeypatch.setenv("SRCAD_BACKEND", "numba")
+need_numba()
 
 
 def two_arrays(x, y):

@@ -6,22 +6,13 @@ in the reverse loop (transforms/numba_replay.py); everything else is still recor
 Gradients are checked against central differences and against the NumPy backend.
 """
 import math
-import os
 
 import numpy as np
-import pytest
 
 import srcad
-from conftest import fd_check
+from conftest import fd_check, need_numba
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed: "
-                                        "pip install -e '.[test,numba]'")
-
-
-@pytest.fixture
-def numba_default(monkeypatch):
-    monkeypatch.setenv("SRCAD_BACKEND", "numba")
+need_numba()
 
 
 def pairs(x):

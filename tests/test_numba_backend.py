@@ -14,21 +14,14 @@ import pytest
 
 import srcad
 from srcad import backends
-from conftest import fd_check, fd_check_forward
+from conftest import fd_check, fd_check_forward, need_numba
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed: "
-                                        "pip install -e '.[test,numba]'")
+need_numba()
 
 HERE = os.path.basename(__file__)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "bench"))
 import workloads  # noqa: E402
-
-
-@pytest.fixture
-def numba_default(monkeypatch):
-    monkeypatch.setenv("SRCAD_BACKEND", "numba")
 
 
 def _line(fn, text):

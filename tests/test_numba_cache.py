@@ -16,9 +16,9 @@ import pytest
 
 import srcad
 from srcad import cache as disk
+from conftest import need_numba
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed")
+need_numba()
 
 
 def damped(k, c):

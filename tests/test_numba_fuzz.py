@@ -2,15 +2,13 @@
 where it compiles, the NumPy code where it refuses): no WRONG and no CRASH outcome.
 The whole profile on both backends: ``SRCAD_BACKEND=numba python -m pytest
 tests/fuzz/test_fuzz_quick.py`` (0 WRONG, 0 CRASH when this was written)."""
-import os
 
 import pytest
 
 from tests.fuzz.campaign import report, run_campaign
+from conftest import need_numba
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed: "
-                                        "pip install -e '.[test,numba]'")
+need_numba()
 
 
 @pytest.mark.slow

@@ -5,17 +5,15 @@ None, so the record stores a stand-in there (the reverse loop reads a restored i
 only on the paths that assigned it). Checked against central differences with the
 numba backend as the process default, and against the NumPy backend.
 """
-import os
 
 import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check
+from conftest import fd_check, need_numba
 from test_catalogue import loop_continue as skips_some
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed")
+need_numba()
 
 
 def counts_in_a_branch(x):

@@ -2,17 +2,14 @@
 (where the backend pays), checked against central differences and against the NumPy
 backend, and compiled by numba (not refused)."""
 import math
-import os
 
 import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check, fd_check_forward
+from conftest import fd_check, fd_check_forward, need_numba
 
-if os.environ.get("SRCAD_REQUIRE_NUMBA") != "1":     # `make test` installs and requires it
-    pytest.importorskip("numba", reason="the numba extra is not installed: "
-                                        "pip install -e '.[test,numba]'")
+need_numba()
 
 # (name, body of the loop over u = x[i], y = w: the term added to s, domain of x)
 RULES = [
