@@ -4,6 +4,9 @@ Values that are arithmetic (no division) on the loop index, recorded items, arra
 written and values set once before every loop are replayed from the primal statements
 in the reverse loop (transforms/numba_replay.py); everything else is still recorded.
 Gradients are checked against central differences and against the NumPy backend.
+The functions return the square of their sum: the reverse sweep reads the sum, so it
+stays a loop of its own (a plain sum's adjoint runs inside the primal loop instead:
+tests/test_numba_fuse.py).
 """
 import math
 
@@ -25,7 +28,7 @@ def pairs(x):
             r2 = dx * dx + dy * dy + 0.5
             s = 1.0 / (r2 * r2)
             e = e + s * s - math.exp(-r2)
-    return e
+    return e * e
 
 
 def carried(x):
@@ -38,7 +41,7 @@ def carried(x):
         b = a * a + 0.1
         e = e + b * b
         s = s * 1.1
-    return e
+    return e * e
 
 
 def scaled(x, c):
@@ -48,7 +51,7 @@ def scaled(x, c):
     for i in range(x.shape[0]):
         u = x[i] * k - c
         e = e + math.sin(u) * u
-    return e
+    return e * e
 
 
 def _agree(fn, wrt, args):

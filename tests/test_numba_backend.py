@@ -55,6 +55,12 @@ def pair_energy(x):
     return e
 
 
+def pair_energy_squared(x):
+    """The reverse sweep reads the sum: it keeps its records (see test_numba_fuse.py)."""
+    e = pair_energy(x)
+    return e * e
+
+
 def fixed_point(p):
     x = 1.0
     step = 1.0
@@ -122,7 +128,7 @@ def test_the_bench_workloads_agree_with_the_hand_gradients():
 
 
 def test_records_are_typed_arrays_sized_by_the_range(rng):
-    f = srcad.differentiate(pair_energy, backend="numba")
+    f = srcad.differentiate(pair_energy_squared, backend="numba")
     text = f.source("grad", rng.uniform(0, 3, (5, 2)))
     assert "append" not in text and "reversed(" not in text
     assert "_rt.reserve(" in text and "_rt.trips(" in text       # the range's trip count

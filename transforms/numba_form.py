@@ -63,7 +63,7 @@ import builtins
 import gast
 import numpy as np
 
-from srcad.transforms import numba_replay
+from srcad.transforms import numba_fuse, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
@@ -480,6 +480,8 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
                                         decorator_list=[], returns=None, type_comment=None),
                        is_builtin, taken)
     new_body = records.prologue() + records.block(body)
+    if seed_param is not None:          # a reverse sweep that may run inside its loop
+        new_body = numba_fuse.fuse(new_body)
     core_name = records.fresh(f"{fn.name}_core")
     returned = returned_outs(new_body, slots, out_of, namespace, aliases)
     if returned:
