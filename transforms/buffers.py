@@ -195,10 +195,11 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                     and shape[0] == "array" \
                     and param_kinds.get(shape[1]) == "array":
                 owner = shape[1]
-                # operands dying here give their buffers back first (ufuncs allow out == in)
+                # operands dying here give their buffers back first (ufuncs allow out == in),
+                # each to the pool of its own shape (a broadcast operand's is not the result's)
                 for a in args:
                     if isinstance(a, gast.Name) and a.id in taken and last_use.get(a.id) == k:
-                        free.setdefault(owner, []).append(taken.pop(a.id))
+                        free.setdefault(shapes(a.id)[1], []).append(taken.pop(a.id))
                 target = None
                 if name in results and results[name] in array_params \
                         and shapes(results[name]) == shape and last_use.get(name) == len(body) - 1:

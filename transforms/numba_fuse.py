@@ -248,6 +248,7 @@ class _Plan:
                 value = st.value if isinstance(st, gast.Assign) else st
                 needed |= _read(_seed_of(value) or value) & bound_in
         moved = set()
+        in_nest = {n.id for n in walk(nest) if isinstance(n, gast.Name)}
         for st in code:
             if id(st) not in self.moved_at:
                 continue
@@ -255,7 +256,7 @@ class _Plan:
                     and _name(st.targets[0])):
                 return False
             reads = _read(_seed_of(st.value) or st.value)
-            if reads & (primal_bound | records) or st.targets[0].id in primal_bound | records:
+            if reads & (primal_bound | records) or st.targets[0].id in in_nest | records:
                 return False
             moved.add(st.targets[0].id)
         staying = [st for st in code if id(st) not in self.moved_at]

@@ -17,6 +17,7 @@ import numpy as np
 H = 1e-3            # the largest step
 RTOL = 1e-6         # relative to the entry and to the largest entry of the Jacobian
 UNSTABLE = 1e-5     # extrapolations disagreeing by more than this (relative) -> discard
+SMALL = 1e-6        # the step of the check that the extrapolated slope is the local one
 
 
 class Unusable(Exception):
@@ -130,6 +131,16 @@ class Reference:
         limit = UNSTABLE * (np.abs(self.J) + self.jscale) + 1e-9 * (1.0 + self.fscale)
         if np.any(self.unc > limit) or not np.all(np.isfinite(self.J)):
             raise Unusable("finite differences unstable at this point")
+        # a function that turns faster than the steps above resolve (sin of a value that
+        # moves 10^5 times faster than its input) can extrapolate to a consistent wrong
+        # slope: one small step along a fixed direction must agree
+        v = np.cos(np.arange(1.0, self.x0.size + 1.0) * 1.7)
+        small = (self.evaluate(self.x0 + SMALL * v) - self.evaluate(self.x0 - SMALL * v)) \
+            / (2 * SMALL)
+        want = self.J @ v
+        if np.any(np.abs(small - want) > 1e-2 * (np.abs(want) + self.jscale * np.sum(np.abs(v)))
+                  + 1e-5 * (1.0 + self.fscale)):
+            raise Unusable("finite differences unstable at this point (a small step disagrees)")
 
     def evaluate(self, vec):
         try:

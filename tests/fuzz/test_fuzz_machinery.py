@@ -77,6 +77,27 @@ def test_a_jump_inside_the_step_is_discarded():
     assert result.status == "discarded", result
 
 
+def test_a_slope_the_steps_cannot_resolve_is_discarded():
+    # sin of a value that moves 10^5 times faster than x: the three extrapolation steps
+    # agree on a slope that is not the function's (srcad and other AD tools agree on
+    # the true one); one small step shows it
+    source = ("import numpy as np\n\n\ndef f(x):\n"
+              "    return np.sum(np.sin(1.0e5 * x * x))\n")
+    result = check_program(_program(source, "(np.array([0.31, -0.2]),)"), only=("grad",))
+    assert result.status == "discarded", result
+
+
+def test_an_overflow_on_the_way_makes_the_program_invalid():
+    # cosh(40.0 ** 2) is inf and x / inf a clean 0: the value is finite, the chain rule
+    # meets 0 * inf
+    source = ("import numpy as np\n\n\ndef f(x):\n"
+              "    return np.sum(x / np.cosh(1600.0 * x * x)) + np.sum(x)\n")
+    result = check_program(_program(source, "(np.array([1.0, 0.5]),)"), only=("grad",))
+    assert result.status == "invalid" and "overflow" in result.note, result
+    fine = check_program(_program(source, "(np.array([0.01, 0.02]),)"), only=("grad",))
+    assert fine.status == "valid" and fine.outcomes["grad"][0] == "ok", fine
+
+
 def test_a_refusal_is_counted_by_class():
     source = ("import numpy as np\n\n\ndef f(x):\n    try:\n        y = x * 2.0\n"
               "    except ValueError:\n        y = x\n    return np.sum(y)\n")

@@ -1,0 +1,63 @@
+"""Found by ``make fuzz`` (seed 0, 10,000 programs), shrunk.
+
+A work buffer given back by an operand that dies at a ufunc went to the pool of the
+result's shape, not of its own: ``t5_bar = t8_bar * h1_t`` (t5_bar shaped like x,
+h1_t like y and broadcast against it) then wrote into h1_t's buffer, which has y's
+shape (ValueError: non-broadcastable output operand). With equal shapes at run time
+the same plan would have been right, so the error was loud, not a wrong number.
+
+The other findings of that run were the oracle's: a program whose value turns 10^5
+times faster than its input (sin of a large, fast-moving value) extrapolated
+central differences to a consistent wrong slope, and an overflow on the way (cosh
+of 1776 is inf; 1 / inf is a clean 0) left a finite value whose chain rule meets
+0 * inf (NaN, as it is in other AD tools). The oracle now checks one small step and
+treats an overflowing plain call as invalid; tests/fuzz/test_fuzz_machinery.py has
+those checks.
+"""
+import numpy as np
+import pytest
+
+import srcad
+from tests.fuzz.generate import Program
+from tests.fuzz.run import MODES, check_program
+
+BROADCAST_OPERAND = '''\
+import numpy as np
+
+def h1(a1, n_):
+    return np.tanh(a1)
+
+def f(x, y):
+    t1 = (np.full((x.shape[0], 3), 1.0), (x + x) * h1(y, x.shape))
+    return np.sum(t1)
+'''
+ARGS = ('(np.array([[-0.97448, 0.67017, -0.5205], [0.17808, -0.5304, -0.98659], '
+        '[-0.83152, -0.16724, 0.03139]]), np.array([0.09484, -0.8344, -0.17446]))')
+
+
+# every mode but the vector-mode forward Jacobian, which does not take the sum of this
+# tuple yet (a zero tangent of its first item lacks the directions' axis: a ValueError)
+MODES = [m for m in MODES if m != "jac_fwd"]
+
+
+@pytest.mark.parametrize("wrt", [("x",), ("y",), ("x", "y")])
+def test_a_dying_broadcast_operand_gives_its_buffer_to_its_own_shape(wrt):
+    program = Program(source=BROADCAST_OPERAND, args=ARGS, args2=ARGS, wrt=wrt, scalar=True,
+                      second_order=True)
+    result = check_program(program, only=MODES)
+    assert result.status == "valid", result.note
+    assert all(o[0] in ("ok", "n/a") for o in result.outcomes.values()), result.outcomes
+    assert sum(o[0] == "ok" for o in result.outcomes.values()) >= 8, result.outcomes
+
+
+def test_the_buffer_goes_to_an_array_of_its_own_shape(tmp_path):
+    path = tmp_path / "operand.py"
+    path.write_text(BROADCAST_OPERAND)
+    scope = {}
+    exec(compile(path.read_text(), str(path), "exec"), scope)
+    x, y = eval(ARGS, {"np": np})
+    text = srcad.source(scope["f"], x, y, kind="grad")
+    product = next(line for line in text.splitlines() if "t5_bar = " in line)
+    work = product.split("out=")[1].rstrip(")")
+    taken = next(line for line in text.splitlines() if line.strip().startswith(work + " ="))
+    assert "x.shape" in taken, (product, taken)
