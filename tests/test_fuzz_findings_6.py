@@ -6,6 +6,12 @@ h1_t like y and broadcast against it) then wrote into h1_t's buffer, which has y
 shape (ValueError: non-broadcastable output operand). With equal shapes at run time
 the same plan would have been right, so the error was loud, not a wrong number.
 
+A ``while`` whose test reads a name through an ``if`` expression (``(r1 if y > 0.29
+else r1) < 1.8``), the name changed in the body: the test is evaluated before the loop
+and again at the end of its body, and the two evaluations shared the name's nodes, so
+renaming the second one renamed the first: it read the body's version, unbound on the
+first trip (UnboundLocalError).
+
 The other findings of that run were the oracle's: a program whose value turns 10^5
 times faster than its input (sin of a large, fast-moving value) extrapolated
 central differences to a consistent wrong slope, and an overflow on the way (cosh
@@ -61,3 +67,32 @@ def test_the_buffer_goes_to_an_array_of_its_own_shape(tmp_path):
     work = product.split("out=")[1].rstrip(")")
     taken = next(line for line in text.splitlines() if line.strip().startswith(work + " ="))
     assert "x.shape" in taken, (product, taken)
+
+
+WHILE_TEST_TWICE = '''\
+import numpy as np
+
+def f(x, y):
+    s = 0.0
+    for i2, r1 in enumerate(x):
+        k1 = 0
+        while k1 < 2 and (r1 if y > 0.29 else 2.0 * r1) < 1.8:
+            k1 += 1
+            r1 *= 1.0 + 0.3 * np.tanh(y * r1)
+        s = s + r1 * r1
+    return s
+'''
+
+
+@pytest.mark.parametrize("y", ["0.2", "0.4"])
+def test_a_while_test_evaluated_before_and_inside_the_loop_reads_each_time_its_name(y):
+    # normalize wrote the test twice (before the loop, at the end of its body) sharing the
+    # name nodes, and the SSA renaming for the end of the body also renamed the first
+    # evaluation: it read r1's in-loop version (UnboundLocalError on the first trip)
+    program = Program(source=WHILE_TEST_TWICE, args=f"(np.array([0.3, -0.7, 1.1]), {y})",
+                      args2=f"(np.array([0.3, -0.7, 1.1, 0.2]), {y})", wrt=("x", "y"),
+                      scalar=True, second_order=True)
+    result = check_program(program)
+    assert result.status == "valid", result.note
+    assert all(o[0] in ("ok", "n/a") for o in result.outcomes.values()), result.outcomes
+    assert sum(o[0] == "ok" for o in result.outcomes.values()) >= 8, result.outcomes

@@ -8,7 +8,7 @@ A mixin of ``normalize.Normalizer``: it uses the normalizer's ``atom``, ``block`
 """
 import gast
 
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.parse import MISSING
 
@@ -138,7 +138,9 @@ class Loops:
         self.emit(_assign(cond, self.simple(s.test)), s)
         new_body = self.block(body)
         saved, self.out = self.out, new_body
-        self.emit(_assign(cond, self.simple(s.test)), s)
+        # the test again, from a copy: the two evaluations must not share nodes (a later
+        # pass renaming a name in one would rename it in the other)
+        self.emit(_assign(cond, self.simple(clone(s.test))), s)
         if brk is not None:
             self.emit(gast.If(test=self.atom(brk.test), body=[gast.Break()], orelse=[]))
         self.out = saved
