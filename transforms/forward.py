@@ -39,6 +39,9 @@ from srcad.transforms.reverse import _store, check_discarded_call, rt_call, sequ
 from srcad.transforms.rules import registry
 
 
+# modules whose functions read a tuple or list item by item, never as one array
+_ITEMWISE = ("builtins", "math", "operator", "functools")
+
 class Forward:
     def __init__(self, fn, env, namer, activity, wrt, filename, vector=False, shapes=None):
         self.fn = fn
@@ -51,6 +54,7 @@ class Forward:
         self.wrt = list(wrt)
         self.filename = filename
         self.vector = vector
+        self.sequences = set()      # names bound to a tuple or list literal
         self.shapes = shapes or {}
         # Outside vector mode and outside loops, a tangent may stay a value that merely
         # broadcasts to its primal's shape (``-m_dot`` for ``xs - m``): the names in
@@ -179,6 +183,7 @@ class Forward:
             if base is not None:
                 tan = rt_call(self.env, "tangent_attr", base, value.value, _const(value.attr))
         elif isinstance(value, (gast.Tuple, gast.List)):
+            self.sequences.add(name)
             elts = [self.tangent_of(e) or rt_call(self.env, "zero_tangent", e)
                     for e in value.elts]
             tan = type(value)(elts=elts, ctx=gast.Load())
@@ -203,6 +208,19 @@ class Forward:
             raise TransformError(f"the forward rule for `{name}` does not support vector mode",
                                  **self.where(s))
         exp = template.expand(rule, call, [y], self.env, self.namer, self.where(s))
+        if self.vector and getattr(target, "__module__", None) not in _ITEMWISE \
+                and any(isinstance(a, gast.Name) and a.id in self.sequences
+                        and self.tangent_of(a) is not None
+                        for a in call.args + [k.value for k in call.keywords]) \
+                and not any(isinstance(n, gast.Name) and n.id.startswith("seq_")
+                            for _, t in exp.terms for n in walk(t)):
+            # its tangent is a sequence of (directions, ...) arrays: read as one array it
+            # would have the items' axis before the directions'. Python's own functions
+            # (sum, max) take the items one by one, and the rules written for sequences
+            # (stack, concatenate, array: their seq_* kernels) take it; `jacobian` pushes
+            # one direction at a time through the others
+            raise TransformError(f"in vector mode, `{name}` of a tuple or list of varied "
+                                 f"values is not supported", **self.where(s))
         refusal.uncovered_error(exp, self.is_active, target, self.where(s))
         if not self.vector:
             drop = _DropVectorHelpers(self, keep_broadcast=self.loops > 0)
