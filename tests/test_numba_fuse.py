@@ -153,6 +153,8 @@ def test_the_fused_loop_adds_into_the_gradient_after_the_primal_statements(rng):
     loop = core.index("\n    for i in range")
     assert core.index("seed2 = seed") < loop < core.index("_rt.grad_seed(seed, e2)")
     assert core.count("dx = t") == 1                               # no replay: the value is there
+    code = [line for line in core.splitlines() if not line.strip().startswith("#")]
+    assert sum(" / " in line for line in code) == 1     # the adjoint multiplies by s6 = 1 / r6
 
 
 def test_a_branch_inside_the_sum(rng, numba_default):

@@ -322,6 +322,7 @@ class _Plan:
     def _rewrite(self):
         body, records = self.body, self._record_names()
         adjoint = [s for s in self.levels[-1].rest if id(s) not in self.drop]
+        _Reciprocals(self.stable).visit(gast.Module(body=adjoint, type_ignores=[]))
         innermost = self.loops[-1]
         first = next(iter(self.pushed[-1].values()))
         at = innermost.body.index(first)
@@ -344,6 +345,30 @@ class _Plan:
         if out is None:
             return None
         return out[:-1] + moved + out[-1:] + staying + body[self.r_at + 1:]
+
+
+class _Reciprocals(gast.NodeTransformer):
+    """``e / d`` -> ``e * q`` in the adjoint when the primal trip has ``q = 1.0 / d`` (both
+    bound once before the push): a division is several multiplications' time, and
+    the reverse rule of ``1.0 / d`` divides by ``d`` again."""
+
+    def __init__(self, stable):
+        self.inverse = {}
+        for name, st in stable.items():
+            v = getattr(st, "value", None)
+            if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Div) \
+                    and isinstance(v.left, gast.Constant) and v.left.value == 1.0 \
+                    and _name(v.right) and v.right.id in stable:
+                self.inverse[v.right.id] = name
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, gast.Div) and _name(node.right) \
+                and node.right.id in self.inverse:
+            return gast.BinOp(left=node.left, op=gast.Mult(),
+                              right=gast.Name(id=self.inverse[node.right.id], ctx=gast.Load(),
+                                              annotation=None, type_comment=None))
+        return node
 
 
 def _seed_of(v):
