@@ -505,6 +505,10 @@ def tangent_setitem(t, x, idx, v, vector, value=None):
         t = np.zeros(shape, dtype=np.result_type(x.dtype, np.float32))
     elif np.shape(t) != shape or not isinstance(t, np.ndarray):
         t = np.array(np.broadcast_to(t, shape), dtype=np.result_type(t, x.dtype, np.float32))
+    else:
+        # written into a copy: another tangent may be a view of this one (the tangent of
+        # `x.T + 1.0` is the tangent of `x.T`, a view) where the primal values are not
+        t = t.copy()
     if lead:            # vector mode; with no axis of directions anywhere (a tangent made
         # full from a zero), the tangent is the same for every direction: set it as is
         idx = (slice(None),) + (idx if isinstance(idx, tuple) else (idx,))

@@ -152,3 +152,34 @@ def test_a_reduction_of_a_tuple_in_one_forward_pass_for_all_columns(name, n_args
             got = srcad.jacobian(fn, wrt=wrt, mode=mode)(*args)
             np.testing.assert_allclose(np.reshape(got, want.shape), want, rtol=1e-6,
                                        atol=1e-8, err_msg=f"{name} {mode} wrt {wrt}")
+
+
+TANGENT_VIEW = '''\
+import numpy as np
+
+def h1(a1, a2):
+    return a1 + 1.0
+
+def f(x):
+    w1 = np.sum(x, axis=0, keepdims=True)
+    v1 = h1(w1.T, 2.0)
+    w1[0:1] = np.sum(v1)
+    return np.sum(v1)
+'''
+
+
+def test_a_write_into_an_array_leaves_the_tangents_of_values_made_before_it():
+    # found by make fuzz seed 0 on the final code of this round (program 5390), older than
+    # it: the tangent of `w1.T + 1.0` is the tangent of `w1.T`, a view of w1's tangent,
+    # and the item write into w1 updated w1's tangent in place, so v1's tangent changed
+    # with it (jvp 6.34 where finite differences give 2.11); the primal v1 is a new array
+    x = '(np.array([[0.854, 0.88119, -0.87164], [-0.18461, -0.12786, -0.96586], ' \
+        '[-0.43848, -0.46663, 0.63616]]),)'
+    program = Program(source=TANGENT_VIEW, args=x, args2=x, wrt=("x",), scalar=True,
+                      second_order=True)
+    result = check_program(program)
+    assert result.status == "valid", result.note
+    assert all(o[0] in ("ok", "n/a", "refused") for o in result.outcomes.values()), \
+        result.outcomes                 # (second derivatives refuse the write: documented)
+    for mode in ("grad", "pullback", "jvp", "jac_fwd", "jac_rev"):
+        assert result.outcomes[mode][0] == "ok", result.outcomes
