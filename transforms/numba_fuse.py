@@ -357,7 +357,8 @@ class _Reciprocals(gast.NodeTransformer):
         for name, st in stable.items():
             v = getattr(st, "value", None)
             if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Div) \
-                    and isinstance(v.left, gast.Constant) and v.left.value == 1.0 \
+                    and isinstance(v.left, gast.Constant) and type(v.left.value) is float \
+                    and v.left.value == 1.0 \
                     and _name(v.right) and v.right.id in stable:
                 self.inverse[v.right.id] = name
 
