@@ -183,3 +183,40 @@ def test_a_write_into_an_array_leaves_the_tangents_of_values_made_before_it():
         result.outcomes                 # (second derivatives refuse the write: documented)
     for mode in ("grad", "pullback", "jvp", "jac_fwd", "jac_rev"):
         assert result.outcomes[mode][0] == "ok", result.outcomes
+
+
+
+ZERO_INTO_RESHAPE = '''\
+import numpy as np
+
+def f(x):
+    for i1 in range(len(x)):
+        w1 = np.array(np.sum(x) * np.ones((3, 3)))
+        if np.mean(x) > 50.0:
+            return np.sum(w1)
+        w1[1] += MOVE
+    v1 = (np.sum(x) * np.ones((3, 3))).max(axis=1)
+    return np.mean(v1 * v1)
+'''
+
+
+@pytest.mark.parametrize("move", [
+    "np.ravel(np.sum(w1) * np.ones((1, 3)))",
+    "np.squeeze(np.sum(w1) * np.ones((1, 3)))",
+    "np.reshape(np.sum(w1) * np.ones((3, 1)), 3)",
+    "np.transpose(np.sum(w1) * np.ones((3, 1)))[0]",
+    "(np.ones((3, 2)) @ (np.sum(w1) * np.ones(2)))",
+])
+def test_a_gradient_zero_on_one_path_reaches_a_reshape_as_an_array(move):
+    # found by a fuzz run of seed 5 (program 993), shrunk: w1's cotangent is the zero 0.0
+    # at the top of each reverse trip, and so is the item `take_cot` takes from it; the
+    # guard that makes it an array before the reshape was dropped because w1_bar is
+    # guarded after another of its bindings (ValueError: cannot reshape array of size 1
+    # into shape (1,3), in every reverse mode)
+    x = "(np.array([0.31, -0.72, 0.45]),)"
+    program = Program(source=ZERO_INTO_RESHAPE.replace("MOVE", move), args=x, args2=x,
+                      wrt=("x",), scalar=True, second_order=True)
+    result = check_program(program)
+    assert result.status == "valid", result.note
+    for mode in ("grad", "grad_out", "value_and_grad", "pullback", "jac_rev", "jvp"):
+        assert result.outcomes[mode][0] == "ok", result.outcomes

@@ -12,8 +12,9 @@ rule that is not elementwise and whose result may be an array::
 
 and ``prune`` (after simplify) drops the guards whose cotangent is never
 zero: only names assigned ``0.0``, an item of a structured cotangent
-(``_rt.index_cot`` and friends), or an expression of such names keep one (a
-guarded name is read by its rule only, after the guard: it counts as dense).
+(``_rt.index_cot`` and friends), or an expression of such names keep one. A
+name read after its guard, or after another helper that gives an array, in
+the same block and with no other binding between, counts as dense there.
 """
 import operator
 
@@ -57,24 +58,45 @@ def _is_guard(s):
         and s.value.args[0].id == s.targets[0].id
 
 
+def _assignments(stmts, out):
+    """``(name, value, dense)`` for each ``name = value`` under ``stmts``: ``dense`` holds
+    the names whose last binding before it in its own block is a guard or another dense
+    helper (a guarded name read after its guard is an array, wherever else it is 0.0)."""
+    dense = set()
+    for s in stmts:
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name):
+            name = s.targets[0].id
+            out.append((name, s.value, frozenset(dense)))
+            if _helper(s.value) in _DENSE:
+                dense.add(name)
+            else:
+                dense.discard(name)
+            continue
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                _assignments(inner, out)
+        dense -= blocks.stores(s)
+    return out
+
+
 def _may_be_zero(fn, cotangents):
     """Names whose value may be the zero cotangent 0.0 (over-approximated)."""
-    assigns = [(n.targets[0].id, n.value) for n in walk(fn)
-               if isinstance(n, gast.Assign) and isinstance(n.targets[0], gast.Name)]
-    guarded = {n.targets[0].id for n in walk(fn) if _is_guard(n)}   # read after it
+    assigns = _assignments(fn.body, [])
     zero = set()
-    for name, value in assigns:
-        if _helper(value) in _MAY_BE_ZERO or name in cotangents and (
+    for name, value, _ in assigns:
+        if any(_helper(n) in _MAY_BE_ZERO for n in walk(value)) or name in cotangents and (
                 isinstance(value, gast.Constant) and value.value == 0
                 or isinstance(value, gast.Subscript)):
             zero.add(name)
     changed = True
     while changed:
         changed = False
-        for name, value in assigns:
+        for name, value, dense in assigns:
             if name in zero or _helper(value) in _DENSE:
                 continue
-            if any(isinstance(n, gast.Name) and n.id in zero and n.id not in guarded
+            if any(isinstance(n, gast.Name) and n.id in zero and n.id not in dense
                    for n in walk(value)):
                 zero.add(name)
                 changed = True
