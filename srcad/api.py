@@ -26,6 +26,7 @@ from srcad.errors import InternalError, TransformError
 from srcad.seeds import GradSeed
 from srcad.signature import (describe, fields_of, is_numeric, param_kinds, signature_of,
                              struct_layouts, struct_types)
+from srcad.transforms.blocks import clone
 from srcad.transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -278,18 +279,25 @@ class Differentiable:
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         if backend != "numpy":
+            # numba's lowering rewrites the tree: the NumPy function it may fall back to is
+            # made from a copy (not transformed again)
+            tree = clone(gen.tree)
             fn = numba_backend.build(self, kind, gen, header, key,
-                                     lambda: self._compile(kind, sig, args, "numpy"))
+                                     lambda: self._numpy_fn(tree, gen.env, params, header))
         else:
-            text = codegen.to_source(gen.tree, params, header)
-            fn = codegen.load(text, gen.env.namespace, self.base_fn.__globals__,
-                              self.fn.__qualname__)
-            fn.__srcad_text__ = text
+            fn = self._numpy_fn(gen.tree, gen.env, params, header)
         fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)
         record = entry_of(gen.env, params)
         if record is not None and (backend == "numpy" or hasattr(fn, "__srcad_entry__")):
             disk.store(key, dict(record, source=fn.__srcad_text__,
                                  **getattr(fn, "__srcad_entry__", {})))
+        return fn
+
+    def _numpy_fn(self, tree, env, params, header):
+        """The NumPy backend's function of the generated ``tree``."""
+        text = codegen.to_source(tree, params, header)
+        fn = codegen.load(text, env.namespace, self.base_fn.__globals__, self.fn.__qualname__)
+        fn.__srcad_text__ = text
         return fn
 
     def _inner_guards(self, args):

@@ -173,8 +173,10 @@ class Guarded:
         except Exception as exc:
             if not _compiling(exc):
                 raise
-            self.entry = _switch(self, exc)
-            return self.entry(*args)
+            refused = exc
+        # outside the handler: an error of the NumPy function is not chained to numba's
+        self.entry = _switch(self, refused)
+        return self.entry(*args)
 
 
 def _compiling(exc):

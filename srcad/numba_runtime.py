@@ -18,6 +18,7 @@ import math
 import numba
 import numpy as np
 from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from srcad import numba_cache, seeds
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
@@ -175,8 +176,8 @@ def unbroadcast(g, x):
 
 @overload(unbroadcast, jit_options={"cache": True})
 def _unbroadcast(g, x):
-    """Sum ``g`` down to ``x``'s shape: scalars and arrays of one shape (what loop code
-    has); a broadcast between arrays of different ranks is left to the NumPy backend."""
+    """Sum ``g`` down to ``x``'s shape: scalars, and arrays of one rank; a broadcast
+    between arrays of different ranks is left to the NumPy backend."""
     if _scalar(x) and _scalar(g):
         return lambda g, x: g
     if _scalar(x) and isinstance(g, numba.types.Array):
@@ -184,11 +185,88 @@ def _unbroadcast(g, x):
     if isinstance(x, numba.types.Array) and isinstance(g, numba.types.Array) \
             and g.ndim == x.ndim:
         def same_rank(g, x):
-            if g.shape != x.shape:
-                raise ValueError("unbroadcast between arrays of different shapes")
-            return g
+            if g.shape == x.shape:
+                return g
+            return sum_to_shape(g, x.shape)
         return same_rank
     return None
+
+
+@numba.njit(cache=True)
+def sum_to_shape(g, shape):
+    """``g`` summed over the axes where ``shape`` (of ``g``'s rank) has length 1 and
+    ``g`` has more: the cotangent of an operand that broadcast along them."""
+    ndim = len(shape)
+    for k in range(ndim):
+        if shape[k] != g.shape[k] and shape[k] != 1:
+            raise ValueError("unbroadcast: the cotangent does not broadcast from its value")
+    out = np.zeros(shape, g.dtype)
+    flat = out.reshape(-1)
+    src = np.ascontiguousarray(g).reshape(-1)
+    for i in range(src.size):
+        rest = i
+        at = 0
+        step = 1
+        for k in range(ndim - 1, -1, -1):
+            n = g.shape[k]
+            if shape[k] != 1:
+                at += (rest % n) * step
+            rest //= n
+            step *= shape[k]
+        flat[at] += src[i]
+    return out
+
+
+@numba.njit(cache=True)
+def _kept_dims(shape, axis):
+    """``shape`` as an array with the axes in ``axis`` (an int or a tuple) set to 1."""
+    dims = np.empty(len(shape), np.int64)
+    for k in range(len(shape)):
+        dims[k] = shape[k]
+    for a in np.atleast_1d(np.asarray(axis)):
+        dims[a % len(shape)] = 1
+    return dims
+
+
+def sum_kept(out, g, axis):
+    raise NotImplementedError("njit only")
+
+
+@overload(sum_kept, jit_options={"cache": True})
+def _sum_kept(out, g, axis):
+    """``np.sum(g, axis=axis, keepdims=True, out=out)``: ``axis`` an int or a tuple of
+    ints, ``out`` None or an array of the result's shape."""
+    if not isinstance(g, numba.types.Array) or not (
+            isinstance(axis, numba.types.Integer) or isinstance(axis, numba.types.UniTuple)
+            and isinstance(axis.dtype, numba.types.Integer)):
+        return None
+    ndim = g.ndim
+    if isinstance(out, (numba.types.NoneType, numba.types.Omitted)):
+        def new(out, g, axis):
+            return sum_to_shape(g, to_fixed_tuple(_kept_dims(g.shape, axis), ndim))
+        return new
+    if isinstance(out, numba.types.Array) and out.ndim == ndim:
+        def into(out, g, axis):
+            out[...] = sum_to_shape(g, to_fixed_tuple(_kept_dims(g.shape, axis), ndim))
+            return out
+        return into
+    return None
+
+
+def numbers_only(a, b, op, filename, lineno):
+    raise NotImplementedError("njit only")
+
+
+@overload(numbers_only, jit_options={"cache": True})
+def _numbers_only(a, b, op, filename, lineno):
+    """The guard before ``a + b`` or ``a * b`` on values that may be sequences: numbers
+    and arrays pass; a list or tuple (joined or repeated) is left to the NumPy backend,
+    whose guard raises srcad's error."""
+    def sequence(t):
+        return isinstance(t, (numba.types.BaseTuple, numba.types.List, numba.types.ListType))
+    if sequence(a) or sequence(b):
+        return None
+    return lambda a, b, op, filename, lineno: None
 
 
 def unbroadcast_into(out, g, x):
@@ -214,9 +292,12 @@ def _unbroadcast_into(out, g, x):
         return fill
     if isinstance(g, numba.types.Array) and g.ndim == out.ndim:
         def into(out, g, x):
-            if x.shape != out.shape or g.shape != out.shape:
-                raise ValueError("unbroadcast between arrays of different shapes")
-            out[...] = g
+            if x.shape != out.shape:
+                raise ValueError("unbroadcast_into: the buffer is not shaped like its value")
+            if g.shape == out.shape:
+                out[...] = g
+            else:
+                out[...] = sum_to_shape(g, out.shape)
             return out
         return into
     return None
@@ -248,8 +329,11 @@ def full_tangent(t, x):
 
 @overload(full_tangent, jit_options={"cache": True})
 def _full_tangent(t, x):
-    """A tangent that may merely broadcast to ``x`` (a scalar to an array), made full."""
-    if _scalar(x) and _scalar(t):
+    """A tangent that may merely broadcast to ``x`` (a scalar to an array), made full.
+    ``x`` may be an optional number: a return value not set yet (None) on a path that
+    did not return."""
+    if (_scalar(x) or isinstance(x, numba.types.Optional) and _scalar(x.type)) \
+            and _scalar(t):
         return lambda t, x: t
     if isinstance(x, numba.types.Array) and isinstance(t, numba.types.Array) \
             and t.ndim == x.ndim:

@@ -3,13 +3,20 @@
 For the NumPy backend it is the generated function; for the numba backend the module
 numba compiles (the njit core and the Python entry that calls it). ``backend=`` names
 another backend than the function's: the source is that of the same function, wrt and
-options compiled for it.
+options compiled for it. ``standalone=True`` writes the NumPy backend's code (a module
+that runs with NumPy alone), whatever the function's backend; asking for it with
+``backend="numba"`` is an error.
 """
 from srcad import backends, codegen
 from srcad.arguments import plain_data
 
 
 def source(d, kind, args, backend, standalone):
+    if standalone:                        # a standalone module is the NumPy backend's code
+        if backend is not None and backends.resolve(backend) != "numpy":
+            raise ValueError("standalone=True writes the NumPy backend's code: pass "
+                             "backend='numpy' or no backend")
+        backend = "numpy"
     if backend is not None and backends.resolve(backend) != d.backend:
         from srcad.api import _differentiable
         other = _differentiable(d.fn, d._wrt_given, d.has_aux, backend)
@@ -32,9 +39,6 @@ def source(d, kind, args, backend, standalone):
                              "e.g. f.source('grad', x)")
         fn = d._compiled[(k, sig)]
     if standalone:
-        if getattr(fn, "__srcad_backend__", "numpy") != "numpy":
-            raise ValueError("standalone=True writes the NumPy backend's code: pass "
-                             "backend='numpy'")
         from srcad.standalone import module_source
         return module_source(d, fn, kind)
     return codegen.inner_source(fn.__srcad_text__)

@@ -65,8 +65,21 @@ def numba_default(monkeypatch):
     monkeypatch.setenv("SRCAD_BACKEND", "numba")
 
 
+@pytest.fixture(autouse=True)
+def _numpy_backend_when_marked(request):
+    """``@pytest.mark.numpy_backend``: the test reads the NumPy backend's generated code
+    or behaviour, so it runs with that backend as the process default whatever
+    ``SRCAD_BACKEND`` says (``make test-numba`` runs the suite with ``auto``). (monkeypatch
+    is taken only then: taken by every test, it would be undone after the teardowns of
+    the other fixtures, not before.)"""
+    if request.node.get_closest_marker("numpy_backend") is not None:
+        request.getfixturevalue("monkeypatch").setenv("SRCAD_BACKEND", "numpy")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: a long test (end to end, subprocesses, campaigns)")
+    config.addinivalue_line("markers", "numpy_backend: the test reads the NumPy backend's "
+                                       "generated code or behaviour")
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -313,6 +326,16 @@ def assert_grad_close(got, fn, args, k):
 
 
 # --------------------------------------------------------------------------- the checks
+
+def assert_same_value(got, want):
+    """srcad's value is the plain call's: exactly with the NumPy backend (the same
+    operations in the same order), to rounding with numba (which sums in its own order)."""
+    from srcad import backends
+    if backends.resolve(None) == "numpy":
+        assert got == want
+    else:
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-300)
+
 
 def fd_check(fn, args, wrt, rng):
     """Check srcad's reverse mode for ``fn`` at ``args`` against central differences.

@@ -89,6 +89,7 @@ def test_check_jvp_with_example_arguments(tmp_path):
     assert "least_squares: jvp along a random tangent, relative error" in r.stdout
 
 
+@pytest.mark.numpy_backend      # a user rule numba cannot compile warns first under auto
 def test_check_exits_non_zero_on_a_wrong_rule(tmp_path, wrong_file):
     for kind in ("grad", "jvp"):
         r = run(tmp_path, "check", f"{wrong_file}:uses_wrong", "--kind", kind,

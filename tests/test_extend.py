@@ -558,7 +558,9 @@ def test_checkpoint_keeps_fewer_temporaries_between_sweeps():
     x = np.linspace(0.0, 1.0, n)
     g_plain = srcad.grad(chain_plain)
     g_checkpointed = srcad.grad(chain_checkpointed)
-    np.testing.assert_allclose(g_checkpointed(x), g_plain(x), rtol=1e-12)
+    want = g_plain(x)           # (to rounding: a compiled backend may sum in its own order)
+    np.testing.assert_allclose(g_checkpointed(x), want, rtol=1e-12,
+                               atol=1e-14 * np.abs(want).max())
     plain, checkpointed_peak = _peak(g_plain, x), _peak(g_checkpointed, x)
     saved = plain - checkpointed_peak
     array = x.nbytes

@@ -59,6 +59,7 @@ def test_a_dying_broadcast_operand_gives_its_buffer_to_its_own_shape(wrt):
     assert sum(o[0] == "ok" for o in result.outcomes.values()) >= 8, result.outcomes
 
 
+@pytest.mark.numpy_backend      # reads the NumPy backend's code
 def test_the_buffer_goes_to_an_array_of_its_own_shape(tmp_path):
     path = tmp_path / "operand.py"
     path.write_text(BROADCAST_OPERAND)

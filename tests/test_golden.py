@@ -35,6 +35,8 @@ import golden_functions as gf
 import srcad
 from srcad import codegen
 
+pytestmark = pytest.mark.numpy_backend      # snapshots of the NumPy backend's code
+
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 UPDATE = os.environ.get("SRCAD_UPDATE_GOLDEN") == "1"
 

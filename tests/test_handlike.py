@@ -16,6 +16,8 @@ import golden_functions as gf
 import srcad
 from conftest import fd_check, fd_check_forward
 
+pytestmark = pytest.mark.numpy_backend      # reads the NumPy backend's code
+
 
 def assert_hvp_close(fn, args, rng, wrt=0):
     """``hvp`` (forward over reverse, through the generated gradient) against central

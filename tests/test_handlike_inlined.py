@@ -9,10 +9,13 @@ import inspect
 import os
 
 import numpy as np
+import pytest
 
 import golden_functions as gf
 import srcad
 from conftest import fd_check
+
+pytestmark = pytest.mark.numpy_backend      # reads the NumPy backend's code
 
 HERE = os.path.basename(__file__)
 

@@ -164,6 +164,7 @@ def summed_fn(x):
     return np.sum(z * x)
 
 
+@pytest.mark.numpy_backend      # the NumPy backend's buffers and references
 def test_a_gradient_summed_over_statements_is_added_in_place(rng):
     # x_bar = seed * z; x_bar = x_bar + t: the second adds into the first's array
     x = rng.uniform(0.1, 1.0, 100_000)
@@ -327,6 +328,7 @@ def _redefine(k):
     return _define("f", "def f(x):\n    return np.sum(np.sin(x) * x)\n")
 
 
+@pytest.mark.numpy_backend      # the NumPy backend's buffers and references
 def test_redefined_functions_are_freed():
     x = np.linspace(0.1, 0.9, 5)
     refs = []

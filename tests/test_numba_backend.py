@@ -147,7 +147,7 @@ def test_source_is_what_numba_compiles(tmp_path, monkeypatch, rng):
     assert f"# {HERE}:{_line(euler, 'a = -k * x - c * v')}  a = -k * x - c * v" in text
     written = list((tmp_path / "numba").glob("euler-*.py"))
     assert [p.read_text() for p in written] == [text]          # the file numba caches from
-    numpy_text = f.source("grad", 2.0, 0.1)
+    numpy_text = f.source("grad", 2.0, 0.1, backend="numpy")
     assert "@_njit" not in numpy_text and "loop.append" in numpy_text
     with pytest.raises(ValueError, match="standalone=True writes the NumPy backend"):
         f.source("grad", 2.0, 0.1, backend="numba", standalone=True)

@@ -74,6 +74,7 @@ def copied(x):
     return x.copy() * 1.5
 
 
+@pytest.mark.numpy_backend      # compiled code returns Python floats
 def test_jvp_tangent_of_an_npfloat_output_is_an_npfloat(rng):
     x = np.array(0.4)
     value, tangent = fd_check_forward(sine_twice, (x,), 0, rng)
@@ -86,6 +87,7 @@ def test_jvp_tangent_follows_the_output_type(rng):
         assert type(tangent) is type(value), (fn.__name__, type(x), type(value), type(tangent))
 
 
+@pytest.mark.numpy_backend      # compiled code returns Python floats
 def test_jvp_of_a_constant_npfloat_output_is_an_npfloat():
     def const(x):
         return np.float64(2.0)

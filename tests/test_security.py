@@ -91,6 +91,7 @@ def planted(cache_dir, marker, rng):
     return x
 
 
+@pytest.mark.numpy_backend      # the NumPy backend's disk entries
 def test_the_planted_entry_would_run_if_trusted(cache_dir, tmp_path, rng):
     """The control for the tests below: an entry of ours, signed with our key, is run."""
     marker = tmp_path / "RAN"
@@ -318,6 +319,7 @@ def test_clear_cache_removes_only_srcads_files(tmp_path, monkeypatch, rng):
         assert (project / name).read_text() == text, f"{name} was deleted or changed"
 
 
+@pytest.mark.numpy_backend      # the NumPy backend's disk entries
 def test_failed_write_leaves_no_temporary(cache_dir, tmp_path):
     import resource
 

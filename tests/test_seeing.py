@@ -416,6 +416,7 @@ def test_numpy_error_in_generated_code_names_the_users_line(tmp_path, monkeypatc
         assert want in "".join(traceback.format_exception(info.value))
 
 
+@pytest.mark.numpy_backend      # compiled code does not honour np.errstate
 def test_floating_point_error_in_derivative_code_names_the_users_line(tmp_path, monkeypatch):
     mod = _module_from(tmp_path, monkeypatch, "seeing_root", REFUSED)
     line = _line_of(mod.__file__, "r = np.sqrt(x)")

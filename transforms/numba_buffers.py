@@ -24,6 +24,7 @@ import gast
 import numpy as np
 
 from srcad.transforms.blocks import walk
+from srcad.transforms.rules import registry
 from srcad.transforms.exits import _assign, _const, _load
 
 
@@ -69,7 +70,9 @@ def _into_out(node, namespace):
     name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
     obj = namespace.get(name) if isinstance(f, gast.Name) else None
     into = getattr(obj, "__module__", None) == "srcad.kernels.broadcast" \
-        and getattr(obj, "__name__", None) == "unbroadcast_into"
+        and getattr(obj, "__name__", None) == "unbroadcast_into" \
+        or isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
+        and f.value.id == "_rt" and f.attr == "sum_kept"
     return node.args[0].id if into else None
 
 
@@ -176,6 +179,30 @@ def ufunc_outs(tree, namespace, buffers):
     for node in walk(tree):
         if _ufunc_out(node, namespace) in buffers:
             node.args.append(node.keywords.pop().value)
+
+
+def kept_sums(tree, namespace):
+    """``np.sum(g, axis=A, keepdims=True, out=o)`` (a cotangent summed back to an operand
+    that broadcast along axes A) as ``_rt.sum_kept(g, A, o)``: numba's ``sum`` takes
+    neither ``keepdims`` nor ``out``."""
+    sums = {id(r.sum_form) for r in registry.OPS.values() if r.sum_form is not None}
+    for node in walk(tree):
+        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
+                and isinstance(node.func.value, gast.Name) and len(node.args) == 1
+                and id(getattr(namespace.get(node.func.value.id), node.func.attr, None))
+                in sums):
+            continue
+        keys = {k.arg: k.value for k in node.keywords}
+        kept = keys.get("keepdims")
+        if not (isinstance(kept, gast.Constant) and kept.value is True and "axis" in keys
+                and set(keys) <= {"axis", "keepdims", "out"}):
+            continue
+        node.func = gast.Attribute(value=gast.Name(id="_rt", ctx=gast.Load(), annotation=None,
+                                                   type_comment=None),
+                                   attr="sum_kept", ctx=gast.Load())
+        node.args = [keys.get("out", gast.Constant(value=None, kind=None)), node.args[0],
+                     keys["axis"]]
+        node.keywords = []
 
 
 def drop_returned(body, returned):

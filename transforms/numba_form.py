@@ -67,7 +67,7 @@ from srcad.transforms import numba_fuse, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
-                                            only_ufunc_out, out_slot, returned_outs,
+                                            kept_sums, only_ufunc_out, out_slot, returned_outs,
                                             store_name, ufunc_outs)
 
 
@@ -448,6 +448,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
     taken = set(params) | set(namespace) | {n.id for n in walk(fn)
                                             if isinstance(n, gast.Name)}
     body = list(fn.body)
+    kept_sums(gast.Module(body=body, type_ignores=[]), namespace)
     hoisted, rest = [], []
     for s in body:
         uses = _names_in(s) & set(workspace_names)

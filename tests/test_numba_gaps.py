@@ -1,0 +1,69 @@
+"""The numba backend on code the NumPy backend already took: operands that broadcast
+along an axis of the same rank (their cotangent is summed back in compiled code), and a
+loop that may return early (its return value is None until a trip returns).
+
+Checked against central differences with the backend required (``SRCAD_BACKEND=numba``:
+a function numba cannot compile raises instead of falling back) and against the NumPy
+backend to rounding.
+"""
+import numpy as np
+import pytest
+
+import srcad
+from conftest import fd_check, fd_check_forward, need_numba
+
+need_numba()
+
+
+def scaled_rows(a, b):
+    return np.sum((a * b) ** 2) + np.sum(np.sin(b - a))
+
+
+def early_exit(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + x[i] ** 2
+        if s > 1.5:
+            return s * x[i]
+    return -s
+
+
+@pytest.mark.parametrize("shape_a", [(3, 1), (1, 1)])
+def test_an_operand_broadcast_along_a_unit_axis(numba_default, rng, shape_a):
+    a, b = rng.normal(size=shape_a), rng.normal(size=(3, 4))
+    _, grads = fd_check(scaled_rows, (a, b), (0, 1), rng)
+    assert grads[0].shape == shape_a
+    compiled = srcad.grad(scaled_rows, wrt=(0, 1), backend="numba")(a, b)
+    want = srcad.grad(scaled_rows, wrt=(0, 1), backend="numpy")(a, b)
+    for got, ref in zip(compiled, want):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
+    fd_check_forward(scaled_rows, (a, b), (0, 1), rng)
+
+
+@pytest.mark.parametrize("x", [np.array([0.4, 0.5, 0.9, 0.8, 0.6]),
+                               np.array([0.1, 0.2, 0.3, 0.25])],
+                         ids=["returns-in-loop", "runs-through"])
+def test_a_loop_that_may_return_early(numba_default, rng, x):
+    fd_check(early_exit, (x,), 0, rng)
+    np.testing.assert_allclose(srcad.grad(early_exit, backend="numba")(x),
+                               srcad.grad(early_exit, backend="numpy")(x), rtol=1e-12)
+    value, tangent = fd_check_forward(early_exit, (x,), 0, rng)
+    assert value == early_exit(x)
+
+
+def test_a_standalone_module_of_a_numba_function_is_the_numpy_code(tmp_path, rng):
+    f = srcad.differentiate(scaled_rows, wrt=("a", "b"), backend="numba")
+    a, b = rng.normal(size=(3, 1)), rng.normal(size=(3, 4))
+    text = f.source("grad", a, b, standalone=True)
+    assert "_njit" not in text and "import numba" not in text
+    path = tmp_path / "scaled_rows_grad.py"
+    path.write_text(text)
+    scope = {}
+    exec(compile(text, str(path), "exec"), scope)
+    assert "def scaled_rows_grad(a, b):" in text
+    got = scope["scaled_rows_grad"](a, b)
+    want = srcad.grad(scaled_rows, wrt=(0, 1), backend="numpy")(a, b)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    with pytest.raises(ValueError, match="standalone=True writes the NumPy backend"):
+        f.source("grad", a, b, backend="numba", standalone=True)
