@@ -212,13 +212,12 @@ class Forward:
                 and any(isinstance(a, gast.Name) and a.id in self.sequences
                         and self.tangent_of(a) is not None
                         for a in call.args + [k.value for k in call.keywords]) \
-                and not any(isinstance(n, gast.Name) and n.id.startswith("seq_")
-                            for _, t in exp.terms for n in walk(t)):
+                and not rule.sequences:
             # its tangent is a sequence of (directions, ...) arrays: read as one array it
             # would have the items' axis before the directions'. Python's own functions
             # (sum, max) take the items one by one, and the rules written for sequences
-            # (stack, concatenate, array: their seq_* kernels) take it; `jacobian` pushes
-            # one direction at a time through the others
+            # (stack, concatenate, array: registered with sequences=True) take it;
+            # `jacobian` pushes one direction at a time through the others
             raise TransformError(f"in vector mode, `{name}` of a tuple or list of varied "
                                  f"values is not supported", **self.where(s))
         refusal.uncovered_error(exp, self.is_active, target, self.where(s))

@@ -191,7 +191,7 @@ def concatenate_bar(y, g, arrays, axis=0, out=None, *, dtype=None, casting="same
     return (seq_split(g, arrays, axis, 0),)
 
 
-@forward(np.concatenate)
+@forward(np.concatenate, sequences=True)
 def concatenate_dot(y, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_concat_tangent(ds, arrays, axis, 0),)
 
@@ -201,7 +201,7 @@ def hstack_bar(y, g, tup, *, dtype=None, casting="same_kind"):
     return (seq_split(g, tup, seq_hstack_axis(tup), 1),)
 
 
-@forward(np.hstack)
+@forward(np.hstack, sequences=True)
 def hstack_dot(y, tup, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_concat_tangent(ds, tup, seq_hstack_axis(tup), 1),)
 
@@ -211,7 +211,7 @@ def vstack_bar(y, g, tup, *, dtype=None, casting="same_kind"):
     return (seq_split(g, tup, 0, 2),)
 
 
-@forward(np.vstack, np.row_stack)
+@forward(np.vstack, np.row_stack, sequences=True)
 def vstack_dot(y, tup, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_concat_tangent(ds, tup, 0, 2),)
 
@@ -221,7 +221,7 @@ def stack_bar(y, g, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"
     return (seq_stack_back(g, arrays, axis),)
 
 
-@forward(np.stack)
+@forward(np.stack, sequences=True)
 def stack_dot(y, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (lambda ds: seq_stack_tangent(ds, arrays, axis),)
 
@@ -233,7 +233,7 @@ def array_bar(y, g, object, dtype=None, *, copy=True, order="K", subok=False, nd
     return (seq_array_back(np.reshape(g * cast_scale(y), np.shape(object)), object),)
 
 
-@forward(np.array)
+@forward(np.array, sequences=True)
 def array_dot(y, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
     return (lambda d: shape_tangent(seq_array_tangent(d, object), object, y) * cast_scale(y),)
 
@@ -243,7 +243,7 @@ def asarray_bar(y, g, a, dtype=None, order=None, *, device=None, copy=None):
     return (seq_array_back(g * cast_scale(y), a),)
 
 
-@forward(np.asarray)
+@forward(np.asarray, sequences=True)
 def asarray_dot(y, a, dtype=None, order=None, *, device=None, copy=None):
     return (lambda d: seq_array_tangent(d, a) * cast_scale(y),)
 

@@ -58,10 +58,12 @@ class Rule:
     """A template for ``target``: given, or written out by ``writer()`` when first used
     (``rules/templates.py`` writes a one-line rule's templates only for the calls that
     need them)."""
-    __slots__ = ("target", "vector", "when", "_template", "_writer")
+    __slots__ = ("target", "vector", "when", "sequences", "_template", "_writer")
 
-    def __init__(self, target, template=None, vector=False, when=(), writer=None):
+    def __init__(self, target, template=None, vector=False, when=(), writer=None,
+                 sequences=False):
         self.target, self.vector, self.when = target, vector, when   # when: ((param, const),)
+        self.sequences = sequences      # a forward rule taking a sequence's tangent as a list
         self._template, self._writer = template, writer
 
     @property
@@ -253,15 +255,18 @@ def reverse(*targets, when=None):
     return register
 
 
-def forward(*targets, vector=True, when=None):
-    """Register a forward rule (with ``when``, a variant: see ``reverse``)."""
+def forward(*targets, vector=True, when=None, sequences=False):
+    """Register a forward rule (with ``when``, a variant: see ``reverse``). ``sequences``:
+    the rule takes the tangent of a tuple or list argument as a list of tangents, one per
+    item (``stack``); other rules read it as one array, which vector mode refuses."""
     def register(template):
         for target in targets:
             if when:
-                variant = Rule(target, template, vector, when=tuple(when.items()))
+                variant = Rule(target, template, vector, when=tuple(when.items()),
+                               sequences=sequences)
                 _set([target], forward_variants=op(target).forward_variants + (variant,))
             else:
-                _set([target], forward=Rule(target, template, vector))
+                _set([target], forward=Rule(target, template, vector, sequences=sequences))
         return template
     return register
 
