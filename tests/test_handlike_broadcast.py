@@ -15,6 +15,7 @@ import golden_functions as gf
 import srcad
 from conftest import fd_check, fd_check_forward
 
+pytestmark = pytest.mark.numpy_backend      # reads the NumPy backend's code
 
 def central(fn, args, k, v, h=1e-6):
     """<d fn / d args[k], v> by central differences."""
