@@ -19,6 +19,11 @@ def scaled_rows(a, b):
     return np.sum((a * b) ** 2) + np.sum(np.sin(b - a))
 
 
+def scaled(a, c, b):
+    """``a`` (3, 1) broadcasts along axis 1 of ``b`` (3, 4), ``c`` (1, 1) along both."""
+    return scaled_rows(a, b) + np.sum(c * b * a)
+
+
 def early_exit(x):
     s = 0.0
     for i in range(len(x)):
@@ -28,16 +33,15 @@ def early_exit(x):
     return -s
 
 
-@pytest.mark.parametrize("shape_a", [(3, 1), (1, 1)])
-def test_an_operand_broadcast_along_a_unit_axis(numba_default, rng, shape_a):
-    a, b = rng.normal(size=shape_a), rng.normal(size=(3, 4))
-    _, grads = fd_check(scaled_rows, (a, b), (0, 1), rng)
-    assert grads[0].shape == shape_a
-    compiled = srcad.grad(scaled_rows, wrt=(0, 1), backend="numba")(a, b)
-    want = srcad.grad(scaled_rows, wrt=(0, 1), backend="numpy")(a, b)
+def test_operands_broadcast_along_unit_axes(numba_default, rng):
+    a, c, b = rng.normal(size=(3, 1)), rng.normal(size=(1, 1)), rng.normal(size=(3, 4))
+    _, grads = fd_check(scaled, (a, c, b), (0, 1, 2), rng)
+    assert grads[0].shape == (3, 1) and grads[1].shape == (1, 1)
+    compiled = srcad.grad(scaled, wrt=(0, 1, 2), backend="numba")(a, c, b)
+    want = srcad.grad(scaled, wrt=(0, 1, 2), backend="numpy")(a, c, b)
     for got, ref in zip(compiled, want):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-14)
-    fd_check_forward(scaled_rows, (a, b), (0, 1), rng)
+    fd_check_forward(scaled, (a, c, b), (0, 1, 2), rng)
 
 
 @pytest.mark.parametrize("x", [np.array([0.4, 0.5, 0.9, 0.8, 0.6]),
