@@ -269,6 +269,53 @@ def _numbers_only(a, b, op, filename, lineno):
     return lambda a, b, op, filename, lineno: None
 
 
+def fits(a, ref):
+    raise NotImplementedError("njit only")
+
+
+@overload(fits, jit_options={"cache": True})
+def _fits(a, ref):
+    """May ``a`` join an elementwise loop over ``ref``'s entries (transforms/numba_loops.py):
+    a number, or a C-contiguous array of ``ref``'s shape."""
+    if _scalar(a):
+        return lambda a, ref: True
+    if isinstance(a, numba.types.Array) and isinstance(ref, numba.types.Array) \
+            and a.ndim == ref.ndim and a.layout == "C":
+        return lambda a, ref: a.shape == ref.shape
+    return lambda a, ref: False         # (an array typed as maybe strided: the calls run)
+
+
+def flat(a):
+    raise NotImplementedError("njit only")
+
+
+@overload(flat, jit_options={"cache": True})
+def _flat(a):
+    """A C-contiguous array as a 1-d view of its entries; a number as it is. (An array
+    typed as maybe strided never joins a loop, ``fits``; it gets a copy, to type.)"""
+    if _scalar(a):
+        return lambda a: a
+    if isinstance(a, numba.types.Array) and a.layout == "C":
+        return lambda a: a.reshape(-1)
+    if isinstance(a, numba.types.Array):
+        return lambda a: a.ravel()
+    return None
+
+
+def item(a, i):
+    raise NotImplementedError("njit only")
+
+
+@overload(item, jit_options={"cache": True})
+def _item(a, i):
+    """Entry ``i`` of a 1-d view; a number as it is."""
+    if _scalar(a):
+        return lambda a, i: a
+    if isinstance(a, numba.types.Array) and a.ndim == 1:
+        return lambda a, i: a[i]
+    return None
+
+
 def unbroadcast_into(out, g, x):
     raise NotImplementedError("njit only")
 

@@ -63,7 +63,7 @@ import builtins
 import gast
 import numpy as np
 
-from srcad.transforms import numba_fuse, numba_replay
+from srcad.transforms import numba_fuse, numba_loops, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
@@ -487,6 +487,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
     returned = returned_outs(new_body, slots, out_of, namespace, aliases)
     if returned:
         drop_returned(new_body, returned)
+    new_body = numba_loops.fuse(new_body, namespace, records.fresh)
     # arrays the code names from outside (module constants) are passed, not frozen into the
     # compiled code: an array changed in place is read as it is now, as the NumPy code does
     outside = sorted(n for n in {m.id for s in body for m in walk(s)

@@ -1,0 +1,182 @@
+"""Elementwise runs as one loop in the numba core.
+
+The NumPy backend writes an elementwise chain as one ufunc call per operation
+into a work buffer; compiled, each call is its own pass over memory. At large
+sizes the passes, not the arithmetic, cost the time. A run of two or more such
+calls (``NAME = ufunc(operands..., OUT)``, after ``numba_buffers.ufunc_outs``),
+optionally ended by the sum of one of them, becomes one loop over the entries,
+guarded at run time: every array it reads or writes must have the shape of the
+first output and be C-contiguous (no broadcasting, flat indexing is the entry
+order); otherwise the original calls run. Before::
+
+    rho_t = np.add(x, 1.0, work)
+    rho_t2 = np.multiply(-3.0, rho_t, work)
+    rho_t3 = np.exp(rho_t2, work)
+    p = float(rho_t3.sum())
+
+After::
+
+    if _rt.fits(x, work) and _rt.fits(work, work):
+        x_f = _rt.flat(x)
+        work_f = _rt.flat(work)
+        p_acc = 0.0
+        for i_f in range(work.size):
+            work_f[i_f] = np.add(_rt.item(x_f, i_f), 1.0)
+            work_f[i_f] = np.multiply(-3.0, _rt.item(work_f, i_f))
+            work_f[i_f] = np.exp(_rt.item(work_f, i_f))
+            p_acc += work_f[i_f]
+        rho_t = work
+        rho_t2 = work
+        rho_t3 = work
+        p = float(p_acc)
+    else:
+        ... the four statements as they were
+
+Entry i of each call reads only entry i of its operands, so running all calls
+for entry i before entry i + 1 gives the same values (a sum adds in another
+order: to rounding).
+"""
+import gast
+import numpy as np
+
+from srcad.transforms.blocks import clone
+from srcad.transforms.exits import _assign, _const, _load
+
+
+def _call(fn, *args):
+    return gast.Call(func=fn, args=list(args), keywords=[])
+
+
+def _rt(attr, *args):
+    return _call(gast.Attribute(value=_load("_rt"), attr=attr, ctx=gast.Load()), *args)
+
+
+def _target(s):
+    if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+            and isinstance(s.targets[0], gast.Name):
+        return s.targets[0].id
+    return None
+
+
+def _ufunc_call(s, namespace):
+    """(ufunc node, operands, out name) of ``NAME = ufunc(a, b, OUT)``, else None."""
+    if _target(s) is None or not isinstance(s.value, gast.Call) or s.value.keywords:
+        return None
+    f = s.value.func
+    obj = None
+    if isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name):
+        obj = getattr(namespace.get(f.value.id), f.attr, None)
+    if not isinstance(obj, np.ufunc) or obj.nout != 1 or len(s.value.args) != obj.nin + 1:
+        return None
+    *operands, out = s.value.args
+    if not isinstance(out, gast.Name) or not all(
+            isinstance(a, gast.Name) or isinstance(a, gast.Constant)
+            and type(a.value) in (int, float) for a in operands):
+        return None
+    return f, operands, out.id
+
+
+def _summed(s, names):
+    """The name summed by ``NAME = float(A.sum())`` or ``NAME = A.sum()`` (A in names)."""
+    v = s.value if _target(s) is not None else None
+    if isinstance(v, gast.Call) and isinstance(v.func, gast.Name) and v.func.id == "float" \
+            and len(v.args) == 1 and not v.keywords:
+        v = v.args[0]
+    if isinstance(v, gast.Call) and not v.args and not v.keywords \
+            and isinstance(v.func, gast.Attribute) and v.func.attr == "sum" \
+            and isinstance(v.func.value, gast.Name) and v.func.value.id in names:
+        return v.func.value.id
+    return None
+
+
+def _is_comment(s):
+    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) \
+        and isinstance(s.value.value, str)
+
+
+def fuse(stmts, namespace, fresh):
+    """``stmts`` with each elementwise run of two or more ufunc calls as a guarded loop
+    (in nested blocks too)."""
+    out, k = [], 0
+    while k < len(stmts):
+        s = stmts[k]
+        for field in ("body", "orelse"):
+            inner = getattr(s, field, None)
+            if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
+                setattr(s, field, fuse(inner, namespace, fresh))
+        run, comments, j = [], [], k
+        while j < len(stmts):
+            if _is_comment(stmts[j]):
+                comments.append(stmts[j])
+            elif _ufunc_call(stmts[j], namespace) is not None:
+                run.append(stmts[j])
+            else:
+                break
+            j += 1
+        summed = None
+        if run and j < len(stmts) and _summed(stmts[j], {_target(r) for r in run}):
+            summed = stmts[j]
+            j += 1
+        if len(run) + (summed is not None) >= 2:
+            out.extend(comments)
+            out.append(_loop(run, summed, namespace, fresh))
+            k = j
+            continue
+        out.append(s)
+        k += 1
+    return out
+
+
+def _loop(run, summed, namespace, fresh):
+    alias = {}                         # a result name -> the buffer it is
+    arrays = []                        # every name read or written, in order of first use
+    for s in run:
+        _, operands, buf = _ufunc_call(s, namespace)
+        for a in operands:
+            if isinstance(a, gast.Name):
+                name = alias.get(a.id, a.id)
+                if name not in arrays:
+                    arrays.append(name)
+        if buf not in arrays:
+            arrays.append(buf)
+        alias[_target(s)] = buf
+    first = _ufunc_call(run[0], namespace)[2]
+    test = None
+    for name in arrays:
+        check = _rt("fits", _load(name), _load(first))
+        test = check if test is None else gast.BoolOp(op=gast.And(), values=[test, check])
+    flat = {name: fresh(f"{name}_f") for name in arrays}
+    i = fresh("i_f")
+    body = [_assign(flat[name], _rt("flat", _load(name))) for name in arrays]
+    acc = None
+    if summed is not None:
+        acc = fresh(f"{_target(summed)}_acc")
+        body.append(_assign(acc, _const(0.0)))
+    trip = []
+    for s in run:
+        func, operands, buf = _ufunc_call(s, namespace)
+        args = [_rt("item", _load(flat[alias.get(a.id, a.id)]), _load(i))
+                if isinstance(a, gast.Name) else clone(a) for a in operands]
+        trip.append(gast.Assign(
+            targets=[gast.Subscript(value=_load(flat[buf]), slice=_load(i), ctx=gast.Store())],
+            value=_call(clone(func), *args), type_comment=None))
+    if summed is not None:
+        total = alias[_summed(summed, set(alias))]
+        trip.append(gast.AugAssign(target=gast.Name(id=acc, ctx=gast.Store(), annotation=None,
+                                                    type_comment=None), op=gast.Add(),
+                                   value=gast.Subscript(value=_load(flat[total]),
+                                                        slice=_load(i), ctx=gast.Load())))
+    size = gast.Attribute(value=_load(first), attr="size", ctx=gast.Load())
+    body.append(gast.For(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
+                                          type_comment=None),
+                         iter=_call(_load("range"), size), body=trip, orelse=[],
+                         type_comment=None))
+    body += [_assign(_target(s), _load(alias[_target(s)])) for s in run]
+    if summed is not None:
+        value = _load(acc)
+        if isinstance(summed.value, gast.Call) and isinstance(summed.value.func, gast.Name):
+            value = _call(_load("float"), value)
+        body.append(_assign(_target(summed), value))
+    kept = run + ([summed] if summed is not None else [])
+    node = gast.If(test=test, body=body, orelse=kept)
+    return gast.copy_location(node, run[0])
