@@ -25,14 +25,23 @@ def chained(x, y):
     return np.sum(u * t) + np.sum(np.cos(u))
 
 
+def item_and_sum(x):
+    z = -x * x
+    return -np.sum(z) + (-x[0]) * 3.0
+
+
 def _fused(fn, *args):
     return "for i_f in range(" in srcad.source(fn, *args, kind="grad", backend="numba",
                                                wrt=tuple(range(len(args))))
 
 
-@pytest.mark.parametrize("fn, shapes", [(density, [(50,)]), (chained, [(4, 5), (4, 5)])],
-                         ids=["density", "chained"])
+@pytest.mark.parametrize("fn, shapes", [(density, [(50,)]), (chained, [(4, 5), (4, 5)]),
+                                        (item_and_sum, [(6,)])],
+                         ids=["density", "chained", "item_and_sum"])
 def test_an_elementwise_run_is_one_loop(numba_default, rng, fn, shapes):
+    # item_and_sum: x_bar is an array of zeros with an item written, then the run adds into
+    # x_bar (into its out buffer); a call that reads x_bar must read the array it was
+    # before the run, not the buffer a later call binds it to (that gave a wrong gradient)
     args = tuple(rng.uniform(0.1, 0.9, s) for s in shapes)
     assert _fused(fn, *args)
     wrt = tuple(range(len(args)))

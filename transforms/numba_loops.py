@@ -152,11 +152,12 @@ def _loop(run, summed, namespace, fresh):
     if summed is not None:
         acc = fresh(f"{_target(summed)}_acc")
         body.append(_assign(acc, _const(0.0)))
-    trip = []
+    trip, now = [], {}                  # now: the aliases as of the statement
     for s in run:
         func, operands, buf = _ufunc_call(s, namespace)
-        args = [_rt("item", _load(flat[alias.get(a.id, a.id)]), _load(i))
+        args = [_rt("item", _load(flat[now.get(a.id, a.id)]), _load(i))
                 if isinstance(a, gast.Name) else clone(a) for a in operands]
+        now[_target(s)] = buf
         trip.append(gast.Assign(
             targets=[gast.Subscript(value=_load(flat[buf]), slice=_load(i), ctx=gast.Store())],
             value=_call(clone(func), *args), type_comment=None))
