@@ -2,8 +2,10 @@
 (transforms/numba_loops.py), guarded at run time by the operands' shapes and layout.
 
 Checked against central differences with the backend required, against the NumPy
-backend to rounding, on inputs that take the loop and on inputs that take the calls
-as they were (a strided view, a broadcasting operand), and in float32.
+backend to rounding, on inputs that take the loop and on an input that takes the calls
+as they were (a strided view), and in float32. (The signature tells length-1 axes
+apart, so a broadcasting operand never gets a planned buffer: the shape test guards
+against arrays of one rank whose lengths differ, which NumPy refuses.)
 """
 import numpy as np
 import pytest
@@ -52,11 +54,11 @@ def test_an_elementwise_run_is_one_loop(numba_default, rng, fn, shapes):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
 
 
-def test_a_strided_or_broadcast_operand_takes_the_calls(numba_default, rng):
-    x = rng.uniform(0.1, 0.9, (4, 10))[:, ::2]            # not contiguous
-    y = rng.uniform(0.1, 0.9, (4, 5))
-    fd_check(chained, (x, y), (0, 1), rng)
-    fd_check(chained, (y, rng.uniform(0.1, 0.9, (1, 5))), (0, 1), rng)    # y broadcasts
+def test_a_strided_operand_takes_the_calls(numba_default, rng):
+    x = rng.uniform(0.1, 0.9, 80)[::2]                      # not contiguous
+    fd_check(density, (x,), 0, rng)
+    np.testing.assert_allclose(srcad.grad(density, backend="numba")(x),
+                               srcad.grad(density, backend="numpy")(x), rtol=1e-12)
 
 
 def test_float32_stays_float32(rng):
