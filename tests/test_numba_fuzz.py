@@ -14,10 +14,10 @@ need_numba()
 @pytest.mark.slow
 @pytest.mark.parametrize("backend, seed", [("auto", 1), ("numba", 0)])
 def test_fuzz_slice_on_the_numba_backend(backend, seed, monkeypatch):
-    """Each backend setting on programs of its own seed: 24 programs in all."""
+    """Each backend setting on programs of its own seed: 16 programs in all."""
     monkeypatch.setenv("SRCAD_BACKEND", backend)      # the workers inherit it
-    summary = run_campaign(seed, 12, jobs=2, size=0.6, quick=True)
+    summary = run_campaign(seed, 8, jobs=2, size=0.6, quick=True)
     lines = []
     report(summary, out=lines.append)
-    assert summary.status["valid"] >= 6, "\n".join(lines)
+    assert summary.status["valid"] >= 4, "\n".join(lines)
     assert not summary.failed, "\n".join(lines)
