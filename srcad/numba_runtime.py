@@ -302,6 +302,20 @@ def _flat(a):
     return None
 
 
+def acc_zero(a):
+    raise NotImplementedError("njit only")
+
+
+@overload(acc_zero, jit_options={"cache": True})
+def _acc_zero(a):
+    """The start of a sum of ``a``'s entries: 0 for integers and booleans (``a.sum()`` is
+    an integer there), 0.0 otherwise."""
+    if isinstance(a, numba.types.Array) and isinstance(
+            a.dtype, (numba.types.Integer, numba.types.Boolean)):
+        return lambda a: 0
+    return lambda a: 0.0
+
+
 def item(a, i):
     raise NotImplementedError("njit only")
 

@@ -19,7 +19,7 @@ After::
     if _rt.fits(x, work) and _rt.fits(work, work):
         x_f = _rt.flat(x)
         work_f = _rt.flat(work)
-        p_acc = 0.0
+        p_acc = _rt.acc_zero(work_f)
         for i_f in range(work.size):
             work_f[i_f] = np.add(_rt.item(x_f, i_f), 1.0)
             work_f[i_f] = np.multiply(-3.0, _rt.item(work_f, i_f))
@@ -40,7 +40,7 @@ import gast
 import numpy as np
 
 from srcad.transforms.blocks import clone
-from srcad.transforms.exits import _assign, _const, _load
+from srcad.transforms.exits import _assign, _load
 
 
 def _call(fn, *args):
@@ -151,7 +151,8 @@ def _loop(run, summed, namespace, fresh):
     acc = None
     if summed is not None:
         acc = fresh(f"{_target(summed)}_acc")
-        body.append(_assign(acc, _const(0.0)))
+        total = flat[alias[_summed(summed, set(alias))]]
+        body.append(_assign(acc, _rt("acc_zero", _load(total))))
     trip, now = [], {}                  # now: the aliases as of the statement
     for s in run:
         func, operands, buf = _ufunc_call(s, namespace)
@@ -162,10 +163,9 @@ def _loop(run, summed, namespace, fresh):
             targets=[gast.Subscript(value=_load(flat[buf]), slice=_load(i), ctx=gast.Store())],
             value=_call(clone(func), *args), type_comment=None))
     if summed is not None:
-        total = alias[_summed(summed, set(alias))]
         trip.append(gast.AugAssign(target=gast.Name(id=acc, ctx=gast.Store(), annotation=None,
                                                     type_comment=None), op=gast.Add(),
-                                   value=gast.Subscript(value=_load(flat[total]),
+                                   value=gast.Subscript(value=_load(total),
                                                         slice=_load(i), ctx=gast.Load())))
     size = gast.Attribute(value=_load(first), attr="size", ctx=gast.Load())
     body.append(gast.For(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
