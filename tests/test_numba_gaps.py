@@ -11,6 +11,7 @@ import pytest
 
 import srcad
 from conftest import fd_check, fd_check_forward, need_numba
+from test_catalogue import early_return_loop
 
 need_numba()
 
@@ -18,15 +19,6 @@ need_numba()
 def scaled(a, c, b):
     """``a`` (3, 1) broadcasts along axis 1 of ``b`` (3, 4), ``c`` (1, 1) along both."""
     return np.sum((a * b + c) ** 2)
-
-
-def early_exit(x):
-    s = 0.0
-    for i in range(len(x)):
-        s = s + x[i] ** 2
-        if s > 1.5:
-            return s * x[i]
-    return -s
 
 
 def test_operands_broadcast_along_unit_axes(numba_default, rng):
@@ -43,11 +35,11 @@ def test_operands_broadcast_along_unit_axes(numba_default, rng):
                                np.array([0.1, 0.2, 0.3, 0.25])],
                          ids=["returns-in-loop", "runs-through"])
 def test_a_loop_that_may_return_early(numba_default, rng, x):
-    fd_check(early_exit, (x,), 0, rng)
-    np.testing.assert_allclose(srcad.grad(early_exit, backend="numba")(x),
-                               srcad.grad(early_exit, backend="numpy")(x), rtol=1e-12)
-    value, tangent = fd_check_forward(early_exit, (x,), 0, rng)
-    assert value == early_exit(x)
+    fd_check(early_return_loop, (x,), 0, rng)
+    np.testing.assert_allclose(srcad.grad(early_return_loop, backend="numba")(x),
+                               srcad.grad(early_return_loop, backend="numpy")(x), rtol=1e-12)
+    value, tangent = fd_check_forward(early_return_loop, (x,), 0, rng)
+    assert value == early_return_loop(x)
 
 
 def test_a_standalone_module_of_a_numba_function_is_the_numpy_code(tmp_path, rng):

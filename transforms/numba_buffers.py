@@ -32,6 +32,21 @@ def store_name(name):
     return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
 
 
+def call(fn, *args):
+    return gast.Call(func=fn, args=list(args), keywords=[])
+
+
+def rt_call(attr, *args):
+    """``_rt.attr(*args)``: a call of the numba runtime."""
+    return call(gast.Attribute(value=_load("_rt"), attr=attr, ctx=gast.Load()), *args)
+
+
+def is_comment(s):
+    """A ``# file:line`` marker (a string statement until the source is printed)."""
+    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) \
+        and isinstance(s.value.value, str)
+
+
 def out_slot(s, out_param):
     """k for ``NAME = None if out is None else out[k]`` (the gradient's out= buffer)."""
     v = s.value if isinstance(s, gast.Assign) and len(s.targets) == 1 \
@@ -197,12 +212,8 @@ def kept_sums(tree, namespace):
         if not (isinstance(kept, gast.Constant) and kept.value is True and "axis" in keys
                 and set(keys) <= {"axis", "keepdims", "out"}):
             continue
-        node.func = gast.Attribute(value=gast.Name(id="_rt", ctx=gast.Load(), annotation=None,
-                                                   type_comment=None),
-                                   attr="sum_kept", ctx=gast.Load())
-        node.args = [keys.get("out", gast.Constant(value=None, kind=None)), node.args[0],
-                     keys["axis"]]
-        node.keywords = []
+        kept = rt_call("sum_kept", keys.get("out", _const(None)), node.args[0], keys["axis"])
+        node.func, node.args, node.keywords = kept.func, kept.args, []
 
 
 def drop_returned(body, returned):

@@ -67,7 +67,9 @@ from srcad.transforms import numba_fuse, numba_loops, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
-                                            kept_sums, only_ufunc_out, out_slot, returned_outs,
+                                            kept_sums, only_ufunc_out,
+                                            call as _call, is_comment as _is_comment,
+                                            rt_call as _rt, out_slot, returned_outs,
                                             store_name, ufunc_outs)
 
 
@@ -78,14 +80,6 @@ class Unsupported(Exception):
         super().__init__(reason)
         self.reason = reason
         self.node = node
-
-
-def _call(fn, *args):
-    return gast.Call(func=fn, args=list(args), keywords=[])
-
-
-def _rt(attr, *args):
-    return _call(gast.Attribute(value=_load("_rt"), attr=attr, ctx=gast.Load()), *args)
 
 
 def _names_in(node):
@@ -513,12 +507,6 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
                              returns=None, type_comment=None)
     gast.copy_location(entry, fn)
     return core, entry
-
-
-def _is_comment(s):
-    """A ``# file:line`` marker (a string statement until the source is printed)."""
-    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) \
-        and isinstance(s.value.value, str)
 
 
 def rest_has_loop(stmts):

@@ -16,7 +16,7 @@ order); otherwise the original calls run. Before::
 
 After::
 
-    if _rt.fits(x, work) and _rt.fits(work, work):
+    if _rt.fits(work, work) and _rt.fits(x, work):
         x_f = _rt.flat(x)
         work_f = _rt.flat(work)
         p_acc = _rt.acc_zero(work_f)
@@ -41,14 +41,8 @@ import numpy as np
 
 from srcad.transforms.blocks import clone
 from srcad.transforms.exits import _assign, _load
-
-
-def _call(fn, *args):
-    return gast.Call(func=fn, args=list(args), keywords=[])
-
-
-def _rt(attr, *args):
-    return _call(gast.Attribute(value=_load("_rt"), attr=attr, ctx=gast.Load()), *args)
+from srcad.transforms.numba_buffers import call as _call, is_comment as _is_comment
+from srcad.transforms.numba_buffers import rt_call as _rt
 
 
 def _target(s):
@@ -87,11 +81,6 @@ def _summed(s, names):
             and isinstance(v.func.value, gast.Name) and v.func.value.id in names:
         return v.func.value.id
     return None
-
-
-def _is_comment(s):
-    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) \
-        and isinstance(s.value.value, str)
 
 
 def fuse(stmts, namespace, fresh):
@@ -141,10 +130,12 @@ def _loop(run, summed, namespace, fresh):
             arrays.append(buf)
         alias[_target(s)] = buf
     first = _ufunc_call(run[0], namespace)[2]
-    test = None
+    test = _rt("fits", _load(first), _load(first))     # the first output: its layout
     for name in arrays:
+        if name == first:
+            continue
         check = _rt("fits", _load(name), _load(first))
-        test = check if test is None else gast.BoolOp(op=gast.And(), values=[test, check])
+        test = gast.BoolOp(op=gast.And(), values=[test, check])
     flat = {name: fresh(f"{name}_f") for name in arrays}
     i = fresh("i_f")
     body = [_assign(flat[name], _rt("flat", _load(name))) for name in arrays]
