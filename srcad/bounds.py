@@ -174,8 +174,8 @@ def set_cache_limits(*, entries=_KEEP, disk_bytes=_KEEP, disk_age=_KEEP):
     - ``disk_age``: seconds since an entry was last written or read
       (``SRCAD_CACHE_MAX_AGE``).
 
-    Returns the bounds now in force. The disk cache is pruned (oldest first) when an
-    entry is written.
+    Returns the bounds now in force. The disk cache is pruned (oldest first) when a
+    write may have taken it past its size bound, and at least once a minute of writing.
 
     Returns:
         The bounds now in force (``entries``, ``disk_bytes``, ``disk_age``).

@@ -14,9 +14,12 @@ disk cache off). An entry holds generated source that is compiled and run on loa
   files (a FIFO or a symlink in their place is ignored, never waited on);
 - writes go to a temporary file renamed into place, removed on any failure;
 - ``clear()`` removes only files with srcad's own names, in the directory itself;
-- ``prune()``, run after each write, removes the entries (files of ours, with our names,
-  regular, owned by this user) least recently written or read beyond the size bound
-  ``max_bytes()`` or older than ``max_age()``, and temporaries a crash left an hour ago.
+- ``prune()`` removes the entries (files of ours, with our names, regular, owned by this
+  user) least recently written or read beyond the size bound ``max_bytes()`` (down to
+  nine tenths of it once past it) or older than ``max_age()``, and temporaries a crash
+  left an hour ago. A write runs it when this process's writes since the last one may
+  have passed the size bound, when a bound or the directory changed, and otherwise at
+  least once a minute (a scan on every write cost in proportion to the entries there).
 
 File layout: one line ``srcad-cache <format> <hmac hex>`` then the JSON body it signs.
 """
@@ -28,6 +31,7 @@ import pathlib
 import re
 import stat
 import tempfile
+import threading
 import time
 import warnings
 
@@ -256,7 +260,7 @@ def store(key, entry):
         tmp = _write_new(folder, head + body)
         os.replace(tmp, _path(folder, key))
         tmp = None
-        prune(folder)
+        _after_write(folder, len(head) + len(body))
     except (OSError, TypeError, ValueError):
         pass                          # a full disk or a read-only directory only costs speed
     finally:
@@ -331,11 +335,30 @@ def max_age():
     return value
 
 
+_PRUNED = {"folder": None, "limits": None, "when": 0.0, "bytes": 0}
+_PRUNE_LOCK = threading.Lock()
+_PRUNE_EVERY = 60.0         # seconds: the longest a process writes without a prune
+
+
+def _after_write(folder, size):
+    """Prune after a write of ``size`` bytes when it may be needed (see the module text):
+    ``_PRUNED`` holds the size the entries had at the last prune, plus this process's
+    writes since (an upper bound: a rewritten entry counts twice)."""
+    last = _PRUNED
+    with _PRUNE_LOCK:
+        last["bytes"] += size
+        due = last["folder"] != str(folder) or last["limits"] != (max_bytes(), max_age()) \
+            or last["bytes"] > max_bytes() or time.time() - last["when"] > _PRUNE_EVERY
+    if due:
+        prune(folder)
+
+
 def prune(folder=None):
     """Remove entries beyond the bounds: the least recently written or read first until
-    the rest fit in ``max_bytes()``, and any not used for ``max_age()`` seconds; also
-    temporaries older than an hour. Only regular files with srcad's names, owned by this
-    user and writable by nobody else, in the directory itself, are ever removed."""
+    the rest fit in ``max_bytes()`` (in nine tenths of it when they did not), and any not
+    used for ``max_age()`` seconds; also temporaries older than an hour. Only regular
+    files with srcad's names, owned by this user and writable by nobody else, in the
+    directory itself, are ever removed."""
     if folder is None:
         folder = _folder(create=False)
         if folder is None:
@@ -361,11 +384,19 @@ def prune(folder=None):
                     entries.append((st.st_mtime, st.st_size, e.name))
     except OSError:
         return
-    total = 0
+    # past the bound, down to nine tenths of it: the next writes then have room without a
+    # scan each (a full cache would otherwise be scanned on every write)
+    if sum(size for _, size, _ in entries) > limit:
+        limit -= limit // 10
+    total = kept = 0
     for mtime, size, name in sorted(entries, reverse=True):     # newest first
         total += size
         if total > limit or now - mtime > age:
             doomed.append(name)
+        else:
+            kept += size
+    with _PRUNE_LOCK:
+        _PRUNED.update(folder=str(folder), limits=(max_bytes(), age), when=now, bytes=kept)
     for name in doomed:
         try:
             os.unlink(os.path.join(folder, name))

@@ -452,6 +452,37 @@ def test_disk_cache_size_is_bounded(tmp_path, monkeypatch, rng):
     assert srcad.stats()["disk_hits"] > before
 
 
+def test_writes_scan_the_directory_only_when_a_bound_may_be_passed(tmp_path, monkeypatch,
+                                                                      rng):
+    """A write prunes when the process's writes may have passed the size bound, when the
+    bounds or the directory change, or after a minute; not on every write (each scan
+    costs in proportion to the entries already there)."""
+    folder = _cache_dir(tmp_path, monkeypatch)
+    scans = []
+    real = disk.prune
+    monkeypatch.setattr(disk, "prune", lambda f=None: (scans.append(f), real(f)))
+    x = rng.uniform(-1, 1, 3)
+    for k in range(8):
+        srcad.grad(_family(k))(x)
+    assert len(_entries(folder)) == 8
+    assert len(scans) == 1                      # the first write in this directory only
+    one = max(p.stat().st_size for p in _entries(folder))
+    total = sum(p.stat().st_size for p in _entries(folder))
+    srcad.set_cache_limits(disk_bytes=total + 2 * one)      # room for about two more
+    for k in range(8, 16):
+        srcad.grad(_family(k))(x)
+        assert sum(p.stat().st_size for p in _entries(folder)) <= total + 2 * one
+    assert 2 <= len(scans) <= 6                 # pruned to 9/10 of the bound: not every write
+    monkeypatch.setattr(disk, "_PRUNE_EVERY", 0.0)          # a minute has passed
+    before = len(scans)
+    srcad.grad(_family(16))(x)
+    assert len(scans) == before + 1
+    other = _cache_dir(tmp_path / "other", monkeypatch)     # another directory
+    monkeypatch.setattr(disk, "_PRUNE_EVERY", 60.0)
+    srcad.grad(_family(17))(x)
+    assert len(scans) == before + 2 and scans[-1] == other
+
+
 def test_disk_cache_age_bound_and_stale_temporaries(tmp_path, monkeypatch, rng):
     folder = _cache_dir(tmp_path, monkeypatch)
     x = rng.uniform(-1, 1, 3)
