@@ -227,6 +227,39 @@ def test_importing_srcad_loads_no_compiler_pass(tmp_path):
                          "srcad.transforms.normalize", "srcad.transforms.pipeline"}, loaded
 
 
+SCIPY_LATER = """
+import math, sys
+import numpy as np
+import srcad
+print("scipy" in sys.modules)
+def fd(f, x, eps=1e-6):
+    return (f(x + eps) - f(x - eps)) / (2 * eps)
+def g(x):
+    return math.gamma(x) * math.lgamma(x + 1.0)
+print(srcad.grad(g)(2.5), fd(g, 2.5))
+import scipy.special as sp
+def h(x):
+    return float(np.sum(sp.erf(x) * sp.expit(x * 2.0)))
+print(srcad.grad(h)(0.3), fd(h, 0.3))
+"""
+
+
+def test_scipy_rules_load_when_first_needed(tmp_path):
+    """``import srcad`` does not import SciPy (it costs more than srcad itself); its rules
+    register when a SciPy function, or ``math.gamma``/``math.lgamma`` (whose derivatives
+    need SciPy), is first differentiated, SciPy imported before or after srcad."""
+    pytest.importorskip("scipy")
+    (tmp_path / "later.py").write_text(SCIPY_LATER)
+    done = subprocess.run([sys.executable, "later.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120, env=dict(os.environ, SRCAD_DISK_CACHE="0"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    assert lines[0] == "False", done.stdout
+    for line in lines[1:3]:
+        got, want = map(float, line.split())
+        assert abs(got - want) <= 1e-6 * (1 + abs(want)), done.stdout
+
+
 def test_srcad_imports_from_a_checkout_that_is_not_installed(tmp_path):
     """A checkout on ``sys.path`` without an install (no package mapping): srcad finds
     its compiler in the top-level ``transforms/`` folder beside ``srcad/``."""

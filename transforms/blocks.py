@@ -83,6 +83,21 @@ def each_block(s, visit):
             setattr(s, field, visit(inner))
 
 
+def statement_owners(node):
+    """``node`` and every statement (and except clause) under it: the nodes that can own
+    statement lists. Expressions hold no statements, so only statement lists are walked
+    (a ``walk`` of every node costs many times more)."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        yield n
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            inner = getattr(n, field, None)
+            if isinstance(inner, list):
+                todo.extend(s for s in reversed(inner)
+                            if isinstance(s, (gast.stmt, gast.excepthandler)))
+
+
 def counts(node):
     """(stores, loads): how many times each name is bound and read in ``node``."""
     stored, loaded = {}, {}

@@ -31,7 +31,7 @@ import gast
 
 from srcad.transforms import dead_stores, negations
 from srcad.transforms.blocks import accumulation as _accumulation, clone, counts, \
-    each_block as _each_block, loads as _loads, stores as _stores, walk
+    each_block as _each_block, loads as _loads, statement_owners, stores as _stores, walk
 
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List,
          gast.Compare, gast.Attribute, gast.Subscript)
@@ -205,7 +205,7 @@ def _dead(fn):
     changed = True
     while changed:
         changed = False
-        for node in walk(fn):
+        for node in statement_owners(fn):
             for field in ("body", "orelse"):
                 stmts = getattr(node, field, None)
                 if not isinstance(stmts, list) or not stmts or not isinstance(stmts[0], gast.stmt):

@@ -44,7 +44,14 @@ Everything known about one callable is one frozen record, ``OPS[fn]`` (``Op``): 
 templates, its shape function and its flags. The passes read records (``op(fn).reverse``,
 ``op(fn).out_form``...) and never name a NumPy function. ``rules/templates.py`` builds
 the records of common shapes of rule in one line (``scalar_rule``).
+
+``defer(module, ...)`` registers a rule module's rules when they are first needed (see
+there): SciPy's import costs more than the rest of srcad's, and a process that never
+differentiates a SciPy function should not pay it.
 """
+import importlib
+import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -121,15 +128,54 @@ SCALAR = ("scalar",)      # the abstract shape of a number (transforms/shapes.py
 def op(target):
     """The record of ``target`` (``NO_OP``, whose every field is empty, when it has none)."""
     try:
-        return OPS.get(target, NO_OP)
+        found = OPS.get(target)
     except TypeError:   # unhashable callable
         return NO_OP
+    if _DEFERRED and (found is None or id(target) in _TRIGGERS):
+        load_deferred(target)       # (another thread may be importing it: looked up again)
+        found = OPS.get(target)
+    return NO_OP if found is None else found
+
+
+_DEFERRED = []              # [(rule module, trigger modules, trigger callables)]
+_TRIGGERS = set()           # ids of the trigger callables (which may have records already)
+_DEFERRED_LOCK = threading.RLock()
+_LOADING = []               # a deferred module being imported: its records bump no version
+_EVERY = object()
+
+
+def defer(module, modules=(), targets=()):
+    """Import the rule module ``module`` (registering its rules) when first needed: when a
+    lookup misses while one of ``modules`` is imported (the user can only hold a callable
+    of those modules then), when the callable missed is one of ``targets``, and before
+    anything lists every rule (``REVERSE``...). Its records are new ones for callables
+    nothing has looked up yet, so loading them changes no compiled code: no version bump."""
+    _DEFERRED.append((module, tuple(modules), tuple(targets)))
+    _TRIGGERS.update(id(t) for t in targets)
+
+
+def load_deferred(target=_EVERY):
+    """Import the deferred rule modules ``target`` may need (all of them by default);
+    True when one was imported."""
+    with _DEFERRED_LOCK:
+        due = [d for d in _DEFERRED if target is _EVERY or any(m in sys.modules for m in d[1])
+               or any(target is t for t in d[2])]
+        for entry in due:       # listed until imported: another thread waits for it
+            _LOADING.append(entry[0])
+            try:
+                importlib.import_module(entry[0])
+            finally:
+                _LOADING.pop()
+            if entry in _DEFERRED:
+                _DEFERRED.remove(entry)
+    return bool(due)
 
 
 def _set(targets, **fields):
     for target in targets:
         OPS[target] = replace(OPS.get(target) or Op(target), **fields)
-    VERSION.bump()
+    if not _LOADING:
+        VERSION.bump()
 
 
 class _Column(Mapping):
@@ -146,6 +192,8 @@ class _Column(Mapping):
         return value
 
     def __iter__(self):
+        if _DEFERRED:
+            load_deferred()
         return iter([t for t, o in list(OPS.items()) if getattr(o, self.name) not in (None, ())])
 
     def __len__(self):
