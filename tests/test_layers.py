@@ -16,6 +16,7 @@ import each other in a circle. Callbacks upward are registered at import time by
 (``registry.HOST``, ``pullbacks.API``).
 """
 import ast
+import functools
 import os
 import subprocess
 import sys
@@ -100,17 +101,21 @@ def imports(module):
     return out
 
 
-GRAPH = {m: imports(m) for m in MODULES}
+@functools.cache
+def graph():
+    """module -> the srcad modules it imports (read when a test first needs it: every
+    worker of the suite collects this file, one runs its tests)."""
+    return {m: imports(m) for m in MODULES}
 
 
 def test_the_modules_are_found():
     assert "srcad.api" in MODULES and "srcad.transforms.reverse" in MODULES
     assert "srcad.transforms.rules.registry" in MODULES and "srcad.kernels.broadcast" in MODULES
-    assert {"srcad.transforms.rules.registry", "srcad.runtime"} <= GRAPH["srcad.runtime_rules"]
+    assert {"srcad.transforms.rules.registry", "srcad.runtime"} <= graph()["srcad.runtime_rules"]
 
 
 def test_each_module_imports_only_its_layer_and_below():
-    wrong = sorted(f"{m} ({layer(m)}) imports {t} ({layer(t)})" for m, targets in GRAPH.items()
+    wrong = sorted(f"{m} ({layer(m)}) imports {t} ({layer(t)})" for m, targets in graph().items()
                    for t in targets if LAYERS.index(layer(t)) > LAYERS.index(layer(m)))
     assert not wrong, "imports upward:\n" + "\n".join(wrong)
 
@@ -119,12 +124,12 @@ def test_the_compiler_imports_neither_the_runtime_nor_the_api():
     compiler = [m for m in MODULES if layer(m) == "compiler"]
     assert len(compiler) > 20
     for m in compiler:
-        assert {layer(t) for t in GRAPH[m]} <= {"base", "kernels", "compiler"}, m
+        assert {layer(t) for t in graph()[m]} <= {"base", "kernels", "compiler"}, m
 
 
 def test_the_runtime_does_not_import_the_api():
     for m in RUNTIME:
-        assert "api" not in {layer(t) for t in GRAPH[m]}, (m, GRAPH[m])
+        assert "api" not in {layer(t) for t in graph()[m]}, (m, graph()[m])
 
 
 def _circles(graph):
@@ -162,14 +167,14 @@ def test_the_circle_finder_finds_a_circle():
 
 
 def test_no_modules_below_the_api_import_each_other_in_a_circle():
-    below = {m: {t for t in targets if layer(t) != "api"} for m, targets in GRAPH.items()
+    below = {m: {t for t in targets if layer(t) != "api"} for m, targets in graph().items()
              if layer(m) != "api"}
     assert _circles(below) == []
 
 
 def test_no_circle_among_the_layers():
     between = {a: set() for a in LAYERS}
-    for m, targets in GRAPH.items():
+    for m, targets in graph().items():
         between[layer(m)].update(layer(t) for t in targets if layer(t) != layer(m))
     assert _circles(between) == []
 

@@ -90,20 +90,16 @@ def scan(w, x):
 
 @pytest.mark.slow
 def test_loop_workloads_against_central_differences(numba_default, rng):
-    fd_check(euler, (2.0, 0.1), ("k", "c"), rng)
-    fd_check(pair_energy, (rng.uniform(0, 3, (7, 2)),), 0, rng)
-    fd_check(fixed_point, (0.7,), 0, rng)
-    fd_check(growing, (0.3,), 0, rng)
-    fd_check(scan, (np.array([0.9, 0.3]), rng.standard_normal(12)), ("w", "x"), rng)
-    fd_check_forward(euler, (2.0, 0.1), ("k", "c"), rng)
-    fd_check_forward(scan, (np.array([0.9, 0.3]), rng.standard_normal(12)), ("w", "x"), rng)
-
-
-def test_compiled_by_numba_and_equal_to_the_numpy_backend(rng):
-    x = rng.uniform(0, 3, (9, 2))
+    """Central differences, then: compiled by numba and equal to the NumPy backend to
+    rounding (one test: the second check reuses the first's compiled functions)."""
+    x = rng.uniform(0, 3, (7, 2))
     cases = [(euler, ("k", "c"), (2.0, 0.1)), (pair_energy, 0, (x,)),
              (fixed_point, 0, (0.7,)), (growing, 0, (0.3,)),
              (scan, ("w", "x"), (np.array([0.9, 0.3]), rng.standard_normal(12)))]
+    for fn, wrt, args in cases:
+        fd_check(fn, args, wrt, rng)
+    fd_check_forward(euler, (2.0, 0.1), ("k", "c"), rng)
+    fd_check_forward(scan, cases[-1][2], ("w", "x"), rng)
     for fn, wrt, args in cases:
         fast = srcad.differentiate(fn, wrt=wrt, backend="numba")
         slow = srcad.differentiate(fn, wrt=wrt, backend="numpy")
