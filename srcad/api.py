@@ -468,7 +468,26 @@ class Differentiable:
         return _apart_from(result, (args, tangents))
 
     def jacobian(self, *args, mode="auto", **kwargs):
-        self._refuse("jacobian")
+        return self._jacobian(args, mode, kwargs)
+
+    def _jacobian(self, args, mode, kwargs):
+        fn = self._hot.get("jvp")      # one float wrt argument: one forward pass, no plan
+        if fn is not None and self._direct and self.single and not kwargs \
+                and mode in ("auto", "forward") and len(args) == len(self.params) \
+                and type(args[self.positions[0]]) is float and fn.__srcad_fits__(args):
+            try:
+                value, tan = fn(*args, 1.0)
+            except Exception as exc:
+                tracebacks.note_origin(exc)
+                raise
+            if type(tan) is np.ndarray and type(value) is np.ndarray \
+                    and tan.shape == value.shape:
+                self.last_jacobian_mode = "forward"
+                return tan
+            if isinstance(value, (float, int, np.ndarray, np.number)) or self.inner:
+                self.last_jacobian_mode = "forward"
+                return _DERIVATIVES.number_column(value, tan)
+        self._refuse("jacobian")          # (a value jacobian refuses: its error, below)
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)
         try:

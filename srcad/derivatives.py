@@ -78,18 +78,25 @@ def jacobian(d, args, mode):
     return _reverse(d, args, ins, out_shape)
 
 
+def number_column(value, tan):
+    """The Jacobian column of one input entry: the tangent ``tan`` of the output ``value``,
+    as an array of the output's shape (the forward code may give a number or a broadcast
+    tangent)."""
+    if type(tan) is not np.ndarray or type(value) is not np.ndarray \
+            or tan.shape != value.shape:
+        tan = np.array(np.broadcast_to(tan, np.shape(value)), dtype=float)
+    return tan
+
+
 def _forward(d, args, ins, n_in):
     """All columns in one vector-mode forward pass (k = number of input entries)."""
     if n_in == 1:                       # one input entry: a plain forward pass
         number = isinstance(ins[0], float)
         t = 1.0 if number else np.ones_like(ins[0], dtype=float)
         value, tan = d._specialise("jvp", args)(*args, t)
-        if type(tan) is not np.ndarray or type(value) is not np.ndarray \
-                or tan.shape != value.shape:
-            value = np.asarray(value)
-            tan = np.array(np.broadcast_to(tan, value.shape), dtype=float)
+        tan = number_column(value, tan)
         if not number and np.ndim(ins[0]):
-            tan = tan.reshape(value.shape + np.shape(ins[0]))
+            tan = tan.reshape(np.shape(value) + np.shape(ins[0]))
         return tan if d.single else (tan,)
     tangents, offset = [], 0
     for a in ins:

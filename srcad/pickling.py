@@ -120,6 +120,10 @@ class Derived:
             self.__srcad_opaque__ = (f"srcad.{method}", shown)
 
     def __call__(self, *args, **kwargs):
+        if self._method == "jacobian":       # (a bound method's object has no _jacobian)
+            fast = getattr(type(self._d), "_jacobian", None)
+            if fast is not None:
+                return fast(self._d, args, self._options["mode"], kwargs)
         if self._method == "derivative":
             return _derivative(self._d, *args, **kwargs)
         if kwargs:

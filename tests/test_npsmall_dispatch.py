@@ -234,3 +234,54 @@ def test_the_check_reads_guards_directly():
     f.grad(x)
     text = f.compiled("grad", x).__srcad_fits__.__srcad_text__
     assert "get0(" not in text and "[name" in text and ".__code__ is value" in text, text
+
+
+def _bump(m):
+    return np.sin(m)
+
+
+def _through_bump(d, m):
+    return d * _bump(m) + m * m
+
+
+def _scalar_of_number(m):
+    return np.exp(m) * m
+
+
+def _pair_of_number(m):
+    return np.sin(m), m * 2.0
+
+
+def _fd_column(fn, args, h=1e-6):
+    d, m = args
+    return (fn(d, m + h) - fn(d, m - h)) / (2 * h)
+
+
+def test_a_hot_jacobian_of_a_number_argument():
+    """``jacobian`` wrt one float argument calls the hot forward code directly once it is
+    hot; it still sees a redefined helper, a scalar output, and refuses a tuple output."""
+    global _bump
+    d = np.linspace(-1.0, 1.0, 5)
+    jac = srcad.jacobian(_through_bump, wrt=1)
+    for m in (0.3, 0.5, 0.7, 0.9):                     # compiled, then hot
+        np.testing.assert_allclose(jac(d, m), _fd_column(_through_bump, (d, m)), rtol=1e-6,
+                                   atol=1e-8)
+    before = _bump
+    try:
+        def _bump(m):                                    # noqa: F811 -- rebound
+            return np.cos(3.0 * m)
+        np.testing.assert_allclose(jac(d, 0.4), _fd_column(_through_bump, (d, 0.4)),
+                                   rtol=1e-6, atol=1e-8)
+    finally:
+        _bump = before
+    one = srcad.jacobian(_scalar_of_number)
+    for m in (0.2, 0.6, 1.1):
+        J = one(m)
+        assert type(J) is np.ndarray and J.shape == ()
+        h = 1e-6
+        want = (_scalar_of_number(m + h) - _scalar_of_number(m - h)) / (2 * h)
+        np.testing.assert_allclose(J, want, rtol=1e-6)
+    for m in (0.2, 0.6, 1.1):
+        srcad.jvp(_pair_of_number, (m,), (1.0,))          # the forward code is hot
+    with pytest.raises(ValueError, match="jacobian needs a function returning a float"):
+        srcad.jacobian(_pair_of_number)(0.5)
