@@ -42,7 +42,9 @@ TIGHT = (1e-7, 1e-12)  # (rtol, atol relative to the largest entry): agreement t
 NUMPY_BASED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
                "autograd grad")
 HAND_NUMBA = "hand numba"
-SRCAD_NUMBA = ("srcad numba grad", "srcad numba grad(out=)", "srcad numba jacobian")
+SRCAD_PARALLEL = "srcad numba parallel grad(out=)"   # parallel=True: eam at n >= 10^4
+SRCAD_NUMBA = ("srcad numba grad", "srcad numba grad(out=)", "srcad numba jacobian",
+               SRCAD_PARALLEL)
 # rows whose peak memory is measured in every workload: tracemalloc, RSS for numba
 MEASURED = ("hand-written", "hand into buffers", "srcad grad", "srcad grad(out=)",
             "srcad jacobian", HAND_NUMBA) + SRCAD_NUMBA
@@ -92,6 +94,8 @@ def methods_for(w, peer_names):
         names = ["srcad jacobian"]
     if numba_hand.numba is not None:     # the numba backend beside the NumPy one
         names += [n.replace("srcad ", "srcad numba ") for n in names]
+        if w.key == "eam" and w.n >= 10_000:
+            names.append(SRCAD_PARALLEL)
     else:
         out.update({n.replace("srcad ", "srcad numba "): "skipped: numba is not installed "
                     "(pip install srcad[numba])" for n in names})
@@ -101,7 +105,11 @@ def methods_for(w, peer_names):
             continue
         backend = "numba" if name.startswith("srcad numba") else "numpy"
         try:
-            if name.endswith(" grad"):
+            if name == SRCAD_PARALLEL:
+                f = srcad.differentiate(w.fn, wrt=w.wrt, backend="numba", parallel=True)
+                buf2 = w.make_out(args)
+                out[name] = (lambda f=f, buf2=buf2: f.grad(*args, out=buf2), None, tol, buf2)
+            elif name.endswith(" grad"):
                 f = srcad.differentiate(w.fn, wrt=w.wrt, backend=backend)
                 out[name] = (lambda f=f: f.grad(*args), None, tol, None)
             elif name.endswith(" grad(out=)"):

@@ -46,7 +46,7 @@ def stats():
 class Differentiable:
     """A function with its derivatives; calling it calls the function unchanged."""
 
-    def __init__(self, fn, wrt=None, backend=None, has_aux=False):
+    def __init__(self, fn, wrt=None, backend=None, has_aux=False, parallel=False):
         if isinstance(fn, Differentiable):
             fn = fn.fn
         opaque = getattr(fn, "__srcad_opaque__", None)
@@ -62,6 +62,7 @@ class Differentiable:
             raise TypeError(f"srcad differentiates Python functions written with def; "
                             f"got a {kind}: {hint}")
         self.backend = backends.resolve(backend)      # "numpy", "numba" or "auto"
+        self.parallel = backends.parallel_option(parallel, self.backend, backend)
         self.fn = fn
         self._wrt_given = wrt
         self.__srcad_wrapped__ = fn
@@ -233,7 +234,8 @@ class Differentiable:
             return own
         backend = backend or (self.backend if kind in backends.COMPILED else "numpy")
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
-                          backend, _types_key(args))
+                          backend + ("+parallel" if self.parallel and backend != "numpy"
+                                     else ""), _types_key(args))
         load = None
         if backend != "numpy":
             from srcad import numba_backend
@@ -522,12 +524,13 @@ class Differentiable:
 
 # ------------------------------------------------------------ functional API
 
-def differentiate(fn=None, *, wrt=None, backend=None, has_aux=False):
+def differentiate(fn=None, *, wrt=None, backend=None, has_aux=False, parallel=False):
     if fn is None:
-        return lambda f: differentiate(f, wrt=wrt, backend=backend, has_aux=has_aux)
+        return lambda f: differentiate(f, wrt=wrt, backend=backend, has_aux=has_aux,
+                                       parallel=parallel)
     if bound.is_bound_callable(fn):
-        return bound.bind(fn, wrt, has_aux, backend)
-    return Differentiable(fn, wrt=wrt, backend=backend, has_aux=has_aux)
+        return bound.bind(fn, wrt, has_aux, backend, parallel)
+    return Differentiable(fn, wrt=wrt, backend=backend, has_aux=has_aux, parallel=parallel)
 
 
 def _differentiable(fn, wrt, has_aux=False, backend=None):

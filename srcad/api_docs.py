@@ -25,6 +25,9 @@ DOCS["differentiate"] = """Make ``fn`` a ``Differentiable``: the function plus i
             installed raises ImportError naming ``pip install srcad[numba]``.
         has_aux: ``fn`` returns ``(value, aux)``; ``grad`` then returns
             ``(gradient, aux)`` and ``aux`` is not differentiated.
+        parallel: with the numba backend, the elementwise loops it writes (a chain
+            of ufuncs and the sum ending it, outside loops) run on all cores, each a
+            ``numba.njit(parallel=True)`` kernel; ValueError with the NumPy backend.
 
     Returns:
         A ``Differentiable`` (or, with ``fn`` omitted, a decorator making one).

@@ -14,6 +14,20 @@ COMPILED = ("vjp", "jvp")   # the kinds numba compiles (a nested derivative's vj
 EXTRA = "pip install srcad[numba]"
 
 
+def parallel_option(parallel, resolved, given):
+    """``parallel=`` of ``differentiate``: True lets the numba backend run the elementwise
+    loops it writes (and numba its array expressions) on several threads. A bool; with
+    the NumPy backend asked for it is an error ("auto" without numba: no effect)."""
+    if not isinstance(parallel, bool):
+        raise TypeError(f"parallel must be True or False, got {type(parallel).__name__}")
+    asked = given if given is not None else \
+        (os.environ.get("SRCAD_BACKEND", "").strip().lower() or "numpy")
+    if parallel and resolved == "numpy" and asked != "auto":
+        raise ValueError("parallel=True needs backend='numba' (or 'auto'): the NumPy backend "
+                         "runs NumPy's own calls")
+    return parallel and resolved != "numpy"
+
+
 def numba_installed():
     return importlib.util.find_spec("numba") is not None
 

@@ -57,7 +57,7 @@ def _visible(fn, prefix, keywords):
     return params[len(prefix):]
 
 
-def bind(fn, wrt=None, has_aux=False, backend=None):
+def bind(fn, wrt=None, has_aux=False, backend=None, parallel=False):
     """The Bound for a partial, a bound method or a Bound, differentiated w.r.t. ``wrt``
     (names or positions among the parameters a caller still passes)."""
     from srcad.api import Differentiable
@@ -70,7 +70,7 @@ def bind(fn, wrt=None, has_aux=False, backend=None):
     visible = _visible(func, prefix, keywords)
     names, single = wrt_names(_label(fn), visible, wrt, bound=underlying)
     names = names[0] if single else names
-    d = Differentiable(func, wrt=names, backend=backend, has_aux=has_aux)
+    d = Differentiable(func, wrt=names, backend=backend, has_aux=has_aux, parallel=parallel)
     return Bound(fn, d, prefix, keywords, visible)
 
 
@@ -88,7 +88,7 @@ def method(d, obj):
                                 f"`{d.params[0]}`: there is nothing to differentiate")
             wrt = d.params[1]
         inner = forms["d"] = Differentiable(d.fn, wrt=wrt, backend=d.backend,
-                                            has_aux=d.has_aux)
+                                            has_aux=d.has_aux, parallel=d.parallel)
     return Bound(types.MethodType(d.fn, obj), inner, (obj,), {}, d.params[1:])
 
 

@@ -61,12 +61,18 @@ def _bindings(namespace):
     return out
 
 
-def module_text(core, entry, header):
-    """The module numba compiles (and users read)."""
+def module_text(core, entry, header, kernels=()):
+    """The module numba compiles (and users read); ``kernels``: the elementwise loops of
+    ``parallel=True``, compiled with ``numba.njit(parallel=True)`` (``_njit_parallel``)."""
     note = (f"backend numba: numba.njit compiles {core.name} (its disk cache signed); "
             f"{entry.name} calls it from Python")
+    if kernels:
+        note += (f"; numba.njit(parallel=True) compiles {', '.join(k.name for k in kernels)}, "
+                 f"the elementwise loops it calls, on threads")
     head = "\n".join("# " + codegen.comment_safe(h) for h in header + [note])
-    return (f"{head}\n@_njit\n{codegen.readable(core)}\n\n\n{codegen.readable(entry)}\n")
+    parts = [f"@_njit_parallel\n{codegen.readable(k)}\n\n\n" for k in kernels]
+    return (f"{head}\n{''.join(parts)}@_njit\n{codegen.readable(core)}\n\n\n"
+            f"{codegen.readable(entry)}\n")
 
 
 def _file_for(key, text, name):
@@ -101,12 +107,13 @@ def build(d, kind, gen, header, key, fallback):
     workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
     try:
         names = dict(d.base_fn.__globals__, **gen.env.namespace)   # as the module binds them
-        core, entry = numba_form.lower(gen.tree, names, seed, workspaces,
-                                       d.wrt if kind == "vjp" else ())
+        core, entry, *kernels = numba_form.lower(gen.tree, names, seed, workspaces,
+                                                 d.wrt if kind == "vjp" else (),
+                                                 parallel=d.parallel)
     except numba_form.Unsupported as exc:
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)
-    text = module_text(core, entry, header)
+    text = module_text(core, entry, header, kernels[0] if kernels else ())
     return _load(d, key, text, gen.env.namespace, (core.name, entry.name),
                  (gen.filename, gen.lineno), fallback)
 
@@ -122,7 +129,9 @@ def _load(d, key, text, namespace, names, where, fallback):
     scope = module.__dict__
     scope.update({k: v for k, v in d.base_fn.__globals__.items() if not k.startswith("__")})
     scope.update(_bindings(namespace))
-    scope.update(__builtins__=builtins, _njit=numba_cache.njit(folder, secret))
+    scope.update(__builtins__=builtins, _njit=numba_cache.njit(folder, secret),
+                 _njit_parallel=numba_cache.njit(folder, secret, parallel=True),
+                 _prange=numba.prange)
     exec(compile(text, filename, "exec"), scope)
     core, entry = (scope[n] for n in names)
     fn = Guarded(d, entry, core, text, where, fallback)

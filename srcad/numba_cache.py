@@ -32,12 +32,13 @@ _MAGIC = b"srcad-numba"
 _MAX_BYTES = 256 << 20
 
 
-def njit(folder, secret):
+def njit(folder, secret, parallel=False):
     """The decorator the generated module's ``@_njit`` names: ``numba.njit`` with the
     signed cache in ``folder/__pycache__`` (``folder`` None: no disk cache). The cache
-    is valid while the function's own file is unchanged (numba's source stamp)."""
+    is valid while the function's own file is unchanged (numba's source stamp).
+    ``parallel``: ``numba.njit(parallel=True)`` (the module's ``_prange`` loops)."""
     def decorate(fn):
-        dispatcher = numba.njit(fn)
+        dispatcher = numba.njit(fn, parallel=True) if parallel else numba.njit(fn)
         if folder is not None and secret is not None:
             try:                        # as enable_caching does with numba's own cache
                 dispatcher._cache = _SignedCache(fn, str(folder), secret)

@@ -72,13 +72,13 @@ def _wrt_spec(d):
 def reduce_differentiable(d):
     """``Differentiable.__reduce__``: the function by name (or, for a derivative of a
     derivative, the inner derivative's callable, itself pickled by name) and the options."""
-    options = (_wrt_spec(d), d.backend, d.has_aux)
+    options = (_wrt_spec(d), d.backend, d.has_aux, d.parallel)
     if d.inner is not None:
         return _nested, (d.fn,) + options
     return _by_name, _locate(d.fn) + options
 
 
-def _by_name(module, qualname, wrt, backend, has_aux):
+def _by_name(module, qualname, wrt, backend, has_aux, parallel=False):
     """The Differentiable of ``module.qualname`` with these options, in this process: the
     decorated object itself when the module holds one with the same options."""
     found = _walk(importlib.import_module(module), qualname)
@@ -88,15 +88,24 @@ def _by_name(module, qualname, wrt, backend, has_aux):
     from srcad.api import _differentiable
     if _is_differentiable(found):
         if (found.inner is None and _wrt_spec(found) == wrt and found.backend == backend
-                and found.has_aux == has_aux):
+                and found.has_aux == has_aux and found.parallel == parallel):
             return found
         found = found.fn
-    return _differentiable(found, wrt, has_aux, backend)
+    return _with_parallel(_differentiable(found, wrt, has_aux, backend), parallel)
 
 
-def _nested(fn, wrt, backend, has_aux):
+def _with_parallel(d, parallel):
+    """``d``, or for ``parallel`` its twin compiled for threads (a new Differentiable)."""
+    if not parallel or d.parallel:
+        return d
+    from srcad.api import Differentiable
+    return Differentiable(d.fn, wrt=_wrt_spec(d), backend=d.backend, has_aux=d.has_aux,
+                          parallel=True)
+
+
+def _nested(fn, wrt, backend, has_aux, parallel=False):
     from srcad.api import _differentiable
-    return _differentiable(fn, wrt, has_aux, backend)
+    return _with_parallel(_differentiable(fn, wrt, has_aux, backend), parallel)
 
 
 class Derived:

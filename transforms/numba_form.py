@@ -421,14 +421,16 @@ class _Records:
         return _call(call.func, last, stop, gast.UnaryOp(op=gast.USub(), operand=step))
 
 
-def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
+def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), parallel=False):
     """(core, entry): the numba core and the Python entry for the generated ``fn``.
 
     ``seed_param`` names the reverse sweep's seed parameter (the entry passes its value
     through ``_rt.seed_value``); ``workspace_names`` are the names bound to the workspace
     (their ``take`` calls move to the entry). ``out_of`` names the parameter each slot of
     ``out`` belongs to: the entry passes ``out[k]``, or a new array like that parameter
-    when ``out`` is None, so the core always writes its gradient into an array."""
+    when ``out`` is None, so the core always writes its gradient into an array.
+    ``parallel``: the elementwise loops outside loops are kernels compiled for threads
+    (transforms/numba_loops.py): then (core, entry, kernels), else (core, entry)."""
     if fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs:
         raise Unsupported("the generated function takes *args or keywords", fn)
     if "_rt" not in namespace:
@@ -481,7 +483,8 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
     returned = returned_outs(new_body, slots, out_of, namespace, aliases)
     if returned:
         drop_returned(new_body, returned)
-    new_body = numba_loops.fuse(new_body, namespace, records.fresh)
+    kernels = [] if parallel else None
+    new_body = numba_loops.fuse(new_body, namespace, records.fresh, kernels)
     # arrays the code names from outside (module constants) are passed, not frozen into the
     # compiled code: an array changed in place is read as it is now, as the NumPy code does
     outside = sorted(n for n in {m.id for s in body for m in walk(s)
@@ -506,7 +509,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=()):
     entry = gast.FunctionDef(name=fn.name, args=fn.args, body=entry_body, decorator_list=[],
                              returns=None, type_comment=None)
     gast.copy_location(entry, fn)
-    return core, entry
+    return (core, entry, kernels) if parallel else (core, entry)
 
 
 def rest_has_loop(stmts):

@@ -35,6 +35,22 @@ After::
 Entry i of each call reads only entry i of its operands, so running all calls
 for entry i before entry i + 1 gives the same values (a sum adds in another
 order: to rounding).
+
+With ``parallel=True`` (``srcad.differentiate(..., backend="numba", parallel=True)``)
+a run outside any loop becomes a kernel of its own, compiled with
+``numba.njit(parallel=True)`` and called from the (serial) core with the flat
+views: its loop is a ``prange`` and its sum a reduction. Only these kernels, whose
+whole text is written here, are compiled for threads: numba's parallel
+transformation of code that writes through a view another function returned
+loses the writes (seen with ``_rt.flat`` inside a ``prange``), so it never sees the
+rest of the core::
+
+    @_njit_parallel
+    def rho_t_loop(x_f, work_f):
+        p_acc = _rt.acc_zero(work_f)
+        for i_f in _prange(work_f.size):
+            ...
+        return p_acc
 """
 import gast
 import numpy as np
@@ -83,16 +99,19 @@ def _summed(s, names):
     return None
 
 
-def fuse(stmts, namespace, fresh):
+def fuse(stmts, namespace, fresh, kernels=None):
     """``stmts`` with each elementwise run of two or more ufunc calls as a guarded loop
-    (in nested blocks too)."""
+    (in nested blocks too). ``kernels``: a list, for parallel kernels (see the module
+    text): the runs outside loops call a kernel appended to it (inside a loop, a
+    kernel would start its threads on every trip: those stay loops)."""
     out, k = [], 0
     while k < len(stmts):
         s = stmts[k]
         for field in ("body", "orelse"):
             inner = getattr(s, field, None)
             if isinstance(inner, list) and inner and isinstance(inner[0], gast.stmt):
-                setattr(s, field, fuse(inner, namespace, fresh))
+                in_loop = isinstance(s, (gast.For, gast.While))
+                setattr(s, field, fuse(inner, namespace, fresh, None if in_loop else kernels))
         run, comments, j = [], [], k
         while j < len(stmts):
             if _is_comment(stmts[j]):
@@ -108,7 +127,7 @@ def fuse(stmts, namespace, fresh):
             j += 1
         if len(run) + (summed is not None) >= 2:
             out.extend(comments)
-            out.append(_loop(run, summed, namespace, fresh))
+            out.append(_loop(run, summed, namespace, fresh, kernels))
             k = j
             continue
         out.append(s)
@@ -116,7 +135,24 @@ def fuse(stmts, namespace, fresh):
     return out
 
 
-def _loop(run, summed, namespace, fresh):
+def _for(i, over, size, body):
+    return gast.For(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
+                                     type_comment=None),
+                    iter=_call(_load(over), size), body=body, orelse=[], type_comment=None)
+
+
+def _arguments(names):
+    return gast.arguments(
+        args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+              for n in names],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
+def _const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def _loop(run, summed, namespace, fresh, kernels=None):
     alias = {}                         # a result name -> the buffer it is
     arrays = []                        # every name read or written, in order of first use
     for s in run:
@@ -158,11 +194,20 @@ def _loop(run, summed, namespace, fresh):
                                                     type_comment=None), op=gast.Add(),
                                    value=gast.Subscript(value=_load(total),
                                                         slice=_load(i), ctx=gast.Load())))
-    size = gast.Attribute(value=_load(first), attr="size", ctx=gast.Load())
-    body.append(gast.For(target=gast.Name(id=i, ctx=gast.Store(), annotation=None,
-                                          type_comment=None),
-                         iter=_call(_load("range"), size), body=trip, orelse=[],
-                         type_comment=None))
+    if kernels is None:
+        size = gast.Attribute(value=_load(first), attr="size", ctx=gast.Load())
+        body.append(_for(i, "range", size, trip))
+    else:                               # the views and the sum go in, the loop in a kernel
+        views, prologue = body[:len(arrays)], body[len(arrays):]
+        size = gast.Attribute(value=_load(flat[first]), attr="size", ctx=gast.Load())
+        result = [gast.Return(value=_load(acc) if acc is not None else _const(None))]
+        kernel = gast.FunctionDef(
+            name=fresh(f"{_target(run[0])}_loop"), args=_arguments([flat[n] for n in arrays]),
+            body=prologue + [_for(i, "_prange", size, trip)] + result, decorator_list=[],
+            returns=None, type_comment=None)
+        kernels.append(gast.copy_location(kernel, run[0]))
+        called = _call(_load(kernel.name), *[v.value for v in views])
+        body = [_assign(acc, called) if acc is not None else gast.Expr(value=called)]
     body += [_assign(_target(s), _load(alias[_target(s)])) for s in run]
     if summed is not None:
         value = _load(acc)
