@@ -92,9 +92,44 @@ def constant_node(value, env, hint):
     return _load(env.bind(hint, value))
 
 
+_STATIC = {}
+
+
+class _Static:
+    """What ``expand`` reads of a template that does not depend on the call, worked out once
+    per template: its parameters, the names its body binds, the names its lambdas take,
+    and its free names (globals and builtins) in order of first use."""
+
+    def __init__(self, template):
+        tree = _template_tree(template)
+        self.signature = inspect.signature(template)
+        self.params = [a.id for a in tree.args.args] + (
+            [tree.args.vararg.id] if tree.args.vararg else []) + \
+            [a.id for a in tree.args.kwonlyargs]
+        body = tree.body
+        if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+            body = body[1:]
+        self.locals = {node.id for stmt in body[:-1] for node in walk(stmt)
+                       if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store)}
+        self.lambda_params = {a.id for node in walk(tree) if isinstance(node, gast.Lambda)
+                              for a in node.args.args}
+        bound = set(self.params) | self.locals | self.lambda_params
+        self.free = list(dict.fromkeys(
+            node.id for stmt in body for node in walk(stmt)
+            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load)
+            and node.id not in bound))
+
+
+def _static(template):
+    info = _STATIC.get(template)
+    if info is None:
+        info = _STATIC[template] = _Static(template)
+    return info
+
+
 def bind_call(target, template, leading, call, env, where):
     """Map template parameter names to the call's atoms (defaults filled in)."""
-    sig = inspect.signature(template)
+    sig = _static(template).signature
     params = list(sig.parameters.values())[leading:]
     sig = sig.replace(parameters=params)
     try:
@@ -143,8 +178,8 @@ def expand(rule, call, lead_values, env, namer, where):
     """Inline ``rule`` for ``call``; ``lead_values`` are the atoms of (y, g) or (y,)."""
     template = rule.template
     tree = _template_tree(template)
-    all_params = [a.id for a in tree.args.args] + (
-        [tree.args.vararg.id] if tree.args.vararg else []) + [a.id for a in tree.args.kwonlyargs]
+    static = _static(template)
+    all_params = static.params
     leading = len(lead_values)
     names, mapping = bind_call(rule.target, template, leading, call, env, where)
     for pname, value in zip(all_params[:leading], lead_values, strict=True):
@@ -154,11 +189,7 @@ def expand(rule, call, lead_values, env, namer, where):
         body = body[1:]
     if not body or not isinstance(body[-1], gast.Return):
         raise InternalError("template", f"rule for {rule.target!r} must end with a return")
-    local_names = set()
-    for stmt in body[:-1]:
-        for node in walk(stmt):
-            if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-                local_names.add(node.id)
+    local_names = static.locals
     rebound = local_names & set(all_params)
     if rebound:     # the renaming below would cut the parameter from its operand: a lost term
         raise InternalError("template", f"rule {template.__qualname__} assigns to its "
@@ -167,24 +198,21 @@ def expand(rule, call, lead_values, env, namer, where):
         mapping[name] = _load(namer.fresh(name))
     # free names of the template (np, helpers) are bound into the namespace
     module_globals = template.__globals__
-    lambda_params = {a.id for node in walk(tree) if isinstance(node, gast.Lambda)
-                     for a in node.args.args}
-    for stmt in body:
-        for node in walk(stmt):
-            if isinstance(node, gast.Name) and node.id not in mapping \
-                    and node.id not in lambda_params and isinstance(node.ctx, gast.Load):
-                obj = module_globals.get(node.id, getattr(builtins, node.id, None))
-                if obj is None:
-                    raise InternalError("template", f"unknown name {node.id} in rule "
-                                        f"{template.__qualname__}")
-                home = (obj.__module__, obj.__qualname__) if inspect.isfunction(obj) \
-                    else (template.__module__, node.id)     # a kernel: from its own module
-                mapping[node.id] = _load(env.bind(node.id, obj, home))
+    for name in static.free:
+        if name in mapping:
+            continue
+        obj = module_globals.get(name, getattr(builtins, name, None))
+        if obj is None:
+            raise InternalError("template", f"unknown name {name} in rule "
+                                f"{template.__qualname__}")
+        home = (obj.__module__, obj.__qualname__) if inspect.isfunction(obj) \
+            else (template.__module__, name)     # a kernel: from its own module
+        mapping[name] = _load(env.bind(name, obj, home))
     subst = _Subst(mapping)
     body = [_Fold().visit(subst.visit(s)) for s in body]
     ret = body[-1].value
     entries = ret.elts if isinstance(ret, gast.Tuple) else [ret]
-    first = list(inspect.signature(template).parameters.values())[leading:][:1]
+    first = list(static.signature.parameters.values())[leading:][:1]
     uncovered = []
     if first and first[0].kind is first[0].VAR_POSITIONAL:
         # ``def rule(y, g, *operands)``: entry k belongs to the call's k-th positional
