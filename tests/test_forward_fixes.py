@@ -94,7 +94,7 @@ def refusal(fn, entry):
     return err.value
 
 
-# =========================================================================== 1. np.array of a nested list
+# ==================================================================== 1. np.array of a nested list
 
 def array_nested(x):
     return np.array([[x, 0.5], [0.5, 0.5]])
@@ -109,13 +109,13 @@ def test_np_array_of_nested_list_with_a_constant_row(rng):
     check_forward(array_nested_sum, (0.7,), rng)
 
 
-# =========================================================================== 2. lists built by append
+# ======================================================================== 2. lists built by append
 
 def unused_list(x):
     lst = []
     for xi in x:
         lst.append(xi * 2.0)
-    s = sum(lst)
+    s = sum(lst)  # noqa: F841 -- user-style code: the sum is not used
     return np.sum(x ** 2)
 
 
@@ -177,7 +177,7 @@ def test_discarded_call_message_names_the_call(entry):
            "arguments in place" in str(e)
 
 
-# =========================================================================== 5. sequences of active and inactive operands
+# ==================================================== 5. sequences of active and inactive operands
 
 def stack_inactive_first(x, y):
     return np.stack([y, x])
@@ -287,7 +287,7 @@ def test_item_write_into_a_broadcast_tangent(fn, rng):
     check_forward(fn, (Y, X), rng, wrt=1)
 
 
-# =========================================================================== 6. nothing returned aliases the caller's arrays
+# ================================================= 6. nothing returned aliases the caller's arrays
 
 def first_of_two(x, y):
     return x
@@ -356,7 +356,7 @@ def test_hvp_and_derivative_do_not_alias_the_direction(rng):
     assert not np.may_share_memory(ds, s)
 
 
-# =========================================================================== 7. every statement kind, every forward entry point
+# ============================================== 7. every statement kind, every forward entry point
 
 A23 = np.array([[1.0, 0.5, 0.2], [0.3, -1.0, 0.4]])
 M23 = np.arange(6.0).reshape(2, 3) / 7 + 0.1
@@ -635,7 +635,7 @@ def test_the_suggested_rewrite_works(rng):
     check_forward(nested_item_update_rewritten, (X,), rng)
 
 
-# =========================================================================== user forward rules take one tangent
+# ============================================================= user forward rules take one tangent
 
 def sq_norm(u):
     return np.sum(u ** 2)
@@ -692,7 +692,7 @@ def test_function_with_its_own_forward_rule_in_a_forward_jacobian(rng):
     _close(Jv, _fd_jacobian(scaled_by_rule, (u, v), 1), "d/dv")
 
 
-# =========================================================================== output tangents keep the output's structure
+# ===================================================== output tangents keep the output's structure
 
 @dataclasses.dataclass
 class Scaled:
@@ -726,7 +726,7 @@ def lambda_free_second(x):
     return mask_and_value(x)[1]
 
 
-# =========================================================================== lists and dicts changed through another name
+# ==================================================== lists and dicts changed through another name
 
 def append_to_an_item(x):
     d = {"l": []}
@@ -808,7 +808,7 @@ def test_lists_without_sharing_still_work(fn, rng):
     check_forward(fn, (X,), rng)
 
 
-# =========================================================================== forward over reverse through a loop that runs no iteration
+# ====================================== forward over reverse through a loop that runs no iteration
 
 def triangular_loops(x):
     s = 0.0
@@ -845,7 +845,7 @@ def test_empty_loop_keeps_its_target(n, rng):
     check_forward(loop_target_kept_by_an_empty_loop, (X, n), rng)
 
 
-# =========================================================================== forward over srcad's own reverse rules
+# ========================================================== forward over srcad's own reverse rules
 
 def cast_cubed(x):
     return np.sum(x.astype(np.float64) ** 3 * np.array([1.0, -2.0, 0.5]))

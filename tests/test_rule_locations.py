@@ -32,5 +32,6 @@ def test_second_derivative_refusal_points_at_the_rule(rng):
         srcad.hessian(uses_rule)(x)
     err = info.value
     assert err.filename == __file__
-    assert err.lineno == scaled_adjoint.__code__.co_firstlineno + 2   # the decorator, the def, then `def back`
+    # the decorator, the def, then `def back`
+    assert err.lineno == scaled_adjoint.__code__.co_firstlineno + 2
     assert "nested function definitions are not supported" in str(err)

@@ -32,7 +32,7 @@ import pytest
 
 import srcad.kernels.elementwise
 import srcad.transforms.rules
-from srcad.transforms.rules import (numpy_builders, numpy_einsum, numpy_linalg, numpy_reorder,
+from srcad.transforms.rules import (numpy_builders, numpy_einsum, numpy_reorder,
                                     registry)
 from srcad.transforms.rules.numpy_shapes import (
     array_astype,
