@@ -153,3 +153,33 @@ def test_math_twin_is_inf_where_the_derivative_is_not_zero_division():
 
 def _acos(t):
     return math.acos(t)
+
+
+def test_a_rule_registered_while_another_thread_loads_deferred_rules_bumps_the_version():
+    """Deferred rule modules (``registry.defer``) add records without a version bump; a
+    rule another thread registers meanwhile must still invalidate compiled code."""
+    import threading
+    loading = threading.Event()
+    done = threading.Event()
+
+    def importing():
+        registry._LOADING.depth = 1          # as load_deferred does around the import
+        loading.set()
+        done.wait(10)
+        registry._LOADING.depth = 0
+
+    t = threading.Thread(target=importing)
+    t.start()
+    try:
+        assert loading.wait(10)
+        before = registry.VERSION.number
+        registry._set([_thread_probe], nondiff=True)
+        assert registry.VERSION.number > before
+    finally:
+        done.set()
+        t.join()
+        registry.OPS.pop(_thread_probe, None)
+
+
+def _thread_probe(x):
+    return x

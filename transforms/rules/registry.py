@@ -140,7 +140,8 @@ def op(target):
 _DEFERRED = []              # [(rule module, trigger modules, trigger callables)]
 _TRIGGERS = set()           # ids of the trigger callables (which may have records already)
 _DEFERRED_LOCK = threading.RLock()
-_LOADING = []               # a deferred module being imported: its records bump no version
+_LOADING = threading.local()   # .depth > 0: this thread imports a deferred module, whose
+                               # records bump no version (another thread's rules still do)
 _EVERY = object()
 
 
@@ -161,11 +162,11 @@ def load_deferred(target=_EVERY):
         due = [d for d in _DEFERRED if target is _EVERY or any(m in sys.modules for m in d[1])
                or any(target is t for t in d[2])]
         for entry in due:       # listed until imported: another thread waits for it
-            _LOADING.append(entry[0])
+            _LOADING.depth = getattr(_LOADING, "depth", 0) + 1
             try:
                 importlib.import_module(entry[0])
             finally:
-                _LOADING.pop()
+                _LOADING.depth -= 1
             if entry in _DEFERRED:
                 _DEFERRED.remove(entry)
     return bool(due)
@@ -174,7 +175,7 @@ def load_deferred(target=_EVERY):
 def _set(targets, **fields):
     for target in targets:
         OPS[target] = replace(OPS.get(target) or Op(target), **fields)
-    if not _LOADING:
+    if not getattr(_LOADING, "depth", 0):
         VERSION.bump()
 
 
