@@ -482,10 +482,6 @@ class Differentiable:
             except Exception as exc:
                 tracebacks.note_origin(exc)
                 raise
-            if type(tan) is np.ndarray and type(value) is np.ndarray \
-                    and tan.shape == value.shape:
-                self.last_jacobian_mode = "forward"
-                return tan
             if isinstance(value, (float, int, np.ndarray, np.number)) or self.inner:
                 self.last_jacobian_mode = "forward"
                 return _DERIVATIVES.number_column(value, tan)
@@ -533,17 +529,22 @@ def differentiate(fn=None, *, wrt=None, backend=None, has_aux=False, parallel=Fa
     return Differentiable(fn, wrt=wrt, backend=backend, has_aux=has_aux, parallel=parallel)
 
 
-def _differentiable(fn, wrt, has_aux=False, backend=None):
+def _differentiable(fn, wrt, has_aux=False, backend=None, parallel=False):
+    """The Differentiable of ``fn`` with these options: ``fn`` itself when it is one that
+    has them (a functional form of a ``parallel`` one keeps it), else one per options."""
     if isinstance(fn, Differentiable) and fn.has_aux == has_aux and backend in (
-            None, fn.backend) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]):
+            None, fn.backend) and (wrt is None or fn.wrt == _resolve_wrt(fn.fn, wrt)[1]) \
+            and (not parallel or fn.parallel):
         return fn
     base = fn.fn if isinstance(fn, Differentiable) else fn
     backend = backends.resolve(backend)
-    key = (wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend)
+    key = (wrt if not isinstance(wrt, list) else tuple(wrt), has_aux, backend, parallel)
     if bound.is_bound_callable(base):       # a functools.partial or a bound method
-        return derivative_for(base, key, lambda: bound.bind(base, wrt, has_aux, backend))
+        return derivative_for(base, key, lambda: bound.bind(base, wrt, has_aux, backend,
+                                                            parallel))
     return derivative_for(base, key, lambda: Differentiable(base, wrt=wrt, backend=backend,
-                                                            has_aux=has_aux))
+                                                            has_aux=has_aux,
+                                                            parallel=parallel))
 
 
 def grad(fn, wrt=0, has_aux=False, backend=None):

@@ -16,8 +16,9 @@ EXTRA = "pip install srcad[numba]"
 
 def parallel_option(parallel, resolved, given):
     """``parallel=`` of ``differentiate``: True lets the numba backend run the elementwise
-    loops it writes (and numba its array expressions) on several threads. A bool; with
-    the NumPy backend asked for it is an error ("auto" without numba: no effect)."""
+    loops it writes on several threads (kernels of their own: transforms/numba_loops.py).
+    A bool; with the NumPy backend asked for it is an error ("auto" without numba: no
+    effect)."""
     if not isinstance(parallel, bool):
         raise TypeError(f"parallel must be True or False, got {type(parallel).__name__}")
     asked = given if given is not None else \

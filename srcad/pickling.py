@@ -91,21 +91,12 @@ def _by_name(module, qualname, wrt, backend, has_aux, parallel=False):
                 and found.has_aux == has_aux and found.parallel == parallel):
             return found
         found = found.fn
-    return _with_parallel(_differentiable(found, wrt, has_aux, backend), parallel)
-
-
-def _with_parallel(d, parallel):
-    """``d``, or for ``parallel`` its twin compiled for threads (a new Differentiable)."""
-    if not parallel or d.parallel:
-        return d
-    from srcad.api import Differentiable
-    return Differentiable(d.fn, wrt=_wrt_spec(d), backend=d.backend, has_aux=d.has_aux,
-                          parallel=True)
+    return _differentiable(found, wrt, has_aux, backend, parallel)
 
 
 def _nested(fn, wrt, backend, has_aux, parallel=False):
     from srcad.api import _differentiable
-    return _with_parallel(_differentiable(fn, wrt, has_aux, backend), parallel)
+    return _differentiable(fn, wrt, has_aux, backend, parallel)
 
 
 class Derived:

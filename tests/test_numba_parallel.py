@@ -85,4 +85,11 @@ def test_the_option_is_checked_and_kept():
         srcad.differentiate(chained, backend="numba", parallel=1)
     again = pickle.loads(pickle.dumps(PARALLEL))
     assert again.parallel and again.backend == "numba"
-    assert srcad.grad(PARALLEL, wrt=(0, 1)) is not None
+    assert srcad.grad(PARALLEL, wrt=(0, 1))._d is PARALLEL   # the functional forms keep it
+    from srcad import api, pickling
+    twin = api._differentiable(chained, (0, 1), backend="numba", parallel=True)
+    assert twin.parallel and twin is api._differentiable(chained, (0, 1), backend="numba",
+                                                         parallel=True)
+    assert not api._differentiable(chained, (0, 1), backend="numba").parallel
+    # unpickled where the module holds no such object: the same twin, not a new one
+    assert pickling._by_name(__name__, "chained", (0, 1), "numba", False, True) is twin

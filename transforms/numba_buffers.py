@@ -41,6 +41,14 @@ def rt_call(attr, *args):
     return call(gast.Attribute(value=_load("_rt"), attr=attr, ctx=gast.Load()), *args)
 
 
+def arguments(names):
+    """The positional parameters ``names`` of a generated function."""
+    return gast.arguments(
+        args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+              for n in names],
+        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+
+
 def is_comment(s):
     """A ``# file:line`` marker (a string statement until the source is printed)."""
     return isinstance(s, gast.Expr) and isinstance(s.value, gast.Constant) \

@@ -66,7 +66,8 @@ import numpy as np
 from srcad.transforms import numba_fuse, numba_loops, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
-from srcad.transforms.numba_buffers import (accumulators, drop_returned, entry_return,
+from srcad.transforms.numba_buffers import (accumulators, arguments, drop_returned,
+                                            entry_return,
                                             kept_sums, only_ufunc_out,
                                             call as _call, is_comment as _is_comment,
                                             rt_call as _rt, out_slot, returned_outs,
@@ -495,12 +496,8 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     # ``out`` tuple costs more than the core's own work on a small array)
     read = {n.id for s in new_body for n in walk(s) if isinstance(n, gast.Name)}
     core_params = [p for p in params + buffer_names if p in read]
-    core_args = gast.arguments(
-        args=[gast.Name(id=p, ctx=gast.Param(), annotation=None, type_comment=None)
-              for p in core_params],
-        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-    core = gast.FunctionDef(name=core_name, args=core_args, body=new_body, decorator_list=[],
-                            returns=None, type_comment=None)
+    core = gast.FunctionDef(name=core_name, args=arguments(core_params), body=new_body,
+                            decorator_list=[], returns=None, type_comment=None)
     gast.copy_location(core, fn)
     call_args = [_rt("seed_value", _load(p)) if p == seed_param else _load(p)
                  for p in core_params]

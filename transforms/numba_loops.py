@@ -56,8 +56,8 @@ import gast
 import numpy as np
 
 from srcad.transforms.blocks import clone
-from srcad.transforms.exits import _assign, _load
-from srcad.transforms.numba_buffers import call as _call, is_comment as _is_comment
+from srcad.transforms.exits import _assign, _const, _load
+from srcad.transforms.numba_buffers import arguments, call as _call, is_comment as _is_comment
 from srcad.transforms.numba_buffers import rt_call as _rt
 
 
@@ -141,17 +141,6 @@ def _for(i, over, size, body):
                     iter=_call(_load(over), size), body=body, orelse=[], type_comment=None)
 
 
-def _arguments(names):
-    return gast.arguments(
-        args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
-              for n in names],
-        posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
-
-
-def _const(value):
-    return gast.Constant(value=value, kind=None)
-
-
 def _loop(run, summed, namespace, fresh, kernels=None):
     alias = {}                         # a result name -> the buffer it is
     arrays = []                        # every name read or written, in order of first use
@@ -202,7 +191,7 @@ def _loop(run, summed, namespace, fresh, kernels=None):
         size = gast.Attribute(value=_load(flat[first]), attr="size", ctx=gast.Load())
         result = [gast.Return(value=_load(acc) if acc is not None else _const(None))]
         kernel = gast.FunctionDef(
-            name=fresh(f"{_target(run[0])}_loop"), args=_arguments([flat[n] for n in arrays]),
+            name=fresh(f"{_target(run[0])}_loop"), args=arguments([flat[n] for n in arrays]),
             body=prologue + [_for(i, "_prange", size, trip)] + result, decorator_list=[],
             returns=None, type_comment=None)
         kernels.append(gast.copy_location(kernel, run[0]))
