@@ -99,10 +99,7 @@ def build(d, kind, gen, header, key, fallback):
     annotated): a Python entry calling the njit core, or ``fallback()`` (the NumPy
     backend's) when ``d.backend`` is "auto" and numba cannot take it."""
     if d.inner is not None:
-        return refuse(d, gen.filename, gen.lineno, "a derivative of a derivative (hessian, "
-                      "hvp, grad of grad) calls the inner derivative's generated code, which "
-                      "numba does not compile: the numba backend compiles first derivatives",
-                      fallback)
+        return refuse_nested(d, fallback)
     seed = gen.tree.args.args[len(d.params)].id if kind == "vjp" else None
     workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
     try:
@@ -233,11 +230,20 @@ def _user_line(text, message, where):
     return where
 
 
-def refuse(d, filename, line, reason, fallback):
+def refuse_nested(d, fallback):
+    """A derivative of a derivative (any kind): refused at the user's ``def`` line."""
+    code = d.base_fn.__code__
+    return refuse(d, code.co_filename, code.co_firstlineno,
+                  "a derivative of a derivative (hessian, hvp, grad of grad) calls the inner "
+                  "derivative's generated code, which numba does not compile: the numba "
+                  "backend compiles first derivatives", fallback, d.base_fn.__qualname__)
+
+
+def refuse(d, filename, line, reason, fallback, name=None):
     """Say once that numba cannot compile ``d``'s code at ``filename:line`` and why; the
     NumPy backend's function (auto) or raise (numba)."""
     error = TransformError(
-        f"the numba backend cannot compile the derivative of `{d.fn.__qualname__}`",
+        f"the numba backend cannot compile the derivative of `{name or d.fn.__qualname__}`",
         filename=filename, lineno=line, why=reason,
         hint="use backend='auto' (the NumPy backend where numba cannot compile) or "
              "backend='numpy'")

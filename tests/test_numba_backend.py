@@ -194,7 +194,8 @@ def test_functional_forms_take_the_backend(rng):
     assert tan == pytest.approx(float(g @ t), rel=1e-10)
     J = srcad.jacobian(scan, wrt=1, backend="numba")(w, x)
     np.testing.assert_allclose(J, g, rtol=1e-10)
-    H = srcad.hessian(scan, wrt=1, backend="numba")(w, x)
+    with pytest.warns(RuntimeWarning, match="derivative of a derivative"):   # see below
+        H = srcad.hessian(scan, wrt=1, backend="auto")(w, x)
     eps = 1e-6
     for k in range(3):
         e = np.zeros(8)
@@ -213,10 +214,18 @@ def smooth(x, y):
 
 def test_second_derivatives_are_refused_by_numba_and_fall_back_with_auto():
     """hessian and hvp differentiate the gradient's generated code, which calls the inner
-    derivative: the numba backend compiles first derivatives only, and says so."""
+    derivative: the numba backend compiles first derivatives only, and says so (a Hessian,
+    whose Jacobian of the gradient is taken in vector mode, too: not NumPy code unasked)."""
     x, y, v = 0.7, -1.3, 0.4
-    with pytest.raises(srcad.TransformError, match="derivative of a derivative"):
-        srcad.hvp(smooth, (x, y), v, wrt=0, backend="numba")
+    for second in (lambda: srcad.hvp(smooth, (x, y), v, wrt=0, backend="numba"),
+                   lambda: srcad.hessian(smooth, wrt=0, backend="numba")(x, y),
+                   lambda: srcad.differentiate(smooth, backend="numba").hessian(x, y)):
+        with pytest.raises(srcad.TransformError, match="derivative of a derivative") as info:
+            second()
+        # named and located as the user's function, not the gradient's wrapper
+        assert "`smooth`" in str(info.value)
+        assert info.value.lineno == smooth.__code__.co_firstlineno
+        assert info.value.filename == smooth.__code__.co_filename
     with pytest.warns(RuntimeWarning, match="derivative of a derivative"):
         hv = srcad.hvp(smooth, (x, y), v, wrt=0, backend="auto")
     eps = 1e-6
