@@ -188,17 +188,40 @@ def _complex(z):
                     args=[], keywords=[])
 
 
-class _Literals(ast.NodeTransformer):
-    def visit_Constant(self, node):
-        new = _literal(node.value)
-        return node if new is None else ast.copy_location(new, node)
+def _fix_literals(py):
+    """Replace in the ast tree ``py`` each constant that would not read back as itself by
+    ``_literal``'s expression (constants are leaves: one pass over the others). A statement
+    made by the passes gets the line number the unparser reads (for type comments: none)."""
+    todo = [py]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.stmt) and "lineno" not in node.__dict__:
+            node.lineno = 0
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, ast.AST):
+                if value.__class__ is not ast.Constant:
+                    todo.append(value)
+                elif (new := _literal(value.value)) is not None:
+                    setattr(node, name, ast.copy_location(new, value))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    if not isinstance(item, ast.AST):
+                        continue
+                    if item.__class__ is not ast.Constant:
+                        todo.append(item)
+                    elif (new := _literal(item.value)) is not None:
+                        value[i] = ast.copy_location(new, item)
+    return py
 
 
 def unparse(tree):
     """Python source for a gast tree; every number reads back as the same number."""
-    py = _Literals().visit(gast.gast_to_ast(tree))
-    ast.fix_missing_locations(py)
-    return (getattr(ast, "unparse", None) or astunparse.unparse)(py)
+    py = _fix_literals(gast.gast_to_ast(tree))
+    if not hasattr(ast, "unparse"):
+        ast.fix_missing_locations(py)
+        return astunparse.unparse(py)
+    return ast.unparse(py)
 
 
 def readable(fn_node):

@@ -9,21 +9,77 @@ import gast
 
 
 def walk(node):
-    """Every node under ``node`` (itself first), in ``ast.walk``'s order (breadth first),
-    at about half its cost: the passes walk trees often enough for that to count."""
+    """Every node under ``node`` (itself first) in ``ast.walk``'s order (breadth first),
+    but for expression contexts and operators (``Load()``, ``Add()``, ``Eq()``): no pass
+    looks for those as nodes (``n.ctx`` and ``n.op`` are read from their owners), and
+    they are a third of a tree's nodes. At under half of ``ast.walk``'s cost: the passes
+    walk trees often enough for that to count."""
     todo = deque((node,))
-    take, push = todo.popleft, todo.append
+    take, push, children = todo.popleft, todo.append, _CHILDREN
     while todo:
         node = take()
-        for name in node._fields:
+        cls = node.__class__
+        fields = children.get(cls)
+        if fields is None:
+            fields = _children(cls)
+        for name in fields:
             value = getattr(node, name, None)
             if isinstance(value, AST):
                 push(value)
-            elif isinstance(value, list):
+            elif value.__class__ is list:
                 for item in value:
                     if isinstance(item, AST):
                         push(item)
         yield node
+
+
+# the fields of a node class that may hold nodes walk goes into: not contexts, operators
+# or the fields that only ever hold names, numbers and strings
+_SKIPPED = frozenset(("ctx", "op", "ops", "id", "attr", "type_comment", "kind", "conversion",
+                      "level", "module", "is_async", "simple"))
+_CHILDREN = {}
+
+
+def children_fields(cls):
+    """The fields of nodes of class ``cls`` that ``walk`` goes into."""
+    return _CHILDREN.get(cls) or _children(cls)
+
+
+def _children(cls):
+    fields = _CHILDREN[cls] = tuple(f for f in cls._fields if f not in _SKIPPED)
+    return fields
+
+
+def rewrite(node, change):
+    """``node`` with every node under it (itself included) that ``change`` maps to a node
+    replaced by that node (``change`` gives None to keep one, and the passes go on into
+    its children, not into a replacement): a ``NodeTransformer`` whose visits only look
+    at the node itself, at a fraction of its cost (contexts and operators are not shown)."""
+    new = change(node)
+    if new is not None:
+        return new
+    todo = [node]
+    while todo:
+        parent = todo.pop()
+        cls = parent.__class__
+        fields = _CHILDREN.get(cls) or _children(cls)
+        for name in fields:
+            value = getattr(parent, name, None)
+            if isinstance(value, AST):
+                new = change(value)
+                if new is None:
+                    todo.append(value)
+                else:
+                    setattr(parent, name, new)
+            elif value.__class__ is list:
+                for i, item in enumerate(value):
+                    if isinstance(item, AST):
+                        new = change(item)
+                        if new is None:
+                            todo.append(item)
+                        else:
+                            value[i] = new
+    return node
 
 
 _ATOMS = (str, int, float, complex, bool, bytes, type(None), type(Ellipsis))
@@ -50,14 +106,35 @@ def clone(node, memo=None):
     return new
 
 
+def _named(node, ctx):
+    """The ids of the names under ``node`` (itself included) in the context ``ctx`` (a
+    class: ``gast.Load``...), in ``walk``'s order: ``walk`` written out, since the passes
+    ask this of statements all the time."""
+    out = []
+    todo = deque((node,))
+    take, push, children = todo.popleft, todo.append, _CHILDREN
+    while todo:
+        n = take()
+        cls = n.__class__
+        if cls is gast.Name and n.ctx.__class__ is ctx:
+            out.append(n.id)
+        for name in children.get(cls) or _children(cls):
+            value = getattr(n, name, None)
+            if isinstance(value, AST):
+                push(value)
+            elif value.__class__ is list:
+                for item in value:
+                    if isinstance(item, AST):
+                        push(item)
+    return out
+
+
 def loads(node):
-    return [n.id for n in walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)]
+    return _named(node, gast.Load)
 
 
 def stores(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Store)}
+    return set(_named(node, gast.Store))
 
 
 def accumulation(s):

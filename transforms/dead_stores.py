@@ -35,14 +35,13 @@ touched.
 """
 import gast
 
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import loads, walk
 
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp)
 
 
 def _loads(node):
-    return {n.id for n in walk(node) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
+    return set(loads(node))
 
 
 def _simple(s):

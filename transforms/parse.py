@@ -17,13 +17,14 @@ import builtins
 import inspect
 import textwrap
 import types
+import weakref
 from dataclasses import dataclass, field
 
 import gast
 
 from srcad.errors import TransformError
 from srcad.transforms import lambdas
-from srcad.transforms.blocks import walk
+from srcad.transforms.blocks import clone, walk
 from srcad.transforms.fingerprint import code_hash, code_shape  # noqa: F401  (re-exported)
 
 
@@ -82,12 +83,31 @@ def source_of(fn):
     return "".join(lines), filename, start
 
 
+# id(code object) -> (a weak reference to it, its gast tree, its file): a function is read
+# once per code object (every kind and signature of it and every inlining of a helper
+# transforms a copy). A new code object (an edit reloaded, ``__code__`` replaced) is read
+# afresh; the source found later for the same code object (its file edited since) is not.
+_TREES = {}
+
+
 def parse_function(fn):
+    code = fn.__code__
+    hit = _TREES.get(id(code))
+    if hit is not None and hit[0]() is code:
+        tree, filename = clone(hit[1]), hit[2]
+    else:
+        tree, filename = _read(fn)
+        ref = weakref.ref(code, lambda _, key=id(code): _TREES.pop(key, None))
+        _TREES[id(code)] = (ref, clone(tree), filename)
+    scope, recipes = free_names(fn)
+    return Parsed(fn, tree, filename, scope, recipes)
+
+
+def _read(fn):
+    """(the gast tree of ``fn``'s ``def`` or lambda, its file), from the source."""
     if fn.__code__.co_name == "<lambda>":
         node, filename = lambdas.lambda_def(fn)
-        tree = gast.ast_to_gast(node)
-        scope, recipes = free_names(fn)
-        return Parsed(fn, tree, filename, scope, recipes)
+        return gast.ast_to_gast(node), filename
     source, filename, start = source_of(fn)
     text = textwrap.dedent(source)
     indent = len(source) - len(source.lstrip()) - (len(text) - len(text.lstrip()))
@@ -121,9 +141,7 @@ def parse_function(fn):
                              "supported)", filename=filename, lineno=start,
                              hint="write it as a `def`")
     node.decorator_list = []
-    tree = gast.ast_to_gast(node)
-    scope, recipes = free_names(fn)
-    return Parsed(fn, tree, filename, scope, recipes)
+    return gast.ast_to_gast(node), filename
 
 
 def _runs(code, module, node):

@@ -31,7 +31,8 @@ import gast
 
 from srcad.transforms import dead_stores, negations
 from srcad.transforms.blocks import accumulation as _accumulation, clone, counts, \
-    each_block as _each_block, loads as _loads, statement_owners, stores as _stores, walk
+    each_block as _each_block, children_fields, loads as _loads, rewrite, statement_owners, \
+    stores as _stores, walk
 
 _PURE = (gast.Name, gast.Constant, gast.BinOp, gast.UnaryOp, gast.Tuple, gast.List,
          gast.Compare, gast.Attribute, gast.Subscript)
@@ -83,18 +84,19 @@ def _first_assign(stmts, owned):
     return [s for k, s in enumerate(stmts) if k not in drop]
 
 
-class Substitute(gast.NodeTransformer):
-    def __init__(self, mapping):
-        self.mapping = mapping
-
-    def visit_Name(self, node):
-        if isinstance(node.ctx, gast.Load) and node.id in self.mapping:
-            new = self.mapping[node.id]
+def substitute(node, mapping):
+    """``node`` with each name it reads that ``mapping`` maps replaced: by the name a
+    string gives, or by the constant of a ``gast.Constant`` (in place; a bare name read is
+    returned replaced)."""
+    def change(n):
+        if n.__class__ is gast.Name and n.id in mapping and isinstance(n.ctx, gast.Load):
+            new = mapping[n.id]
             if isinstance(new, str):
                 return gast.copy_location(gast.Name(id=new, ctx=gast.Load(), annotation=None,
-                                                   type_comment=None), node)
-            return gast.copy_location(gast.Constant(value=new.value, kind=None), node)
-        return node
+                                                   type_comment=None), n)
+            return gast.copy_location(gast.Constant(value=new.value, kind=None), n)
+        return None
+    return rewrite(node, change) if mapping else node
 
 
 def _propagate(stmts, protected):
@@ -110,9 +112,9 @@ def _propagate(stmts, protected):
             stored = _stores(s)
             live = {a: b for a, b in copies.items()
                     if a not in stored and (not isinstance(b, str) or b not in stored)}
-            s = Substitute(live).visit(s)
+            s = substitute(s, live)
         elif copies:
-            s = Substitute(copies).visit(s)
+            s = substitute(s, copies)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
                 and isinstance(s.value, gast.Name) and s.value.id == s.targets[0].id:
             continue                                  # a = a
@@ -343,19 +345,19 @@ def _surely_array(node, shape):
     return False
 
 
-class _Symmetric(gast.NodeTransformer):
+def _symmetric(fn):
     """``a * b + b * a`` -> ``2.0 * (a * b)`` (exact in floating point: one product less)."""
-
-    def visit_BinOp(self, node):
-        self.generic_visit(node)
+    def change(node):
+        if node.__class__ is not gast.BinOp or not isinstance(node.op, gast.Add):
+            return None
         left, right = node.left, node.right
-        if isinstance(node.op, gast.Add) and all(
-                isinstance(t, gast.BinOp) and isinstance(t.op, gast.Mult)
-                and isinstance(t.left, gast.Name) and isinstance(t.right, gast.Name)
-                for t in (left, right)) and left.left.id == right.right.id \
+        if all(isinstance(t, gast.BinOp) and isinstance(t.op, gast.Mult)
+               and isinstance(t.left, gast.Name) and isinstance(t.right, gast.Name)
+               for t in (left, right)) and left.left.id == right.right.id \
                 and left.right.id == right.left.id:
             return gast.BinOp(left=gast.Constant(value=2.0, kind=None), op=gast.Mult(), right=left)
-        return node
+        return None
+    return rewrite(fn, change)
 
 
 class _Defaults(gast.NodeTransformer):
@@ -445,27 +447,41 @@ def _merge_chains(stmts, shape):
     return out
 
 
-class _Unshare(gast.NodeTransformer):
+def _unshare(fn):
     """A node that appears twice in the tree (a sweep may reuse the primal's index
     expression, ``x[i1, 1]`` and ``x_bar[i1, 1] += g``) becomes two copies: the passes below
     rewrite nodes in place, and a copy substituted in one statement must not change the
-    other (``i1`` replaced by the primal loop's ``i`` inside the adjoint loop)."""
-    def __init__(self):
-        self.seen = set()
-
-    def visit(self, node):
-        if id(node) in self.seen:
-            return clone(node)
-        self.seen.add(id(node))
-        return super().visit(node)
+    other (``i1`` replaced by the primal loop's ``i`` inside the adjoint loop). The first
+    place in source order keeps the node, a later one gets a copy."""
+    seen = set()
+    todo = [(None, None, fn)]       # (owner, field name or index, node), in source order
+    while todo:
+        owner, slot, node = todo.pop()
+        if id(node) in seen:
+            if isinstance(slot, str):
+                setattr(owner, slot, clone(node))
+            else:
+                owner[slot] = clone(node)
+            continue
+        seen.add(id(node))
+        slots = []
+        for name in children_fields(node.__class__):
+            value = getattr(node, name, None)
+            if isinstance(value, gast.AST):
+                slots.append((node, name, value))
+            elif value.__class__ is list:
+                slots.extend((value, i, item) for i, item in enumerate(value)
+                             if isinstance(item, gast.AST))
+        todo.extend(reversed(slots))
+    return fn
 
 
 def simplify(fn, shape=None, namer=None, cotangents=frozenset(), named=frozenset()):
     """``cotangents``: the names of cotangents; ``named``: the gradients' own names (of the
     ``wrt`` arguments), which a copy of a temporary cotangent takes over."""
-    fn = _Unshare().visit(fn)
+    fn = _unshare(fn)
     owned = owned_names(fn)
-    fn = _Symmetric().visit(fn)
+    fn = _symmetric(fn)
     if cotangents:
         dead_stores.drop(fn, cotangents)
     fn.body = _first_assign(fn.body, owned)
@@ -540,7 +556,7 @@ def _copy_back(fn):
                 if not block:
                     block.append(gast.Pass())
             rest = stmts[k:]
-            stmts[k:] = [Substitute({a: b}).visit(t) for t in rest]
+            stmts[k:] = [substitute(t, {a: b}) for t in rest]
             stmts.remove(s)
             k -= 1
         return stmts

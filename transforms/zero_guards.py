@@ -159,7 +159,7 @@ def _join_copies(fn, cotangents, named):
     if rename:
         while any(b in rename for b in rename.values()):
             rename = {a: rename.get(b, b) for a, b in rename.items()}
-        fn.body = [simplify.Substitute(rename).visit(s) for s in fn.body]
+        fn.body = [simplify.substitute(s, rename) for s in fn.body]
 
 
 def _is_copy_guard(s):
