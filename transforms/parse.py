@@ -97,8 +97,9 @@ def parse_function(fn):
         tree, filename = clone(hit[1]), hit[2]
     else:
         tree, filename = _read(fn)
-        ref = weakref.ref(code, lambda _, key=id(code): _TREES.pop(key, None))
-        _TREES[id(code)] = (ref, clone(tree), filename)
+        key = id(code)
+        ref = weakref.ref(code, lambda _: _TREES.pop(key, None))
+        _TREES[key] = (ref, clone(tree), filename)
     scope, recipes = free_names(fn)
     return Parsed(fn, tree, filename, scope, recipes)
 
