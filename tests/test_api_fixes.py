@@ -221,6 +221,27 @@ def test_source_that_does_not_match_the_running_code_is_refused(tmp_path, monkey
         sys.modules.pop("edited_module_for_srcad", None)
 
 
+def test_a_function_read_before_its_file_was_edited_is_transformed_as_it_runs(
+        tmp_path, monkeypatch, rng):
+    """srcad reads a function once per code object: after its file is edited (and not
+    reloaded), a new signature or kind is transformed from the code that runs, not refused."""
+    path = tmp_path / "edited_later_for_srcad.py"
+    path.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sum(np.sin(x) * x)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_later_for_srcad")
+    try:
+        assert_grad_fd(module.f, srcad.grad(module.f)(X), X, rng)
+        path.write_text("import numpy as np\n\n\ndef f(x):\n    return np.sum(x ** 3)\n")
+        x2 = rng.standard_normal((2, 3))                    # another signature
+        assert_grad_fd(module.f, srcad.grad(module.f)(x2), x2, rng)
+        _, tangent = srcad.jvp(module.f, (x2,), (x2,))       # another kind
+        eps = 1e-6
+        assert tangent == pytest.approx((module.f(x2 + eps * x2) - module.f(x2 - eps * x2))
+                                        / (2 * eps), rel=1e-6)
+    finally:
+        sys.modules.pop("edited_later_for_srcad", None)
+
+
 # =========================================================================== user-type operators
 
 from dataclasses import dataclass  # noqa: E402
