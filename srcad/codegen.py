@@ -215,9 +215,57 @@ def _fix_literals(py):
     return py
 
 
+_LISTS = frozenset(("type_params",))     # list fields of newer Pythons' nodes gast lacks
+
+
+def _to_ast(node):
+    """The ast tree of the gast tree ``node`` as ``gast.gast_to_ast`` makes it, without
+    locations (the unparser reads none) and at a fraction of its cost: a node converts
+    field by field, but a name (``ast.Name``, or ``ast.arg`` as a parameter) and an
+    ``except ... as`` name; a kind of node ``ast`` lacks is left to gast."""
+    cls = node.__class__
+    if cls is gast.Name:
+        return ast.Name(id=node.id, ctx=_to_ast(node.ctx))
+    if cls is gast.arguments:
+        return ast.arguments(posonlyargs=[_arg(a) for a in node.posonlyargs],
+                             args=[_arg(a) for a in node.args], vararg=_arg(node.vararg),
+                             kwonlyargs=[_arg(a) for a in node.kwonlyargs],
+                             kw_defaults=_convert(node.kw_defaults), kwarg=_arg(node.kwarg),
+                             defaults=_convert(node.defaults))
+    if cls is gast.ExceptHandler and node.name:
+        return ast.ExceptHandler(type=_convert(node.type), name=node.name.id,
+                                 body=_convert(node.body))
+    target = getattr(ast, cls.__name__, None)
+    if target is None or not issubclass(target, ast.AST):
+        return gast.gast_to_ast(node)
+    new = target.__new__(target)
+    for name in target._fields:
+        value = getattr(node, name, _LISTS)
+        if value is _LISTS:
+            value = [] if name in _LISTS else None
+        setattr(new, name, _convert(value))
+    return new
+
+
+def _convert(value):
+    if isinstance(value, gast.AST):
+        return _to_ast(value)
+    if value.__class__ is list:
+        return [_to_ast(v) if isinstance(v, gast.AST) else v for v in value]
+    return value
+
+
+def _arg(name):
+    """A parameter (a gast ``Name``) as an ``ast.arg``."""
+    if name is None:
+        return None
+    return ast.arg(arg=name.id, annotation=_convert(name.annotation),
+                   type_comment=name.type_comment)
+
+
 def unparse(tree):
     """Python source for a gast tree; every number reads back as the same number."""
-    py = _fix_literals(gast.gast_to_ast(tree))
+    py = _fix_literals(_to_ast(tree))
     if not hasattr(ast, "unparse"):
         ast.fix_missing_locations(py)
         return astunparse.unparse(py)
