@@ -10,8 +10,10 @@ value, type and sign of zero, or the same exception class.
 Then end to end: a negative constant raised to a power keeps its parentheses,
 so values and gradients (reverse and forward mode) match central differences.
 """
+import ast
 import math
 import operator
+import pathlib
 import random
 import warnings
 
@@ -218,3 +220,34 @@ def test_negative_constant_power_hessian():
     eps = 1e-6
     fd = np.array([(g(X + eps * e) - g(X - eps * e)) / (2 * eps) for e in np.eye(3)])
     np.testing.assert_allclose(h, fd, rtol=1e-6, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- the converter
+
+def test_the_unparser_writes_what_gasts_own_conversion_writes():
+    """codegen converts gast trees to ast trees itself (no locations, a fraction of the
+    cost): every statement of the compiler's sources and the tests' helpers prints exactly
+    as through ``gast.gast_to_ast``, parameters, ``except ... as``, lambdas, comprehensions
+    and f-strings included."""
+    root = pathlib.Path(__file__).resolve().parent.parent
+    files = sorted(root.glob("transforms/rules/*.py")) + [root / "tests" / "conftest.py",
+                                                          root / "srcad" / "api.py"]
+    count = 0
+    for path in files:
+        for node in gast.parse(path.read_text()).body:
+            py = gast.gast_to_ast(node)
+            ast.fix_missing_locations(py)
+            assert codegen.unparse(node) == ast.unparse(_literals(py)), f"{path}:{node.lineno}"
+            count += 1
+    assert count > 500
+
+
+class _Literals(ast.NodeTransformer):
+    """The constants of an ast tree replaced as codegen writes them (its own rule)."""
+    def visit_Constant(self, node):
+        new = codegen._literal(node.value)
+        return node if new is None else ast.copy_location(new, node)
+
+
+def _literals(py):
+    return _Literals().visit(py)
