@@ -12,14 +12,13 @@ $(STAMP): pyproject.toml Makefile
 # The suite on JOBS worker processes (pytest-xdist; the machines are 2 cores). srcad, the compiler
 # and the tests are byte-compiled first: the suite starts dozens of Python processes that import srcad
 # (CLI, other processes, spawn pools), and an editable install leaves them to compile it each
-# time when PYTHONDONTWRITEBYTECODE is set (2.4 s instead of 0.7 s of CPU each). The numba
-# backend's tests are one group on one worker (tests/conftest.py says why).
+# time when PYTHONDONTWRITEBYTECODE is set (2.4 s instead of 0.7 s of CPU each).
 JOBS ?= 2
 
 test: $(STAMP)
 	$(PY) -m compileall -q srcad transforms tests bench
 	SRCAD_REQUIRE_DASK=1 SRCAD_REQUIRE_NUMBA=1 $(PY) -m pytest -q -p no:cacheprovider \
-		-n $(JOBS) --dist loadgroup tests
+		-n $(JOBS) --dist worksteal tests
 
 # the whole suite again with the numba backend as the process default ("auto": numba where
 # it compiles, the NumPy backend elsewhere; its fallback warnings are not failures here)

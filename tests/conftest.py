@@ -83,17 +83,11 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The numba backend's tests (``test_numba*``) are one group, run first on one worker
-    under ``make test`` (``--dist loadgroup``): numba compiles srcad's runtime helpers on
-    first use in a process (once per machine, then from its cache), and on a fresh checkout
-    two workers would each compile them. Then the tests marked ``slow`` (a stable sort:
-    otherwise in file order), so the long ones start early instead of one worker ending
-    alone on them."""
-    for item in items:
-        if item.module.__name__.startswith("test_numba"):
-            item.add_marker(pytest.mark.xdist_group("numba"))
-    items.sort(key=lambda item: (item.get_closest_marker("xdist_group") is None,
-                                 item.get_closest_marker("slow") is None))
+    """The tests marked ``slow`` run first (a stable sort: otherwise in file order). Under
+    ``pytest-xdist`` the first tests are dealt to the workers in turn (``--dist worksteal``
+    then evens out the rest), so the long ones start early on both workers instead of one
+    worker ending alone on them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pytest_unconfigure(config):
