@@ -108,25 +108,8 @@ def clone(node, memo=None):
 
 def _named(node, ctx):
     """The ids of the names under ``node`` (itself included) in the context ``ctx`` (a
-    class: ``gast.Load``...), in ``walk``'s order: ``walk`` written out, since the passes
-    ask this of statements all the time."""
-    out = []
-    todo = deque((node,))
-    take, push, children = todo.popleft, todo.append, _CHILDREN
-    while todo:
-        n = take()
-        cls = n.__class__
-        if cls is gast.Name and n.ctx.__class__ is ctx:
-            out.append(n.id)
-        for name in children.get(cls) or _children(cls):
-            value = getattr(n, name, None)
-            if isinstance(value, AST):
-                push(value)
-            elif value.__class__ is list:
-                for item in value:
-                    if isinstance(item, AST):
-                        push(item)
-    return out
+    class: ``gast.Load``...), in ``walk``'s order."""
+    return [n.id for n in walk(node) if n.__class__ is gast.Name and n.ctx.__class__ is ctx]
 
 
 def loads(node):
