@@ -232,12 +232,7 @@ class Differentiable:
         own = own_rule(self.fn, kind, self.positions)
         if own is not None:
             return own
-        if backend is None and self.inner is not None and self.backend != "numpy" and \
-                kind not in backends.COMPILED:
-            # a Hessian's vector-mode jvp: refused under "numba" as hvp's jvp is
-            from srcad import numba_backend
-            numba_backend.refuse_nested(self, lambda: None)
-        backend = backend or (self.backend if kind in backends.COMPILED else "numpy")
+        backend = backend or backends.for_kind(self, kind)
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
                           backend + ("+parallel" if self.parallel and backend != "numpy"
                                      else ""), _types_key(args))

@@ -14,6 +14,18 @@ COMPILED = ("vjp", "jvp")   # the kinds numba compiles (a nested derivative's vj
 EXTRA = "pip install srcad[numba]"
 
 
+def for_kind(d, kind):
+    """The backend that compiles ``d``'s code of ``kind``: its own for the kinds numba
+    compiles, else NumPy; a derivative of a derivative of another kind (a Hessian's
+    vector-mode jvp) is refused under "numba" as hvp's jvp is ("auto": NumPy, said once)."""
+    if kind in COMPILED:
+        return d.backend
+    if d.inner is not None and d.backend != "numpy":
+        from srcad import numba_backend
+        numba_backend.refuse_nested(d, lambda: None)
+    return "numpy"
+
+
 def parallel_option(parallel, resolved, given):
     """``parallel=`` of ``differentiate``: True lets the numba backend run the elementwise
     loops it writes on several threads (kernels of their own: transforms/numba_loops.py).

@@ -216,6 +216,7 @@ def _fix_literals(py):
 
 
 _LISTS = frozenset(("type_params",))     # list fields of newer Pythons' nodes gast lacks
+_ABSENT = object()
 
 
 def _to_ast(node):
@@ -240,8 +241,8 @@ def _to_ast(node):
         return gast.gast_to_ast(node)
     new = target.__new__(target)
     for name in target._fields:
-        value = getattr(node, name, _LISTS)
-        if value is _LISTS:
+        value = getattr(node, name, _ABSENT)
+        if value is _ABSENT:
             value = [] if name in _LISTS else None
         setattr(new, name, _convert(value))
     return new
