@@ -11,6 +11,12 @@ The loop-record helpers (``floats``, ``ints``, ``bools``, ``reserve``, ``room``,
 ``trips``, ``last_of_range``) serve ``transforms/numba_form.py``'s stacks.
 ``seed_value`` runs in the Python entry, before the core: ``grad``'s seed object
 becomes 1.0 (the core checks the output is a scalar before the reverse sweep).
+
+Nothing here uses numba's own disk cache (unsigned pickles wherever
+``NUMBA_CACHE_DIR`` points): plain twins are compiled under ``numba_cache.private()``
+(signed files in the disk cache's folder), and the ``@overload`` twins (typed per
+call) are compiled into the core that calls them, whose signed files hold them.
+Array copies go through ``assign``, never a slice assignment (see there).
 """
 import inspect
 import math
@@ -64,8 +70,23 @@ def reserve(a, need):
     if need <= a.shape[0]:
         return a
     b = np.empty(max(need, 2 * a.shape[0]), a.dtype)
-    b[:a.shape[0]] = a
+    for i in range(a.shape[0]):
+        b[i] = a[i]
     return b
+
+
+@_jit
+def assign(out, src):
+    """``out[...] = src`` for an array ``src`` of ``out``'s rank (broadcast along its
+    length-1 axes, cast to ``out``'s dtype). The runtime copies through this, never
+    with a slice assignment: numba's slice assignment compiles its shape-error message
+    (string formatting) the first time in a process, about 4 s of a first call's
+    compile; a ufunc into ``out`` costs a quarter of that."""
+    for k in range(out.ndim):
+        if src.shape[k] != out.shape[k] and src.shape[k] != 1:
+            raise ValueError("assign: the value does not broadcast to the buffer's shape")
+    np.positive(src, out)
+    return out
 
 
 @_jit
@@ -111,7 +132,7 @@ def grad_seed(seed, value):
     raise NotImplementedError("njit only")
 
 
-@overload(grad_seed, jit_options={"cache": True})
+@overload(grad_seed)
 def _grad_seed(seed, value):
     if _scalar(seed) and _scalar(value):
         return lambda seed, value: seed
@@ -128,7 +149,7 @@ def zeros_cot(x):
     raise NotImplementedError("njit only")
 
 
-@overload(zeros_cot, jit_options={"cache": True})
+@overload(zeros_cot)
 def _zeros_cot(x):
     if isinstance(x, numba.types.Array):
         if isinstance(x.dtype, (numba.types.Float, numba.types.Complex)):
@@ -143,7 +164,7 @@ def finalize_array(c, x):
     raise NotImplementedError("njit only")
 
 
-@overload(finalize_array, jit_options={"cache": True})
+@overload(finalize_array)
 def _finalize_array(c, x):
     """The gradient of array argument ``x`` from its cotangent ``c`` (a new array of
     ``x``'s shape and dtype; ``c`` itself when it is one)."""
@@ -153,15 +174,11 @@ def _finalize_array(c, x):
         def same(c, x):
             if c.shape == x.shape:
                 return c
-            out = np.empty(x.shape, x.dtype)
-            out[...] = c
-            return out
+            return assign(np.empty(x.shape, x.dtype), c)
         return same
     if isinstance(c, numba.types.Array) and c.ndim == x.ndim:
         def cast(c, x):
-            out = np.empty(x.shape, x.dtype)
-            out[...] = c
-            return out
+            return assign(np.empty(x.shape, x.dtype), c)
         return cast
     if _scalar(c):
         def fill(c, x):
@@ -174,7 +191,7 @@ def unbroadcast(g, x):
     raise NotImplementedError("njit only")
 
 
-@overload(unbroadcast, jit_options={"cache": True})
+@overload(unbroadcast)
 def _unbroadcast(g, x):
     """Sum ``g`` down to ``x``'s shape: scalars, and arrays of one rank; a broadcast
     between arrays of different ranks is left to the NumPy backend."""
@@ -192,7 +209,7 @@ def _unbroadcast(g, x):
     return None
 
 
-@numba.njit(cache=True)
+@_jit
 def sum_to_shape(g, shape):
     """``g`` summed over the axes where ``shape`` (of ``g``'s rank) has length 1 and
     ``g`` has more: the cotangent of an operand that broadcast along them."""
@@ -217,7 +234,7 @@ def sum_to_shape(g, shape):
     return out
 
 
-@numba.njit(cache=True)
+@_jit
 def _kept_dims(shape, axis):
     """``shape`` as an array with the axes in ``axis`` (an int or a tuple) set to 1."""
     dims = np.empty(len(shape), np.int64)
@@ -232,7 +249,7 @@ def sum_kept(out, g, axis):
     raise NotImplementedError("njit only")
 
 
-@overload(sum_kept, jit_options={"cache": True})
+@overload(sum_kept)
 def _sum_kept(out, g, axis):
     """``np.sum(g, axis=axis, keepdims=True, out=out)``: ``axis`` an int or a tuple of
     ints, ``out`` None or an array of the result's shape."""
@@ -247,8 +264,7 @@ def _sum_kept(out, g, axis):
         return new
     if isinstance(out, numba.types.Array) and out.ndim == ndim:
         def into(out, g, axis):
-            out[...] = sum_to_shape(g, to_fixed_tuple(_kept_dims(g.shape, axis), ndim))
-            return out
+            return assign(out, sum_to_shape(g, to_fixed_tuple(_kept_dims(g.shape, axis), ndim)))
         return into
     return None
 
@@ -257,7 +273,7 @@ def numbers_only(a, b, op, filename, lineno):
     raise NotImplementedError("njit only")
 
 
-@overload(numbers_only, jit_options={"cache": True})
+@overload(numbers_only)
 def _numbers_only(a, b, op, filename, lineno):
     """The guard before ``a + b`` or ``a * b`` on values that may be sequences: numbers
     and arrays pass; a list or tuple (joined or repeated) is left to the NumPy backend,
@@ -273,7 +289,7 @@ def fits(a, ref):
     raise NotImplementedError("njit only")
 
 
-@overload(fits, jit_options={"cache": True})
+@overload(fits)
 def _fits(a, ref):
     """May ``a`` join an elementwise loop over ``ref``'s entries (transforms/numba_loops.py):
     a number, or a C-contiguous array of ``ref``'s shape."""
@@ -289,7 +305,7 @@ def flat(a):
     raise NotImplementedError("njit only")
 
 
-@overload(flat, jit_options={"cache": True})
+@overload(flat)
 def _flat(a):
     """A C-contiguous array as a 1-d view of its entries; a number as it is. (An array
     typed as maybe strided never joins a loop, ``fits``; it gets a copy, to type.)"""
@@ -306,7 +322,7 @@ def acc_zero(a):
     raise NotImplementedError("njit only")
 
 
-@overload(acc_zero, jit_options={"cache": True})
+@overload(acc_zero)
 def _acc_zero(a):
     """The start of a sum of ``a``'s entries: 0 for integers and booleans (``a.sum()`` is
     an integer there), 0.0 otherwise."""
@@ -320,7 +336,7 @@ def item(a, i):
     raise NotImplementedError("njit only")
 
 
-@overload(item, jit_options={"cache": True})
+@overload(item)
 def _item(a, i):
     """Entry ``i`` of a 1-d view; a number as it is."""
     if _scalar(a):
@@ -334,7 +350,7 @@ def unbroadcast_into(out, g, x):
     raise NotImplementedError("njit only")
 
 
-@overload(unbroadcast_into, jit_options={"cache": True})
+@overload(unbroadcast_into)
 def _unbroadcast_into(out, g, x):
     """``unbroadcast(g, x)`` written into ``out`` (an array shaped like ``x``), or a new
     value when ``out`` is None or shaped otherwise."""
@@ -348,7 +364,7 @@ def _unbroadcast_into(out, g, x):
         def fill(out, g, x):
             if x.shape != out.shape:
                 raise ValueError("unbroadcast_into: the buffer is not shaped like its value")
-            out[...] = g
+            out.fill(g)
             return out
         return fill
     if isinstance(g, numba.types.Array) and g.ndim == out.ndim:
@@ -356,10 +372,8 @@ def _unbroadcast_into(out, g, x):
             if x.shape != out.shape:
                 raise ValueError("unbroadcast_into: the buffer is not shaped like its value")
             if g.shape == out.shape:
-                out[...] = g
-            else:
-                out[...] = sum_to_shape(g, out.shape)
-            return out
+                return assign(out, g)
+            return assign(out, sum_to_shape(g, out.shape))
         return into
     return None
 
@@ -368,7 +382,7 @@ def pow_dbase(a, b):
     raise NotImplementedError("njit only")
 
 
-@overload(pow_dbase, jit_options={"cache": True})
+@overload(pow_dbase)
 def _pow_dbase(a, b):
     """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (scalars)."""
     if _scalar(a) and _scalar(b):
@@ -388,7 +402,7 @@ def full_tangent(t, x):
     raise NotImplementedError("njit only")
 
 
-@overload(full_tangent, jit_options={"cache": True})
+@overload(full_tangent)
 def _full_tangent(t, x):
     """A tangent that may merely broadcast to ``x`` (a scalar to an array), made full.
     ``x`` may be an optional number: a return value not set yet (None) on a path that
@@ -412,7 +426,7 @@ def tangent_item(t, x, idx, vector):
     raise NotImplementedError("njit only")
 
 
-@overload(tangent_item, jit_options={"cache": True})
+@overload(tangent_item)
 def _tangent_item(t, x, idx, vector):
     """The tangent of ``x[idx]``: a scalar tangent of an array is the zero tangent."""
     if _scalar(t):
@@ -427,7 +441,7 @@ def tangent_out(t, y, vector):
     raise NotImplementedError("njit only")
 
 
-@overload(tangent_out, jit_options={"cache": True})
+@overload(tangent_out)
 def _tangent_out(t, y, vector):
     """The output tangent shaped and typed like the output ``y``."""
     if _scalar(y) and _scalar(t):
@@ -435,9 +449,7 @@ def _tangent_out(t, y, vector):
     if isinstance(y, numba.types.Array) and isinstance(t, numba.types.Array) \
             and t.ndim == y.ndim:
         def same_rank(t, y, vector):
-            out = np.empty(y.shape, y.dtype)
-            out[...] = t
-            return out
+            return assign(np.empty(y.shape, y.dtype), t)
         return same_rank
     if isinstance(y, numba.types.Array) and _scalar(t):
         return lambda t, y, vector: np.full(y.shape, t, y.dtype)
@@ -448,7 +460,7 @@ def broadcast_tangent(dx, x, y):
     raise NotImplementedError("njit only")
 
 
-@overload(broadcast_tangent, jit_options={"cache": True})
+@overload(broadcast_tangent)
 def _broadcast_tangent(dx, x, y):
     """The tangent ``dx`` of operand ``x`` at the full shape of ``y`` (scalars, one shape)."""
     if _scalar(y) and _scalar(dx):
@@ -469,7 +481,7 @@ def ratio_or_zero(n, d):
     raise NotImplementedError("njit only")
 
 
-@overload(ratio_or_zero, jit_options={"cache": True})
+@overload(ratio_or_zero)
 def _ratio_or_zero(n, d):
     """n / d, taken as 0 where d == 0 (scalars)."""
     if _scalar(n) and _scalar(d):
@@ -481,7 +493,7 @@ def pow_log(a):
     raise NotImplementedError("njit only")
 
 
-@overload(pow_log, jit_options={"cache": True})
+@overload(pow_log)
 def _pow_log(a):
     """log(a) where a > 0, else 0 (scalars)."""
     if _scalar(a):
@@ -493,7 +505,7 @@ def builtin_extreme_back(g, y, a, b, larger):
     raise NotImplementedError("njit only")
 
 
-@overload(builtin_extreme_back, jit_options={"cache": True})
+@overload(builtin_extreme_back)
 def _builtin_extreme_back(g, y, a, b, larger):
     """The share of ``g`` going to ``a`` in ``max(a, b)``/``min(a, b)`` of two numbers."""
     if _scalar(a) and _scalar(b) and _scalar(g):
@@ -509,7 +521,7 @@ def builtin_extreme_back_second(g, y, a, b, larger):
     raise NotImplementedError("njit only")
 
 
-@overload(builtin_extreme_back_second, jit_options={"cache": True})
+@overload(builtin_extreme_back_second)
 def _builtin_extreme_back_second(g, y, a, b, larger):
     """The share of ``g`` going to ``b`` in ``max(a, b)``/``min(a, b)`` of two numbers."""
     if _scalar(a) and _scalar(b) and _scalar(g):
@@ -525,7 +537,7 @@ def builtin_extreme_tangent(d, y, a, b, larger):
     raise NotImplementedError("njit only")
 
 
-@overload(builtin_extreme_tangent, jit_options={"cache": True})
+@overload(builtin_extreme_tangent)
 def _builtin_extreme_tangent(d, y, a, b, larger):
     """The tangent ``d`` of ``a`` times ``a``'s share of ``max(a, b)``/``min(a, b)``."""
     if _scalar(a) and _scalar(b) and _scalar(d):
@@ -541,7 +553,7 @@ def dense(g, y):
     raise NotImplementedError("njit only")
 
 
-@overload(dense, jit_options={"cache": True})
+@overload(dense)
 def _dense(g, y):
     """The cotangent ``g`` of ``y`` shaped like ``y``."""
     return _broadcast_tangent(g, y, y) and (lambda g, y: broadcast_tangent(g, y, y))
@@ -551,7 +563,7 @@ def reduce_expand(g, a, axis, keepdims):
     raise NotImplementedError("njit only")
 
 
-@overload(reduce_expand, jit_options={"cache": True})
+@overload(reduce_expand)
 def _reduce_expand(g, a, axis, keepdims):
     """A whole-array reduction's cotangent (a number) broadcast back to ``a`` (a new array);
     a reduction along an axis is left to the NumPy backend."""

@@ -207,3 +207,48 @@ def test_a_module_file_removed_before_numba_reads_it_costs_only_the_cache(cache_
     assert (hits, misses) == (0, 1)
     assert not _files(cache_dir, ".nb*")
     _check(g)
+
+
+def spread(x, w):
+    """Array code that calls the runtime's typed helpers (an operand broadcast along an
+    axis, a loop with records) inside the compiled core."""
+    y = np.tanh(x * w + 0.5)
+    q = np.sum(y * y)
+    t = 0.0
+    for _ in range(3):
+        t = np.tanh(t) + q
+    return t + np.sum(y * w)
+
+
+def test_nothing_is_cached_where_numbas_settings_point(tmp_path):
+    """srcad's runtime helpers are compiled into the core that calls them (its files
+    signed in srcad's folder) or kept in memory: a process never writes, so never
+    reads, numba's unsigned pickles in ``NUMBA_CACHE_DIR`` (another user may be able to
+    write there)."""
+    import subprocess
+    import sys
+    elsewhere = tmp_path / "numba-cache-dir"
+    elsewhere.mkdir()
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = (
+        "import sys; sys.path.insert(0, %r)\n"
+        "import numpy as np, srcad, test_numba_cache as t\n"
+        "x = np.linspace(0.1, 1.0, 12).reshape(4, 3); w = np.array([[0.5, -1.0, 2.0]])\n"
+        "g = srcad.differentiate(t.spread, wrt=(0, 1), backend='numba').grad(x, w)\n"
+        "d = srcad.differentiate(t.damped, wrt=('k', 'c'), backend='numba').grad(2.0, 0.3)\n"
+        "print(repr([a.tolist() for a in g] + [list(d)]))\n" % here)
+    env = dict(os.environ, SRCAD_CACHE_DIR=str(tmp_path / "cache"), NUMBA_CACHE_DIR=str(elsewhere))
+    env.pop("SRCAD_DISK_CACHE", None)
+    out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                         capture_output=True, text=True).stdout.splitlines()[-1]
+    assert sorted(p.name for p in elsewhere.rglob("*")) == []
+    assert list((tmp_path / "cache").rglob("*.nbi"))     # (the test helpers' folder per worker)
+    gx, gw, gd = eval(out)
+    x = np.linspace(0.1, 1.0, 12).reshape(4, 3)
+    w = np.array([[0.5, -1.0, 2.0]])
+    rng = np.random.default_rng(3)
+    vx, vw = rng.standard_normal(x.shape), rng.standard_normal(w.shape)
+    eps = 1e-6
+    slope = (spread(x + eps * vx, w + eps * vw) - spread(x - eps * vx, w - eps * vw)) / (2 * eps)
+    assert np.sum(np.array(gx) * vx) + np.sum(np.array(gw) * vw) == pytest.approx(slope, rel=1e-6)
+    _check(gd)

@@ -58,3 +58,25 @@ def test_a_standalone_module_of_a_numba_function_is_the_numpy_code(tmp_path, rng
         np.testing.assert_allclose(g, w, rtol=1e-12)
     with pytest.raises(ValueError, match="standalone=True writes the NumPy backend"):
         f.source("grad", a, c, b, backend="numba", standalone=True)
+
+
+def test_the_runtimes_array_copy_broadcasts_casts_and_refuses_what_numpy_refuses():
+    """``numba_runtime.assign`` (the compiled copy of the runtime's helpers, a ufunc into
+    the buffer) does what ``out[...] = src`` does in NumPy: broadcast along length-1
+    axes, cast to the buffer's dtype, keep -0.0, and raise where NumPy raises (a ufunc
+    into a smaller buffer would otherwise reduce without a word)."""
+    from srcad import numba_runtime as rt
+    for out, src in ((np.zeros((2, 3), np.float32), np.array([[-0.0, 1.5, -2.25]])),
+                     (np.zeros((2, 3, 2)), np.arange(3.0).reshape(1, 3, 1)),
+                     (np.zeros((3, 2)), np.arange(6.0).reshape(2, 3).T)):
+        want = out.copy()
+        want[...] = src
+        got = rt.assign(out, src)
+        assert got is out and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    for out, src in ((np.zeros((1, 3)), np.ones((2, 3))), (np.zeros((2, 3)), np.ones((2, 2)))):
+        with pytest.raises(ValueError):
+            out.copy()[...] = src
+        with pytest.raises(ValueError, match="does not broadcast"):
+            rt.assign(out, src)
