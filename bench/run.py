@@ -292,7 +292,7 @@ def markdown(results):
     lines += ["", "µs per call: median over interleaved rounds; × hand-written: that median "
               "over the hand-written NumPy/Python gradient's. first call: transform + compile + "
               "run for srcad (empty disk cache), JIT compile + run for numba (srcad numba: "
-              "transform + JIT; numba's cache of srcad's runtime twins may already be warm). "
+              "transform + JIT, the first numba row in a process also numba's own start). "
               "peak MiB: peak extra memory of one warm call above what was live before it, "
               "including the returned gradient (tracemalloc; (RSS): resident-set high-water "
               "mark, page granular, for numba whose allocations tracemalloc cannot see)."]
@@ -305,7 +305,8 @@ def markdown(results):
     if results.get("start"):
         note = ("srcad start-up in fresh processes (first call = transform + compile + run; "
                 "warm = same `SRCAD_CACHE_DIR` again; `:numba` = the numba backend, whose warm "
-                "start loads numba's own disk cache instead of compiling):")
+                "start loads the compiled core from srcad's signed numba cache instead of "
+                "compiling):")
         header = ("| workload | import srcad ms | cold first call ms | warm first call ms | "
                   "second call µs | files in cache |")
         lines += ["", note, "", header, "|---|---:|---:|---:|---:|---:|"]
