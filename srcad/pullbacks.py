@@ -48,7 +48,7 @@ def pullback_positions(fn, args, positions, value=True):
     one, which a recursive function may re-enter safely.
     """
     positions = tuple(positions)
-    d = API["differentiable"](fn, positions if positions else (0,))
+    d = _differentiable(fn, positions if positions else (0,))
     run = d._vjp_plain if value else d._vjp
 
     def back(g):        # a deep recursion: again with room (srcad/depth.py)
@@ -70,8 +70,18 @@ def jvp_positions(fn, args, tangents):
     positions = tuple(k for k, t in enumerate(tangents) if t is not None)
     if not positions:
         return call_full(fn, args), 0.0
-    d = API["differentiable"](fn, positions)
+    d = _differentiable(fn, positions)
     return depth.with_room(lambda: d.jvp(args, tuple(tangents[k] for k in positions)))
+
+
+def _differentiable(fn, positions):
+    """The Differentiable of a function generated code calls into. srcad's own kernels
+    (a second derivative reaches them through the first derivative's code) take the
+    NumPy backend whatever ``SRCAD_BACKEND`` says: numba compiles none of them, and its
+    refusal would name srcad's file, not the user's line (already reported there)."""
+    if (getattr(fn, "__module__", None) or "").startswith("srcad."):
+        return API["differentiable"](fn, positions, backend="numpy")
+    return API["differentiable"](fn, positions)
 
 
 def call_back(back, g, args, label, is_rule):

@@ -233,6 +233,34 @@ def test_second_derivatives_are_refused_by_numba_and_fall_back_with_auto():
     assert hv == pytest.approx((g(x + eps * v, y) - g(x - eps * v, y)) / (2 * eps), rel=1e-6)
 
 
+def as_array(y):
+    w = np.array(y)
+    return np.sum(np.sin(w) * y)
+
+
+def test_second_derivatives_under_auto_speak_of_the_users_code_only(monkeypatch, rng):
+    """With ``SRCAD_BACKEND=auto`` a second derivative falls back to NumPy; the first
+    derivative's code it runs calls srcad's own kernels (``np.array``'s cotangent), whose
+    derivatives are NumPy code too: no warning names a file of srcad's (they used to,
+    e.g. "srcad/kernels/shapes.py:73 ... `seq_leaf`"), and the result agrees with central
+    differences of the gradient."""
+    monkeypatch.setenv("SRCAD_BACKEND", "auto")
+    y, v = rng.standard_normal(4), rng.standard_normal(4)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        H = srcad.hessian(as_array)(y)
+        hv = srcad.hvp(as_array, (y,), v)
+    said = [str(w.message) for w in seen if issubclass(w.category, RuntimeWarning)]
+    assert said and all(__file__ in m for m in said), said
+    package = os.path.dirname(srcad.__file__)
+    assert not [m for m in said if package in m]
+    g = srcad.grad(as_array, backend="numpy")
+    eps = 1e-6
+    np.testing.assert_allclose(hv, (g(y + eps * v) - g(y - eps * v)) / (2 * eps),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(H @ v, hv, rtol=1e-10, atol=1e-12)
+
+
 # ------------------------------------------------------------ refusal and fallback
 
 def array_code(x):
