@@ -75,13 +75,13 @@ def jvp_positions(fn, args, tangents):
 
 
 def _differentiable(fn, positions):
-    """The Differentiable of a function generated code calls into. srcad's own kernels
-    (a second derivative reaches them through the first derivative's code) take the
-    NumPy backend whatever ``SRCAD_BACKEND`` says: numba compiles none of them, and its
-    refusal would name srcad's file, not the user's line (already reported there)."""
-    if (getattr(fn, "__module__", None) or "").startswith("srcad."):
-        return API["differentiable"](fn, positions, backend="numpy")
-    return API["differentiable"](fn, positions)
+    """The Differentiable of a function generated code calls into, on the NumPy backend
+    whatever ``SRCAD_BACKEND`` says: only NumPy code calls in here (numba cores have no
+    twin of these calls), whether the NumPy backend was asked for or taken as the
+    fallback, so the callee runs as the caller does (a user's helper, or srcad's own
+    kernels a second derivative reaches through the first's code) and a refusal is
+    said once, at the caller's line, not again at the callee's file."""
+    return API["differentiable"](fn, positions, backend="numpy")
 
 
 def call_back(back, g, args, label, is_rule):
