@@ -81,6 +81,7 @@ class Differentiable:
         self._tuple_valued = self.inner is not None and not self.inner[0].single
         # grad calls the hot specialisation itself (no has_aux, *args or tuple-valued inner)
         self._direct = not (self.has_aux or self._varargs or self._tuple_valued)
+        self._column = self.positions[0] if self._direct and self.single else None  # jacobian
         self._npositional = len(self.params) if self.inner is not None else sum(
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(fn).parameters.values())
@@ -474,9 +475,8 @@ class Differentiable:
 
     def _jacobian(self, args, mode, kwargs):
         fn = self._hot.get("jvp")      # one float wrt argument: one forward pass, no plan
-        if fn is not None and self._direct and self.single and not kwargs \
-                and mode in ("auto", "forward") and len(args) == len(self.params) \
-                and type(args[self.positions[0]]) is float and fn.__srcad_fits__(args):
+        if fn is not None and self._column is not None and mode in ("auto", "forward") \
+                and not kwargs and fn.__srcad_fits__(args) and type(args[self._column]) is float:
             try:
                 value, tan = fn(*args, 1.0)
             except Exception as exc:

@@ -108,6 +108,10 @@ class Derived:
         self._d = d
         self._method = method
         self._options = options
+        # jacobian: the Differentiable's own entry, taken once (a bound method's object has
+        # no _jacobian)
+        self._jacobian_call = d._jacobian if method == "jacobian" and \
+            getattr(type(d), "_jacobian", None) is not None else None
         name = getattr(d.fn, "__name__", "f")
         self.__name__ = f"{name}_{method}"
         self.__qualname__ = f"{getattr(d.fn, '__qualname__', name)}_{method}"
@@ -120,10 +124,8 @@ class Derived:
             self.__srcad_opaque__ = (f"srcad.{method}", shown)
 
     def __call__(self, *args, **kwargs):
-        if self._method == "jacobian":       # (a bound method's object has no _jacobian)
-            fast = getattr(type(self._d), "_jacobian", None)
-            if fast is not None:
-                return fast(self._d, args, self._options["mode"], kwargs)
+        if self._jacobian_call is not None:
+            return self._jacobian_call(args, self._options["mode"], kwargs)
         if self._method == "derivative":
             return _derivative(self._d, *args, **kwargs)
         if kwargs:
