@@ -35,10 +35,11 @@ import traceback
 import types
 import warnings
 
+import gast
 import numba
 
 from srcad import cache as disk
-from srcad import codegen, numba_cache, numba_runtime, runtime
+from srcad import codegen, numba_cache, numba_runtime, numba_wide, runtime
 from srcad.errors import TransformError
 from srcad.transforms import numba_form
 from srcad.workspace import Workspace
@@ -61,15 +62,21 @@ def _bindings(namespace):
     return out
 
 
-def module_text(core, entry, header, kernels=()):
+def module_text(core, entry, header, kernels=(), loop_free=False):
     """The module numba compiles (and users read); ``kernels``: the elementwise loops of
-    ``parallel=True``, compiled with ``numba.njit(parallel=True)`` (``_njit_parallel``)."""
+    ``parallel=True``, compiled with ``numba.njit(parallel=True)`` (``_njit_parallel``);
+    ``loop_free``: no loop of the user's (large calls may take NumPy's loops)."""
     note = (f"backend numba: numba.njit compiles {core.name} (its disk cache signed); "
             f"{entry.name} calls it from Python")
     if kernels:
         note += (f"; numba.njit(parallel=True) compiles {', '.join(k.name for k in kernels)}, "
                  f"the elementwise loops it calls, on threads")
-    head = "\n".join("# " + codegen.comment_safe(h) for h in header + [note])
+    notes = [note]
+    if loop_free:
+        notes.append(f"no loop of the user's: calls with an array of {numba_wide.LARGE}+ "
+                     f"elements take this code or the NumPy backend's, whichever ran faster "
+                     f"on the first of them (srcad/numba_wide.py)")
+    head = "\n".join("# " + codegen.comment_safe(h) for h in header + notes)
     parts = [f"@_njit_parallel\n{codegen.readable(k)}\n\n\n" for k in kernels]
     return (f"{head}\n{''.join(parts)}@_njit\n{codegen.readable(core)}\n\n\n"
             f"{codegen.readable(entry)}\n")
@@ -110,12 +117,13 @@ def build(d, kind, gen, header, key, fallback):
     except numba_form.Unsupported as exc:
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)
-    text = module_text(core, entry, header, kernels[0] if kernels else ())
+    loop_free = not any(isinstance(n, (gast.For, gast.While)) for n in gast.walk(gen.tree))
+    text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free)
     return _load(d, key, text, gen.env.namespace, (core.name, entry.name),
-                 (gen.filename, gen.lineno), fallback)
+                 (gen.filename, gen.lineno), fallback, loop_free)
 
 
-def _load(d, key, text, namespace, names, where, fallback):
+def _load(d, key, text, namespace, names, where, fallback, loop_free):
     """Execute the module ``text`` (its file in the disk cache when that is on) and wrap
     its entry."""
     path, folder, secret = _file_for(key, text, d.fn.__qualname__)
@@ -131,8 +139,9 @@ def _load(d, key, text, namespace, names, where, fallback):
                  _prange=numba.prange)
     exec(compile(text, filename, "exec"), scope)
     core, entry = (scope[n] for n in names)
-    fn = Guarded(d, entry, core, text, where, fallback)
-    fn.__srcad_entry__ = {"backend": "numba", "names": list(names), "where": list(where)}
+    fn = (Wide if loop_free else Guarded)(d, entry, core, text, where, fallback)
+    fn.__srcad_entry__ = {"backend": "numba", "names": list(names), "where": list(where),
+                          "loop_free": loop_free}
     return fn
 
 
@@ -143,7 +152,7 @@ def loader(d, key, fallback):
         if entry.get("backend") != "numba":
             raise ValueError("not an entry of the numba backend")
         return _load(d, key, entry["source"], namespace, tuple(entry["names"]),
-                     tuple(entry["where"]), fallback)
+                     tuple(entry["where"]), fallback, entry.get("loop_free") is True)
     return load
 
 
@@ -183,6 +192,22 @@ class Guarded:
         # outside the handler: an error of the NumPy function is not chained to numba's
         self.entry = _switch(self, refused)
         return self.entry(*args)
+
+
+class Wide(Guarded):
+    """``Guarded`` for code without a loop of the user's: calls with large arrays take the
+    core or the NumPy backend's function, whichever this machine runs faster
+    (srcad/numba_wide.py)."""
+
+    def __init__(self, d, entry, core, text, where, fallback):
+        super().__init__(d, entry, core, text, where, fallback)
+        self.chooser = numba_wide.Chooser(super().__call__, fallback)
+
+    def __call__(self, *args):
+        n = numba_wide.large(args)
+        if n:
+            return self.chooser.call(args, n)
+        return super().__call__(*args)
 
 
 def _compiling(exc):

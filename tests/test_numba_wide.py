@@ -1,0 +1,88 @@
+"""The numba backend on code without a loop of the user's, at large sizes: the first
+calls with large arrays time the numba core and the NumPy backend's function, later ones
+take the faster (srcad/numba_wide.py). Whichever runs, the derivative is checked against
+central differences; calls with small arrays keep to the core.
+"""
+import numpy as np
+import pytest
+
+import srcad
+from conftest import need_numba
+
+need_numba()
+
+from srcad import numba_backend, numba_wide  # noqa: E402  (numba is installed)
+
+N = numba_wide.LARGE + 904
+
+
+def energy(x, w):
+    """Array-wide work only: ufuncs NumPy runs in SIMD loops, a reduction."""
+    return np.sum(np.exp(-w * x) * np.sin(x) + np.log1p(x * x))
+
+
+def stepped(x, w):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.tanh(w * x[i]) * x[i]
+    return s
+
+
+def _slope(fn, args, dirs, eps=1e-6):
+    plus = [a + eps * d for a, d in zip(args, dirs, strict=True)]
+    minus = [a - eps * d for a, d in zip(args, dirs, strict=True)]
+    return (fn(*plus) - fn(*minus)) / (2 * eps)
+
+
+def _check_grad(f, x, w, rng, out=None):
+    vx, vw = rng.standard_normal(x.shape), float(rng.standard_normal())
+    gx, gw = f.grad(x, w, out=out) if out is not None else f.grad(x, w)
+    if out is not None:
+        assert gx is out[0]
+    assert np.sum(gx * vx) + gw * vw == pytest.approx(_slope(energy, (x, w), (vx, vw)),
+                                                      rel=1e-6, abs=1e-8)
+
+
+def test_large_calls_take_either_code_and_agree_with_differences(rng):
+    f = srcad.differentiate(energy, wrt=(0, 1), backend="numba")
+    for _ in range(6):                     # the timed calls, then one decided call
+        _check_grad(f, rng.uniform(0.1, 2.0, N), float(rng.uniform(0.5, 1.5)), rng)
+    g = f._hot["vjp"]
+    assert isinstance(g, numba_backend.Wide)
+    assert g.chooser.choice in ("numba", "numpy")
+    assert "no loop of the user's" in f.source("grad", np.ones(N), 1.0)
+    x, w = rng.uniform(0.1, 2.0, N), 0.7
+    for which in ("numba", "numpy"):       # each code, taken for good, with and without out=
+        g.chooser.fn = g.chooser.core if which == "numba" else g.chooser.make()
+        _check_grad(f, x, w, rng)
+        _check_grad(f, x, w, rng, out=(np.empty(N), np.empty(())))
+        value, tangent = f.jvp((x, w), (np.ones(N), 0.5))
+        assert value == pytest.approx(energy(x, w), rel=1e-12)
+        assert tangent == pytest.approx(_slope(energy, (x, w), (np.ones(N), 0.5)), rel=1e-6)
+
+
+def test_small_calls_keep_to_the_core(rng):
+    f = srcad.differentiate(energy, wrt=(0, 1), backend="numba")
+    for _ in range(5):
+        f.grad(rng.uniform(0.1, 2.0, N), 0.9)
+    g = f._hot["vjp"]
+
+    def refused(*args):
+        raise AssertionError("a small call took the code of large calls")
+
+    g.chooser.fn = refused
+    _check_grad(f, rng.uniform(0.1, 2.0, 40), 0.9, rng)     # same specialisation, 40 entries
+    with pytest.raises(AssertionError, match="large calls"):
+        f.grad(rng.uniform(0.1, 2.0, N), 0.9)
+
+
+def test_code_with_a_loop_always_runs_compiled(rng):
+    f = srcad.differentiate(stepped, wrt=(0, 1), backend="numba")
+    x = rng.uniform(0.1, 2.0, N)
+    gx, gw = f.grad(x, 0.8)
+    vx = rng.standard_normal(N)
+    assert np.sum(gx * vx) + gw * 0.3 == pytest.approx(_slope(stepped, (x, 0.8), (vx, 0.3)),
+                                                       rel=1e-6)
+    g = f._hot.get("vjp") or f._specialise("vjp", (x, 0.8))
+    assert type(g) is numba_backend.Guarded
+    assert "no loop of the user's" not in f.source("grad", x, 0.8)
