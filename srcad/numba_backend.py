@@ -37,6 +37,7 @@ import warnings
 
 import gast
 import numba
+import numpy as np
 
 from srcad import cache as disk
 from srcad import codegen, numba_cache, numba_runtime, numba_wide, runtime
@@ -204,10 +205,10 @@ class Wide(Guarded):
         self.chooser = numba_wide.Chooser(super().__call__, fallback)
 
     def __call__(self, *args):
-        n = numba_wide.large(args)
-        if n:
-            return self.chooser.call(args, n)
-        return super().__call__(*args)
+        for a in args:
+            if type(a) is np.ndarray and a.size >= numba_wide.LARGE:
+                return self.chooser.call(args, a.size)
+        return Guarded.__call__(self, *args)
 
 
 def _compiling(exc):

@@ -21,18 +21,8 @@ central differences); which one a large call took is ``chooser.choice`` ("numba"
 """
 import time
 
-import numpy as np
-
-LARGE = 4096
+LARGE = 4096          # elements of an array argument from which a call is large
 MARGIN = 0.8
-
-
-def large(args):
-    """The size of the first array argument of ``LARGE`` elements or more, else 0."""
-    for a in args:
-        if type(a) is np.ndarray and a.size >= LARGE:
-            return a.size
-    return 0
 
 
 class Chooser:
