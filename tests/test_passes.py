@@ -345,8 +345,8 @@ def test_buffers_reuse_a_dead_intermediate_and_write_the_result_into_out(run_pas
         """)
     assert out["buffers"] == _golden("""
         def nested_vjp(x, seed, out=None):
-            work = _ws.take(0, x.shape, x.dtype)
             x_out = None if out is None else out[0]
+            work = x_out if x_out is not None else _ws.take(0, x.shape, x.dtype)
             t = np.negative(x, out=work)
             t2 = np.exp(t, out=work)
             t3 = float(t2.sum())

@@ -33,7 +33,12 @@ array shape and whose every reader is elementwise or a reduction take part, so a
 buffer never escapes: nothing returned, recorded or passed to other code is a
 workspace buffer. Workspaces are per thread and keyed by shape (``runtime.Workspace``).
 """
+import builtins
+import numbers
+import types
+
 import gast
+import numpy as np
 
 from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
@@ -178,7 +183,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
     prologue = []
     free, taken = {}, {}         # shape param -> free buffer ids; name -> buffer id
     count = 0
-    buffer_names = []
+    buffer_names, owners = [], []
     out_param = namer.fresh("out")
     new_body = []
     in_out = {}                  # name -> param: it holds ``out`` or a fresh array for it
@@ -223,6 +228,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                         buf = count
                         count += 1
                         buffer_names.append(namer.fresh("work"))
+                        owners.append(owner)
                         prologue.append(_assign(buffer_names[buf], gast.Call(
                             func=gast.Attribute(value=_load("_ws"), attr="take", ctx=gast.Load()),
                             args=[_const(buf), gast.Attribute(value=_load(owner), attr="shape",
@@ -257,11 +263,100 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
                               comparators=[_const(None)]),
             body=_const(None),
             orelse=gast.Subscript(value=_load(out_param), slice=_const(index), ctx=gast.Load()))))
-    fn.body = prologue + outs + new_body + [ret]
+    late = _out_as_work(new_body, ret, prologue, buffer_names, owners, out_names, namespace,
+                        param_kinds, fn)
+    fn.body = prologue + outs + late + new_body + [ret]
     fn.args.args.append(gast.Name(id=out_param, ctx=gast.Param(), annotation=None,
                                   type_comment=None))
     fn.args.defaults.append(_const(None))
     return fn
+
+
+def _out_as_work(body, ret, prologue, buffer_names, owners, out_names, namespace, param_kinds,
+                 fn):
+    """Let a work buffer be the caller's ``out`` buffer of the same parameter when the
+    buffer's last reader is the ufunc that writes that gradient into ``out``, as a hand
+    gradient into buffers does (``np.exp(t, out=out); ...; np.multiply(s, out, out=out)``):
+    one array of the argument's size less to stream through at large sizes.
+
+    Taken only when nothing else can see ``out`` early: ``out`` is first named by that
+    ufunc (in place on its operand, entry by entry), no name of the buffer is read after
+    it or bound twice, every parameter is a float or a float array (``out`` shares memory
+    with none: checked at the call) and the code reads no array from outside (a module's
+    array may be the caller's ``out``). The buffer's statement moves out of ``prologue``
+    and is returned, to follow the ``out`` slots': ``work = x_out if x_out is not None
+    else _ws.take(...)``."""
+    if not param_kinds or any(k not in ("float", "array") for k in param_kinds.values()):
+        return []
+    local = {a.id for a in fn.args.args} | set(buffer_names) | set(out_names.values())
+    local |= {n.id for s in body for n in walk(s)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    if any(_outside_array(n, local, namespace) for s in body + [ret] for n in walk(s)):
+        return []
+    stores = {}
+    for s in body:
+        for n in walk(s):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                stores[n.id] = stores.get(n.id, 0) + 1
+    late = []
+    for param, out_name in out_names.items():
+        k = next((i for i, s in enumerate(body) if out_name in _loads(s)), None)
+        if k is None or _out_keyword(body[k]) != out_name:
+            continue
+        ufunc = resolve(body[k].value.func, namespace)
+        if ufunc is MISSING or not _is_ufunc(ufunc) or not registry.is_elementwise(ufunc):
+            continue                    # (in place on its operand: entry by entry only)
+        for b, work in enumerate(buffer_names):
+            held = {s.targets[0].id for s in body if _out_keyword(s) == work}
+            if owners[b] != param or prologue[b] is None or not held \
+                    or any(stores.get(h, 0) != 1 for h in held) \
+                    or not held & {a.id for a in body[k].value.args
+                                   if isinstance(a, gast.Name)} \
+                    or any((held | {work}) & _loads(s) for s in body[k + 1:] + [ret]):
+                continue
+            take = prologue[b].value
+            prologue[b].value = gast.IfExp(
+                test=gast.Compare(left=_load(out_name), ops=[gast.IsNot()],
+                                  comparators=[_const(None)]),
+                body=_load(out_name), orelse=take)
+            late.append(prologue[b])
+            prologue[b] = None
+            break
+    prologue[:] = [s for s in prologue if s is not None]
+    return late
+
+
+def _outside_array(node, local, namespace):
+    """May ``node`` (a name or attribute read from outside the function) be an array, or
+    hold one? Modules, functions, ufuncs, classes and numbers may not."""
+    if isinstance(node, gast.Attribute):
+        base = node
+        while isinstance(base, gast.Attribute):
+            base = base.value
+        if not isinstance(base, gast.Name) or base.id in local:
+            return False
+        obj = resolve(node, namespace)
+    elif isinstance(node, gast.Name) and node.id not in local:
+        obj = namespace.get(node.id, getattr(builtins, node.id, MISSING))
+    else:
+        return False
+    return obj is MISSING or not (
+        isinstance(obj, (types.ModuleType, type, numbers.Number, str, type(None)))
+        or isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)))
+
+
+def _loads(s):
+    return {n.id for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def _out_keyword(s):
+    """``name`` of a statement ``t = f(..., out=name)``, else None."""
+    if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+            and isinstance(s.value, gast.Call) and len(s.value.keywords) == 1 \
+            and s.value.keywords[0].arg == "out" \
+            and isinstance(s.value.keywords[0].value, gast.Name):
+        return s.value.keywords[0].value.id
+    return None
 
 
 def _accumulator(env, acc, name, param, out_name):

@@ -448,6 +448,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     kept_sums(gast.Module(body=body, type_ignores=[]), namespace)
     hoisted, rest = [], []
     for s in body:
+        _own_work(s, workspace_names)
         uses = _names_in(s) & set(workspace_names)
         if not uses:
             rest.append(s)
@@ -507,6 +508,19 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
                              returns=None, type_comment=None)
     gast.copy_location(entry, fn)
     return (core, entry, kernels) if parallel else (core, entry)
+
+
+def _own_work(s, workspace_names):
+    """``work = x_out if x_out is not None else _ws.take(...)`` (the NumPy code's work
+    buffer that may be the caller's ``out``: transforms/buffers.py) takes a buffer of its
+    own here: the compiled core's fused loops already stream through memory once."""
+    value = s.value if isinstance(s, gast.Assign) else None
+    if isinstance(value, gast.IfExp) and isinstance(value.orelse, gast.Call) \
+            and isinstance(value.orelse.func, gast.Attribute) \
+            and isinstance(value.orelse.func.value, gast.Name) \
+            and value.orelse.func.value.id in workspace_names \
+            and value.orelse.func.attr == "take":
+        s.value = value.orelse
 
 
 def rest_has_loop(stmts):

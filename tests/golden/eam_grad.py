@@ -4,8 +4,8 @@
 # srcad: reverse mode (vector-Jacobian product) of eam (golden_functions.py:16)
 # wrt ('x',), signature (float64[1d])
 def eam_vjp(x, seed, out=None):
-    work = _ws.take(0, x.shape, x.dtype)
     x_out = None if out is None else out[0]
+    work = x_out if x_out is not None else _ws.take(0, x.shape, x.dtype)
     # inlined rho(...) from golden_functions.py:17
     # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))
     rho_t = np.add(x, 1.0, out=work)
