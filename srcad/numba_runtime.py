@@ -24,12 +24,14 @@ import math
 import numba
 import numpy as np
 from numba.extending import overload
-from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad import numba_cache, seeds
+from srcad import seeds
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
-
-_jit = numba_cache.private()
+from srcad.numba_arrays import _jit, assign, sum_to_shape
+from srcad.numba_arrays import scalar_type as _scalar
+# (generated code names these as _rt.*)
+from srcad.numba_axes import (extreme_weights, matmul_into, reduce_count,  # noqa: F401
+                              reduce_expand, sum_axes, sum_kept)
 
 
 def seed_value(seed):
@@ -76,20 +78,6 @@ def reserve(a, need):
 
 
 @_jit
-def assign(out, src):
-    """``out[...] = src`` for an array ``src`` of ``out``'s rank (broadcast along its
-    length-1 axes, cast to ``out``'s dtype). The runtime copies through this, never
-    with a slice assignment: numba's slice assignment compiles its shape-error message
-    (string formatting) the first time in a process, about 4 s of a first call's
-    compile; a ufunc into ``out`` costs a quarter of that."""
-    for k in range(out.ndim):
-        if src.shape[k] != out.shape[k] and src.shape[k] != 1:
-            raise ValueError("assign: the value does not broadcast to the buffer's shape")
-    np.positive(src, out)
-    return out
-
-
-@_jit
 def unset_as(value, stand_in):
     """A loop record's item that may still be None (a value the body assigns on some
     paths only): ``stand_in`` for the stack, which holds numbers. The reverse loop reads
@@ -122,10 +110,6 @@ def last_of_range(start, stop, step):
 
 
 # ------------------------------------------------------------ the runtime's helpers
-
-def _scalar(t):
-    return isinstance(t, (numba.types.Number, numba.types.Boolean))
-
 
 def grad_seed(seed, value):
     """The seed, once the output is known to be a value the seed fits."""
@@ -206,66 +190,6 @@ def _unbroadcast(g, x):
                 return g
             return sum_to_shape(g, x.shape)
         return same_rank
-    return None
-
-
-@_jit
-def sum_to_shape(g, shape):
-    """``g`` summed over the axes where ``shape`` (of ``g``'s rank) has length 1 and
-    ``g`` has more: the cotangent of an operand that broadcast along them."""
-    ndim = len(shape)
-    for k in range(ndim):
-        if shape[k] != g.shape[k] and shape[k] != 1:
-            raise ValueError("unbroadcast: the cotangent does not broadcast from its value")
-    out = np.zeros(shape, g.dtype)
-    flat = out.reshape(-1)
-    src = np.ascontiguousarray(g).reshape(-1)
-    for i in range(src.size):
-        rest = i
-        at = 0
-        step = 1
-        for k in range(ndim - 1, -1, -1):
-            n = g.shape[k]
-            if shape[k] != 1:
-                at += (rest % n) * step
-            rest //= n
-            step *= shape[k]
-        flat[at] += src[i]
-    return out
-
-
-@_jit
-def _kept_dims(shape, axis):
-    """``shape`` as an array with the axes in ``axis`` (an int or a tuple) set to 1."""
-    dims = np.empty(len(shape), np.int64)
-    for k in range(len(shape)):
-        dims[k] = shape[k]
-    for a in np.atleast_1d(np.asarray(axis)):
-        dims[a % len(shape)] = 1
-    return dims
-
-
-def sum_kept(out, g, axis):
-    raise NotImplementedError("njit only")
-
-
-@overload(sum_kept)
-def _sum_kept(out, g, axis):
-    """``np.sum(g, axis=axis, keepdims=True, out=out)``: ``axis`` an int or a tuple of
-    ints, ``out`` None or an array of the result's shape."""
-    if not isinstance(g, numba.types.Array) or not (
-            isinstance(axis, numba.types.Integer) or isinstance(axis, numba.types.UniTuple)
-            and isinstance(axis.dtype, numba.types.Integer)):
-        return None
-    ndim = g.ndim
-    if isinstance(out, (numba.types.NoneType, numba.types.Omitted)):
-        def new(out, g, axis):
-            return sum_to_shape(g, to_fixed_tuple(_kept_dims(g.shape, axis), ndim))
-        return new
-    if isinstance(out, numba.types.Array) and out.ndim == ndim:
-        def into(out, g, axis):
-            return assign(out, sum_to_shape(g, to_fixed_tuple(_kept_dims(g.shape, axis), ndim)))
-        return into
     return None
 
 
@@ -559,24 +483,12 @@ def _dense(g, y):
     return _broadcast_tangent(g, y, y) and (lambda g, y: broadcast_tangent(g, y, y))
 
 
-def reduce_expand(g, a, axis, keepdims):
-    raise NotImplementedError("njit only")
-
-
-@overload(reduce_expand)
-def _reduce_expand(g, a, axis, keepdims):
-    """A whole-array reduction's cotangent (a number) broadcast back to ``a`` (a new array);
-    a reduction along an axis is left to the NumPy backend."""
-    if _scalar(g) and isinstance(a, numba.types.Array) and isinstance(axis, numba.types.NoneType):
-        return lambda g, a, axis, keepdims: np.full(a.shape, g)
-    return None
-
-
 # the NumPy runtime's kernels and their twins here (by identity); every kernel of
 # srcad/kernels/scalar.py (plain math on numbers) is its own twin, compiled
 TWINS = {broadcast.unbroadcast: unbroadcast, broadcast.unbroadcast_into: unbroadcast_into,
          power.pow_dbase: pow_dbase,
-         reductions.reduce_expand: reduce_expand,
+         reductions.reduce_expand: reduce_expand, reductions.reduce_count: reduce_count,
+         reductions.extreme_weights: extreme_weights,
          broadcast.broadcast_tangent: broadcast_tangent, power.pow_log: pow_log,
          elementwise.ratio_or_zero: ratio_or_zero,
          sequences.builtin_extreme_back: builtin_extreme_back,

@@ -24,6 +24,7 @@ import gast
 import numpy as np
 
 from srcad.transforms.blocks import walk
+from srcad.transforms.kinds import BINOPS
 from srcad.transforms.rules import registry
 from srcad.transforms.exits import _assign, _const, _load
 
@@ -95,7 +96,7 @@ def _into_out(node, namespace):
     into = getattr(obj, "__module__", None) == "srcad.kernels.broadcast" \
         and getattr(obj, "__name__", None) == "unbroadcast_into" \
         or isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
-        and f.value.id == "_rt" and f.attr == "sum_kept"
+        and f.value.id == "_rt" and f.attr in ("sum_kept", "sum_axes", "matmul_into")
     return node.args[0].id if into else None
 
 
@@ -206,22 +207,34 @@ def ufunc_outs(tree, namespace, buffers):
 
 def kept_sums(tree, namespace):
     """``np.sum(g, axis=A, keepdims=True, out=o)`` (a cotangent summed back to an operand
-    that broadcast along axes A) as ``_rt.sum_kept(g, A, o)``: numba's ``sum`` takes
-    neither ``keepdims`` nor ``out``."""
+    that broadcast along axes A) as ``_rt.sum_kept(o, g, A)``, and without ``keepdims``
+    (a bias's cotangent) as ``_rt.sum_axes(o, g, A)``: numba's ``sum`` takes neither
+    ``keepdims`` nor ``out``. ``np.matmul(a, b, out=o)`` (a weight's cotangent written
+    into ``out``) as ``_rt.matmul_into(o, a, b)``: numba's ``matmul`` takes no ``out``."""
     sums = {id(r.sum_form) for r in registry.OPS.values() if r.sum_form is not None}
+    product = registry.op(BINOPS[gast.MatMult]).out_form
     for node in walk(tree):
         if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-                and isinstance(node.func.value, gast.Name) and len(node.args) == 1
-                and id(getattr(namespace.get(node.func.value.id), node.func.attr, None))
-                in sums):
+                and isinstance(node.func.value, gast.Name)):
             continue
+        fn = getattr(namespace.get(node.func.value.id), node.func.attr, None)
         keys = {k.arg: k.value for k in node.keywords}
-        kept = keys.get("keepdims")
-        if not (isinstance(kept, gast.Constant) and kept.value is True and "axis" in keys
-                and set(keys) <= {"axis", "keepdims", "out"}):
+        if fn is product and product is not None and len(node.args) == 2 and set(keys) == {"out"}:
+            into = rt_call("matmul_into", keys["out"], *node.args)
+            node.func, node.args, node.keywords = into.func, into.args, []
             continue
-        kept = rt_call("sum_kept", keys.get("out", _const(None)), node.args[0], keys["axis"])
-        node.func, node.args, node.keywords = kept.func, kept.args, []
+        if id(fn) not in sums or len(node.args) != 1 or "axis" not in keys \
+                or not set(keys) <= {"axis", "keepdims", "out"}:
+            continue
+        kept = keys.get("keepdims")
+        if kept is None or isinstance(kept, gast.Constant) and kept.value is False:
+            helper = "sum_axes"
+        elif isinstance(kept, gast.Constant) and kept.value is True:
+            helper = "sum_kept"
+        else:
+            continue
+        into = rt_call(helper, keys.get("out", _const(None)), node.args[0], keys["axis"])
+        node.func, node.args, node.keywords = into.func, into.args, []
 
 
 def drop_returned(body, returned):

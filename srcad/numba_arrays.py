@@ -1,0 +1,67 @@
+"""Array primitives of the numba runtime: the compiled copy, and sums back to a shape.
+
+Shared by ``srcad/numba_runtime.py`` (what generated code calls as ``_rt``) and
+``srcad/numba_axes.py`` (its reductions along axes). Compiled under srcad's signed
+cache (``numba_cache.private()``), never numba's own.
+"""
+import numba
+import numpy as np
+
+from srcad import numba_cache
+
+_jit = numba_cache.private()
+
+
+def scalar_type(t):
+    """Is the numba type ``t`` a number (or a bool)?"""
+    return isinstance(t, (numba.types.Number, numba.types.Boolean))
+
+
+@_jit
+def assign(out, src):
+    """``out[...] = src`` for an array ``src`` of ``out``'s rank (broadcast along its
+    length-1 axes, cast to ``out``'s dtype). The runtime copies through this, never
+    with a slice assignment: numba's slice assignment compiles its shape-error message
+    (string formatting) the first time in a process, about 4 s of a first call's
+    compile; a ufunc into ``out`` costs a quarter of that."""
+    for k in range(out.ndim):
+        if src.shape[k] != out.shape[k] and src.shape[k] != 1:
+            raise ValueError("assign: the value does not broadcast to the buffer's shape")
+    np.positive(src, out)
+    return out
+
+
+@_jit
+def sum_to_shape(g, shape):
+    """``g`` summed over the axes where ``shape`` (of ``g``'s rank) has length 1 and
+    ``g`` has more: the cotangent of an operand that broadcast along them."""
+    ndim = len(shape)
+    for k in range(ndim):
+        if shape[k] != g.shape[k] and shape[k] != 1:
+            raise ValueError("unbroadcast: the cotangent does not broadcast from its value")
+    out = np.zeros(shape, g.dtype)
+    flat = out.reshape(-1)
+    src = np.ascontiguousarray(g).reshape(-1)
+    for i in range(src.size):
+        rest = i
+        at = 0
+        step = 1
+        for k in range(ndim - 1, -1, -1):
+            n = g.shape[k]
+            if shape[k] != 1:
+                at += (rest % n) * step
+            rest //= n
+            step *= shape[k]
+        flat[at] += src[i]
+    return out
+
+
+@_jit
+def kept_dims(shape, axis):
+    """``shape`` as an array with the axes in ``axis`` (an int or a tuple) set to 1."""
+    dims = np.empty(len(shape), np.int64)
+    for k in range(len(shape)):
+        dims[k] = shape[k]
+    for a in np.atleast_1d(np.asarray(axis)):
+        dims[a % len(shape)] = 1
+    return dims

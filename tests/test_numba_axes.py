@@ -1,0 +1,100 @@
+"""The numba backend on sums along axes, a bias that broadcasts along the batch axis and
+matrix products: the compiled twins of ``np.sum(..., axis=, out=)``, of a reduction's
+cotangent expanded back along its axes and of ``np.matmul(..., out=)``
+(srcad/numba_axes.py).
+
+Each gradient is checked against central differences with the backend required
+(``backend="numba"``: a function numba cannot compile raises instead of falling back),
+against the NumPy backend to rounding, and into ``out=`` buffers.
+"""
+import numpy as np
+import pytest
+
+import srcad
+from conftest import fd_check, need_numba
+
+need_numba()
+
+
+def columns(x):
+    return np.sum(np.sum(x, axis=0) ** 2)
+
+
+def last_axis(x):
+    return np.sum(np.sin(np.sum(x, axis=-1)))
+
+
+def two_axes(x):
+    return np.sum(np.sum(x * x, axis=(0, 2)) ** 3)
+
+
+def normalised(x):
+    return np.sum(x / np.sum(x, axis=1, keepdims=True) * x)
+
+
+def bias(x, b):
+    return np.sum(np.tanh(x + b) ** 2)
+
+
+def layer(W, X):
+    return np.sum(np.tanh(X @ W) ** 2)
+
+
+def mlp(W1, b1, W2, b2, X, y):
+    h = np.tanh(X @ W1 + b1)
+    pred = h @ W2 + b2
+    return np.sum((pred - y) ** 2) / y.size
+
+
+def _cases(rng):
+    X = rng.uniform(0.5, 1.5, (4, 3))
+    return {
+        "columns": (columns, (X,), 0),
+        "last_axis": (last_axis, (X,), 0),
+        "two_axes": (two_axes, (rng.uniform(0.5, 1.5, (3, 2, 4)),), 0),
+        "normalised": (normalised, (X,), 0),
+        "bias": (bias, (X, rng.uniform(-1, 1, 3)), (0, 1)),
+        "layer": (layer, (rng.uniform(-1, 1, (3, 2)), X), 0),
+        "mlp": (mlp, (rng.uniform(-1, 1, (3, 5)), rng.uniform(-1, 1, 5),
+                      rng.uniform(-1, 1, (5, 1)), rng.uniform(-1, 1, 1), X,
+                      rng.uniform(-1, 1, (4, 1))), (0, 1, 2, 3)),
+    }
+
+
+@pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised", "bias",
+                                  "layer", "mlp"])
+def test_axes_compile_and_agree(numba_default, name, rng):
+    fn, args, wrt = _cases(rng)[name]
+    fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
+    f = srcad.differentiate(fn, wrt=wrt, backend="numba")
+    got = f.grad(*args)
+    want = srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
+    got, want = (got, want) if isinstance(wrt, tuple) else ((got,), (want,))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+    assert f._specialise("vjp", args).__srcad_backend__ == "numba"     # compiled
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    outs = tuple(np.full(np.shape(args[p]), np.nan) for p in positions)
+    into = f.grad(*args, out=outs if isinstance(wrt, tuple) else outs[0])
+    into = into if isinstance(wrt, tuple) else (into,)
+    for g, o, w in zip(into, outs, want, strict=True):
+        assert g is o
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_the_reduced_cotangent_expands_along_its_axes(rng):
+    """The twin of ``reduce_expand`` against the NumPy kernel, axes and keepdims."""
+    import numba
+
+    from srcad import numba_runtime
+    from srcad.kernels import reductions
+
+    @numba.njit
+    def expand(g, a, axis, keepdims):
+        return numba_runtime.reduce_expand(g, a, axis, keepdims)
+
+    a = rng.standard_normal((3, 4, 2))
+    for axis, keepdims in [(0, False), (-1, False), ((0, 2), False), (1, True), ((0, 1), True)]:
+        g = np.sum(a, axis=axis, keepdims=keepdims) * 1.5
+        np.testing.assert_array_equal(expand(g, a, axis, keepdims),
+                                      reductions.reduce_expand(g, a, axis, keepdims))
