@@ -380,6 +380,25 @@ def _tangent_out(t, y, vector):
     return None
 
 
+def tangent_own(t, y, vector):
+    raise NotImplementedError("njit only")
+
+
+@overload(tangent_own)
+def _tangent_own(t, y, vector):
+    """``tangent_out`` of a tangent the core made for this alone (a new array nothing
+    else holds: transforms/numba_buffers.py ``own_tangents``): returned as it is when it
+    has the output's shape and dtype."""
+    if isinstance(y, numba.types.Array) and isinstance(t, numba.types.Array) \
+            and t.ndim == y.ndim and t.dtype == y.dtype:
+        def own(t, y, vector):
+            if t.shape == y.shape:
+                return t
+            return assign(np.empty(y.shape, y.dtype), t)
+        return own
+    return lambda t, y, vector: tangent_out(t, y, vector)
+
+
 def broadcast_tangent(dx, x, y):
     raise NotImplementedError("njit only")
 

@@ -80,3 +80,30 @@ def test_the_runtimes_array_copy_broadcasts_casts_and_refuses_what_numpy_refuses
             out.copy()[...] = src
         with pytest.raises(ValueError, match="does not broadcast"):
             rt.assign(out, src)
+
+
+def negated(x):
+    return -(np.sin(x) * x)
+
+
+def passed_through(x, c):
+    return x * c
+
+
+@pytest.mark.parametrize("fn", [negated, passed_through], ids=["new-tangent", "input-tangent"])
+def test_a_forward_tangent_is_returned_apart_from_everything(fn, rng):
+    """The core returns a tangent it made for the output alone as it is (``tangent_own``),
+    any other one copied: never the caller's tangent, an argument, or an earlier result."""
+    x, v = rng.normal(size=5), rng.normal(size=5)
+    args = (x,) if fn is negated else (x, 1.0)
+    f = srcad.differentiate(fn, wrt=0, backend="numba")
+    if fn is negated:
+        assert "tangent_own" in f.source("jvp", *args)
+    eps = 1e-6
+    slope = (fn(x + eps * v, *args[1:]) - fn(x - eps * v, *args[1:])) / (2 * eps)
+    _, t1 = f.jvp(args, (v,))
+    _, t2 = f.jvp(args, (v,))
+    np.testing.assert_allclose(t1, slope, rtol=1e-6, atol=1e-9)
+    assert not any(np.shares_memory(t1, a) for a in (x, v, t2))
+    j = f.jacobian(*args)
+    np.testing.assert_allclose(j @ v, slope, rtol=1e-6, atol=1e-9)

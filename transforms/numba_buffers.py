@@ -20,6 +20,8 @@ buffer (numba would box the same array again on every call)::
         value = f_vjp_core(x, y, _rt.seed_value(seed), work, x_out, y_out)
         return (value, (x_out, y_out))
 """
+from collections import Counter
+
 import gast
 import numpy as np
 
@@ -275,3 +277,29 @@ def entry_return(call, returned, n, fresh):
     out = gast.Tuple(elts=[_load(value), gast.Tuple(elts=grads, ctx=gast.Load())],
                      ctx=gast.Load())
     return [first, gast.Return(value=out)]
+
+
+def own_tangents(body):
+    """``_rt.tangent_out(t, y, v)`` of a tangent ``t`` bound once, by ``t = a + b`` (any
+    operator but ``@``) or ``t = -a``, and read nowhere else, as ``_rt.tangent_own``:
+    numba makes a new array for that expression alone, so the output may be that array
+    (``tangent_out`` copies it)."""
+    nodes = [n for s in body for n in walk(s)]
+    stores = Counter(n.id for n in nodes if isinstance(n, gast.Name)
+                     and not isinstance(n.ctx, gast.Load))
+    loads = Counter(n.id for n in nodes if isinstance(n, gast.Name)
+                    and isinstance(n.ctx, gast.Load))
+    made = {n.targets[0].id: n.value for n in nodes if isinstance(n, gast.Assign)
+            and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)}
+    for n in nodes:
+        if not (isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+                and isinstance(n.func.value, gast.Name) and n.func.value.id == "_rt"
+                and n.func.attr == "tangent_out" and n.args
+                and isinstance(n.args[0], gast.Name)):
+            continue
+        t = n.args[0].id
+        v = made.get(t)
+        new = isinstance(v, gast.BinOp) and not isinstance(v.op, gast.MatMult) \
+            or isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.USub)
+        if new and stores[t] == 1 and loads[t] == 1:
+            n.func.attr = "tangent_own"

@@ -68,7 +68,7 @@ from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, arguments, drop_returned,
                                             entry_return,
-                                            kept_sums, only_ufunc_out,
+                                            kept_sums, only_ufunc_out, own_tangents,
                                             call as _call, is_comment as _is_comment,
                                             rt_call as _rt, out_slot, returned_outs,
                                             store_name, ufunc_outs)
@@ -487,6 +487,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
         drop_returned(new_body, returned)
     kernels = [] if parallel else None
     new_body = numba_loops.fuse(new_body, namespace, records.fresh, kernels)
+    own_tangents(new_body)
     # arrays the code names from outside (module constants) are passed, not frozen into the
     # compiled code: an array changed in place is read as it is now, as the NumPy code does
     outside = sorted(n for n in {m.id for s in body for m in walk(s)
