@@ -36,10 +36,6 @@ def bias(x, b):
     return np.sum(np.tanh(x + b) ** 2)
 
 
-def layer(W, X):
-    return np.sum(np.tanh(X @ W) ** 2)
-
-
 def mlp(W1, b1, W2, b2, X, y):
     h = np.tanh(X @ W1 + b1)
     pred = h @ W2 + b2
@@ -54,7 +50,6 @@ def _cases(rng):
         "two_axes": (two_axes, (rng.uniform(0.5, 1.5, (3, 2, 4)),), 0),
         "normalised": (normalised, (X,), 0),
         "bias": (bias, (X, rng.uniform(-1, 1, 3)), (0, 1)),
-        "layer": (layer, (rng.uniform(-1, 1, (3, 2)), X), 0),
         "mlp": (mlp, (rng.uniform(-1, 1, (3, 5)), rng.uniform(-1, 1, 5),
                       rng.uniform(-1, 1, (5, 1)), rng.uniform(-1, 1, 1), X,
                       rng.uniform(-1, 1, (4, 1))), (0, 1, 2, 3)),
@@ -62,7 +57,7 @@ def _cases(rng):
 
 
 @pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised", "bias",
-                                  "layer", "mlp"])
+                                  "mlp"])
 def test_axes_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
