@@ -65,3 +65,27 @@ def kept_dims(shape, axis):
     for a in np.atleast_1d(np.asarray(axis)):
         dims[a % len(shape)] = 1
     return dims
+
+
+@_jit
+def extreme_to_shape(g, shape, larger):
+    """The largest (``larger``) or smallest entries of ``g`` over the axes where ``shape``
+    has length 1 and ``g`` has more, a NaN winning as in NumPy (float arrays)."""
+    out = np.full(shape, -np.inf if larger else np.inf, g.dtype)
+    flat = out.reshape(-1)
+    src = np.ascontiguousarray(g).reshape(-1)
+    ndim = len(shape)
+    for i in range(src.size):
+        rest = i
+        at = 0
+        step = 1
+        for k in range(ndim - 1, -1, -1):
+            n = g.shape[k]
+            if shape[k] != 1:
+                at += (rest % n) * step
+            rest //= n
+            step *= shape[k]
+        v = src[i]
+        if v != v or (v > flat[at] if larger else v < flat[at]):
+            flat[at] = v
+    return out

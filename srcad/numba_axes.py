@@ -13,7 +13,8 @@ import numpy as np
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad.numba_arrays import _jit, assign, kept_dims, scalar_type, sum_to_shape
+from srcad.numba_arrays import (_jit, assign, extreme_to_shape, kept_dims, scalar_type,
+                                sum_to_shape)
 
 
 def _axis_type(axis):
@@ -169,3 +170,60 @@ def _matmul_into(out, a, b):
     if isinstance(out, numba.types.Array) and out.ndim == 2:
         return lambda out, a, b: assign(out, a @ b)
     return None
+
+
+def mean_axes(a, axis):
+    raise NotImplementedError("njit only")
+
+
+def max_axes(a, axis):
+    raise NotImplementedError("njit only")
+
+
+def min_axes(a, axis):
+    raise NotImplementedError("njit only")
+
+
+def _reduced(a, axis):
+    """(rank of a reduction of ``a`` along ``axis``, ``a``'s rank), or None when numba
+    cannot hold it here (not a float array, a reduction down to a number)."""
+    count = _axis_type(axis)
+    if not isinstance(a, numba.types.Array) or not isinstance(a.dtype, numba.types.Float) \
+            or count is None or a.ndim - count < 1:
+        return None
+    return a.ndim - count, a.ndim
+
+
+@overload(mean_axes)
+def _mean_axes(a, axis):
+    """``np.mean(a, axis=axis)``."""
+    ranks = _reduced(a, axis)
+    if ranks is None:
+        return None
+    rank, ndim = ranks
+
+    def mean(a, axis):
+        kept = sum_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim))
+        return kept.reshape(to_fixed_tuple(_reduced_dims(a.shape, axis), rank)) / (
+            a.size // max(kept.size, 1))
+    return mean
+
+
+def _extreme(larger):
+    def typer(a, axis):
+        ranks = _reduced(a, axis)
+        if ranks is None:
+            return None
+        rank, ndim = ranks
+
+        def extreme(a, axis):
+            if a.size == 0:
+                raise ValueError("zero-size array to reduction operation which has no identity")
+            kept = extreme_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim), larger)
+            return kept.reshape(to_fixed_tuple(_reduced_dims(a.shape, axis), rank))
+        return extreme
+    return typer
+
+
+overload(max_axes)(_extreme(True))
+overload(min_axes)(_extreme(False))

@@ -30,8 +30,8 @@ from srcad.kernels import broadcast, elementwise, power, reductions, scalar, seq
 from srcad.numba_arrays import _jit, assign, sum_to_shape
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)
-from srcad.numba_axes import (extreme_weights, matmul_into, reduce_count,  # noqa: F401
-                              reduce_expand, sum_axes, sum_kept)
+from srcad.numba_axes import (extreme_weights, matmul_into, max_axes, mean_axes,  # noqa: F401
+                              min_axes, reduce_count, reduce_expand, sum_axes, sum_kept)
 
 
 def seed_value(seed):

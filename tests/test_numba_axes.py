@@ -1,7 +1,7 @@
-"""The numba backend on sums along axes, a bias that broadcasts along the batch axis and
-matrix products: the compiled twins of ``np.sum(..., axis=, out=)``, of a reduction's
-cotangent expanded back along its axes and of ``np.matmul(..., out=)``
-(srcad/numba_axes.py).
+"""The numba backend on sums, means, maxima and minima along axes, a bias that broadcasts
+along the batch axis and matrix products: the compiled twins of ``np.sum(..., axis=,
+out=)``, ``np.mean``/``np.max``/``np.min`` along axes, a reduction's cotangent expanded
+back along its axes and ``np.matmul(..., out=)`` (srcad/numba_axes.py).
 
 Each gradient is checked against central differences with the backend required
 (``backend="numba"``: a function numba cannot compile raises instead of falling back),
@@ -32,6 +32,10 @@ def normalised(x):
     return np.sum(x / np.sum(x, axis=1, keepdims=True) * x)
 
 
+def means_and_extremes(x):
+    return np.sum(np.mean(x, axis=0) * np.max(x, axis=0)) + np.sum(np.min(x, axis=(1,)) ** 2)
+
+
 def bias(x, b):
     return np.sum(np.tanh(x + b) ** 2)
 
@@ -49,6 +53,7 @@ def _cases(rng):
         "last_axis": (last_axis, (X,), 0),
         "two_axes": (two_axes, (rng.uniform(0.5, 1.5, (3, 2, 4)),), 0),
         "normalised": (normalised, (X,), 0),
+        "means_and_extremes": (means_and_extremes, (X,), 0),
         "bias": (bias, (X, rng.uniform(-1, 1, 3)), (0, 1)),
         "mlp": (mlp, (rng.uniform(-1, 1, (3, 5)), rng.uniform(-1, 1, 5),
                       rng.uniform(-1, 1, (5, 1)), rng.uniform(-1, 1, 1), X,
@@ -56,8 +61,8 @@ def _cases(rng):
     }
 
 
-@pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised", "bias",
-                                  "mlp"])
+@pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised",
+                                  "means_and_extremes", "bias", "mlp"])
 def test_axes_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
@@ -93,3 +98,24 @@ def test_the_reduced_cotangent_expands_along_its_axes(rng):
         g = np.sum(a, axis=axis, keepdims=keepdims) * 1.5
         np.testing.assert_array_equal(expand(g, a, axis, keepdims),
                                       reductions.reduce_expand(g, a, axis, keepdims))
+
+
+def test_reductions_along_axes_give_numpys_values(rng):
+    """The compiled ``np.mean``, ``np.max`` and ``np.min`` along axes against NumPy's, ties
+    and a NaN included; a zero-size reduction raises as NumPy does."""
+    import numba
+
+    from srcad import numba_runtime as rt
+
+    @numba.njit
+    def reduce(a, axis):
+        return rt.mean_axes(a, axis), rt.max_axes(a, axis), rt.min_axes(a, axis)
+
+    a = rng.integers(0, 3, (3, 4, 2)).astype(float)          # ties
+    a[1, 2, 0] = np.nan
+    for axis in (0, 1, -1, (0, 2), (1, 2)):
+        for got, want in zip(reduce(a, axis), (np.mean(a, axis=axis), np.max(a, axis=axis),
+                                               np.min(a, axis=axis)), strict=True):
+            np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match="zero-size"):
+        reduce(np.zeros((0, 3)), 0)

@@ -212,7 +212,9 @@ def kept_sums(tree, namespace):
     that broadcast along axes A) as ``_rt.sum_kept(o, g, A)``, and without ``keepdims``
     (a bias's cotangent) as ``_rt.sum_axes(o, g, A)``: numba's ``sum`` takes neither
     ``keepdims`` nor ``out``. ``np.matmul(a, b, out=o)`` (a weight's cotangent written
-    into ``out``) as ``_rt.matmul_into(o, a, b)``: numba's ``matmul`` takes no ``out``."""
+    into ``out``) as ``_rt.matmul_into(o, a, b)``: numba's ``matmul`` takes no ``out``.
+    A reduction whose rule names an ``axes_twin`` (``np.mean(a, axis=A)``, ``np.max``...)
+    as that twin: numba's own take no ``axis``."""
     sums = {id(r.sum_form) for r in registry.OPS.values() if r.sum_form is not None}
     product = registry.op(BINOPS[gast.MatMult]).out_form
     for node in walk(tree):
@@ -221,6 +223,11 @@ def kept_sums(tree, namespace):
             continue
         fn = getattr(namespace.get(node.func.value.id), node.func.attr, None)
         keys = {k.arg: k.value for k in node.keywords}
+        twin = registry.op(fn).axes_twin
+        if twin is not None and len(node.args) == 1 and set(keys) == {"axis"}:
+            into = rt_call(twin, node.args[0], keys["axis"])     # np.mean(a, axis=0) ...
+            node.func, node.args, node.keywords = into.func, into.args, []
+            continue
         if fn is product and product is not None and len(node.args) == 2 and set(keys) == {"out"}:
             into = rt_call("matmul_into", keys["out"], *node.args)
             node.func, node.args, node.keywords = into.func, into.args, []

@@ -13,7 +13,7 @@ entries; ``norm`` and ``std`` contribute 0 where they are 0.
 import numpy as np
 
 from srcad.transforms.rules.registry import (
-    forward, method_form, nondiff, reverse, reverse_whole, scalar_when_whole, shape,
+    axes_twin, forward, method_form, nondiff, reverse, reverse_whole, scalar_when_whole, shape,
     spelled_defaults, vector_helper)
 from srcad.kernels.reductions import (
     cumprod_back, cumprod_tangent, cumsum_back, cumsum_tangent, extreme_weights, prod_others,
@@ -37,6 +37,9 @@ def sum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
 
 method_form(np.sum, "sum")
 method_form(np.mean, "sum", per_entry=True)
+axes_twin([np.mean], "mean_axes")
+axes_twin([np.max, np.amax], "max_axes")
+axes_twin([np.min, np.amin], "min_axes")
 spelled_defaults(np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, axis=None,
                  keepdims=False)
 

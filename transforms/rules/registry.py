@@ -115,6 +115,8 @@ class Op:
                                # matters in vector mode (lift(d, x, y), axis(a, d, x) are
                                # d and a outside it)
     index_form: Callable = None  # ``target[a, b]`` is ``index_form((a, b))`` (``np.r_``)
+    axes_twin: str = None      # the numba runtime's ``_rt.<name>(a, axis)``: ``target(a,
+                               # axis=...)`` (axes dropped) where numba's own takes no axis
 
 
 NO_OP = Op(None)
@@ -342,6 +344,12 @@ def method_form(target, name, per_entry=False):
     """Declare that ``target(a)`` (other arguments at defaults) equals ``a.name()``
     (divided by ``a.size`` when ``per_entry``: ``np.mean(a)`` is ``a.sum() / a.size``)."""
     _set([target], method_form=(name, per_entry))
+
+
+def axes_twin(targets, name):
+    """Declare that the numba runtime's ``name(a, axis)`` computes ``target(a, axis=axis)``
+    (the reduced axes dropped) for each of ``targets``: numba's own takes no ``axis``."""
+    _set(targets, axes_twin=name)
 
 
 def into_form(helper, into):
