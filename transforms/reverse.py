@@ -349,7 +349,9 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
             base = value.value
             if self.is_active(base):
                 self.contributed.add(base.id)
-                if self.direct_index(base, value.slice):
+                # (a name assigned more than once has its cotangent reset to a 0.0
+                # placeholder at each assignment: item_acc makes the zeros it adds into)
+                if self.direct_index(base, value.slice) and base.id not in self.multi:
                     self.owned.add(base.id)
                     adj.append(gast.AugAssign(
                         target=gast.Subscript(value=_load(self.bar(base.id)), slice=value.slice,
