@@ -30,6 +30,17 @@ def _none(t):
     return isinstance(t, (numba.types.NoneType, numba.types.Omitted))
 
 
+def _counted(t):
+    """An array of bools or signed ints (NumPy sums them as int64 on this platform)."""
+    return isinstance(t.dtype, (numba.types.Boolean, numba.types.Integer)) \
+        and getattr(t.dtype, "signed", True)
+
+
+def _float_array(t):
+    """A float array (sums of bools or ints accumulate in another dtype: left to NumPy)."""
+    return isinstance(t, numba.types.Array) and isinstance(t.dtype, numba.types.Float)
+
+
 @_jit
 def _reduced_dims(shape, axis):
     """``shape`` without the axes in ``axis``."""
@@ -57,6 +68,13 @@ def _sum_kept(out, g, axis):
     if not isinstance(g, numba.types.Array) or _axis_type(axis) is None:
         return None
     ndim = g.ndim
+    if _none(out) and _counted(g):             # bools and ints sum as int64, as in NumPy
+        def counts(out, g, axis):
+            return sum_to_shape(g.astype(np.int64), to_fixed_tuple(kept_dims(g.shape, axis),
+                                                                   ndim))
+        return counts
+    if not _float_array(g):
+        return None
     if _none(out):
         def new(out, g, axis):
             return sum_to_shape(g, to_fixed_tuple(kept_dims(g.shape, axis), ndim))
@@ -77,7 +95,7 @@ def _sum_axes(out, g, axis):
     """``np.sum(g, axis=axis, out=out)`` (the reduced axes dropped): ``out`` None or an
     array of the result's shape. A sum down to a number is left to the NumPy backend."""
     count = _axis_type(axis)
-    if not isinstance(g, numba.types.Array) or count is None or g.ndim - count < 1:
+    if not _float_array(g) or count is None or g.ndim - count < 1:
         return None
     ndim, rank = g.ndim, g.ndim - count
     if _none(out):
@@ -188,8 +206,7 @@ def _reduced(a, axis):
     """(rank of a reduction of ``a`` along ``axis``, ``a``'s rank), or None when numba
     cannot hold it here (not a float array, a reduction down to a number)."""
     count = _axis_type(axis)
-    if not isinstance(a, numba.types.Array) or not isinstance(a.dtype, numba.types.Float) \
-            or count is None or a.ndim - count < 1:
+    if not _float_array(a) or count is None or a.ndim - count < 1:
         return None
     return a.ndim - count, a.ndim
 

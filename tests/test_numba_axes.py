@@ -36,6 +36,12 @@ def means_and_extremes(x):
     return np.sum(np.mean(x, axis=0) * np.max(x, axis=0)) + np.sum(np.min(x, axis=(1,)) ** 2)
 
 
+def counts(x):
+    """Sums of a bool mask along axes (counts: int64 in NumPy, never bools or floats)."""
+    m = x > 1.0
+    return np.sum(x * np.sum(m, axis=0)) + np.sum(x * np.sum(m, axis=1, keepdims=True))
+
+
 def bias(x, b):
     return np.sum(np.tanh(x + b) ** 2)
 
@@ -54,6 +60,7 @@ def _cases(rng):
         "two_axes": (two_axes, (rng.uniform(0.5, 1.5, (3, 2, 4)),), 0),
         "normalised": (normalised, (X,), 0),
         "means_and_extremes": (means_and_extremes, (X,), 0),
+        "counts": (counts, (X,), 0),
         "bias": (bias, (X, rng.uniform(-1, 1, 3)), (0, 1)),
         "mlp": (mlp, (rng.uniform(-1, 1, (3, 5)), rng.uniform(-1, 1, 5),
                       rng.uniform(-1, 1, (5, 1)), rng.uniform(-1, 1, 1), X,
@@ -62,7 +69,7 @@ def _cases(rng):
 
 
 @pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised",
-                                  "means_and_extremes", "bias", "mlp"])
+                                  "means_and_extremes", "counts", "bias", "mlp"])
 def test_axes_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)

@@ -236,7 +236,8 @@ def kept_sums(tree, namespace):
                 or not set(keys) <= {"axis", "keepdims", "out"}:
             continue
         kept = keys.get("keepdims")
-        if kept is None or isinstance(kept, gast.Constant) and kept.value is False:
+        if (kept is None or isinstance(kept, gast.Constant) and kept.value is False) \
+                and "out" in keys:     # (without out=, numba's own sum takes an axis)
             helper = "sum_axes"
         elif isinstance(kept, gast.Constant) and kept.value is True:
             helper = "sum_kept"
