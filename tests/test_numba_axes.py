@@ -126,3 +126,8 @@ def test_reductions_along_axes_give_numpys_values(rng):
             np.testing.assert_array_equal(got, want)
     with pytest.raises(ValueError, match="zero-size"):
         reduce(np.zeros((0, 3)), 0)
+    b = rng.uniform(-1.0, 1.0, (5, 3)).astype(np.float32)      # float32 stays float32
+    for got, want in zip(reduce(b, 0), (np.mean(b, axis=0), np.max(b, axis=0),
+                                        np.min(b, axis=0)), strict=True):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6)
