@@ -94,10 +94,10 @@ def sum_axes(out, g, axis):
 def _sum_axes(out, g, axis):
     """``np.sum(g, axis=axis, out=out)`` (the reduced axes dropped): ``out`` None or an
     array of the result's shape. A sum down to a number is left to the NumPy backend."""
-    count = _axis_type(axis)
-    if not _float_array(g) or count is None or g.ndim - count < 1:
+    ranks = _reduced(g, axis)
+    if ranks is None:
         return None
-    ndim, rank = g.ndim, g.ndim - count
+    rank, ndim = ranks
     if _none(out):
         def new(out, g, axis):
             kept = sum_to_shape(g, to_fixed_tuple(kept_dims(g.shape, axis), ndim))
