@@ -35,43 +35,22 @@ def assign(out, src):
 def sum_to_shape(g, shape):
     """``g`` summed over the axes where ``shape`` (of ``g``'s rank) has length 1 and
     ``g`` has more: the cotangent of an operand that broadcast along them."""
-    ndim = len(shape)
-    for k in range(ndim):
+    for k in range(len(shape)):
         if shape[k] != g.shape[k] and shape[k] != 1:
             raise ValueError("unbroadcast: the cotangent does not broadcast from its value")
-    out = np.zeros(shape, g.dtype)
-    flat = out.reshape(-1)
-    src = np.ascontiguousarray(g).reshape(-1)
-    for i in range(src.size):
-        rest = i
-        at = 0
-        step = 1
-        for k in range(ndim - 1, -1, -1):
-            n = g.shape[k]
-            if shape[k] != 1:
-                at += (rest % n) * step
-            rest //= n
-            step *= shape[k]
-        flat[at] += src[i]
-    return out
+    return reduce_to_shape(g, shape, 0)
 
 
 @_jit
-def kept_dims(shape, axis):
-    """``shape`` as an array with the axes in ``axis`` (an int or a tuple) set to 1."""
-    dims = np.empty(len(shape), np.int64)
-    for k in range(len(shape)):
-        dims[k] = shape[k]
-    for a in np.atleast_1d(np.asarray(axis)):
-        dims[a % len(shape)] = 1
-    return dims
-
-
-@_jit
-def extreme_to_shape(g, shape, larger):
-    """The largest (``larger``) or smallest entries of ``g`` over the axes where ``shape``
-    has length 1 and ``g`` has more, a NaN winning as in NumPy (float arrays)."""
-    out = np.full(shape, -np.inf if larger else np.inf, g.dtype)
+def reduce_to_shape(g, shape, how):
+    """``g`` reduced over the axes where ``shape`` has length 1 and ``g`` has more: summed
+    (``how`` 0), or its largest (1) or smallest (-1) entries, a NaN winning as in NumPy.
+    One loop over ``g`` in C order, each entry added into (or compared with) the entry of
+    the result it lands in."""
+    if how == 0:
+        out = np.zeros(shape, g.dtype)
+    else:
+        out = np.full(shape, -np.inf if how > 0 else np.inf, g.dtype)
     flat = out.reshape(-1)
     src = np.ascontiguousarray(g).reshape(-1)
     ndim = len(shape)
@@ -86,6 +65,19 @@ def extreme_to_shape(g, shape, larger):
             rest //= n
             step *= shape[k]
         v = src[i]
-        if v != v or (v > flat[at] if larger else v < flat[at]):
+        if how == 0:
+            flat[at] += v
+        elif v != v or (v > flat[at] if how > 0 else v < flat[at]):
             flat[at] = v
     return out
+
+
+@_jit
+def kept_dims(shape, axis):
+    """``shape`` as an array with the axes in ``axis`` (an int or a tuple) set to 1."""
+    dims = np.empty(len(shape), np.int64)
+    for k in range(len(shape)):
+        dims[k] = shape[k]
+    for a in np.atleast_1d(np.asarray(axis)):
+        dims[a % len(shape)] = 1
+    return dims

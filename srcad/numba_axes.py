@@ -13,7 +13,7 @@ import numpy as np
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad.numba_arrays import (_jit, assign, extreme_to_shape, kept_dims, scalar_type,
+from srcad.numba_arrays import (_jit, assign, kept_dims, reduce_to_shape, scalar_type,
                                 sum_to_shape)
 
 
@@ -236,7 +236,8 @@ def _extreme(larger):
         def extreme(a, axis):
             if a.size == 0:
                 raise ValueError("zero-size array to reduction operation which has no identity")
-            kept = extreme_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim), larger)
+            kept = reduce_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim),
+                                   1 if larger else -1)
             return kept.reshape(to_fixed_tuple(_reduced_dims(a.shape, axis), rank))
         return extreme
     return typer
