@@ -26,6 +26,7 @@ line the generated line came from: ``backend="numba"`` raises ``TransformError``
 ``backend="auto"`` warns and uses the NumPy backend's code for that specialisation.
 """
 import builtins
+import functools
 import hashlib
 import linecache
 import os
@@ -127,6 +128,7 @@ def build(d, kind, gen, header, key, fallback):
 def _load(d, key, text, namespace, names, where, fallback, loop_free):
     """Execute the module ``text`` (its file in the disk cache when that is on) and wrap
     its entry."""
+    fallback = functools.cache(fallback)    # one NumPy function, for a refusal and Wide
     path, folder, secret = _file_for(key, text, d.fn.__qualname__)
     filename = path or f"<srcad numba {codegen.comment_safe(d.fn.__qualname__)} " \
                        f"{hashlib.sha256(text.encode()).hexdigest()[:12]}>"

@@ -207,8 +207,9 @@ def ufunc_outs(tree, namespace, buffers):
             node.args.append(node.keywords.pop().value)
 
 
-def kept_sums(tree, namespace):
-    """``np.sum(g, axis=A, keepdims=True, out=o)`` (a cotangent summed back to an operand
+def numpy_calls(tree, namespace):
+    """The NumPy calls numba's own functions do not take, as the runtime's twins:
+    ``np.sum(g, axis=A, keepdims=True, out=o)`` (a cotangent summed back to an operand
     that broadcast along axes A) as ``_rt.sum_kept(o, g, A)``, and without ``keepdims``
     (a bias's cotangent) as ``_rt.sum_axes(o, g, A)``: numba's ``sum`` takes neither
     ``keepdims`` nor ``out``. ``np.matmul(a, b, out=o)`` (a weight's cotangent written

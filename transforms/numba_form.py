@@ -68,7 +68,7 @@ from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, arguments, drop_returned,
                                             entry_return,
-                                            kept_sums, only_ufunc_out, own_tangents,
+                                            numpy_calls, only_ufunc_out, own_tangents,
                                             call as _call, is_comment as _is_comment,
                                             rt_call as _rt, out_slot, returned_outs,
                                             store_name, ufunc_outs)
@@ -445,7 +445,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     taken = set(params) | set(namespace) | {n.id for n in walk(fn)
                                             if isinstance(n, gast.Name)}
     body = list(fn.body)
-    kept_sums(gast.Module(body=body, type_ignores=[]), namespace)
+    numpy_calls(gast.Module(body=body, type_ignores=[]), namespace)
     hoisted, rest = [], []
     for s in body:
         _own_work(s, workspace_names)
