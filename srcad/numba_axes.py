@@ -8,6 +8,8 @@ and ``_rt.matmul_into``; ``srcad/numba_runtime.py`` names these and maps the Num
 kernels to the twins here. Each gives NumPy's result on what numba can hold; typing
 refuses the rest (the backend then says so at the user's line, or falls back).
 """
+import functools
+
 import numba
 import numpy as np
 from numba.extending import overload
@@ -21,8 +23,9 @@ def _axis_type(axis):
     """The number of axes an ``axis`` of this numba type names, or None."""
     if isinstance(axis, numba.types.Integer):
         return 1
-    if isinstance(axis, numba.types.UniTuple) and isinstance(axis.dtype, numba.types.Integer):
-        return axis.count
+    if isinstance(axis, numba.types.BaseTuple) and axis.count \
+            and all(isinstance(t, numba.types.Integer) for t in axis.types):
+        return axis.count      # (literal ints type as a tuple of literals, not a UniTuple)
     return None
 
 
@@ -190,58 +193,75 @@ def _matmul_into(out, a, b):
     return None
 
 
-def mean_axes(a, axis):
+def mean_axes(a, axis, keepdims):
     raise NotImplementedError("njit only")
 
 
-def max_axes(a, axis):
+def max_axes(a, axis, keepdims):
     raise NotImplementedError("njit only")
 
 
-def min_axes(a, axis):
+def min_axes(a, axis, keepdims):
     raise NotImplementedError("njit only")
 
 
-def _reduced(a, axis):
+def _reduced(a, axis, keepdims=None):
     """(rank of a reduction of ``a`` along ``axis``, ``a``'s rank), or None when numba
-    cannot hold it here (not a float array, a reduction down to a number)."""
+    cannot hold it here (not a float array, a reduction down to a number without
+    ``keepdims``). ``keepdims``, when given, is a literal bool (typing refuses others)."""
     count = _axis_type(axis)
-    if not _float_array(a) or count is None or a.ndim - count < 1:
+    if not _float_array(a) or count is None:
         return None
-    return a.ndim - count, a.ndim
+    if keepdims is not None:
+        if not isinstance(keepdims, numba.types.BooleanLiteral):
+            return None
+        if keepdims.literal_value:
+            return a.ndim, a.ndim
+    return (a.ndim - count, a.ndim) if a.ndim - count >= 1 else None
 
 
-@overload(mean_axes)
-def _mean_axes(a, axis):
-    """``np.mean(a, axis=axis)``."""
-    ranks = _reduced(a, axis)
+@functools.cache
+def _shaped(rank, ndim):
+    """A compiled function giving a result of the kept shape as one of rank ``rank``: the
+    reduced axes dropped, or kept as they are when ``rank == ndim``."""
+    if rank == ndim:
+        return _jit(lambda kept, a, axis: kept)
+    return _jit(lambda kept, a, axis: kept.reshape(
+        to_fixed_tuple(_reduced_dims(a.shape, axis), rank)))
+
+
+@overload(mean_axes, prefer_literal=True)
+def _mean_axes(a, axis, keepdims):
+    """``np.mean(a, axis=axis, keepdims=keepdims)``."""
+    ranks = _reduced(a, axis, keepdims)
     if ranks is None:
         return None
     rank, ndim = ranks
+    shaped = _shaped(rank, ndim)
 
-    def mean(a, axis):
+    def mean(a, axis, keepdims):
         kept = sum_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim))
-        return kept.reshape(to_fixed_tuple(_reduced_dims(a.shape, axis), rank)) / (
-            a.size // max(kept.size, 1))
+        return shaped(kept, a, axis) / (a.size // max(kept.size, 1))
     return mean
 
 
 def _extreme(larger):
-    def typer(a, axis):
-        ranks = _reduced(a, axis)
+    def typer(a, axis, keepdims):
+        ranks = _reduced(a, axis, keepdims)
         if ranks is None:
             return None
         rank, ndim = ranks
+        shaped = _shaped(rank, ndim)
 
-        def extreme(a, axis):
+        def extreme(a, axis, keepdims):
             if a.size == 0:
                 raise ValueError("zero-size array to reduction operation which has no identity")
             kept = reduce_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim),
                                    1 if larger else -1)
-            return kept.reshape(to_fixed_tuple(_reduced_dims(a.shape, axis), rank))
+            return shaped(kept, a, axis)
         return extreme
     return typer
 
 
-overload(max_axes)(_extreme(True))
-overload(min_axes)(_extreme(False))
+overload(max_axes, prefer_literal=True)(_extreme(True))
+overload(min_axes, prefer_literal=True)(_extreme(False))

@@ -1,4 +1,5 @@
-"""The numba backend on sums, means, maxima and minima along axes, a bias that broadcasts
+"""The numba backend on sums, means, maxima and minima along axes (with and without
+``keepdims``), row statistics read back as columns (``mu[:, None]``), a bias that broadcasts
 along the batch axis and matrix products: the compiled twins of ``np.sum(..., axis=,
 out=)``, ``np.mean``/``np.max``/``np.min`` along axes, a reduction's cotangent expanded
 back along its axes and ``np.matmul(..., out=)`` (srcad/numba_axes.py).
@@ -42,6 +43,26 @@ def counts(x):
     return np.sum(x * np.sum(m, axis=0)) + np.sum(x * np.sum(m, axis=1, keepdims=True))
 
 
+def softmax_xent(z, y):
+    """A softmax cross-entropy, shifted by the row maxima kept as a column."""
+    m = np.max(z, axis=1, keepdims=True)
+    e = np.exp(z - m)
+    return -np.sum(y * np.log(e / np.sum(e, axis=1, keepdims=True)))
+
+
+def layer_norm(x, g):
+    """Row means and variances read back as columns (``mu[:, None]``)."""
+    mu = np.mean(x, axis=1)
+    d = x - mu[:, None]
+    v = np.mean(d * d, axis=1)
+    return np.sum(g * d / np.sqrt(v[:, None] + 1e-5))
+
+
+def pooled(x):
+    return np.sum(np.mean(x, axis=0, keepdims=True) ** 2 * x) \
+        + np.sum(np.min(x, axis=(0, 1), keepdims=True) * x)
+
+
 def bias(x, b):
     return np.sum(np.tanh(x + b) ** 2)
 
@@ -61,6 +82,9 @@ def _cases(rng):
         "normalised": (normalised, (X,), 0),
         "means_and_extremes": (means_and_extremes, (X,), 0),
         "counts": (counts, (X,), 0),
+        "softmax_xent": (softmax_xent, (X, np.eye(3)[rng.integers(0, 3, 4)]), 0),
+        "layer_norm": (layer_norm, (X, rng.uniform(-1, 1, 3)), (0, 1)),
+        "pooled": (pooled, (X,), 0),
         "bias": (bias, (X, rng.uniform(-1, 1, 3)), (0, 1)),
         "mlp": (mlp, (rng.uniform(-1, 1, (3, 5)), rng.uniform(-1, 1, 5),
                       rng.uniform(-1, 1, (5, 1)), rng.uniform(-1, 1, 1), X,
@@ -69,7 +93,8 @@ def _cases(rng):
 
 
 @pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised",
-                                  "means_and_extremes", "counts", "bias", "mlp"])
+                                  "means_and_extremes", "counts", "softmax_xent",
+                                  "layer_norm", "pooled", "bias", "mlp"])
 def test_axes_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
@@ -108,26 +133,38 @@ def test_the_reduced_cotangent_expands_along_its_axes(rng):
 
 
 def test_reductions_along_axes_give_numpys_values(rng):
-    """The compiled ``np.mean``, ``np.max`` and ``np.min`` along axes against NumPy's, ties
-    and a NaN included; a zero-size reduction raises as NumPy does."""
+    """The compiled ``np.mean``, ``np.max`` and ``np.min`` along axes, with and without
+    ``keepdims``, against NumPy's, ties and a NaN included; a zero-size reduction raises
+    as NumPy does."""
     import numba
 
     from srcad import numba_runtime as rt
 
     @numba.njit
     def reduce(a, axis):
-        return rt.mean_axes(a, axis), rt.max_axes(a, axis), rt.min_axes(a, axis)
+        return (rt.mean_axes(a, axis, False), rt.max_axes(a, axis, False),
+                rt.min_axes(a, axis, False))
+
+    @numba.njit
+    def reduce_kept(a, axis):
+        return (rt.mean_axes(a, axis, True), rt.max_axes(a, axis, True),
+                rt.min_axes(a, axis, True))
 
     a = rng.integers(0, 3, (3, 4, 2)).astype(float)          # ties
     a[1, 2, 0] = np.nan
-    for axis in (0, 1, -1, (0, 2), (1, 2)):
-        for got, want in zip(reduce(a, axis), (np.mean(a, axis=axis), np.max(a, axis=axis),
-                                               np.min(a, axis=axis)), strict=True):
-            np.testing.assert_array_equal(got, want)
+    for axis in (0, 1, -1, (0, 2), (1, 2), (0, 1, 2)):
+        for keepdims, compiled in ((False, reduce), (True, reduce_kept)):
+            if axis == (0, 1, 2) and not keepdims:
+                continue                          # a number: numba's own reductions
+            want = [f(a, axis=axis, keepdims=keepdims) for f in (np.mean, np.max, np.min)]
+            for got, w in zip(compiled(a, axis), want, strict=True):
+                assert got.shape == w.shape
+                np.testing.assert_array_equal(got, w)
     with pytest.raises(ValueError, match="zero-size"):
         reduce(np.zeros((0, 3)), 0)
     b = rng.uniform(-1.0, 1.0, (5, 3)).astype(np.float32)      # float32 stays float32
-    for got, want in zip(reduce(b, 0), (np.mean(b, axis=0), np.max(b, axis=0),
-                                        np.min(b, axis=0)), strict=True):
-        assert got.dtype == np.float32
-        np.testing.assert_allclose(got, want, rtol=1e-6)
+    for compiled, keepdims in ((reduce, False), (reduce_kept, True)):
+        want = [f(b, axis=0, keepdims=keepdims) for f in (np.mean, np.max, np.min)]
+        for got, w in zip(compiled(b, 0), want, strict=True):
+            assert got.dtype == np.float32 and got.shape == w.shape
+            np.testing.assert_allclose(got, w, rtol=1e-6)

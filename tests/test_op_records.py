@@ -8,6 +8,7 @@ import math
 import operator
 import os
 
+import gast
 import numpy as np
 import pytest
 
@@ -90,7 +91,19 @@ def test_records_hold_the_flags_the_passes_read():
 
 def test_shapes_come_from_the_records():
     assert registry.op(np.sum).shape([("array", "x", 1)], []) == shapes.SCALAR
-    assert registry.op(np.sum).shape([("array", "x", 1)], ["axis"]) is None
+    key = lambda name, value: gast.keyword(arg=name, value=value)
+    axis = lambda *ks: key("axis", gast.Tuple(elts=[gast.Constant(value=k, kind=None)
+                                                    for k in ks], ctx=gast.Load()))
+    x = ("array", "x", 3, ("x:0", 1, "x:2"))
+    reduce = registry.op(np.sum).shape
+    assert reduce([x], [key("axis", gast.Name(id="a", ctx=gast.Load(), annotation=None,
+                                              type_comment=None))], "s") is None
+    assert reduce([x], [axis(0, -1)], "s") == ("array", "?s", 1, (1,))
+    kept = key("keepdims", gast.Constant(value=True, kind=None))
+    assert reduce([x], [axis(2), kept], "s") == ("array", "?s", 3, ("x:0", 1, 1))
+    assert reduce([("array", "v", 1, ("v:0",))], [axis(0)], "s") == shapes.SCALAR
+    assert reduce([x], [axis(0, 3)], "s") is None                # (NumPy raises)
+    assert reduce([x], [axis(1, -2)], "s") is None               # one axis twice
     assert registry.op(math.exp).shape([shapes.SCALAR], []) == shapes.SCALAR
     assert registry.op(math.floor).shape is not None        # every math function: a number
     assert registry.op(len).shape([("array", "x", 1)], []) == shapes.SCALAR

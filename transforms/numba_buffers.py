@@ -214,8 +214,8 @@ def numpy_calls(tree, namespace):
     (a bias's cotangent) as ``_rt.sum_axes(o, g, A)``: numba's ``sum`` takes neither
     ``keepdims`` nor ``out``. ``np.matmul(a, b, out=o)`` (a weight's cotangent written
     into ``out``) as ``_rt.matmul_into(o, a, b)``: numba's ``matmul`` takes no ``out``.
-    A reduction whose rule names an ``axes_twin`` (``np.mean(a, axis=A)``, ``np.max``...)
-    as that twin: numba's own take no ``axis``."""
+    A reduction whose rule names an ``axes_twin`` (``np.mean(a, axis=A)``, ``np.max``...,
+    with or without a literal ``keepdims``) as that twin: numba's own take neither."""
     sums = {id(r.sum_form) for r in registry.OPS.values() if r.sum_form is not None}
     product = registry.op(BINOPS[gast.MatMult]).out_form
     for node in walk(tree):
@@ -225,8 +225,10 @@ def numpy_calls(tree, namespace):
         fn = getattr(namespace.get(node.func.value.id), node.func.attr, None)
         keys = {k.arg: k.value for k in node.keywords}
         twin = registry.op(fn).axes_twin
-        if twin is not None and len(node.args) == 1 and set(keys) == {"axis"}:
-            into = rt_call(twin, node.args[0], keys["axis"])     # np.mean(a, axis=0) ...
+        kept = keys.get("keepdims", _const(False))
+        if twin is not None and len(node.args) == 1 and set(keys) <= {"axis", "keepdims"} \
+                and "axis" in keys and isinstance(kept, gast.Constant):
+            into = rt_call(twin, node.args[0], keys["axis"], kept)   # np.mean(a, axis=0) ...
             node.func, node.args, node.keywords = into.func, into.args, []
             continue
         if fn is product and product is not None and len(node.args) == 2 and set(keys) == {"out"}:

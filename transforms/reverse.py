@@ -280,12 +280,14 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
         return False
 
     def direct_index(self, base, sl):
-        """Can ``base_bar[sl] += g`` be written directly (a plain, non-fancy index)?"""
+        """Can ``base_bar[sl] += g`` be written directly (a plain, non-fancy index: numbers,
+        slices and new axes)?"""
         shape = self.shapes.get(base.id)
         if shape is None or shape[0] != "array":
             return False
         parts = sl.elts if isinstance(sl, gast.Tuple) else [sl]
-        return all(isinstance(p, gast.Slice) or self.shape(p) == ("scalar",) for p in parts)
+        return all(isinstance(p, gast.Slice) or self.shape(p) == ("scalar",)
+                   or isinstance(p, gast.Constant) and p.value is None for p in parts)
 
     def block(self, stmts):
         primal, adjoint = [], []

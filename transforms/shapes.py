@@ -133,6 +133,7 @@ def infer(fn, param_shapes, namespace):
     int_indices = {s.target.id for s in _statements(fn.body) if isinstance(s, gast.For)}
     defs = [(s.targets[0].id, s.value) for s in _statements(fn.body)
             if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)]
+    flags = _flags(defs)
     for _ in range(20):          # a monotone fixpoint: absent -> a shape -> unknown
         changed = False
         for name, value in defs:
@@ -140,7 +141,7 @@ def infer(fn, param_shapes, namespace):
                    and n.id not in table and n.id not in int_indices and n.id not in namespace
                    for n in walk(value)):
                 continue          # an operand has no value yet: look again next round
-            shape = _shape(value, table, namespace, int_indices, name)
+            shape = _shape(value, table, namespace, int_indices, name, flags)
             merged = _merge(table.get(name), _TOP if shape is None else shape)
             if merged != table.get(name):
                 table[name] = merged
@@ -208,7 +209,7 @@ def constant_shapes(namespace):
     return out
 
 
-def _shape(value, table, namespace, int_indices, name=None):
+def _shape(value, table, namespace, int_indices, name=None, flags=frozenset()):
     atom = lambda n: _atom(n, table, int_indices)
     if isinstance(value, (gast.Name, gast.Constant)):
         return atom(value)
@@ -231,10 +232,11 @@ def _shape(value, table, namespace, int_indices, name=None):
         base = atom(value.value)
         index = value.slice
         parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        number = lambda p: _number_index(p, atom, flags)
         if base is not None and base != SCALAR and base[0] == "array" \
-                and base[2] == len(parts) and all(atom(p) == SCALAR for p in parts):
+                and base[2] == len(parts) and all(number(p) for p in parts):
             return SCALAR         # a number per axis: x[i] of a vector, x[i, 0] of a matrix
-        return None
+        return _basic_index(base, parts, number, name)
     if isinstance(value, gast.Call):
         fn = resolve(value.func, namespace)
         if fn is MISSING:
@@ -244,7 +246,7 @@ def _shape(value, table, namespace, int_indices, name=None):
             return SCALAR
         of = registry.op(fn).shape
         if of is not None:
-            return of(args, value.keywords)
+            return of(args, value.keywords, name)
         if isinstance(fn, np.ufunc) and fn.signature is None and not value.keywords:
             # (a generalized ufunc such as np.matmul is not elementwise)
             if fn.nin == 1 and len(args) == 1:
@@ -252,6 +254,47 @@ def _shape(value, table, namespace, int_indices, name=None):
             if fn.nin == 2 and len(args) == 2:
                 return _broadcast(args[0], args[1], name)
     return None
+
+
+def _flags(defs):
+    """Names bound to a truth value (a comparison, ``and``/``or``, ``not``, ``True``): an
+    index of one of these adds an axis (``x[True]`` has the shape ``(1,) + x.shape``)."""
+    return {name for name, v in defs if isinstance(v, (gast.Compare, gast.BoolOp))
+            or isinstance(v, gast.UnaryOp) and isinstance(v.op, gast.Not)
+            or isinstance(v, gast.Constant) and isinstance(v.value, bool)}
+
+
+def _number_index(p, atom, flags):
+    """Is the index part ``p`` surely one number (an int, not a truth value)?"""
+    if isinstance(p, gast.Constant):
+        return type(p.value) is int
+    if isinstance(p, gast.Name) and p.id in flags:
+        return False
+    return atom(p) == SCALAR
+
+
+def _basic_index(base, parts, number, name):
+    """The shape of ``x[parts]`` for numbers, slices and new axes (``mu[:, None]``): a
+    number drops its axis, ``:`` keeps the axis's length, another slice gives a length not
+    known, ``None`` a new axis of length 1; the axes not indexed stay as they are."""
+    if name is None or base is None or base == SCALAR or base[0] != "array":
+        return None
+    lengths, out = list(_axes(base)), []
+    for p in parts:
+        if isinstance(p, gast.Constant) and p.value is None:
+            out.append(1)
+        elif not lengths:
+            return None
+        elif isinstance(p, gast.Slice):
+            length = lengths.pop(0)
+            whole = p.lower is None and p.upper is None and p.step is None
+            out.append(length if whole else None)
+        elif number(p):
+            lengths.pop(0)
+        else:
+            return None
+    out += lengths
+    return ("array", "?" + name, len(out), tuple(out)) if out else SCALAR
 
 
 def _of(name, s):

@@ -55,6 +55,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
+import gast
 import numpy as np
 
 from srcad.kernels.broadcast import broadcast_tangent, lift_tangent
@@ -115,8 +116,9 @@ class Op:
                                # matters in vector mode (lift(d, x, y), axis(a, d, x) are
                                # d and a outside it)
     index_form: Callable = None  # ``target[a, b]`` is ``index_form((a, b))`` (``np.r_``)
-    axes_twin: str = None      # the numba runtime's ``_rt.<name>(a, axis)``: ``target(a,
-                               # axis=...)`` (axes dropped) where numba's own takes no axis
+    axes_twin: str = None      # the numba runtime's ``_rt.<name>(a, axis, keepdims)``:
+                               # ``target(a, axis=..., keepdims=...)`` where numba's own
+                               # takes neither
 
 
 NO_OP = Op(None)
@@ -347,8 +349,9 @@ def method_form(target, name, per_entry=False):
 
 
 def axes_twin(targets, name):
-    """Declare that the numba runtime's ``name(a, axis)`` computes ``target(a, axis=axis)``
-    (the reduced axes dropped) for each of ``targets``: numba's own takes no ``axis``."""
+    """Declare that the numba runtime's ``name(a, axis, keepdims)`` computes ``target(a,
+    axis=axis, keepdims=keepdims)`` (``keepdims`` a literal bool) for each of ``targets``:
+    numba's own takes neither."""
     _set(targets, axes_twin=name)
 
 
@@ -379,18 +382,55 @@ def mark_linear(*targets):
 
 
 def shape(function, *targets):
-    """Declare the result shape of ``targets``: ``function(argument shapes, keywords)``."""
+    """Declare the result shape of ``targets``: ``function(argument shapes, keywords,
+    name)``, ``name`` the local the result is bound to (an array whose shape is its own
+    has the symbol ``"?" + name``, see ``transforms/shapes.py``)."""
     _set(targets, shape=function)
 
 
-def scalar_result(args, keywords):
+def scalar_result(args, keywords, name=None):
     """The shape function of a function whose result is always a number (``math.exp``)."""
     return SCALAR
 
 
-def scalar_when_whole(args, keywords):
-    """The shape function of a reduction: a number when it reduces its one argument whole."""
-    return SCALAR if len(args) == 1 and not keywords else None
+def _constant_axes(node, rank):
+    """The axes (in ``range(rank)``) a literal ``axis=`` names, or None."""
+    parts = node.elts if isinstance(node, gast.Tuple) else [node]
+    axes = [p.value for p in parts if isinstance(p, gast.Constant)
+            and type(p.value) is int and -rank <= p.value < rank]
+    if len(axes) != len(parts):
+        return None
+    axes = {a % rank for a in axes}
+    return axes if len(axes) == len(parts) else None
+
+
+def scalar_when_whole(args, keywords, name=None):
+    """The shape function of a reduction: a number when it reduces its one argument whole;
+    along literal axes of an array of known rank, an array of its own shape keeping the
+    other axes' lengths (``keepdims=True``: length 1 on the reduced ones)."""
+
+    if len(args) != 1:
+        return None
+    if not keywords:
+        return SCALAR
+    keys = {k.arg: k.value for k in keywords}
+    a = args[0]
+    if name is None or not set(keys) <= {"axis", "keepdims"} or "axis" not in keys \
+            or a is None or a == SCALAR or a[0] != "array":
+        return None
+    kept = keys.get("keepdims")
+    if kept is not None and not (isinstance(kept, gast.Constant) and type(kept.value) is bool):
+        return None
+    rank = a[2]
+    axes = _constant_axes(keys["axis"], rank)
+    if axes is None:
+        return None
+    lengths = a[3] if len(a) > 3 else (None,) * rank
+    if kept is not None and kept.value:
+        return ("array", "?" + name, rank, tuple(1 if i in axes else n
+                                                 for i, n in enumerate(lengths)))
+    out = tuple(n for i, n in enumerate(lengths) if i not in axes)
+    return ("array", "?" + name, len(out), out) if out else SCALAR
 
 
 def nondiff(*targets):
