@@ -44,11 +44,13 @@ def sum_to_shape(g, shape):
 @_jit
 def reduce_to_shape(g, shape, how):
     """``g`` reduced over the axes where ``shape`` has length 1 and ``g`` has more: summed
-    (``how`` 0), or its largest (1) or smallest (-1) entries, a NaN winning as in NumPy.
-    One loop over ``g`` in C order, each entry added into (or compared with) the entry of
-    the result it lands in."""
+    (``how`` 0), multiplied (2), or its largest (1) or smallest (-1) entries, a NaN winning
+    as in NumPy. One loop over ``g`` in C order, each entry added into (multiplied into,
+    compared with) the entry of the result it lands in."""
     if how == 0:
         out = np.zeros(shape, g.dtype)
+    elif how == 2:
+        out = np.ones(shape, g.dtype)
     else:
         out = np.full(shape, -np.inf if how > 0 else np.inf, g.dtype)
     flat = out.reshape(-1)
@@ -67,6 +69,8 @@ def reduce_to_shape(g, shape, how):
         v = src[i]
         if how == 0:
             flat[at] += v
+        elif how == 2:
+            flat[at] *= v
         elif v != v or (v > flat[at] if how > 0 else v < flat[at]):
             flat[at] = v
     return out
@@ -81,3 +85,9 @@ def kept_dims(shape, axis):
     for a in np.atleast_1d(np.asarray(axis)):
         dims[a % len(shape)] = 1
     return dims
+
+
+@_jit
+def all_ones(shape, axis):
+    """The kept shape of a reduction over every axis (``axis`` None), as ``kept_dims``."""
+    return np.ones(len(shape), np.int64)

@@ -15,8 +15,8 @@ import numpy as np
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad.numba_arrays import (_jit, assign, kept_dims, reduce_to_shape, scalar_type,
-                                sum_to_shape)
+from srcad.numba_arrays import (_jit, all_ones, assign, kept_dims, reduce_to_shape,
+                                scalar_type, sum_to_shape)
 
 
 def _axis_type(axis):
@@ -98,7 +98,7 @@ def _sum_axes(out, g, axis):
     """``np.sum(g, axis=axis, out=out)`` (the reduced axes dropped): ``out`` None or an
     array of the result's shape. A sum down to a number is left to the NumPy backend."""
     ranks = _reduced(g, axis)
-    if ranks is None:
+    if ranks is None or _none(axis) or ranks[0] < 1:
         return None
     rank, ndim = ranks
     if _none(out):
@@ -205,11 +205,29 @@ def min_axes(a, axis, keepdims):
     raise NotImplementedError("njit only")
 
 
+def prod_axes(a, axis, keepdims):
+    raise NotImplementedError("njit only")
+
+
+def var_axes(a, axis, keepdims, ddof):
+    raise NotImplementedError("njit only")
+
+
+def std_axes(a, axis, keepdims, ddof):
+    raise NotImplementedError("njit only")
+
+
+def _kept(axis):
+    """The compiled function giving a reduction's kept shape (an array: the reduced axes
+    set to 1) for an ``axis`` of this numba type: None reduces every axis."""
+    return all_ones if _none(axis) else kept_dims
+
+
 def _reduced(a, axis, keepdims=None):
     """(rank of a reduction of ``a`` along ``axis``, ``a``'s rank), or None when numba
-    cannot hold it here (not a float array, a reduction down to a number without
-    ``keepdims``). ``keepdims``, when given, is a literal bool (typing refuses others)."""
-    count = _axis_type(axis)
+    cannot hold it here (not a float array, an axis of another type). ``keepdims``, when
+    given, is a literal bool (typing refuses others); rank 0 is a number."""
+    count = a.ndim if _none(axis) else _axis_type(axis)
     if not _float_array(a) or count is None:
         return None
     if keepdims is not None:
@@ -217,51 +235,169 @@ def _reduced(a, axis, keepdims=None):
             return None
         if keepdims.literal_value:
             return a.ndim, a.ndim
-    return (a.ndim - count, a.ndim) if a.ndim - count >= 1 else None
+    return a.ndim - count, a.ndim
 
 
 @functools.cache
 def _shaped(rank, ndim):
     """A compiled function giving a result of the kept shape as one of rank ``rank``: the
-    reduced axes dropped, or kept as they are when ``rank == ndim``."""
+    reduced axes dropped (a number for rank 0), or kept as they are (``rank == ndim``)."""
     if rank == ndim:
         return _jit(lambda kept, a, axis: kept)
+    if rank == 0:
+        return _jit(lambda kept, a, axis: kept.reshape(-1)[0])
     return _jit(lambda kept, a, axis: kept.reshape(
         to_fixed_tuple(_reduced_dims(a.shape, axis), rank)))
 
 
-@overload(mean_axes, prefer_literal=True)
-def _mean_axes(a, axis, keepdims):
-    """``np.mean(a, axis=axis, keepdims=keepdims)``."""
-    ranks = _reduced(a, axis, keepdims)
-    if ranks is None:
-        return None
-    rank, ndim = ranks
-    shaped = _shaped(rank, ndim)
-
-    def mean(a, axis, keepdims):
-        kept = sum_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim))
-        return shaped(kept, a, axis) / (a.size // max(kept.size, 1))
-    return mean
-
-
-def _extreme(larger):
+def _along(how):
+    """The typing of ``mean_axes`` (``how`` "mean"), ``prod_axes`` (2), ``max_axes`` (1)
+    and ``min_axes`` (-1)."""
     def typer(a, axis, keepdims):
         ranks = _reduced(a, axis, keepdims)
         if ranks is None:
             return None
         rank, ndim = ranks
-        shaped = _shaped(rank, ndim)
+        shaped, kept_of = _shaped(rank, ndim), _kept(axis)
+        if how == "mean":
+            def mean(a, axis, keepdims):
+                kept = sum_to_shape(a, to_fixed_tuple(kept_of(a.shape, axis), ndim))
+                return shaped(kept / (a.size // max(kept.size, 1)), a, axis)
+            return mean
 
-        def extreme(a, axis, keepdims):
-            if a.size == 0:
+        def reduce(a, axis, keepdims):
+            if a.size == 0 and how != 2:
                 raise ValueError("zero-size array to reduction operation which has no identity")
-            kept = reduce_to_shape(a, to_fixed_tuple(kept_dims(a.shape, axis), ndim),
-                                   1 if larger else -1)
-            return shaped(kept, a, axis)
-        return extreme
+            return shaped(reduce_to_shape(a, to_fixed_tuple(kept_of(a.shape, axis), ndim), how),
+                          a, axis)
+        return reduce
     return typer
 
 
-overload(max_axes, prefer_literal=True)(_extreme(True))
-overload(min_axes, prefer_literal=True)(_extreme(False))
+def _spread(root):
+    """The typing of ``var_axes`` and (``root``) ``std_axes``: the mean of the squared
+    distances to the mean, over ``n - ddof`` entries."""
+    def typer(a, axis, keepdims, ddof):
+        ranks = _reduced(a, axis, keepdims)
+        if ranks is None or not isinstance(ddof, numba.types.Integer):
+            return None
+        rank, ndim = ranks
+        shaped, kept_of = _shaped(rank, ndim), _kept(axis)
+
+        def spread(a, axis, keepdims, ddof):
+            shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
+            n = a.size // max(np.prod(np.asarray(shape)), 1)
+            d = a - sum_to_shape(a, shape) / n
+            v = sum_to_shape(d * d, shape) / max(n - ddof, 0)
+            return shaped(np.sqrt(v) if root else v, a, axis)
+        return spread
+    return typer
+
+
+overload(mean_axes, prefer_literal=True)(_along("mean"))
+overload(prod_axes, prefer_literal=True)(_along(2))
+overload(max_axes, prefer_literal=True)(_along(1))
+overload(min_axes, prefer_literal=True)(_along(-1))
+overload(var_axes, prefer_literal=True)(_spread(False))
+overload(std_axes, prefer_literal=True)(_spread(True))
+
+
+def var_weights(a, axis, ddof):
+    raise NotImplementedError("njit only")
+
+
+@overload(var_weights)
+def _var_weights(a, axis, ddof):
+    """d var / d a = 2 (a - mean) / (n - ddof), the mean taken along ``axis``."""
+    if _reduced(a, axis) is None or not isinstance(ddof, numba.types.Integer):
+        return None
+    ndim, kept_of = a.ndim, _kept(axis)
+
+    def weights(a, axis, ddof):
+        shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
+        n = a.size // max(np.prod(np.asarray(shape)), 1)
+        return 2.0 * (a - sum_to_shape(a, shape) / n) / (n - ddof)
+    return weights
+
+
+def std_weights(a, y, axis, ddof, keepdims):
+    raise NotImplementedError("njit only")
+
+
+@overload(std_weights)
+def _std_weights(a, y, axis, ddof, keepdims):
+    """d std / d a = (a - mean) / ((n - ddof) std); 0 where std is no larger than the
+    rounding of the mean (the NumPy kernel's rule, same threshold)."""
+    if _reduced(a, axis) is None or not isinstance(ddof, numba.types.Integer) \
+            or not (scalar_type(y) or isinstance(y, numba.types.Array)):
+        return None
+    ndim, kept_of = a.ndim, _kept(axis)
+    eps = float(np.finfo(np.dtype(str(a.dtype))).eps)
+
+    def weights(a, y, axis, ddof, keepdims):
+        shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
+        n = a.size // max(np.prod(np.asarray(shape)), 1)
+        s = np.asarray(y).reshape(shape)
+        flat = s <= n * eps * reduce_to_shape(np.abs(a), shape, 1)
+        w = 2.0 * (a - sum_to_shape(a, shape) / n) / (n - ddof)
+        return np.where(flat, 0.0, w / (2.0 * np.where(flat, 1.0, s)))
+    return weights
+
+
+def prod_others(a, axis):
+    raise NotImplementedError("njit only")
+
+
+@_jit
+def _others_by_row(rows):
+    """Per entry of each row, the product of the row's other entries (a product from the
+    left times one from the right: exact with zeros, no division)."""
+    out = np.empty_like(rows)
+    for i in range(rows.shape[0]):
+        acc = 1.0
+        for j in range(rows.shape[1]):
+            out[i, j] = acc
+            acc *= rows[i, j]
+        acc = 1.0
+        for j in range(rows.shape[1] - 1, -1, -1):
+            out[i, j] *= acc
+            acc *= rows[i, j]
+    return out
+
+
+@_jit
+def _named_axes(ndim, axis):
+    """Which of ``ndim`` axes ``axis`` (an int or a tuple) names, as bools."""
+    named = np.zeros(ndim, np.bool_)
+    for k in np.atleast_1d(np.asarray(axis)):
+        named[k % ndim] = True
+    return named
+
+
+@_jit
+def _every_axis(ndim, axis):
+    return np.ones(ndim, np.bool_)
+
+
+def _prod_others(a, axis):
+    """For each entry, the product of the other entries along the reduced axes: the
+    reduced axes moved last (``order``), one row per kept entry, moved back."""
+    if _reduced(a, axis) is None:
+        return None
+    ndim, named_of = a.ndim, _every_axis if _none(axis) else _named_axes
+
+    def others(a, axis):
+        named = named_of(ndim, axis)
+        order = np.concatenate((np.nonzero(~named)[0], np.nonzero(named)[0]))
+        moved = np.ascontiguousarray(np.transpose(a, to_fixed_tuple(order, ndim)))
+        inner = 1
+        for k in range(ndim):
+            if named[k]:
+                inner *= a.shape[k]
+        rows = _others_by_row(moved.reshape((moved.size // max(inner, 1), inner)))
+        return np.ascontiguousarray(np.transpose(
+            rows.reshape(moved.shape), to_fixed_tuple(np.argsort(order), ndim)))
+    return others
+
+
+overload(prod_others)(_prod_others)

@@ -25,13 +25,14 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import seeds
+from srcad import numba_kernels, seeds
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)
 from srcad.numba_axes import (extreme_weights, matmul_into, max_axes, mean_axes,  # noqa: F401
-                              min_axes, reduce_count, reduce_expand, sum_axes, sum_kept)
+                              min_axes, prod_axes, prod_others, reduce_count, reduce_expand,
+                              std_axes, std_weights, sum_axes, sum_kept, var_axes, var_weights)
 
 
 def seed_value(seed):
@@ -177,8 +178,8 @@ def unbroadcast(g, x):
 
 @overload(unbroadcast)
 def _unbroadcast(g, x):
-    """Sum ``g`` down to ``x``'s shape: scalars, and arrays of one rank; a broadcast
-    between arrays of different ranks is left to the NumPy backend."""
+    """Sum ``g`` down to ``x``'s shape: scalars, and arrays (the leading axes ``x`` lacks
+    summed away first)."""
     if _scalar(x) and _scalar(g):
         return lambda g, x: g
     if _scalar(x) and isinstance(g, numba.types.Array):
@@ -190,6 +191,17 @@ def _unbroadcast(g, x):
                 return g
             return sum_to_shape(g, x.shape)
         return same_rank
+    if isinstance(x, numba.types.Array) and isinstance(g, numba.types.Array) \
+            and g.ndim > x.ndim:
+        cut = g.ndim - x.ndim
+
+        def leading(g, x):
+            lead = 1
+            for k in range(cut):
+                lead *= g.shape[k]
+            rows = np.ascontiguousarray(g).reshape((lead,) + g.shape[cut:])
+            return sum_to_shape(rows.sum(axis=0), x.shape)
+        return leading
     return None
 
 
@@ -507,12 +519,14 @@ def _dense(g, y):
 TWINS = {broadcast.unbroadcast: unbroadcast, broadcast.unbroadcast_into: unbroadcast_into,
          power.pow_dbase: pow_dbase,
          reductions.reduce_expand: reduce_expand, reductions.reduce_count: reduce_count,
-         reductions.extreme_weights: extreme_weights,
+         reductions.extreme_weights: extreme_weights, reductions.prod_others: prod_others,
+         reductions.var_weights: var_weights, reductions.std_weights: std_weights,
          broadcast.broadcast_tangent: broadcast_tangent, power.pow_log: pow_log,
          elementwise.ratio_or_zero: ratio_or_zero,
          sequences.builtin_extreme_back: builtin_extreme_back,
          sequences.builtin_extreme_back_second: builtin_extreme_back_second,
          sequences.builtin_extreme_tangent: builtin_extreme_tangent,
          sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight)}
+TWINS.update(numba_kernels.TWINS)
 TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
               if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check, need_numba
+from conftest import fd_check, fd_check_forward, need_numba
 
 need_numba()
 
@@ -63,6 +63,27 @@ def pooled(x):
         + np.sum(np.min(x, axis=(0, 1), keepdims=True) * x)
 
 
+def spreads(x):
+    """Variances, deviations and products along axes and whole, ``ddof`` and ``keepdims``
+    among them (an entry of ``x`` is 0: the product's cotangent there is no quotient)."""
+    return np.sum(np.var(x, axis=0) * np.std(x, axis=1, keepdims=True)) \
+        + np.sum(np.prod(x, axis=1) ** 2) + np.var(x, ddof=1) + np.std(x, axis=(0, 1)) \
+        + np.prod(x) + np.sum(np.std(x, axis=-1, ddof=1) * np.prod(x, axis=0, keepdims=True).T)
+
+
+def methods(x):
+    """The method forms, an axis by position among them."""
+    return np.sum(x.mean(axis=-1) * x.prod(1)) + np.sum(x.var(0)) + x.max(1).sum() \
+        + x.std(axis=1, keepdims=True).sum() + np.min(x, 0).sum()
+
+
+def clipped(x, w):
+    """np.maximum, np.minimum, np.clip and transposes."""
+    h = np.maximum(x @ w, 0.0)
+    return np.sum(np.clip(h, 0.1, 0.9) * (h @ np.minimum(w, 0.2).T)) \
+        + np.sum(np.transpose(x) @ np.maximum(x, 1.0))
+
+
 def bias(x, b):
     return np.sum(np.tanh(x + b) ** 2)
 
@@ -85,6 +106,9 @@ def _cases(rng):
         "softmax_xent": (softmax_xent, (X, np.eye(3)[rng.integers(0, 3, 4)]), 0),
         "layer_norm": (layer_norm, (X, rng.uniform(-1, 1, 3)), (0, 1)),
         "pooled": (pooled, (X,), 0),
+        "spreads": (spreads, (np.where(np.arange(12).reshape(4, 3) == 4, 0.0, X),), 0),
+        "methods": (methods, (X,), 0),
+        "clipped": (clipped, (X, rng.uniform(-1, 1, (3, 3))), (0, 1)),
         "bias": (bias, (X, rng.uniform(-1, 1, 3)), (0, 1)),
         "mlp": (mlp, (rng.uniform(-1, 1, (3, 5)), rng.uniform(-1, 1, 5),
                       rng.uniform(-1, 1, (5, 1)), rng.uniform(-1, 1, 1), X,
@@ -94,10 +118,12 @@ def _cases(rng):
 
 @pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised",
                                   "means_and_extremes", "counts", "softmax_xent",
-                                  "layer_norm", "pooled", "bias", "mlp"])
+                                  "layer_norm", "pooled", "spreads", "methods", "clipped",
+                                  "bias", "mlp"])
 def test_axes_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
+    fd_check_forward(fn, args, wrt, rng)
     f = srcad.differentiate(fn, wrt=wrt, backend="numba")
     got = f.grad(*args)
     want = srcad.grad(fn, wrt=wrt, backend="numpy")(*args)

@@ -20,6 +20,7 @@ buffer (numba would box the same array again on every call)::
         value = f_vjp_core(x, y, _rt.seed_value(seed), work, x_out, y_out)
         return (value, (x_out, y_out))
 """
+import inspect
 from collections import Counter
 
 import gast
@@ -27,6 +28,7 @@ import numpy as np
 
 from srcad.transforms.blocks import walk
 from srcad.transforms.kinds import BINOPS
+from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
 from srcad.transforms.exits import _assign, _const, _load
 
@@ -207,6 +209,19 @@ def ufunc_outs(tree, namespace, buffers):
             node.args.append(node.keywords.pop().value)
 
 
+def _bound(fn, call):
+    """``(first argument, {name: argument} of the others)`` of ``call`` by ``fn``'s
+    parameter names (a method form passes its axis by position: ``prod(x, 1)``), or
+    None when they do not bind."""
+    try:
+        sig = inspect.signature(fn)
+        given = dict(sig.bind(*call.args, **{k.arg: k.value for k in call.keywords}).arguments)
+    except (TypeError, ValueError):
+        return None
+    first = given.pop(next(iter(sig.parameters)), None)
+    return None if first is None else (first, given)
+
+
 def numpy_calls(tree, namespace):
     """The NumPy calls numba's own functions do not take, as the runtime's twins:
     ``np.sum(g, axis=A, keepdims=True, out=o)`` (a cotangent summed back to an operand
@@ -215,20 +230,21 @@ def numpy_calls(tree, namespace):
     ``keepdims`` nor ``out``. ``np.matmul(a, b, out=o)`` (a weight's cotangent written
     into ``out``) as ``_rt.matmul_into(o, a, b)``: numba's ``matmul`` takes no ``out``.
     A reduction whose rule names an ``axes_twin`` (``np.mean(a, axis=A)``, ``np.max``...,
-    with or without a literal ``keepdims``) as that twin: numba's own take neither."""
+    with or without a literal ``keepdims``; ``np.var``/``np.std`` with ``ddof``) as that
+    twin: numba's own take none of these."""
     sums = {id(r.sum_form) for r in registry.OPS.values() if r.sum_form is not None}
     product = registry.op(BINOPS[gast.MatMult]).out_form
     for node in walk(tree):
-        if not (isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute)
-                and isinstance(node.func.value, gast.Name)):
+        if not isinstance(node, gast.Call):
             continue
-        fn = getattr(namespace.get(node.func.value.id), node.func.attr, None)
+        fn = resolve(node.func, namespace)    # (a method form is bound by name: ``mean(x, 1)``)
         keys = {k.arg: k.value for k in node.keywords}
         twin = registry.op(fn).axes_twin
-        kept = keys.get("keepdims", _const(False))
-        if twin is not None and len(node.args) == 1 and set(keys) <= {"axis", "keepdims"} \
-                and "axis" in keys and isinstance(kept, gast.Constant):
-            into = rt_call(twin, node.args[0], keys["axis"], kept)   # np.mean(a, axis=0) ...
+        a, given = _bound(fn, node) or (None, {}) if twin is not None else (None, {})
+        if given and set(given) <= set(twin[1]) \
+                and isinstance(given.get("keepdims", _const(False)), gast.Constant):
+            into = rt_call(twin[0], a, *(                # np.mean(a, axis=0) ...
+                given.get(k, _const(registry.TWIN_DEFAULTS[k])) for k in twin[1]))
             node.func, node.args, node.keywords = into.func, into.args, []
             continue
         if fn is product and product is not None and len(node.args) == 2 and set(keys) == {"out"}:

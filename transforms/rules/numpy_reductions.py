@@ -40,6 +40,9 @@ method_form(np.mean, "sum", per_entry=True)
 axes_twin([np.mean], "mean_axes")
 axes_twin([np.max, np.amax], "max_axes")
 axes_twin([np.min, np.amin], "min_axes")
+axes_twin([np.prod], "prod_axes")
+axes_twin([np.var], "var_axes", ("axis", "keepdims", "ddof"))
+axes_twin([np.std], "std_axes", ("axis", "keepdims", "ddof"))
 spelled_defaults(np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, axis=None,
                  keepdims=False)
 

@@ -116,9 +116,9 @@ class Op:
                                # matters in vector mode (lift(d, x, y), axis(a, d, x) are
                                # d and a outside it)
     index_form: Callable = None  # ``target[a, b]`` is ``index_form((a, b))`` (``np.r_``)
-    axes_twin: str = None      # the numba runtime's ``_rt.<name>(a, axis, keepdims)``:
-                               # ``target(a, axis=..., keepdims=...)`` where numba's own
-                               # takes neither
+    axes_twin: tuple = None    # (name, keywords): the numba runtime's ``_rt.<name>(a,
+                               # *keywords)`` is ``target(a, axis=..., keepdims=...)``
+                               # where numba's own takes neither
 
 
 NO_OP = Op(None)
@@ -348,11 +348,15 @@ def method_form(target, name, per_entry=False):
     _set([target], method_form=(name, per_entry))
 
 
-def axes_twin(targets, name):
-    """Declare that the numba runtime's ``name(a, axis, keepdims)`` computes ``target(a,
-    axis=axis, keepdims=keepdims)`` (``keepdims`` a literal bool) for each of ``targets``:
-    numba's own takes neither."""
-    _set(targets, axes_twin=name)
+def axes_twin(targets, name, keywords=("axis", "keepdims")):
+    """Declare that the numba runtime's ``name(a, *keywords)`` computes ``target(a,
+    axis=..., keepdims=...)`` (``keepdims`` a literal bool; the keywords in this order,
+    ``TWIN_DEFAULTS`` where the call leaves one out) for each of ``targets``: numba's own
+    takes neither."""
+    _set(targets, axes_twin=(name, tuple(keywords)))
+
+
+TWIN_DEFAULTS = {"axis": None, "keepdims": False, "ddof": 0}
 
 
 def into_form(helper, into):

@@ -1,0 +1,199 @@
+"""Numba twins of the elementwise and transpose kernels (``srcad/kernels/elementwise.py``,
+``srcad/kernels/shapes.py``): the weights of ``np.maximum``/``np.minimum``, the masks of
+``np.clip``, a transpose's cotangent and tangent, and the cotangents of a product of
+matrices and vectors and their tangents.
+
+``srcad/numba_runtime.py`` maps each NumPy kernel to its twin here (``TWINS``). A kernel
+whose NumPy code numba compiles as it is (``maximum_weight``...) is its own twin,
+compiled; the others are typed per call and give NumPy's result on what numba can hold
+(numbers, arrays); typing refuses the rest, and the backend then says so at the user's
+line (or falls back).
+"""
+import numba
+import numpy as np
+from numba.extending import overload
+from numba.np.unsafe.ndarray import to_fixed_tuple
+
+from srcad.kernels import elementwise, linalg, shapes
+from srcad.numba_arrays import _jit, scalar_type
+
+
+def _none(t):
+    return isinstance(t, (numba.types.NoneType, numba.types.Omitted))
+
+
+def _value(t):
+    return scalar_type(t) or isinstance(t, numba.types.Array)
+
+
+def clip_inside(a, lo, hi):
+    raise NotImplementedError("njit only")
+
+
+@overload(clip_inside)
+def _clip_inside(a, lo, hi):
+    """1.0 where ``clip`` passes ``a`` through (bounds included), else 0.0."""
+    if not _value(a) or not all(_none(t) or _value(t) for t in (lo, hi)):
+        return None
+    if _none(lo) and _none(hi):
+        if scalar_type(a):
+            return lambda a, lo, hi: 1.0
+        return lambda a, lo, hi: np.ones(a.shape)
+    if _none(hi):
+        return lambda a, lo, hi: (a >= lo) * 1.0
+    if _none(lo):
+        return lambda a, lo, hi: (a <= hi) * 1.0
+    return lambda a, lo, hi: ((a >= lo) & (a <= hi)) * 1.0
+
+
+def clip_outside(a, bound, below):
+    raise NotImplementedError("njit only")
+
+
+@overload(clip_outside)
+def _clip_outside(a, bound, below):
+    """1.0 where ``clip`` replaces ``a`` by ``bound`` (strictly beyond it); None for no
+    bound."""
+    if _none(bound):
+        return lambda a, bound, below: None
+    if not (_value(a) and _value(bound)):
+        return None
+    return lambda a, bound, below: ((a < bound) if below else (a > bound)) * 1.0
+
+
+def shape_transpose_back(g, a, axes):
+    raise NotImplementedError("njit only")
+
+
+def _permutation(axes, ndim):
+    """A compiled function giving the permutation ``transpose(x, axes)`` applies, as an
+    array, for an ``axes`` of this numba type (None: the axes reversed), or None."""
+    if _none(axes):
+        return _jit(lambda axes: np.arange(ndim)[::-1].copy())
+    if isinstance(axes, numba.types.BaseTuple) and axes.count == ndim \
+            and all(isinstance(t, numba.types.Integer) for t in axes.types):
+        return _jit(lambda axes: np.asarray(axes) % ndim)
+    return None
+
+
+@overload(shape_transpose_back)
+def _shape_transpose_back(g, a, axes):
+    """The cotangent of ``np.transpose(a, axes)``: ``g`` moved back by the inverse
+    permutation."""
+    if not (isinstance(g, numba.types.Array) and isinstance(a, numba.types.Array)
+            and g.ndim == a.ndim):
+        return None
+    ndim, perm = a.ndim, _permutation(axes, a.ndim)
+    if perm is None:
+        return None
+    return lambda g, a, axes: np.transpose(g, to_fixed_tuple(np.argsort(perm(axes)), ndim))
+
+
+def shape_transpose_tangent(dx, a, axes):
+    raise NotImplementedError("njit only")
+
+
+@overload(shape_transpose_tangent)
+def _shape_transpose_tangent(dx, a, axes):
+    """The tangent of ``np.transpose(a, axes)`` (one direction: ``dx`` shaped like
+    ``a``)."""
+    if not (isinstance(dx, numba.types.Array) and isinstance(a, numba.types.Array)
+            and dx.ndim == a.ndim):
+        return None
+    ndim, perm = a.ndim, _permutation(axes, a.ndim)
+    if perm is None:
+        return None
+    return lambda dx, a, axes: np.transpose(dx, to_fixed_tuple(perm(axes), ndim))
+
+
+def matmul_back_a(g, a, b):
+    raise NotImplementedError("njit only")
+
+
+def matmul_back_b(g, a, b):
+    raise NotImplementedError("njit only")
+
+
+def _matmul_ranks(g, a, b):
+    """(a's rank, b's rank) of a product of matrices and vectors whose cotangent ``g``
+    (None: any) numba can hold, or None (stacks of matrices and zero cotangents are left
+    to NumPy)."""
+    if not all(isinstance(t, numba.types.Array) and isinstance(t.dtype, numba.types.Float)
+               for t in (a, b)) or a.ndim not in (1, 2) or b.ndim not in (1, 2):
+        return None
+    rank = a.ndim + b.ndim - 2
+    if g is None or rank == 0 and scalar_type(g) \
+            or isinstance(g, numba.types.Array) and g.ndim == rank:
+        return a.ndim, b.ndim
+    return None
+
+
+@overload(matmul_back_a)
+def _matmul_back_a(g, a, b):
+    """d<g, a @ b>/da."""
+    ranks = _matmul_ranks(g, a, b)
+    if ranks == (2, 2):
+        return lambda g, a, b: g @ b.T
+    if ranks == (1, 2):
+        return lambda g, a, b: b @ g
+    if ranks == (2, 1):
+        return lambda g, a, b: np.outer(g, b)
+    if ranks == (1, 1):
+        return lambda g, a, b: g * b
+    return None
+
+
+@overload(matmul_back_b)
+def _matmul_back_b(g, a, b):
+    """d<g, a @ b>/db."""
+    ranks = _matmul_ranks(g, a, b)
+    if ranks == (2, 2):
+        return lambda g, a, b: a.T @ g
+    if ranks == (1, 2):
+        return lambda g, a, b: np.outer(a, g)
+    if ranks == (2, 1):
+        return lambda g, a, b: a.T @ g
+    if ranks == (1, 1):
+        return lambda g, a, b: g * a
+    return None
+
+
+def matmul_tangent_a(da, a, b, y):
+    raise NotImplementedError("njit only")
+
+
+def matmul_tangent_b(db, a, b, y):
+    raise NotImplementedError("njit only")
+
+
+def _one_direction(d, x, a, b):
+    """Is ``d`` one tangent of ``x`` (shaped like it) in a product numba holds?"""
+    return isinstance(d, numba.types.Array) and isinstance(x, numba.types.Array) \
+        and d.ndim == x.ndim and _matmul_ranks(None, a, b) is not None
+
+
+@overload(matmul_tangent_a)
+def _matmul_tangent_a(da, a, b, y):
+    """The term ``da @ b`` of the tangent of ``a @ b`` (one direction)."""
+    if _one_direction(da, a, a, b):
+        return lambda da, a, b, y: da @ b
+    return None
+
+
+@overload(matmul_tangent_b)
+def _matmul_tangent_b(db, a, b, y):
+    """The term ``a @ db`` of the tangent of ``a @ b`` (one direction)."""
+    if _one_direction(db, b, a, b):
+        return lambda db, a, b, y: a @ db
+    return None
+
+
+# the NumPy kernels and their twins (by identity); see srcad/numba_runtime.py
+TWINS = {elementwise.maximum_weight: _jit(elementwise.maximum_weight),
+         elementwise.inverse_or_zero: _jit(elementwise.inverse_or_zero),
+         elementwise.clip_pick: _jit(elementwise.clip_pick),
+         elementwise.clip_inside: clip_inside, elementwise.clip_outside: clip_outside,
+         shapes.shape_transpose_back: shape_transpose_back,
+         shapes.shape_transpose_tangent: shape_transpose_tangent,
+         linalg.matmul_back_a: matmul_back_a, linalg.matmul_back_b: matmul_back_b,
+         linalg.matmul_tangent_a: matmul_tangent_a, linalg.matmul_tangent_b: matmul_tangent_b}
