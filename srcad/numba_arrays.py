@@ -91,3 +91,26 @@ def kept_dims(shape, axis):
 def all_ones(shape, axis):
     """The kept shape of a reduction over every axis (``axis`` None), as ``kept_dims``."""
     return np.ones(len(shape), np.int64)
+
+
+@_jit
+def group_index(shape, kept):
+    """For each entry of an array of ``shape`` in C order, the flat index of the entry of
+    the kept shape ``kept`` (the reduced axes of length 1) it is reduced into."""
+    size = 1
+    for n in shape:
+        size *= n
+    out = np.empty(size, np.int64)
+    ndim = len(shape)
+    for i in range(size):
+        rest = i
+        at = 0
+        step = 1
+        for k in range(ndim - 1, -1, -1):
+            n = shape[k]
+            if kept[k] != 1:
+                at += (rest % n) * step
+            rest //= n
+            step *= kept[k]
+        out[i] = at
+    return out

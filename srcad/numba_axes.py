@@ -15,8 +15,8 @@ import numpy as np
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad.numba_arrays import (_jit, all_ones, assign, kept_dims, reduce_to_shape,
-                                scalar_type, sum_to_shape)
+from srcad.numba_arrays import (_jit, all_ones, assign, group_index, kept_dims,
+                                reduce_to_shape, scalar_type, sum_to_shape)
 
 
 def _axis_type(axis):
@@ -193,28 +193,24 @@ def _matmul_into(out, a, b):
     return None
 
 
-def mean_axes(a, axis, keepdims):
-    raise NotImplementedError("njit only")
+def _stubs(name):
+    """The twins ``<name>_axes`` (the reduced axes dropped) and ``<name>_kept`` (kept, as
+    ``keepdims=True``): two names, so that typing needs no literal and one compiled body
+    serves every axis of a type."""
+    def stub(suffix):
+        def twin(*args):
+            raise NotImplementedError("njit only")
+        twin.__name__ = twin.__qualname__ = f"{name}_{suffix}"
+        return twin
+    return stub("axes"), stub("kept")
 
 
-def max_axes(a, axis, keepdims):
-    raise NotImplementedError("njit only")
-
-
-def min_axes(a, axis, keepdims):
-    raise NotImplementedError("njit only")
-
-
-def prod_axes(a, axis, keepdims):
-    raise NotImplementedError("njit only")
-
-
-def var_axes(a, axis, keepdims, ddof):
-    raise NotImplementedError("njit only")
-
-
-def std_axes(a, axis, keepdims, ddof):
-    raise NotImplementedError("njit only")
+mean_axes, mean_kept = _stubs("mean")
+max_axes, max_kept = _stubs("max")
+min_axes, min_kept = _stubs("min")
+prod_axes, prod_kept = _stubs("prod")
+var_axes, var_kept = _stubs("var")      # (a, axis, ddof)
+std_axes, std_kept = _stubs("std")
 
 
 def _kept(axis):
@@ -223,19 +219,14 @@ def _kept(axis):
     return all_ones if _none(axis) else kept_dims
 
 
-def _reduced(a, axis, keepdims=None):
+def _reduced(a, axis, kept=False):
     """(rank of a reduction of ``a`` along ``axis``, ``a``'s rank), or None when numba
-    cannot hold it here (not a float array, an axis of another type). ``keepdims``, when
-    given, is a literal bool (typing refuses others); rank 0 is a number."""
+    cannot hold it here (not a float array, an axis of another type); rank 0 is a
+    number, ``kept`` keeps the reduced axes."""
     count = a.ndim if _none(axis) else _axis_type(axis)
     if not _float_array(a) or count is None:
         return None
-    if keepdims is not None:
-        if not isinstance(keepdims, numba.types.BooleanLiteral):
-            return None
-        if keepdims.literal_value:
-            return a.ndim, a.ndim
-    return a.ndim - count, a.ndim
+    return (a.ndim, a.ndim) if kept else (a.ndim - count, a.ndim)
 
 
 @functools.cache
@@ -250,22 +241,22 @@ def _shaped(rank, ndim):
         to_fixed_tuple(_reduced_dims(a.shape, axis), rank)))
 
 
-def _along(how):
-    """The typing of ``mean_axes`` (``how`` "mean"), ``prod_axes`` (2), ``max_axes`` (1)
-    and ``min_axes`` (-1)."""
-    def typer(a, axis, keepdims):
-        ranks = _reduced(a, axis, keepdims)
+def _along(how, kept):
+    """The typing of ``mean_*`` (``how`` "mean"), ``prod_*`` (2), ``max_*`` (1) and
+    ``min_*`` (-1)."""
+    def typer(a, axis):
+        ranks = _reduced(a, axis, kept)
         if ranks is None:
             return None
         rank, ndim = ranks
         shaped, kept_of = _shaped(rank, ndim), _kept(axis)
         if how == "mean":
-            def mean(a, axis, keepdims):
-                kept = sum_to_shape(a, to_fixed_tuple(kept_of(a.shape, axis), ndim))
-                return shaped(kept / (a.size // max(kept.size, 1)), a, axis)
+            def mean(a, axis):
+                total = sum_to_shape(a, to_fixed_tuple(kept_of(a.shape, axis), ndim))
+                return shaped(total / (a.size // max(total.size, 1)), a, axis)
             return mean
 
-        def reduce(a, axis, keepdims):
+        def reduce(a, axis):
             if a.size == 0 and how != 2:
                 raise ValueError("zero-size array to reduction operation which has no identity")
             return shaped(reduce_to_shape(a, to_fixed_tuple(kept_of(a.shape, axis), ndim), how),
@@ -274,32 +265,52 @@ def _along(how):
     return typer
 
 
-def _spread(root):
-    """The typing of ``var_axes`` and (``root``) ``std_axes``: the mean of the squared
+def _spread(root, kept):
+    """The typing of ``var_*`` and (``root``) ``std_*``: the mean of the squared
     distances to the mean, over ``n - ddof`` entries."""
-    def typer(a, axis, keepdims, ddof):
-        ranks = _reduced(a, axis, keepdims)
+    def typer(a, axis, ddof):
+        ranks = _reduced(a, axis, kept)
         if ranks is None or not isinstance(ddof, numba.types.Integer):
             return None
         rank, ndim = ranks
         shaped, kept_of = _shaped(rank, ndim), _kept(axis)
 
-        def spread(a, axis, keepdims, ddof):
+        def spread(a, axis, ddof):
             shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
-            n = a.size // max(np.prod(np.asarray(shape)), 1)
-            d = a - sum_to_shape(a, shape) / n
-            v = sum_to_shape(d * d, shape) / max(n - ddof, 0)
+            src, groups, mean, n = _centred(a, shape)
+            v = np.zeros(shape, a.dtype)
+            flat = v.reshape(-1)
+            for i in range(src.size):
+                d = src[i] - mean[groups[i]]
+                flat[groups[i]] += d * d
+            v /= max(n - ddof, 0)
             return shaped(np.sqrt(v) if root else v, a, axis)
         return spread
     return typer
 
 
-overload(mean_axes, prefer_literal=True)(_along("mean"))
-overload(prod_axes, prefer_literal=True)(_along(2))
-overload(max_axes, prefer_literal=True)(_along(1))
-overload(min_axes, prefer_literal=True)(_along(-1))
-overload(var_axes, prefer_literal=True)(_spread(False))
-overload(std_axes, prefer_literal=True)(_spread(True))
+for _twins, _typing in (((mean_axes, mean_kept), lambda k: _along("mean", k)),
+                        ((prod_axes, prod_kept), lambda k: _along(2, k)),
+                        ((max_axes, max_kept), lambda k: _along(1, k)),
+                        ((min_axes, min_kept), lambda k: _along(-1, k)),
+                        ((var_axes, var_kept), lambda k: _spread(False, k)),
+                        ((std_axes, std_kept), lambda k: _spread(True, k))):
+    for _twin, _k in zip(_twins, (False, True), strict=True):
+        overload(_twin)(_typing(_k))
+
+
+@_jit
+def _centred(a, shape):
+    """``a``'s entries in C order, the group each is reduced into (``shape`` is the kept
+    shape), the groups' means (flat) and the entries per group."""
+    src = np.ascontiguousarray(a).reshape(-1)
+    groups = group_index(a.shape, shape)
+    mean = np.zeros(shape, a.dtype).reshape(-1)
+    for i in range(src.size):
+        mean[groups[i]] += src[i]
+    n = src.size // max(mean.size, 1)
+    mean /= n
+    return src, groups, mean, n
 
 
 def var_weights(a, axis, ddof):
@@ -314,9 +325,11 @@ def _var_weights(a, axis, ddof):
     ndim, kept_of = a.ndim, _kept(axis)
 
     def weights(a, axis, ddof):
-        shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
-        n = a.size // max(np.prod(np.asarray(shape)), 1)
-        return 2.0 * (a - sum_to_shape(a, shape) / n) / (n - ddof)
+        src, groups, mean, n = _centred(a, to_fixed_tuple(kept_of(a.shape, axis), ndim))
+        out = np.empty(a.size, a.dtype)
+        for i in range(src.size):
+            out[i] = 2.0 * (src[i] - mean[groups[i]]) / (n - ddof)
+        return out.reshape(a.shape)
     return weights
 
 
@@ -336,11 +349,16 @@ def _std_weights(a, y, axis, ddof, keepdims):
 
     def weights(a, y, axis, ddof, keepdims):
         shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
-        n = a.size // max(np.prod(np.asarray(shape)), 1)
-        s = np.asarray(y).reshape(shape)
-        flat = s <= n * eps * reduce_to_shape(np.abs(a), shape, 1)
-        w = 2.0 * (a - sum_to_shape(a, shape) / n) / (n - ddof)
-        return np.where(flat, 0.0, w / (2.0 * np.where(flat, 1.0, s)))
+        src, groups, mean, n = _centred(a, shape)
+        big = reduce_to_shape(np.abs(a), shape, 1).reshape(-1)
+        s = np.ascontiguousarray(np.asarray(y)).reshape(-1)
+        out = np.empty(a.size, a.dtype)
+        for i, at in enumerate(groups):
+            if s[at] <= n * eps * big[at]:
+                out[i] = 0.0
+            else:
+                out[i] = (src[i] - mean[at]) / ((n - ddof) * s[at])
+        return out.reshape(a.shape)
     return weights
 
 
@@ -348,55 +366,28 @@ def prod_others(a, axis):
     raise NotImplementedError("njit only")
 
 
-@_jit
-def _others_by_row(rows):
-    """Per entry of each row, the product of the row's other entries (a product from the
-    left times one from the right: exact with zeros, no division)."""
-    out = np.empty_like(rows)
-    for i in range(rows.shape[0]):
-        acc = 1.0
-        for j in range(rows.shape[1]):
-            out[i, j] = acc
-            acc *= rows[i, j]
-        acc = 1.0
-        for j in range(rows.shape[1] - 1, -1, -1):
-            out[i, j] *= acc
-            acc *= rows[i, j]
-    return out
-
-
-@_jit
-def _named_axes(ndim, axis):
-    """Which of ``ndim`` axes ``axis`` (an int or a tuple) names, as bools."""
-    named = np.zeros(ndim, np.bool_)
-    for k in np.atleast_1d(np.asarray(axis)):
-        named[k % ndim] = True
-    return named
-
-
-@_jit
-def _every_axis(ndim, axis):
-    return np.ones(ndim, np.bool_)
-
-
 def _prod_others(a, axis):
-    """For each entry, the product of the other entries along the reduced axes: the
-    reduced axes moved last (``order``), one row per kept entry, moved back."""
+    """For each entry, the product of the other entries along the reduced axes: a product
+    from the left (C order) times one from the right, per reduced group; exact with
+    zeros, no division."""
     if _reduced(a, axis) is None:
         return None
-    ndim, named_of = a.ndim, _every_axis if _none(axis) else _named_axes
+    ndim, kept_of = a.ndim, _kept(axis)
 
     def others(a, axis):
-        named = named_of(ndim, axis)
-        order = np.concatenate((np.nonzero(~named)[0], np.nonzero(named)[0]))
-        moved = np.ascontiguousarray(np.transpose(a, to_fixed_tuple(order, ndim)))
-        inner = 1
-        for k in range(ndim):
-            if named[k]:
-                inner *= a.shape[k]
-        rows = _others_by_row(moved.reshape((moved.size // max(inner, 1), inner)))
-        return np.ascontiguousarray(np.transpose(
-            rows.reshape(moved.shape), to_fixed_tuple(np.argsort(order), ndim)))
+        shape = to_fixed_tuple(kept_of(a.shape, axis), ndim)
+        groups = group_index(a.shape, shape)
+        src = np.ascontiguousarray(a).reshape(-1)
+        out = np.empty(a.size, a.dtype)
+        acc = np.ones(shape, a.dtype).reshape(-1)
+        for i in range(src.size):
+            out[i] = acc[groups[i]]
+            acc[groups[i]] *= src[i]
+        acc[:] = 1.0
+        for i in range(src.size - 1, -1, -1):
+            out[i] *= acc[groups[i]]
+            acc[groups[i]] *= src[i]
+        return out.reshape(a.shape)
     return others
 
 

@@ -222,10 +222,20 @@ def _compiling(exc):
     return any(inside in frame.filename for frame in traceback.extract_tb(exc.__traceback__))
 
 
+_HELPER = re.compile(r"module 'srcad\.numba_runtime' has no attribute '(\w+)'"
+                     r"|Untyped global name '(\w+)'")
+
+
 def _switch(g, exc):
     """What ``g`` calls after numba refused: the NumPy function (auto), else raise."""
     filename, line = _user_line(g.__srcad_text__, str(exc), g.where)
     reason = _reason(exc)
+    helper = _HELPER.search(str(exc))
+    if helper is not None:       # a runtime helper or kernel without a compiled twin
+        name = helper.group(1) or helper.group(2)
+        filename, line = _helper_line(g.__srcad_text__, name, (filename, line))
+        reason = (f"the derivative here calls srcad's `{name}`, which has no numba twin: "
+                  f"this construct runs on the NumPy backend only")
     fn = refuse(g.d, filename, line, reason, g.fallback)
     g.__srcad_text__ = fn.__srcad_text__
     g.__srcad_backend__ = "numpy"
@@ -241,6 +251,19 @@ def _reason(exc):
         if line and not line.startswith(("During:", "File ", "^", "Failed in")):
             return re.sub(r"\x1b\[[0-9;]*m", "", line)
     return "numba could not compile it"
+
+
+def _helper_line(text, name, where):
+    """(file, line) of the user's line whose generated code first calls ``name``."""
+    lines = text.splitlines()
+    for k, line in enumerate(lines):
+        if re.search(rf"\b{name}\(", line) and not line.lstrip().startswith("#"):
+            while k >= 0:
+                m = _LINE.match(lines[k])
+                if m:
+                    return where[0], int(m.group(2))
+                k -= 1
+    return where
 
 
 def _user_line(text, message, where):

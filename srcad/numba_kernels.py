@@ -14,7 +14,7 @@ import numpy as np
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad.kernels import elementwise, linalg, shapes
+from srcad.kernels import elementwise, linalg, norms, shapes
 from srcad.numba_arrays import _jit, scalar_type
 
 
@@ -188,6 +188,131 @@ def _matmul_tangent_b(db, a, b, y):
     return None
 
 
+def _c_order(order):
+    """Is ``order`` (a numba type) the literal "C", or left out?"""
+    return _none(order) or isinstance(order, numba.types.StringLiteral) \
+        and order.literal_value == "C"
+
+
+def reshape_c(a, shape, order):
+    raise NotImplementedError("njit only")
+
+
+@overload(reshape_c, prefer_literal=True)
+def _reshape_c(a, shape, order):
+    """``np.reshape(a, shape, order="C")`` of any layout (numba's own reshape takes C
+    order only, of contiguous arrays)."""
+    if isinstance(a, numba.types.Array) and _c_order(order):
+        return lambda a, shape, order: np.ascontiguousarray(a).reshape(shape)
+    return None
+
+
+def array_reshape(a, *shape):
+    raise NotImplementedError("njit only")
+
+
+@overload(array_reshape)
+def _array_reshape(a, *shape):
+    """``a.reshape(3, 4)`` and ``a.reshape((3, 4))`` (C order)."""
+    if not isinstance(a, numba.types.Array):
+        return None
+    if len(shape) == 1 and isinstance(shape[0], numba.types.BaseTuple):
+        return lambda a, *shape: np.ascontiguousarray(a).reshape(shape[0])
+    if all(isinstance(t, numba.types.Integer) for t in shape):
+        return lambda a, *shape: np.ascontiguousarray(a).reshape(shape)
+    return None
+
+
+def shape_tangent(dx, x, y, order):
+    raise NotImplementedError("njit only")
+
+
+@overload(shape_tangent, prefer_literal=True)
+def _shape_tangent(dx, x, y, order):
+    """The tangent ``dx`` of ``x`` reshaped like ``y`` (one direction, C order)."""
+    if isinstance(dx, numba.types.Array) and isinstance(x, numba.types.Array) \
+            and isinstance(y, numba.types.Array) and dx.ndim == x.ndim and _c_order(order):
+        return lambda dx, x, y, order: np.ascontiguousarray(dx).reshape(y.shape)
+    return None
+
+
+def flip_axes(a, axis):
+    raise NotImplementedError("njit only")
+
+
+@overload(flip_axes)
+def _flip_axes(a, axis):
+    """``np.flip(a, axis)``: ``axis`` None (every axis), an int or a tuple of ints."""
+    if not isinstance(a, numba.types.Array):
+        return None
+    ndim = a.ndim
+    if _none(axis):
+        named = _every_axis
+    elif isinstance(axis, numba.types.Integer) or isinstance(axis, numba.types.BaseTuple) \
+            and all(isinstance(t, numba.types.Integer) for t in axis.types):
+        named = _named_axes
+    else:
+        return None
+
+    def flip(a, axis):
+        out = np.empty_like(a)
+        src = np.ascontiguousarray(a).reshape(-1)
+        flat = out.reshape(-1)
+        turn = named(ndim, axis)
+        for i in range(src.size):
+            rest, at, step = i, 0, 1
+            for k in range(ndim - 1, -1, -1):
+                n = a.shape[k]
+                j = rest % n
+                at += (n - 1 - j if turn[k] else j) * step
+                rest //= n
+                step *= n
+            flat[at] = src[i]
+        return out
+    return flip
+
+
+@_jit
+def _named_axes(ndim, axis):
+    """Which of ``ndim`` axes ``axis`` (an int or a tuple) names, as bools."""
+    named = np.zeros(ndim, np.bool_)
+    for k in np.atleast_1d(np.asarray(axis)):
+        named[k % ndim] = True
+    return named
+
+
+@_jit
+def _every_axis(ndim, axis):
+    return np.ones(ndim, np.bool_)
+
+
+def shape_flip_axes(axis, dx, x):
+    raise NotImplementedError("njit only")
+
+
+@overload(shape_flip_axes)
+def _shape_flip_axes(axis, dx, x):
+    """The axes to flip a tangent along (one direction: the primal's own)."""
+    if isinstance(dx, numba.types.Array) and isinstance(x, numba.types.Array) \
+            and dx.ndim == x.ndim:
+        return lambda axis, dx, x: axis
+    return None
+
+
+def norm_weights(x, nrm, ord, axis, keepdims):
+    raise NotImplementedError("njit only")
+
+
+@overload(norm_weights)
+def _norm_weights(x, nrm, ord, axis, keepdims):
+    """d norm(x) / d x of the 2-norm of a whole vector or array (``ord`` and ``axis``
+    None): x / norm, 0 where the norm is 0. Other norms are left to NumPy."""
+    if isinstance(x, numba.types.Array) and isinstance(x.dtype, numba.types.Float) \
+            and scalar_type(nrm) and _none(ord) and _none(axis):
+        return lambda x, nrm, ord, axis, keepdims: x / (1.0 if nrm == 0 else nrm)
+    return None
+
+
 # the NumPy kernels and their twins (by identity); see srcad/numba_runtime.py
 TWINS = {elementwise.maximum_weight: _jit(elementwise.maximum_weight),
          elementwise.inverse_or_zero: _jit(elementwise.inverse_or_zero),
@@ -196,4 +321,6 @@ TWINS = {elementwise.maximum_weight: _jit(elementwise.maximum_weight),
          shapes.shape_transpose_back: shape_transpose_back,
          shapes.shape_transpose_tangent: shape_transpose_tangent,
          linalg.matmul_back_a: matmul_back_a, linalg.matmul_back_b: matmul_back_b,
-         linalg.matmul_tangent_a: matmul_tangent_a, linalg.matmul_tangent_b: matmul_tangent_b}
+         linalg.matmul_tangent_a: matmul_tangent_a, linalg.matmul_tangent_b: matmul_tangent_b,
+         shapes.array_reshape: array_reshape, shapes.shape_tangent: shape_tangent,
+         shapes.shape_flip_axes: shape_flip_axes, norms.norm_weights: norm_weights}

@@ -26,13 +26,15 @@ import numpy as np
 from numba.extending import overload
 
 from srcad import numba_kernels, seeds
+from srcad.numba_kernels import flip_axes, reshape_c  # noqa: F401  (generated code: _rt.*)
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)
-from srcad.numba_axes import (extreme_weights, matmul_into, max_axes, mean_axes,  # noqa: F401
-                              min_axes, prod_axes, prod_others, reduce_count, reduce_expand,
-                              std_axes, std_weights, sum_axes, sum_kept, var_axes, var_weights)
+from srcad.numba_axes import (extreme_weights, matmul_into, max_axes, max_kept,  # noqa: F401
+                              mean_axes, mean_kept, min_axes, min_kept, prod_axes, prod_kept,
+                              prod_others, reduce_count, reduce_expand, std_axes, std_kept,
+                              std_weights, sum_axes, sum_kept, var_axes, var_kept, var_weights)
 
 
 def seed_value(seed):

@@ -116,6 +116,11 @@ def _cases(rng):
     }
 
 
+# the cases whose forward code calls twins of their own (a numba compile per mode: the
+# others' tangents are NumPy expressions numba compiles as it does the primal's)
+FORWARD = {"spreads", "methods", "clipped", "layer_norm"}
+
+
 @pytest.mark.parametrize("name", ["columns", "last_axis", "two_axes", "normalised",
                                   "means_and_extremes", "counts", "softmax_xent",
                                   "layer_norm", "pooled", "spreads", "methods", "clipped",
@@ -123,7 +128,8 @@ def _cases(rng):
 def test_axes_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
-    fd_check_forward(fn, args, wrt, rng)
+    if name in FORWARD:
+        fd_check_forward(fn, args, wrt, rng)
     f = srcad.differentiate(fn, wrt=wrt, backend="numba")
     got = f.grad(*args)
     want = srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
@@ -168,13 +174,11 @@ def test_reductions_along_axes_give_numpys_values(rng):
 
     @numba.njit
     def reduce(a, axis):
-        return (rt.mean_axes(a, axis, False), rt.max_axes(a, axis, False),
-                rt.min_axes(a, axis, False))
+        return rt.mean_axes(a, axis), rt.max_axes(a, axis), rt.min_axes(a, axis)
 
     @numba.njit
     def reduce_kept(a, axis):
-        return (rt.mean_axes(a, axis, True), rt.max_axes(a, axis, True),
-                rt.min_axes(a, axis, True))
+        return rt.mean_kept(a, axis), rt.max_kept(a, axis), rt.min_kept(a, axis)
 
     a = rng.integers(0, 3, (3, 4, 2)).astype(float)          # ties
     a[1, 2, 0] = np.nan

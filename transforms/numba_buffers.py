@@ -241,10 +241,11 @@ def numpy_calls(tree, namespace):
         keys = {k.arg: k.value for k in node.keywords}
         twin = registry.op(fn).axes_twin
         a, given = _bound(fn, node) or (None, {}) if twin is not None else (None, {})
-        if given and set(given) <= set(twin[1]) \
-                and isinstance(given.get("keepdims", _const(False)), gast.Constant):
-            into = rt_call(twin[0], a, *(                # np.mean(a, axis=0) ...
-                given.get(k, _const(registry.TWIN_DEFAULTS[k])) for k in twin[1]))
+        kept = given.pop("keepdims", _const(False)) if twin and twin[2] else _const(False)
+        if isinstance(kept, gast.Constant) and (given or kept.value) \
+                and set(given) <= set(twin[1]):
+            into = rt_call(twin[2] if kept.value else twin[0], a, *(   # np.mean(a, axis=0)
+                given[k] if k in given else _const(registry.TWIN_DEFAULTS[k]) for k in twin[1]))
             node.func, node.args, node.keywords = into.func, into.args, []
             continue
         if fn is product and product is not None and len(node.args) == 2 and set(keys) == {"out"}:

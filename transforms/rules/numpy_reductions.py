@@ -37,12 +37,12 @@ def sum_dot(y, a, axis=None, dtype=None, out=None, keepdims=False):
 
 method_form(np.sum, "sum")
 method_form(np.mean, "sum", per_entry=True)
-axes_twin([np.mean], "mean_axes")
-axes_twin([np.max, np.amax], "max_axes")
-axes_twin([np.min, np.amin], "min_axes")
-axes_twin([np.prod], "prod_axes")
-axes_twin([np.var], "var_axes", ("axis", "keepdims", "ddof"))
-axes_twin([np.std], "std_axes", ("axis", "keepdims", "ddof"))
+axes_twin([np.mean], "mean_axes", kept="mean_kept")
+axes_twin([np.max, np.amax], "max_axes", kept="max_kept")
+axes_twin([np.min, np.amin], "min_axes", kept="min_kept")
+axes_twin([np.prod], "prod_axes", kept="prod_kept")
+axes_twin([np.var], "var_axes", ("axis", "ddof"), kept="var_kept")
+axes_twin([np.std], "std_axes", ("axis", "ddof"), kept="std_kept")
 spelled_defaults(np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, axis=None,
                  keepdims=False)
 

@@ -20,7 +20,8 @@ here, whose templates take a ``*shape``/``*axes`` parameter (bound to a tuple).
 import numpy as np
 
 from srcad.kernels.broadcast import broadcast_tangent, unbroadcast
-from srcad.transforms.rules.registry import attribute, forward, method, nondiff, reverse, view
+from srcad.transforms.rules.registry import (
+    attribute, axes_twin, forward, method, nondiff, reverse, view)
 from srcad.kernels.shapes import (
     array_astype, array_flatten, array_reshape, array_transpose, cast_scale, seq_array_back,
     seq_array_tangent, seq_concat_tangent, seq_hstack_axis, seq_join, seq_shape, seq_split,
@@ -182,6 +183,10 @@ def flip_bar(y, g, m, axis=None):
 @forward(np.flip)
 def flip_dot(y, m, axis=None):
     return (lambda dm: np.flip(dm, shape_flip_axes(axis, dm, m)),)
+
+
+axes_twin([np.reshape], "reshape_c", ("shape", "order"))    # (numba's takes no order)
+axes_twin([np.flip], "flip_axes")
 
 
 # ---- joining sequences ------------------------------------------------------

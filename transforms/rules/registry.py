@@ -116,9 +116,9 @@ class Op:
                                # matters in vector mode (lift(d, x, y), axis(a, d, x) are
                                # d and a outside it)
     index_form: Callable = None  # ``target[a, b]`` is ``index_form((a, b))`` (``np.r_``)
-    axes_twin: tuple = None    # (name, keywords): the numba runtime's ``_rt.<name>(a,
-                               # *keywords)`` is ``target(a, axis=..., keepdims=...)``
-                               # where numba's own takes neither
+    axes_twin: tuple = None    # (name, keywords, kept name): the numba runtime's
+                               # ``_rt.<name>(a, *keywords)`` is ``target(a, axis=...)``
+                               # where numba's own takes no axis (see ``axes_twin``)
 
 
 NO_OP = Op(None)
@@ -348,15 +348,16 @@ def method_form(target, name, per_entry=False):
     _set([target], method_form=(name, per_entry))
 
 
-def axes_twin(targets, name, keywords=("axis", "keepdims")):
+def axes_twin(targets, name, keywords=("axis",), kept=None):
     """Declare that the numba runtime's ``name(a, *keywords)`` computes ``target(a,
-    axis=..., keepdims=...)`` (``keepdims`` a literal bool; the keywords in this order,
-    ``TWIN_DEFAULTS`` where the call leaves one out) for each of ``targets``: numba's own
-    takes neither."""
-    _set(targets, axes_twin=(name, tuple(keywords)))
+    axis=..., ...)`` for each of ``targets`` (the keywords in this order, ``TWIN_DEFAULTS``
+    where the call leaves one out), and ``kept(a, *keywords)`` the same with a literal
+    ``keepdims=True``: numba's own take none of these keywords (a reduction's ``axis``
+    and ``keepdims``, ``reshape``'s ``order``)."""
+    _set(targets, axes_twin=(name, tuple(keywords), kept))
 
 
-TWIN_DEFAULTS = {"axis": None, "keepdims": False, "ddof": 0}
+TWIN_DEFAULTS = {"axis": None, "ddof": 0, "order": "C"}
 
 
 def into_form(helper, into):
