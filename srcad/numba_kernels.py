@@ -15,7 +15,7 @@ from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from srcad.kernels import elementwise, linalg, norms, shapes
-from srcad.numba_arrays import _jit, scalar_type
+from srcad.numba_arrays import _jit, assign, scalar_type
 
 
 def _none(t):
@@ -156,6 +156,37 @@ def _matmul_back_b(g, a, b):
     if ranks == (1, 1):
         return lambda g, a, b: g * a
     return None
+
+
+def matmul_back_a_into(out, g, a, b):
+    raise NotImplementedError("njit only")
+
+
+def matmul_back_b_into(out, g, a, b):
+    raise NotImplementedError("njit only")
+
+
+def _into(back, rank):
+    """The typing of ``back`` written into ``out`` (None, or an array of the operand's
+    rank ``rank``): into ``out`` when the shapes agree, else the value itself, as the
+    NumPy kernel does (the argument's gradient is then broadcast from it)."""
+    def typer(out, g, a, b):
+        if _none(out):
+            return lambda out, g, a, b: back(g, a, b)
+        if isinstance(out, numba.types.Array) and isinstance(a, numba.types.Array) \
+                and isinstance(b, numba.types.Array) and out.ndim == rank(a, b):
+            def into(out, g, a, b):
+                value = back(g, a, b)
+                if value.shape == out.shape:
+                    return assign(out, value)
+                return value
+            return into
+        return None
+    return typer
+
+
+overload(matmul_back_a_into)(_into(matmul_back_a, lambda a, b: a.ndim))
+overload(matmul_back_b_into)(_into(matmul_back_b, lambda a, b: b.ndim))
 
 
 def matmul_tangent_a(da, a, b, y):
@@ -321,6 +352,8 @@ TWINS = {elementwise.maximum_weight: _jit(elementwise.maximum_weight),
          shapes.shape_transpose_back: shape_transpose_back,
          shapes.shape_transpose_tangent: shape_transpose_tangent,
          linalg.matmul_back_a: matmul_back_a, linalg.matmul_back_b: matmul_back_b,
+         linalg.matmul_back_a_into: matmul_back_a_into,
+         linalg.matmul_back_b_into: matmul_back_b_into,
          linalg.matmul_tangent_a: matmul_tangent_a, linalg.matmul_tangent_b: matmul_tangent_b,
          shapes.array_reshape: array_reshape, shapes.shape_tangent: shape_tangent,
          shapes.shape_flip_axes: shape_flip_axes, norms.norm_weights: norm_weights}

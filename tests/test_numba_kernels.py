@@ -125,8 +125,15 @@ def products(a, b, v):
     return np.sum((a @ b) ** 2) + np.sum(np.transpose(a) @ (a @ v)) + v @ v
 
 
+def attention(q, k, v):
+    s = q @ k.T / np.sqrt(q.shape[1])
+    a = np.exp(s - np.max(s, axis=-1, keepdims=True))
+    return np.sum((a / a.sum(axis=-1, keepdims=True) @ v) ** 2)
+
+
 @pytest.mark.parametrize("fn, shapes_, wrt", [
     (shaped, [(3, 4)], 0), (flipped, [(3, 4)], 0), (products, [(3, 4), (4, 2), (4,)], (0, 1, 2)),
+    (attention, [(4, 3), (5, 3), (5, 2)], (0, 1, 2)),
 ])
 def test_compiled_and_agreeing(numba_default, fn, shapes_, wrt, rng):
     args = tuple(rng.uniform(-1.5, 1.5, s) for s in shapes_)
@@ -137,6 +144,12 @@ def test_compiled_and_agreeing(numba_default, fn, shapes_, wrt, rng):
     got, want = f.grad(*args), srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
     got, want = (got, want) if isinstance(wrt, tuple) else ((got,), (want,))
     for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
+    positions = wrt if isinstance(wrt, tuple) else (wrt,)
+    outs = tuple(np.full(np.shape(args[p]), np.nan) for p in positions)
+    into = f.grad(*args, out=outs if isinstance(wrt, tuple) else outs[0])
+    for g, o, w in zip(into if isinstance(wrt, tuple) else (into,), outs, want, strict=True):
+        assert g is o
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-13)
 
 
