@@ -28,6 +28,7 @@ line the generated line came from: ``backend="numba"`` raises ``TransformError``
 import builtins
 import functools
 import hashlib
+import inspect
 import linecache
 import os
 import re
@@ -231,8 +232,8 @@ def _switch(g, exc):
     filename, line = _user_line(g.__srcad_text__, str(exc), g.where)
     reason = _reason(exc)
     helper = _HELPER.search(str(exc))
-    if helper is not None:       # a runtime helper or kernel without a compiled twin
-        name = helper.group(1) or helper.group(2)
+    name = helper and (helper.group(1) or helper.group(2))
+    if name and _srcad_helper(name):    # a runtime helper or kernel without a twin
         filename, line = _helper_line(g.__srcad_text__, name, (filename, line))
         reason = (f"the derivative here calls srcad's `{name}`, which has no numba twin: "
                   f"this construct runs on the NumPy backend only")
@@ -251,6 +252,14 @@ def _reason(exc):
         if line and not line.startswith(("During:", "File ", "^", "Failed in")):
             return re.sub(r"\x1b\[[0-9;]*m", "", line)
     return "numba could not compile it"
+
+
+def _srcad_helper(name):
+    """Is ``name`` a function of srcad's own (a kernel or runtime helper), not a name of
+    the user's that numba cannot type?"""
+    return any(inspect.isfunction(getattr(m, name, None))
+               and getattr(m, name).__module__.startswith("srcad.")
+               for k, m in list(sys.modules.items()) if k.startswith("srcad."))
 
 
 def _helper_line(text, name, where):
