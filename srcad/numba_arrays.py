@@ -12,6 +12,11 @@ from srcad import numba_cache
 _jit = numba_cache.private()
 
 
+def absent(t):
+    """Is the numba type ``t`` a None (or an argument left out)?"""
+    return isinstance(t, (numba.types.NoneType, numba.types.Omitted))
+
+
 def scalar_type(t):
     """Is the numba type ``t`` a number (or a bool)?"""
     return isinstance(t, (numba.types.Number, numba.types.Boolean))

@@ -15,7 +15,7 @@ import numpy as np
 from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
-from srcad.numba_arrays import (_jit, all_ones, assign, group_index, kept_dims,
+from srcad.numba_arrays import (_jit, absent, all_ones, assign, group_index, kept_dims,
                                 reduce_to_shape, scalar_type, sum_to_shape)
 
 
@@ -27,10 +27,6 @@ def _axis_type(axis):
             and all(isinstance(t, numba.types.Integer) for t in axis.types):
         return axis.count      # (literal ints type as a tuple of literals, not a UniTuple)
     return None
-
-
-def _none(t):
-    return isinstance(t, (numba.types.NoneType, numba.types.Omitted))
 
 
 def _counted(t):
@@ -71,14 +67,14 @@ def _sum_kept(out, g, axis):
     if not isinstance(g, numba.types.Array) or _axis_type(axis) is None:
         return None
     ndim = g.ndim
-    if _none(out) and _counted(g):             # bools and ints sum as int64, as in NumPy
+    if absent(out) and _counted(g):             # bools and ints sum as int64, as in NumPy
         def counts(out, g, axis):
             return sum_to_shape(g.astype(np.int64), to_fixed_tuple(kept_dims(g.shape, axis),
                                                                    ndim))
         return counts
     if not _float_array(g):
         return None
-    if _none(out):
+    if absent(out):
         def new(out, g, axis):
             return sum_to_shape(g, to_fixed_tuple(kept_dims(g.shape, axis), ndim))
         return new
@@ -98,10 +94,10 @@ def _sum_axes(out, g, axis):
     """``np.sum(g, axis=axis, out=out)`` (the reduced axes dropped): ``out`` None or an
     array of the result's shape. A sum down to a number is left to the NumPy backend."""
     ranks = _reduced(g, axis)
-    if ranks is None or _none(axis) or ranks[0] < 1:
+    if ranks is None or absent(axis) or ranks[0] < 1:
         return None
     rank, ndim = ranks
-    if _none(out):
+    if absent(out):
         def new(out, g, axis):
             kept = sum_to_shape(g, to_fixed_tuple(kept_dims(g.shape, axis), ndim))
             return kept.reshape(to_fixed_tuple(_reduced_dims(g.shape, axis), rank))
@@ -186,7 +182,7 @@ def _matmul_into(out, a, b):
     if not (isinstance(a, numba.types.Array) and isinstance(b, numba.types.Array)
             and a.ndim == 2 and b.ndim == 2):
         return None
-    if _none(out):
+    if absent(out):
         return lambda out, a, b: a @ b
     if isinstance(out, numba.types.Array) and out.ndim == 2:
         return lambda out, a, b: assign(out, a @ b)
@@ -216,14 +212,14 @@ std_axes, std_kept = _stubs("std")
 def _kept(axis):
     """The compiled function giving a reduction's kept shape (an array: the reduced axes
     set to 1) for an ``axis`` of this numba type: None reduces every axis."""
-    return all_ones if _none(axis) else kept_dims
+    return all_ones if absent(axis) else kept_dims
 
 
 def _reduced(a, axis, kept=False):
     """(rank of a reduction of ``a`` along ``axis``, ``a``'s rank), or None when numba
     cannot hold it here (not a float array, an axis of another type); rank 0 is a
     number, ``kept`` keeps the reduced axes."""
-    count = a.ndim if _none(axis) else _axis_type(axis)
+    count = a.ndim if absent(axis) else _axis_type(axis)
     if not _float_array(a) or count is None:
         return None
     return (a.ndim, a.ndim) if kept else (a.ndim - count, a.ndim)

@@ -15,11 +15,7 @@ from numba.extending import overload
 from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from srcad.kernels import elementwise, linalg, norms, shapes
-from srcad.numba_arrays import _jit, assign, scalar_type
-
-
-def _none(t):
-    return isinstance(t, (numba.types.NoneType, numba.types.Omitted))
+from srcad.numba_arrays import _jit, absent, assign, scalar_type
 
 
 def _value(t):
@@ -33,15 +29,15 @@ def clip_inside(a, lo, hi):
 @overload(clip_inside)
 def _clip_inside(a, lo, hi):
     """1.0 where ``clip`` passes ``a`` through (bounds included), else 0.0."""
-    if not _value(a) or not all(_none(t) or _value(t) for t in (lo, hi)):
+    if not _value(a) or not all(absent(t) or _value(t) for t in (lo, hi)):
         return None
-    if _none(lo) and _none(hi):
+    if absent(lo) and absent(hi):
         if scalar_type(a):
             return lambda a, lo, hi: 1.0
         return lambda a, lo, hi: np.ones(a.shape)
-    if _none(hi):
+    if absent(hi):
         return lambda a, lo, hi: (a >= lo) * 1.0
-    if _none(lo):
+    if absent(lo):
         return lambda a, lo, hi: (a <= hi) * 1.0
     return lambda a, lo, hi: ((a >= lo) & (a <= hi)) * 1.0
 
@@ -54,7 +50,7 @@ def clip_outside(a, bound, below):
 def _clip_outside(a, bound, below):
     """1.0 where ``clip`` replaces ``a`` by ``bound`` (strictly beyond it); None for no
     bound."""
-    if _none(bound):
+    if absent(bound):
         return lambda a, bound, below: None
     if not (_value(a) and _value(bound)):
         return None
@@ -68,7 +64,7 @@ def shape_transpose_back(g, a, axes):
 def _permutation(axes, ndim):
     """A compiled function giving the permutation ``transpose(x, axes)`` applies, as an
     array, for an ``axes`` of this numba type (None: the axes reversed), or None."""
-    if _none(axes):
+    if absent(axes):
         return _jit(lambda axes: np.arange(ndim)[::-1].copy())
     if isinstance(axes, numba.types.BaseTuple) and axes.count == ndim \
             and all(isinstance(t, numba.types.Integer) for t in axes.types):
@@ -171,7 +167,7 @@ def _into(back, rank):
     rank ``rank``): into ``out`` when the shapes agree, else the value itself, as the
     NumPy kernel does (the argument's gradient is then broadcast from it)."""
     def typer(out, g, a, b):
-        if _none(out):
+        if absent(out):
             return lambda out, g, a, b: back(g, a, b)
         if isinstance(out, numba.types.Array) and isinstance(a, numba.types.Array) \
                 and isinstance(b, numba.types.Array) and out.ndim == rank(a, b):
@@ -221,7 +217,7 @@ def _matmul_tangent_b(db, a, b, y):
 
 def _c_order(order):
     """Is ``order`` (a numba type) the literal "C", or left out?"""
-    return _none(order) or isinstance(order, numba.types.StringLiteral) \
+    return absent(order) or isinstance(order, numba.types.StringLiteral) \
         and order.literal_value == "C"
 
 
@@ -277,7 +273,7 @@ def _flip_axes(a, axis):
     if not isinstance(a, numba.types.Array):
         return None
     ndim = a.ndim
-    if _none(axis):
+    if absent(axis):
         named = _every_axis
     elif isinstance(axis, numba.types.Integer) or isinstance(axis, numba.types.BaseTuple) \
             and all(isinstance(t, numba.types.Integer) for t in axis.types):
@@ -339,7 +335,7 @@ def _norm_weights(x, nrm, ord, axis, keepdims):
     """d norm(x) / d x of the 2-norm of a whole vector or array (``ord`` and ``axis``
     None): x / norm, 0 where the norm is 0. Other norms are left to NumPy."""
     if isinstance(x, numba.types.Array) and isinstance(x.dtype, numba.types.Float) \
-            and scalar_type(nrm) and _none(ord) and _none(axis):
+            and scalar_type(nrm) and absent(ord) and absent(axis):
         return lambda x, nrm, ord, axis, keepdims: x / (1.0 if nrm == 0 else nrm)
     return None
 
