@@ -9,6 +9,8 @@ compiled; the others are typed per call and give NumPy's result on what numba ca
 (numbers, arrays); typing refuses the rest, and the backend then says so at the user's
 line (or falls back).
 """
+import functools
+
 import numba
 import numpy as np
 from numba.extending import overload
@@ -61,45 +63,43 @@ def shape_transpose_back(g, a, axes):
     raise NotImplementedError("njit only")
 
 
-def _permutation(axes, ndim):
-    """A compiled function giving the permutation ``transpose(x, axes)`` applies, as an
-    array, for an ``axes`` of this numba type (None: the axes reversed), or None."""
-    if absent(axes):
+@functools.cache
+def _permutation(whole, ndim):
+    """A compiled function giving the permutation ``transpose(x, axes)`` applies to an
+    ``ndim``-array, as an array: the axes reversed (``whole``: ``axes`` None), else
+    ``axes`` made non-negative."""
+    if whole:
         return _jit(lambda axes: np.arange(ndim)[::-1].copy())
-    if isinstance(axes, numba.types.BaseTuple) and axes.count == ndim \
-            and all(isinstance(t, numba.types.Integer) for t in axes.types):
-        return _jit(lambda axes: np.asarray(axes) % ndim)
-    return None
+    return _jit(lambda axes: np.asarray(axes) % ndim)
 
 
-@overload(shape_transpose_back)
-def _shape_transpose_back(g, a, axes):
-    """The cotangent of ``np.transpose(a, axes)``: ``g`` moved back by the inverse
-    permutation."""
-    if not (isinstance(g, numba.types.Array) and isinstance(a, numba.types.Array)
-            and g.ndim == a.ndim):
-        return None
-    ndim, perm = a.ndim, _permutation(axes, a.ndim)
-    if perm is None:
-        return None
-    return lambda g, a, axes: np.transpose(g, to_fixed_tuple(np.argsort(perm(axes)), ndim))
+def _transposed(inverse):
+    """The typing of ``shape_transpose_back`` (``inverse``: ``g`` moved back by the
+    inverse permutation) and ``shape_transpose_tangent`` (one direction: ``dx`` shaped
+    like ``a``, moved as ``a`` is)."""
+    def typer(g, a, axes):
+        if not (isinstance(g, numba.types.Array) and isinstance(a, numba.types.Array)
+                and g.ndim == a.ndim):
+            return None
+        ndim = a.ndim
+        if not (absent(axes) or isinstance(axes, numba.types.BaseTuple)
+                and axes.count == ndim
+                and all(isinstance(t, numba.types.Integer) for t in axes.types)):
+            return None
+        perm = _permutation(absent(axes), ndim)
+        if inverse:
+            return lambda g, a, axes: np.transpose(g, to_fixed_tuple(np.argsort(perm(axes)),
+                                                                     ndim))
+        return lambda g, a, axes: np.transpose(g, to_fixed_tuple(perm(axes), ndim))
+    return typer
 
 
 def shape_transpose_tangent(dx, a, axes):
     raise NotImplementedError("njit only")
 
 
-@overload(shape_transpose_tangent)
-def _shape_transpose_tangent(dx, a, axes):
-    """The tangent of ``np.transpose(a, axes)`` (one direction: ``dx`` shaped like
-    ``a``)."""
-    if not (isinstance(dx, numba.types.Array) and isinstance(a, numba.types.Array)
-            and dx.ndim == a.ndim):
-        return None
-    ndim, perm = a.ndim, _permutation(axes, a.ndim)
-    if perm is None:
-        return None
-    return lambda dx, a, axes: np.transpose(dx, to_fixed_tuple(perm(axes), ndim))
+overload(shape_transpose_back)(_transposed(True))
+overload(shape_transpose_tangent)(_transposed(False))
 
 
 def matmul_back_a(g, a, b):
