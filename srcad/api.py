@@ -77,11 +77,12 @@ class Differentiable:
                             inspect.signature(self._user).parameters.values())
         self.params, self.wrt, self.single = _resolve_wrt(self.base_fn, wrt)
         self.positions = tuple(self.params.index(n) for n in self.wrt)
-        # the gradient of several arguments is a tuple: it has no gradient of its own
+        # (a gradient of several arguments is a tuple: no gradient of its own)
         self._tuple_valued = self.inner is not None and not self.inner[0].single
         # grad calls the hot specialisation itself (no has_aux, *args or tuple-valued inner)
         self._direct = not (self.has_aux or self._varargs or self._tuple_valued)
-        self._column = self.positions[0] if self._direct and self.single else None  # jacobian
+        self._into = self._direct and self.single      # grad(x, out=): fn.__srcad_into__
+        self._column = self.positions[0] if self._into else None  # jacobian
         self._npositional = len(self.params) if self.inner is not None else sum(
             p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
             for p in inspect.signature(fn).parameters.values())
@@ -282,8 +283,7 @@ class Differentiable:
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         if backend != "numpy":
-            # numba's lowering rewrites the tree: the NumPy function it may fall back to is
-            # made from a copy (not transformed again)
+            # numba's lowering rewrites the tree: the NumPy fallback is made from a copy
             tree = clone(gen.tree)
             fn = numba_backend.build(self, kind, gen, header, key,
                                      lambda: self._numpy_fn(tree, gen.env, params, header))
@@ -384,20 +384,20 @@ class Differentiable:
 
     def grad(self, *args, out=None, **kwargs):
         fn = self._hot.get("vjp")       # the specialisation used last: one check, then the call
-        if fn is None or kwargs or not self._direct or not fn.__srcad_fits__(args):
-            if not self._direct:
-                value, g = self._value_and_grad(args, kwargs, out)
-                return (g, value[1]) if self.has_aux else g
-            if kwargs or len(args) != len(self.params):
-                args = self._bind(args, kwargs)
-            args = plain_data(args)         # (a memmap never fits: plain data)
-            fn = self._specialise("vjp", args)
-        if out is not None:             # one array argument and its own out: written in place
-            if not (self.single and len(args) == 1 and grad_out.apart(out, args[0])):
+        if out is None or fn is None or kwargs or not self._into or not fn.__srcad_into__(
+                args, out):
+            if fn is None or kwargs or not self._direct or not fn.__srcad_fits__(args):
+                if not self._direct:
+                    value, g = self._value_and_grad(args, kwargs, out)
+                    return (g, value[1]) if self.has_aux else g
+                if kwargs or len(args) != len(self.params):
+                    args = self._bind(args, kwargs)
+                args = plain_data(args)         # (a memmap never fits: plain data)
+                fn = self._specialise("vjp", args)
+            if out is not None and not (   # one array argument, its own out: written in place
+                    self.single and len(args) == 1 and grad_out.apart(out, args[0])):
                 return grad_out.grad_into(self, fn, args, out)
-            outs = (out,)
-        else:
-            outs = None
+        outs = None if out is None else (out,)
         try:
             value, grads = fn(*args, self.grad_seed, outs)
         except Exception as exc:

@@ -37,7 +37,8 @@ _SIMPLE = {"float": "type({a}) is float", "int": "type({a}) is int",
 
 
 def checker(fn, sig, user, version, number):
-    """``fits(args)`` for the compiled ``fn`` of signature ``sig`` (see the module docstring).
+    """``(fits, fits_into)`` for the compiled ``fn`` of signature ``sig`` (see the module
+    docstring).
     ``user`` is the function whose ``__code__`` ``fn`` was compiled from; ``version`` the
     rule table's version counter, ``number`` its value when ``fn`` was compiled."""
     scope = {"ndarray": np.ndarray, "abstract": abstract, "unit_axes": unit_axes, "user": user,
@@ -77,10 +78,24 @@ def checker(fn, sig, user, version, number):
         else:                                   # a closure cell, another scope
             scope[f"get{i}"] = get
             tests.append(f"get{i}(name{i}) is value{i}")
-    names = [f"a{i}" for i in range(len(sig))]
+    fits = _written("fits(args)", len(sig), tests, scope)
+    if len(sig) == 1 and sig[0][0] == "array":
+        # ``fits_into(args, out)``: also, is ``out`` a buffer for the one array argument's
+        # gradient, plainly apart from it (two owners; anything else: the long way)
+        into = _written("fits_into(args, out)", 1, tests + [
+            "type(out) is ndarray and out.shape == a0.shape and out.dtype is a0.dtype",
+            "out is not a0 and out.base is None and a0.base is None and out.flags.writeable"],
+            scope)
+    else:
+        into = _never
+    return fits, into
+
+
+def _written(head, n, tests, scope):
+    names = [f"a{i}" for i in range(n)]
     unpack = f"    {', '.join(names)}, = args\n" if names else ""
-    text = (f"def fits(args):\n"
-            f"    if len(args) != {len(sig)}:\n"
+    text = (f"def {head}:\n"
+            f"    if len(args) != {n}:\n"
             f"        return False\n"
             f"{unpack}"
             f"    try:\n"
@@ -88,14 +103,20 @@ def checker(fn, sig, user, version, number):
             f"    except Exception:\n"
             f"        return False\n")
     exec(compile(text, "<srcad dispatch check>", "exec"), scope)
-    fits = scope["fits"]
+    fits = scope[head.split("(")[0]]
     fits.__srcad_text__ = text
     return fits
 
 
+def _never(args, out):
+    return False
+
+
 def hot_check(fn, sig, user, version, number):
-    """The ``fits`` of ``fn``, written on first use and kept on ``fn``."""
+    """The ``fits`` of ``fn`` (and its ``fits_into``: ``fn.__srcad_into__``), written on
+    first use and kept on ``fn``."""
     fits = getattr(fn, "__srcad_fits__", None)
     if fits is None:
-        fits = fn.__srcad_fits__ = checker(fn, sig, user, version, number)
+        fits, fn.__srcad_into__ = checker(fn, sig, user, version, number)
+        fn.__srcad_fits__ = fits
     return fits

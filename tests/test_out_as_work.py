@@ -128,3 +128,29 @@ def twice(x, y):
 def mixed(x, y):
     t = np.exp(x * 0.3)
     return np.sum(t * np.sin(y) + t * t)
+
+
+def test_a_hot_call_still_checks_every_out(rng):
+    """Once a specialisation is hot, ``grad(x, out=)`` checks the argument and the buffer
+    in one go (srcad/dispatch.py ``fits_into``); whatever that check does not pass takes
+    the long way, with its errors naming the argument, and a view is written as it is."""
+    f = srcad.differentiate(density)
+    x = rng.uniform(0.0, 1.0, 7)
+    own = np.empty(7)
+    for _ in range(3):
+        assert f.grad(x, out=own) is own
+    _check(density, (x,), (own,), rng)
+    read_only = np.empty(7)
+    read_only.flags.writeable = False
+    bad = [(x, "shares memory"), (x[:], "shares memory"), (np.empty(7, np.float32), "dtype"),
+           (np.empty(8), "shape"), (own[None], "shape"), (read_only, "read-only"),
+           ([0.0] * 7, "must be an ndarray")]
+    for out, message in bad:
+        with pytest.raises((ValueError, TypeError), match=message):
+            f.grad(x, out=out)
+    for out in (np.full(14, np.nan)[::2], np.full(7, np.nan), own):
+        assert f.grad(x, out=out) is out
+        _check(density, (x,), (out,), rng)
+    y = x.copy()                            # the same signature, another argument
+    g = f.grad(y[::-1], out=np.empty(7))
+    _check(density, (y[::-1],), (g,), rng)

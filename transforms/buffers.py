@@ -265,11 +265,43 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
             orelse=gast.Subscript(value=_load(out_param), slice=_const(index), ctx=gast.Load()))))
     late = _out_as_work(new_body, ret, prologue, buffer_names, owners, out_names, namespace,
                         param_kinds, fn)
+    _returned_out(ret, wrt, out_names)
     fn.body = prologue + outs + late + new_body + [ret]
     fn.args.args.append(gast.Name(id=out_param, ctx=gast.Param(), annotation=None,
                                   type_comment=None))
     fn.args.defaults.append(_const(None))
     return fn
+
+
+def _returned_out(ret, wrt, out_names):
+    """``_rt.finalize_array(x_bar, x)`` -> ``x_bar if x_bar is x_out else
+    _rt.finalize_array(x_bar, x)`` for a gradient that may be written into ``out``: the
+    caller checked that buffer (shape, dtype, writeable, apart from the arguments), so it
+    is returned as it is, without a second look (``finalize`` keeps its other cases)."""
+    grads = ret.value.elts[1] if isinstance(ret.value, gast.Tuple) \
+        and len(ret.value.elts) == 2 and isinstance(ret.value.elts[1], gast.Tuple) else None
+    if grads is None:
+        return
+    for k, (p, e) in enumerate(zip(wrt, grads.elts, strict=False)):
+        if p in out_names and isinstance(e, gast.Call) and isinstance(e.func, gast.Attribute) \
+                and e.func.attr == "finalize_array" and isinstance(e.args[0], gast.Name):
+            grads.elts[k] = gast.IfExp(
+                test=gast.Compare(left=_load(e.args[0].id), ops=[gast.Is()],
+                                  comparators=[_load(out_names[p])]),
+                body=_load(e.args[0].id), orelse=e)
+
+
+def plain_returns(body):
+    """Undo ``_returned_out`` in ``body`` (the compiled backend returns its ``out`` buffers
+    by its own rule: transforms/numba_buffers.py ``returned_outs``)."""
+    for r in (n for s in body for n in walk(s) if isinstance(n, gast.Return)):
+        grads = r.value.elts[1] if isinstance(r.value, gast.Tuple) \
+            and len(r.value.elts) == 2 and isinstance(r.value.elts[1], gast.Tuple) else None
+        for k, e in enumerate(grads.elts if grads is not None else ()):
+            if isinstance(e, gast.IfExp) and isinstance(e.orelse, gast.Call) \
+                    and isinstance(e.orelse.func, gast.Attribute) \
+                    and e.orelse.func.attr == "finalize_array":
+                grads.elts[k] = e.orelse
 
 
 def _out_as_work(body, ret, prologue, buffer_names, owners, out_names, namespace, param_kinds,

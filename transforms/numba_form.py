@@ -63,7 +63,7 @@ import builtins
 import gast
 import numpy as np
 
-from srcad.transforms import numba_fuse, numba_loops, numba_replay
+from srcad.transforms import buffers, numba_fuse, numba_loops, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, arguments, drop_returned,
@@ -445,6 +445,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     taken = set(params) | set(namespace) | {n.id for n in walk(fn)
                                             if isinstance(n, gast.Name)}
     body = list(fn.body)
+    buffers.plain_returns(body)
     numpy_calls(gast.Module(body=body, type_ignores=[]), namespace)
     hoisted, rest = [], []
     for s in body:

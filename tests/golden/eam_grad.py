@@ -28,4 +28,4 @@ def eam_vjp(x, seed, out=None):
     # golden_functions.py:13  return np.exp(-3.0 * (r + 1.0))
     s = p_bar * -3.0
     x_bar = np.multiply(s, rho_t3, out=x_out)
-    return (t7, (_rt.finalize_array(x_bar, x),))
+    return (t7, (x_bar if x_bar is x_out else _rt.finalize_array(x_bar, x),))

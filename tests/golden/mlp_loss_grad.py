@@ -31,4 +31,4 @@ def mlp_loss_vjp(W1, b1, W2, b2, X, y, seed, out=None):
     t2_bar = h_bar * (1.0 - h * h)
     b1_bar = np.sum(t2_bar, axis=0, out=b1_out)
     W1_bar = np.matmul(X.T, t2_bar, out=W1_out)
-    return (t6, (_rt.finalize_array(W1_bar, W1), _rt.finalize_array(b1_bar, b1), _rt.finalize_array(W2_bar, W2), _rt.finalize_array(b2_bar, b2)))
+    return (t6, (W1_bar if W1_bar is W1_out else _rt.finalize_array(W1_bar, W1), b1_bar if b1_bar is b1_out else _rt.finalize_array(b1_bar, b1), W2_bar if W2_bar is W2_out else _rt.finalize_array(W2_bar, W2), b2_bar if b2_bar is b2_out else _rt.finalize_array(b2_bar, b2)))
