@@ -471,9 +471,6 @@ class Differentiable:
         return _apart_from(result, (args, tangents))
 
     def jacobian(self, *args, mode="auto", **kwargs):
-        return self._jacobian(args, mode, kwargs)
-
-    def _jacobian(self, args, mode, kwargs):
         fn = self._hot.get("jvp")      # one float wrt argument: one forward pass, no plan
         if fn is not None and self._column is not None and mode in ("auto", "forward") \
                 and not kwargs and fn.__srcad_fits__(args) and type(args[self._column]) is float:
@@ -484,7 +481,8 @@ class Differentiable:
                 raise
             if isinstance(value, (float, int, np.ndarray, np.number)) or self.inner:
                 self.last_jacobian_mode = "forward"
-                return _DERIVATIVES.number_column(value, tan)
+                return tan if value.__class__ is np.ndarray and tan.__class__ is np.ndarray \
+                    and tan.shape == value.shape else _DERIVATIVES.number_column(value, tan)
         self._refuse("jacobian")          # (a value jacobian refuses: its error, below)
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)

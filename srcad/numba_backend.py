@@ -143,7 +143,8 @@ def _load(d, key, text, namespace, names, where, fallback, loop_free):
                  _prange=numba.prange)
     exec(compile(text, filename, "exec"), scope)
     core, entry = (scope[n] for n in names)
-    fn = (Wide if loop_free else Guarded)(d, entry, core, text, where, fallback)
+    fn = _calling(Wide if loop_free else Guarded, entry)(d, entry, core, text, where,
+                                                           fallback)
     fn.__srcad_entry__ = {"backend": "numba", "names": list(names), "where": list(where),
                           "loop_free": loop_free}
     return fn
@@ -171,6 +172,50 @@ def _module(filename, path):
         module.__file__ = path or filename
         sys.modules[name] = module
     return module
+
+
+def _calling(cls, entry):
+    """A subclass of ``cls`` whose ``__call__`` takes ``entry``'s own parameters, written
+    out (the one layer between the caller and the entry: no ``*args`` tuple, and for
+    ``Wide`` one size test per argument instead of a loop)::
+
+        def __call__(self, a0, a1, a2=d2, /):
+            if type(a0) is ndarray and a0.size >= LARGE:      # (Wide only)
+                return self.chooser.call((a0, a1, a2), a0.size)
+            try:
+                return self.entry(a0, a1, a2)
+            except Exception as exc:
+                if not compiling(exc):
+                    raise
+                refused = exc
+            self.entry = switch(self, refused)
+            return self.entry(a0, a1, a2)
+    """
+    scope = {"ndarray": np.ndarray, "LARGE": numba_wide.LARGE, "compiling": _compiling,
+             "switch": _switch}
+    params = list(inspect.signature(entry).parameters.values())
+    if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
+        return cls
+    head, names = [], [f"a{i}" for i in range(len(params))]
+    for i, p in enumerate(params):
+        if p.default is p.empty:
+            head.append(names[i])
+        else:
+            scope[f"d{i}"] = p.default
+            head.append(f"{names[i]}=d{i}")
+    args = ", ".join(names)
+    lines = [f"def __call__(self, {', '.join(head + ['/'])}):"]
+    if cls is Wide:
+        for a in names:
+            lines += [f"    if type({a}) is ndarray and {a}.size >= LARGE:",
+                      f"        return self.chooser.call(({args},), {a}.size)"]
+    lines += ["    try:", f"        return self.entry({args})", "    except Exception as exc:",
+              "        if not compiling(exc):", "            raise",
+              "        refused = exc", "    self.entry = switch(self, refused)",
+              f"    return self.entry({args})"]
+    exec(compile("\n".join(lines) + "\n", "<srcad numba call>", "exec"), scope)
+    return type(cls.__name__, (cls,), {"__call__": scope["__call__"],
+                                       "__module__": cls.__module__})
 
 
 class Guarded:
