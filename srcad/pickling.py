@@ -108,10 +108,8 @@ class Derived:
         self._d = d
         self._method = method
         self._options = options
-        # jacobian: the Differentiable's own entry, taken once (a bound method's object has
-        # no _jacobian)
-        self._jacobian_call = d._jacobian if method == "jacobian" and \
-            getattr(type(d), "_jacobian", None) is not None else None
+        # the Differentiable's own method, taken once: a call is one more call, no lookup
+        self._call = getattr(d, method) if method != "derivative" else None
         name = getattr(d.fn, "__name__", "f")
         self.__name__ = f"{name}_{method}"
         self.__qualname__ = f"{getattr(d.fn, '__qualname__', name)}_{method}"
@@ -124,13 +122,11 @@ class Derived:
             self.__srcad_opaque__ = (f"srcad.{method}", shown)
 
     def __call__(self, *args, **kwargs):
-        if self._jacobian_call is not None:
-            return self._jacobian_call(args, self._options["mode"], kwargs)
-        if self._method == "derivative":
+        if self._call is None:
             return _derivative(self._d, *args, **kwargs)
         if kwargs:
-            return getattr(self._d, self._method)(*args, **self._options, **kwargs)
-        return getattr(self._d, self._method)(*args, **self._options)
+            return self._call(*args, **self._options, **kwargs)
+        return self._call(*args, **self._options)
 
     def __reduce__(self):
         return _derived, (self._d, self._method, tuple(self._options.items()))
