@@ -116,7 +116,8 @@ def build(d, kind, gen, header, key, fallback):
         names = dict(d.base_fn.__globals__, **gen.env.namespace)   # as the module binds them
         core, entry, *kernels = numba_form.lower(gen.tree, names, seed, workspaces,
                                                  d.wrt if kind == "vjp" else (),
-                                                 parallel=d.parallel)
+                                                 parallel=d.parallel, shapes=gen.shapes,
+                                                 primals=gen.primals)
     except numba_form.Unsupported as exc:
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)

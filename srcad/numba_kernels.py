@@ -124,9 +124,32 @@ def _matmul_ranks(g, a, b):
     return None
 
 
+def _one_dtype(back, g, a, b):
+    """For operands of float64 and float32 (a float64 cotangent of a float32 product):
+    ``back`` on them in double precision (numba's products take one dtype), else None."""
+    dtypes = {t.dtype for t in (g, a, b) if isinstance(t, numba.types.Array)}
+    if dtypes != {numba.types.float64, numba.types.float32}:
+        return None
+    return lambda g, a, b: back(as_double(g), as_double(a), as_double(b))
+
+
+def as_double(x):
+    raise NotImplementedError("njit only")
+
+
+@overload(as_double)
+def _as_double(x):
+    if isinstance(x, numba.types.Array) and x.dtype == numba.types.float32:
+        return lambda x: x.astype(np.float64)
+    return lambda x: x
+
+
 @overload(matmul_back_a)
 def _matmul_back_a(g, a, b):
     """d<g, a @ b>/da."""
+    mixed = _one_dtype(matmul_back_a, g, a, b)
+    if mixed is not None:
+        return mixed
     ranks = _matmul_ranks(g, a, b)
     if ranks == (2, 2):
         return lambda g, a, b: g @ b.T
@@ -142,6 +165,9 @@ def _matmul_back_a(g, a, b):
 @overload(matmul_back_b)
 def _matmul_back_b(g, a, b):
     """d<g, a @ b>/db."""
+    mixed = _one_dtype(matmul_back_b, g, a, b)
+    if mixed is not None:
+        return mixed
     ranks = _matmul_ranks(g, a, b)
     if ranks == (2, 2):
         return lambda g, a, b: a.T @ g

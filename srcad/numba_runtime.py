@@ -506,6 +506,24 @@ def _builtin_extreme_tangent(d, y, a, b, larger):
     return None
 
 
+def zero_like(y):
+    raise NotImplementedError("njit only")
+
+
+@overload(zero_like)
+def _zero_like(y):
+    """The zero cotangent of ``y``: zeros of its shape, or 0.0 for a number. Double
+    precision, as the cotangents the seed (a float64) starts are: a float32 loop's
+    cotangent is a float64 array in the core (the entry casts the gradient back)."""
+    if isinstance(y, numba.types.Array) and isinstance(y.dtype, numba.types.Float):
+        return lambda y: np.zeros(y.shape, np.float64)
+    if isinstance(y, numba.types.Array) and isinstance(y.dtype, numba.types.Complex):
+        return lambda y: np.zeros(y.shape, np.complex128)
+    if isinstance(y, (numba.types.Float, numba.types.Integer)):
+        return lambda y: 0.0
+    return None
+
+
 def dense(g, y):
     raise NotImplementedError("njit only")
 

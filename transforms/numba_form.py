@@ -174,8 +174,9 @@ class _Records:
     """Finds the record lists (``L = []``, ``L.append(item)``, ``reversed(L)``) and
     rewrites them into stacks."""
 
-    def __init__(self, fn, is_builtin, taken):
+    def __init__(self, fn, is_builtin, taken, shapes=None):
         self.is_builtin = is_builtin
+        self.shapes = shapes
         self.taken = set(taken)
         self.items = {}             # record name -> [item names] (None: a single item)
         self.fresh_names = {}
@@ -288,15 +289,32 @@ class _Records:
                    for v in self.kinds.defs.get(name, ()))
 
     def kind_of(self, rec, item):
-        return "ints" if item in self.items else self.kinds.kind(item)
+        """"ints", "bools" or "floats" (a typed stack), or "lists": an item that may be an
+        array (no shape fact says it is a number) goes to a list numba types by its
+        appends, pushed with ``append`` and popped with ``pop``."""
+        if item in self.items:
+            return "ints"
+        kind = self.kinds.kind(item)
+        if kind == "floats" and self.shapes is not None \
+                and self.shapes.get(item) != ("scalar",):
+            return "lists"
+        return kind
+
+    def _listed(self, rec):
+        return {store for item, store in zip(self.items[rec], self.names[rec]["items"],
+                                             strict=True)
+                if store is not None and self.kind_of(rec, item) == "lists"}
 
     def prologue(self):
         out = []
         for rec, names in self.names.items():
             out.append(_assign(names["sp"], _const(0)))
             for item, store in zip(self.items[rec], names["items"], strict=True):
-                if store is not None:
-                    out.append(_assign(store, _rt(self.kind_of(rec, item), _const(16))))
+                if store is None:
+                    continue
+                kind = self.kind_of(rec, item)
+                out.append(_assign(store, gast.List(elts=[], ctx=gast.Load()) if kind == "lists"
+                                   else _rt(kind, _const(16))))
         return out
 
     # ------------------------------------------------------------- rewriting
@@ -313,13 +331,15 @@ class _Records:
             rec = s.targets[0].id
             names = self.names[rec]
             out = [gast.copy_location(_assign(names["n"], _const(0)), s)]
-            if isinstance(following, gast.For) and self._is_range(following.iter):
+            stacks = set(filter(None, names["items"])) - self._listed(rec)
+            if stacks and isinstance(following, gast.For) and self._is_range(following.iter):
                 trips = _rt("trips", *self._range_args(following.iter))
                 need = self.fresh(f"{rec}_need")
                 out.append(_assign(need, gast.BinOp(left=_load(names["sp"]), op=gast.Add(),
                                                     right=trips)))
                 for store in filter(None, names["items"]):
-                    out.append(_assign(store, _rt("reserve", _load(store), _load(need))))
+                    if store in stacks:
+                        out.append(_assign(store, _rt("reserve", _load(store), _load(need))))
                 following.srcad_reserved = rec
             return out
         rec = _Records._append_of(s)
@@ -344,6 +364,10 @@ class _Records:
         out = []
         for item, store in zip(self.items[rec], names["items"], strict=True):
             if store is None:           # recomputed by the reverse loop
+                continue
+            if self.kind_of(rec, item) == "lists":
+                out.append(gast.Expr(value=_call(gast.Attribute(
+                    value=_load(store), attr="append", ctx=gast.Load()), _load(item))))
                 continue
             if not reserved:
                 out.append(_assign(store, _rt("room", _load(store), _load(sp))))
@@ -388,6 +412,10 @@ class _Records:
             if store is None:
                 continue
             name = self.names[item]["n"] if item in self.items else t.id
+            if self.kind_of(rec, item) == "lists":
+                body.append(_assign(name, _call(gast.Attribute(
+                    value=_load(store), attr="pop", ctx=gast.Load()))))
+                continue
             body.append(_assign(name, gast.Subscript(value=_load(store), slice=_load(sp),
                                                      ctx=gast.Load())))
         body += [clone(r) for r in self.replays.get(rec, ((), ()))[1]]
@@ -422,7 +450,8 @@ class _Records:
         return _call(call.func, last, stop, gast.UnaryOp(op=gast.USub(), operand=step))
 
 
-def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), parallel=False):
+def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), parallel=False,
+          shapes=None, primals=None):
     """(core, entry): the numba core and the Python entry for the generated ``fn``.
 
     ``seed_param`` names the reverse sweep's seed parameter (the entry passes its value
@@ -431,7 +460,10 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     ``out`` belongs to: the entry passes ``out[k]``, or a new array like that parameter
     when ``out`` is None, so the core always writes its gradient into an array.
     ``parallel``: the elementwise loops outside loops are kernels compiled for threads
-    (transforms/numba_loops.py): then (core, entry, kernels), else (core, entry)."""
+    (transforms/numba_loops.py): then (core, entry, kernels), else (core, entry).
+    ``shapes`` (name -> shape fact) says which record items are numbers (the others go to
+    lists); ``primals`` (cotangent -> primal) lets a loop's array cotangent start as zeros
+    (``_zero_like_primal``)."""
     if fn.args.vararg or fn.args.kwarg or fn.args.kwonlyargs:
         raise Unsupported("the generated function takes *args or keywords", fn)
     if "_rt" not in namespace:
@@ -476,9 +508,10 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     aliases = accumulators(body, set(slots))
     ufunc_outs(gast.Module(body=body, type_ignores=[]), namespace,
                 {h.targets[0].id for h in hoisted} | set(aliases))
+    _zero_like_primal(body, params, primals or {}, shapes)
     records = _Records(gast.FunctionDef(name=fn.name, args=fn.args, body=body,
                                         decorator_list=[], returns=None, type_comment=None),
-                       is_builtin, taken)
+                       is_builtin, taken, shapes)
     new_body = records.prologue() + records.block(body)
     if seed_param is not None:          # a reverse sweep that may run inside its loop
         new_body = numba_fuse.fuse(new_body)
@@ -510,6 +543,34 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
                              returns=None, type_comment=None)
     gast.copy_location(entry, fn)
     return (core, entry, kernels) if parallel else (core, entry)
+
+
+def _zero_like_primal(body, params, primals, shapes):
+    """``h_bar = 0.0`` before a loop that makes ``h_bar`` an array -> ``h_bar =
+    _rt.zero_like(h)``: numba gives a name one type around a loop, and a zero of the shape
+    of ``h`` where the cotangent starts is the same cotangent. Taken where ``h`` has a
+    value there (a parameter, or bound earlier at the top level, never to None) and no
+    shape fact says it is a number; ``_rt.zero_like`` of a number is 0.0."""
+    bound = set(params)
+    for k, s in enumerate(body):
+        if isinstance(s, gast.Assign) and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name):
+            name = s.targets[0].id
+            primal = primals.get(name)
+            if isinstance(s.value, gast.Constant) and s.value.value == 0.0 \
+                    and type(s.value.value) is float and primal in bound \
+                    and (shapes or {}).get(primal) != ("scalar",) \
+                    and any(isinstance(t, (gast.For, gast.While)) and name in _stored(t)
+                            for t in body[k + 1:]):
+                s.value = _rt("zero_like", _load(primal))
+            if not (isinstance(s.value, gast.Constant) and s.value.value is None):
+                bound.add(name)
+            else:
+                bound.discard(name)
+
+
+def _stored(node):
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
 
 
 def _own_work(s, workspace_names):

@@ -44,6 +44,7 @@ class Generated:
     lineno: int
     timings: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)   # name -> shape symbol (cotangents included)
+    primals: dict = field(default_factory=dict)  # a cotangent's name -> its primal's name
 
 
 class _Run:
@@ -136,7 +137,7 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
         primal = lambda n: None if n in bars else bar_shapes.get(n)     # noqa: E731
         out = simplify.method_forms(out, simplify.with_products(out, primal), env.namespace)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,
-                     bar_shapes)
+                     bar_shapes, {b: p for p, b in last.bars.items() if "." not in p})
 
 
 def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes=None,
