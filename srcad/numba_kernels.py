@@ -180,6 +180,58 @@ def _matmul_back_b(g, a, b):
     return None
 
 
+def item_acc(c, x, idx, g):
+    raise NotImplementedError("njit only")
+
+
+def _basic(idx):
+    """Is ``idx`` (a numba type) an int, a slice, or a tuple of them (no arrays, None or
+    Ellipsis: an index array adds repeated entries, ``np.add.at``, left to NumPy)?"""
+    parts = idx.types if isinstance(idx, numba.types.BaseTuple) else (idx,)
+    return all(isinstance(t, (numba.types.Integer, numba.types.SliceType)) for t in parts)
+
+
+@overload(item_acc)
+def _item_acc(c, x, idx, g):
+    """``g`` added into the cotangent ``c`` of the float array ``x`` at ``x[idx]``: into
+    ``c`` itself when it is an array of ``x``'s shape (as the NumPy helper does), else
+    into zeros of ``x``'s shape plus ``c`` (a number, or an array that broadcasts)."""
+    if not (isinstance(x, numba.types.Array) and isinstance(x.dtype, numba.types.Float)
+            and _basic(idx) and (scalar_type(g) or isinstance(g, numba.types.Array))):
+        return None
+    if scalar_type(c):
+        def fresh(c, x, idx, g):
+            out = np.zeros(x.shape, x.dtype)
+            out += c
+            out[idx] += g
+            return out
+        return fresh
+    if isinstance(c, numba.types.Array) and c.ndim == x.ndim and c.dtype == x.dtype:
+        def into(c, x, idx, g):
+            out = c
+            if c.shape != x.shape:
+                out = np.zeros(x.shape, x.dtype)
+                out += c
+            out[idx] += g
+            return out
+        return into
+    return None
+
+
+def matmul(a, b):
+    raise NotImplementedError("njit only")
+
+
+@overload(matmul)
+def _matmul(a, b):
+    """``np.matmul(a, b)`` of matrices and vectors (numba takes only ``a @ b``)."""
+    if _matmul_ranks(None, a, b) is None:
+        return None
+    if a.dtype != b.dtype:
+        return lambda a, b: as_double(a) @ as_double(b)
+    return lambda a, b: a @ b
+
+
 def matmul_back_a_into(out, g, a, b):
     raise NotImplementedError("njit only")
 

@@ -25,9 +25,11 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import numba_kernels, seeds
-from srcad.numba_kernels import flip_axes, reshape_c  # noqa: F401  (generated code: _rt.*)
-from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
+from srcad import numba_diagonals, numba_kernels, numba_scans, seeds
+from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
+                                 reshape_c)
+from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
+from srcad.kernels import broadcast, elementwise, linalg, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)
@@ -322,7 +324,8 @@ def pow_dbase(a, b):
 
 @overload(pow_dbase)
 def _pow_dbase(a, b):
-    """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (scalars)."""
+    """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (scalars, or float arrays and
+    scalars broadcast together: entry by entry, as ``np.where`` picks in NumPy)."""
     if _scalar(a) and _scalar(b):
         def scalar(a, b):
             if b == 2:
@@ -333,6 +336,21 @@ def _pow_dbase(a, b):
                 return a * 0.0
             return b * a ** (b - 1)
         return scalar
+    floats = [isinstance(t, numba.types.Array)
+              and isinstance(t.dtype, (numba.types.Float, numba.types.Integer)) for t in (a, b)]
+    if any(floats) and all(f or _scalar(t) for f, t in zip(floats, (a, b), strict=True)):
+        def arrays(a, b):
+            A, B = np.broadcast_arrays(np.asarray(a).astype(np.float64),
+                                       np.asarray(b).astype(np.float64))
+            out = np.empty(A.shape, np.float64)
+            flat = out.reshape(-1)
+            i = 0
+            for at in np.ndindex(A.shape):
+                bv = B[at]
+                flat[i] = 0.0 if bv == 0 else bv * A[at] ** (bv - 1.0)
+                i += 1
+            return out
+        return arrays
     return None
 
 
@@ -548,5 +566,13 @@ TWINS = {broadcast.unbroadcast: unbroadcast, broadcast.unbroadcast_into: unbroad
          sequences.builtin_extreme_tangent: builtin_extreme_tangent,
          sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight)}
 TWINS.update(numba_kernels.TWINS)
+TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
+              reductions.cumsum_tangent: numba_scans.cumsum_tangent,
+              reductions.cumprod_back: numba_scans.cumprod_back,
+              reductions.cumprod_tangent: numba_scans.cumprod_tangent,
+              linalg.trace_back: numba_diagonals.trace_back,
+              linalg.trace_tangent: numba_diagonals.trace_tangent,
+              linalg.diag_back: numba_diagonals.diag_back,
+              linalg.diag_tangent: numba_diagonals.diag_tangent})
 TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
               if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})

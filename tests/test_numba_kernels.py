@@ -157,10 +157,25 @@ def sliced_flat(x):
     return np.sum(x.reshape(-1)[:2] ** 2)
 
 
+def smallest(x):
+    return np.sum(np.sort(x)[:2] ** 2)
+
+
 def test_a_helper_without_a_twin_is_named_at_the_users_line(rng):
-    f = srcad.differentiate(sliced_flat, backend="numba")
+    f = srcad.differentiate(smallest, backend="numba")
     with pytest.raises(srcad.TransformError) as info:
-        f.grad(rng.standard_normal((3, 4)))
+        f.grad(rng.standard_normal(5))
     e = info.value
-    assert e.filename == __file__ and e.lineno == sliced_flat.__code__.co_firstlineno + 1
-    assert "has no numba twin" in e.why
+    assert e.filename == __file__ and e.lineno == smallest.__code__.co_firstlineno + 1
+    assert "`sort_back`, which has no numba twin" in e.why
+
+
+def test_a_slice_of_a_flat_view_adds_its_cotangent_in_place(rng):
+    """``x.reshape(-1)[:2]``: the cotangent of a slice is added into the flat view's
+    (``item_acc``'s twin), then reshaped back."""
+    x = rng.standard_normal((3, 4))
+    fd_check(sliced_flat, (x,), 0, rng)
+    f = srcad.differentiate(sliced_flat, backend="numba")
+    np.testing.assert_allclose(f.grad(x), srcad.grad(sliced_flat, backend="numpy")(x),
+                               rtol=1e-14)
+    assert f._specialise("vjp", (x,)).__srcad_backend__ == "numba"

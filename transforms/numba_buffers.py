@@ -89,16 +89,21 @@ def _ufunc_out(node, namespace):
     return None
 
 
+_INTO = {("srcad.kernels.broadcast", "unbroadcast_into"),
+         ("srcad.kernels.linalg", "matmul_back_a_into"),
+         ("srcad.kernels.linalg", "matmul_back_b_into")}
+
+
 def _into_out(node, namespace):
     """The name ``X`` of ``kernel(X, ...)`` for a kernel that writes into its first
-    argument when that is an array (``unbroadcast_into``), else None."""
+    argument when that is an array (``unbroadcast_into``, the matrix product's cotangents
+    ``matmul_back_a_into``/``_b_into``), else None."""
     if not (isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name)):
         return None
     f = node.func
     name = f.attr if isinstance(f, gast.Attribute) else getattr(f, "id", None)
     obj = namespace.get(name) if isinstance(f, gast.Name) else None
-    into = getattr(obj, "__module__", None) == "srcad.kernels.broadcast" \
-        and getattr(obj, "__name__", None) == "unbroadcast_into" \
+    into = (getattr(obj, "__module__", None), getattr(obj, "__name__", None)) in _INTO \
         or isinstance(f, gast.Attribute) and isinstance(f.value, gast.Name) \
         and f.value.id == "_rt" and f.attr in ("sum_kept", "sum_axes", "matmul_into")
     return node.args[0].id if into else None
@@ -228,7 +233,8 @@ def numpy_calls(tree, namespace):
     that broadcast along axes A) as ``_rt.sum_kept(o, g, A)``, and without ``keepdims``
     (a bias's cotangent) as ``_rt.sum_axes(o, g, A)``: numba's ``sum`` takes neither
     ``keepdims`` nor ``out``. ``np.matmul(a, b, out=o)`` (a weight's cotangent written
-    into ``out``) as ``_rt.matmul_into(o, a, b)``: numba's ``matmul`` takes no ``out``.
+    into ``out``) as ``_rt.matmul_into(o, a, b)``, and without ``out`` as ``_rt.matmul``:
+    numba has no ``np.matmul``, only ``@``.
     A reduction whose rule names an ``axes_twin`` (``np.mean(a, axis=A)``, ``np.max``...,
     with or without a literal ``keepdims``; ``np.var``/``np.std`` with ``ddof``) as that
     twin: numba's own take none of these."""
@@ -248,8 +254,10 @@ def numpy_calls(tree, namespace):
                 given[k] if k in given else _const(registry.TWIN_DEFAULTS[k]) for k in twin[1]))
             node.func, node.args, node.keywords = into.func, into.args, []
             continue
-        if fn is product and product is not None and len(node.args) == 2 and set(keys) == {"out"}:
-            into = rt_call("matmul_into", keys["out"], *node.args)
+        if fn is product and product is not None and len(node.args) == 2 \
+                and set(keys) <= {"out"}:
+            into = rt_call("matmul_into", keys["out"], *node.args) if keys \
+                else rt_call("matmul", *node.args)
             node.func, node.args, node.keywords = into.func, into.args, []
             continue
         if id(fn) not in sums or len(node.args) != 1 or "axis" not in keys \

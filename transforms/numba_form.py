@@ -51,8 +51,12 @@ A record filled in a ``while`` loop (or anywhere its trip count is not that of a
 (a nested loop) is one stack for all the outer trips; the outer record keeps its
 length. Each record item is stored as an integer when it is provably one (a
 ``range`` index, an integer constant, a length, integer arithmetic on them), as
-a boolean when it is a comparison, and as a float otherwise: a value that is
-none of these (an array) makes numba refuse the core, which the backend reports.
+a boolean when it is a comparison, as a float when its shape fact says it is a
+number, and otherwise on a list of its own (``loop_h = []``, ``loop_h.append(h)``
+forward, ``h = loop_h.pop()`` backward), which numba types by what is appended:
+an array, or a number no fact covers. A loop-carried cotangent that starts as the
+number 0.0 and becomes an array in the loop starts as zeros of its primal's shape
+(``_rt.zero_like``): numba gives a name one type around a loop.
 ``reversed(range(...))`` becomes a counting-down ``range``.
 
 Anything this pass cannot shape raises ``Unsupported`` (reason, node): the backend

@@ -43,6 +43,8 @@ axes_twin([np.min, np.amin], "min_axes", kept="min_kept")
 axes_twin([np.prod], "prod_axes", kept="prod_kept")
 axes_twin([np.var], "var_axes", ("axis", "ddof"), kept="var_kept")
 axes_twin([np.std], "std_axes", ("axis", "ddof"), kept="std_kept")
+axes_twin([np.cumsum], "cumsum_axes")
+axes_twin([np.cumprod], "cumprod_axes")
 spelled_defaults(np.sum, np.mean, np.prod, np.max, np.amax, np.min, np.amin, axis=None,
                  keepdims=False)
 
