@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import numba_diagonals, numba_kernels, numba_scans, seeds
+from srcad import numba_kernels, numba_matrices, numba_scans, seeds
 from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
                                  reshape_c)
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
@@ -524,6 +524,21 @@ def _builtin_extreme_tangent(d, y, a, b, larger):
     return None
 
 
+def ndim(x):
+    raise NotImplementedError("njit only")
+
+
+@overload(ndim)
+def _ndim(x):
+    """``np.ndim(x)``: an array's rank, 0 for a number."""
+    if isinstance(x, numba.types.Array):
+        rank = x.ndim
+        return lambda x: rank
+    if _scalar(x):
+        return lambda x: 0
+    return None
+
+
 def zero_like(y):
     raise NotImplementedError("njit only")
 
@@ -570,9 +585,15 @@ TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
               reductions.cumsum_tangent: numba_scans.cumsum_tangent,
               reductions.cumprod_back: numba_scans.cumprod_back,
               reductions.cumprod_tangent: numba_scans.cumprod_tangent,
-              linalg.trace_back: numba_diagonals.trace_back,
-              linalg.trace_tangent: numba_diagonals.trace_tangent,
-              linalg.diag_back: numba_diagonals.diag_back,
-              linalg.diag_tangent: numba_diagonals.diag_tangent})
+              linalg.trace_back: numba_matrices.trace_back,
+              linalg.trace_tangent: numba_matrices.trace_tangent,
+              linalg.diag_back: numba_matrices.diag_back,
+              linalg.diag_tangent: numba_matrices.diag_tangent,
+              linalg.solve_adjoint: numba_matrices.solve_adjoint,
+              linalg.solve_col: numba_matrices.solve_col,
+              linalg.solve_uncol: numba_matrices.solve_uncol,
+              linalg.solve_pad: numba_matrices.solve_pad,
+              linalg.det_back: numba_matrices.det_back,
+              linalg.det_tangent: numba_matrices.det_tangent})
 TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
               if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})

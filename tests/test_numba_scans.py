@@ -1,6 +1,6 @@
 """The numba backend on cumulative sums and products along axes, traces and diagonals,
 and ``np.matmul`` spelled out: the twins of srcad/numba_scans.py and
-srcad/numba_diagonals.py against the NumPy kernels they stand for (every axis, negative
+srcad/numba_matrices.py against the NumPy kernels they stand for (every axis, negative
 axes, flattened, zeros in a product, strided inputs), then functions written as users
 write them, against central differences in both modes with ``backend="numba"``
 required, and against the NumPy backend to rounding.
@@ -15,7 +15,7 @@ need_numba()
 
 import numba  # noqa: E402
 
-from srcad import numba_diagonals as D, numba_scans as S  # noqa: E402
+from srcad import numba_matrices as D, numba_scans as S  # noqa: E402
 from srcad.kernels import linalg as L, reductions as R  # noqa: E402
 
 
@@ -111,16 +111,24 @@ def regularised(W, x):
         + np.sum(np.diag(x) @ x)
 
 
+def evidence(A, y):
+    """A Gaussian negative log-likelihood: a solve and a log-determinant of one matrix."""
+    K = A @ A.T + np.eye(A.shape[0])
+    return 0.5 * (y @ np.linalg.solve(K, y)) + 0.5 * np.log(np.linalg.det(K)) \
+        + 0.01 * np.sum(np.linalg.inv(K))
+
+
 def _cases(rng):
     p = rng.uniform(0.05, 0.9, (3, 5))
     p[1, 2] = 1.0                       # 1 - p is 0 there: a zero in the product
     return {"discounted": (discounted, (rng.uniform(-1, 1, (3, 6)), 0.9), (0, 1)),
             "survival": (survival, (p,), 0),
             "regularised": (regularised, (rng.uniform(-0.5, 0.5, (4, 4)),
-                                          rng.uniform(-1, 1, 4)), (0, 1))}
+                                          rng.uniform(-1, 1, 4)), (0, 1)),
+            "evidence": (evidence, (rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, 4)), (0, 1))}
 
 
-@pytest.mark.parametrize("name", ["discounted", "survival", "regularised"])
+@pytest.mark.parametrize("name", ["discounted", "survival", "regularised", "evidence"])
 def test_user_functions_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)              # (SRCAD_BACKEND=numba: compiled or raises)

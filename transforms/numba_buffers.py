@@ -237,7 +237,8 @@ def numpy_calls(tree, namespace):
     numba has no ``np.matmul``, only ``@``.
     A reduction whose rule names an ``axes_twin`` (``np.mean(a, axis=A)``, ``np.max``...,
     with or without a literal ``keepdims``; ``np.var``/``np.std`` with ``ddof``) as that
-    twin: numba's own take none of these."""
+    twin: numba's own take none of these; one declared without keywords (``np.ndim``)
+    always."""
     sums = {id(r.sum_form) for r in registry.OPS.values() if r.sum_form is not None}
     product = registry.op(BINOPS[gast.MatMult]).out_form
     for node in walk(tree):
@@ -248,8 +249,8 @@ def numpy_calls(tree, namespace):
         twin = registry.op(fn).axes_twin
         a, given = _bound(fn, node) or (None, {}) if twin is not None else (None, {})
         kept = given.pop("keepdims", _const(False)) if twin and twin[2] else _const(False)
-        if isinstance(kept, gast.Constant) and (given or kept.value) \
-                and set(given) <= set(twin[1]):
+        if twin is not None and isinstance(kept, gast.Constant) \
+                and (given or kept.value or not twin[1]) and set(given) <= set(twin[1]):
             into = rt_call(twin[2] if kept.value else twin[0], a, *(   # np.mean(a, axis=0)
                 given[k] if k in given else _const(registry.TWIN_DEFAULTS[k]) for k in twin[1]))
             node.func, node.args, node.keywords = into.func, into.args, []

@@ -187,6 +187,7 @@ def flip_dot(y, m, axis=None):
 
 axes_twin([np.reshape], "reshape_c", ("shape", "order"))    # (numba's takes no order)
 axes_twin([np.flip], "flip_axes")
+axes_twin([np.ndim], "ndim", ())         # (numba has no np.ndim; rules' helpers call it)
 
 
 # ---- joining sequences ------------------------------------------------------

@@ -1,6 +1,7 @@
-"""Numba twins of the diagonal kernels of matrices (``srcad/kernels/linalg.py``):
-``trace_back``/``trace_tangent`` and ``diag_back``/``diag_tangent``, for 2-d matrices
-(and ``np.diag``'s vectors) and one tangent direction; stacks of matrices and vector
+"""Numba twins of the kernels of one matrix (``srcad/kernels/linalg.py``): its trace and
+diagonals (``trace_back``/``trace_tangent``, ``diag_back``/``diag_tangent``, also of
+``np.diag``'s vectors), a linear solve's cotangent (``solve_adjoint`` and the column
+helpers) and the determinant's; one tangent direction. Stacks of matrices and vector
 mode stay NumPy code (typing returns None: the backend refuses or falls back).
 
 The ``k``-th diagonal of an (n, m) matrix holds the entries (i, i + k) for
@@ -125,4 +126,86 @@ def _diag_tangent(dv, v, k):
             n = v.shape[0] + abs(k)
             return on_diagonal(dv, (n, n), k, np.empty(0, np.float64))
         return impl
+    return None
+
+
+def solve_col(v, b):
+    raise NotImplementedError("njit only")
+
+
+@overload(solve_col)
+def _solve_col(v, b):
+    """``v`` as a column when the right-hand side ``b`` is a vector."""
+    if not isinstance(v, numba.types.Array) or not isinstance(b, numba.types.Array):
+        return None
+    if b.ndim == 1 and v.ndim == 1:
+        return lambda v, b: np.ascontiguousarray(v).reshape((v.shape[0], 1))
+    if b.ndim == 2 and v.ndim == 2:
+        return lambda v, b: v
+    return None
+
+
+def solve_uncol(v, b):
+    raise NotImplementedError("njit only")
+
+
+@overload(solve_uncol)
+def _solve_uncol(v, b):
+    if not isinstance(v, numba.types.Array) or not isinstance(b, numba.types.Array) \
+            or v.ndim != 2:
+        return None
+    if b.ndim == 1:
+        return lambda v, b: v[:, 0]
+    if b.ndim == 2:
+        return lambda v, b: v
+    return None
+
+
+def solve_adjoint(g, a, b):
+    raise NotImplementedError("njit only")
+
+
+@overload(solve_adjoint)
+def _solve_adjoint(g, a, b):
+    """``solve(a.T, g)`` in column form: the cotangent of the right-hand side (one
+    matrix ``a``; stacks stay NumPy code)."""
+    if not (_matrix(a) and isinstance(g, numba.types.Array)
+            and isinstance(b, numba.types.Array) and g.ndim == b.ndim <= 2):
+        return None
+    return lambda g, a, b: np.linalg.solve(np.ascontiguousarray(a.T), solve_col(g, b))
+
+
+def solve_pad(d, x, rank):
+    raise NotImplementedError("njit only")
+
+
+@overload(solve_pad)
+def _solve_pad(d, x, rank):
+    """One direction (``d`` shaped like ``x``) needs no padding."""
+    if isinstance(d, numba.types.Array) and isinstance(x, numba.types.Array) \
+            and d.ndim == x.ndim:
+        return lambda d, x, rank: d
+    return None
+
+
+def det_back(g, a, y):
+    raise NotImplementedError("njit only")
+
+
+@overload(det_back)
+def _det_back(g, a, y):
+    """d det(a) / d a = det(a) inv(a).T, one matrix."""
+    if _matrix(a) and scalar_type(g) and scalar_type(y):
+        return lambda g, a, y: (g * y) * np.linalg.inv(a).T
+    return None
+
+
+def det_tangent(da, a, y):
+    raise NotImplementedError("njit only")
+
+
+@overload(det_tangent)
+def _det_tangent(da, a, y):
+    if _matrix(a) and _matrix(da) and scalar_type(y):
+        return lambda da, a, y: y * np.sum(np.linalg.inv(a).T * da)
     return None
