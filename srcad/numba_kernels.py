@@ -218,6 +218,21 @@ def _item_acc(c, x, idx, g):
     return None
 
 
+def ndim(x):
+    raise NotImplementedError("njit only")
+
+
+@overload(ndim)
+def _ndim(x):
+    """``np.ndim(x)``: an array's rank, 0 for a number."""
+    if isinstance(x, numba.types.Array):
+        rank = x.ndim
+        return lambda x: rank
+    if scalar_type(x):
+        return lambda x: 0
+    return None
+
+
 def matmul(a, b):
     raise NotImplementedError("njit only")
 

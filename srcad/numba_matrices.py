@@ -209,3 +209,21 @@ def _det_tangent(da, a, y):
     if _matrix(a) and _matrix(da) and scalar_type(y):
         return lambda da, a, y: y * np.sum(np.linalg.inv(a).T * da)
     return None
+
+
+def outer_tangent(dt, t, other, first):
+    raise NotImplementedError("njit only")
+
+
+@overload(outer_tangent)
+def _outer_tangent(dt, t, other, first):
+    """The term of ``np.outer``'s tangent from the operand ``t`` (one direction)."""
+    if not (isinstance(dt, numba.types.Array) and isinstance(t, numba.types.Array)
+            and dt.ndim == t.ndim and isinstance(other, numba.types.Array)):
+        return None
+
+    def impl(dt, t, other, first):
+        if first:
+            return np.outer(np.ravel(dt), np.ravel(other))
+        return np.outer(np.ravel(other), np.ravel(dt))
+    return impl

@@ -27,7 +27,7 @@ from numba.extending import overload
 
 from srcad import numba_kernels, numba_matrices, numba_scans, seeds
 from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
-                                 reshape_c)
+                                 ndim, reshape_c)
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
 from srcad.kernels import broadcast, elementwise, linalg, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
@@ -524,21 +524,6 @@ def _builtin_extreme_tangent(d, y, a, b, larger):
     return None
 
 
-def ndim(x):
-    raise NotImplementedError("njit only")
-
-
-@overload(ndim)
-def _ndim(x):
-    """``np.ndim(x)``: an array's rank, 0 for a number."""
-    if isinstance(x, numba.types.Array):
-        rank = x.ndim
-        return lambda x: rank
-    if _scalar(x):
-        return lambda x: 0
-    return None
-
-
 def zero_like(y):
     raise NotImplementedError("njit only")
 
@@ -552,7 +537,8 @@ def _zero_like(y):
         return lambda y: np.zeros(y.shape, np.float64)
     if isinstance(y, numba.types.Array) and isinstance(y.dtype, numba.types.Complex):
         return lambda y: np.zeros(y.shape, np.complex128)
-    if isinstance(y, (numba.types.Float, numba.types.Integer)):
+    if isinstance(y, (numba.types.Float, numba.types.Integer, numba.types.NoneType,
+                      numba.types.Optional)):       # (a value not set yet: 0.0, as before)
         return lambda y: 0.0
     return None
 
@@ -594,6 +580,7 @@ TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
               linalg.solve_uncol: numba_matrices.solve_uncol,
               linalg.solve_pad: numba_matrices.solve_pad,
               linalg.det_back: numba_matrices.det_back,
-              linalg.det_tangent: numba_matrices.det_tangent})
+              linalg.det_tangent: numba_matrices.det_tangent,
+              linalg.outer_tangent: numba_matrices.outer_tangent})
 TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
               if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})

@@ -1,12 +1,14 @@
 """The numba backend on loops whose records hold arrays: a recurrent network over a
 sequence, an explicit integrator with a vector state, a ``while`` loop iterating a
-vector to a tolerance, nested loops, records mixing numbers and arrays.
+vector to a tolerance, nested loops, records mixing numbers and arrays, a Kalman
+filter, Runge-Kutta steps, an unrolled inner optimisation.
 
 The NumPy backend keeps what a loop's adjoint reads in a list of tuples; the numba
 core keeps each number in a typed stack and each array in a list of its own
 (``append`` forward, ``pop`` backward: transforms/numba_form.py), and a loop-carried
 cotangent that starts as the number 0.0 starts as zeros of its primal's shape
-(``_rt.zero_like``: numba gives a name one type around a loop).
+(``_rt.zero_like``: numba gives a name one type around a loop); so does a tangent in
+forward mode.
 
 Each gradient is checked against central differences with the backend required
 (``backend="numba"``: a function numba cannot compile raises instead of falling back),
@@ -17,7 +19,7 @@ import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check, need_numba
+from conftest import fd_check, fd_check_forward, need_numba
 
 need_numba()
 
@@ -72,8 +74,50 @@ def mixed(x, s):
     y = x
     for i in range(5):
         acc = acc * 0.9 + np.sum(y * y)
-        y = np.cos(y) * acc
+        y = np.cos(y * acc * 0.1)
     return acc + np.sum(y)
+
+
+def kalman(q, r, ys):
+    """A Kalman filter's negative log-likelihood: a matrix and a vector carried."""
+    A = np.array([[1.0, 0.1], [0.0, 1.0]])
+    H = np.array([1.0, 0.0])
+    x = np.zeros(2)
+    P = np.eye(2)
+    nll = 0.0
+    for t in range(ys.shape[0]):
+        x = A @ x
+        P = A @ P @ A.T + q * np.eye(2)
+        s = H @ P @ H + r
+        k = P @ H / s
+        e = ys[t] - H @ x
+        x = x + k * e
+        P = P - np.outer(k, H @ P)
+        nll = nll + 0.5 * (np.log(s) + e * e / s)
+    return nll
+
+
+def rk4(W, y0):
+    """Classic Runge-Kutta steps of a small neural ODE."""
+    y = y0
+    h = 0.1
+    for _ in range(10):
+        k1 = np.tanh(W @ y)
+        k2 = np.tanh(W @ (y + 0.5 * h * k1))
+        k3 = np.tanh(W @ (y + 0.5 * h * k2))
+        k4 = np.tanh(W @ (y + h * k3))
+        y = y + h / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
+    return np.sum(y ** 2)
+
+
+def unrolled(w0, X, y):
+    """A loss after five inner gradient steps (a meta-gradient)."""
+    w = w0
+    for _ in range(5):
+        r = X @ w - y
+        w = w - 0.1 * (X.T @ r) / y.size
+    r = X @ w - y
+    return np.sum(r * r)
 
 
 def _cases(rng):
@@ -87,10 +131,14 @@ def _cases(rng):
         "relax": (relax, (W * 0.5, rng.uniform(-1, 1, n)), (0, 1)),
         "epochs": (epochs, (W, rng.uniform(-1, 1, (3, n))), (0, 1)),
         "mixed": (mixed, (rng.uniform(-1, 1, 3), 0.7), (0, 1)),
+        "kalman": (kalman, (0.1, 0.5, rng.standard_normal(8)), (0, 1)),
+        "rk4": (rk4, (rng.uniform(-0.5, 0.5, (3, 3)), rng.uniform(-1, 1, 3)), (0, 1)),
+        "unrolled": (unrolled, (rng.uniform(-1, 1, 3), rng.uniform(-1, 1, (6, 3)),
+                                rng.uniform(-1, 1, 6)), (0, 1, 2)),
     }
 
 
-NAMES = ["rnn", "oscillators", "relax", "epochs", "mixed"]
+NAMES = ["rnn", "oscillators", "relax", "epochs", "mixed", "kalman", "rk4", "unrolled"]
 
 
 def _agree(got, want, rtol):
@@ -102,8 +150,10 @@ def _agree(got, want, rtol):
 def test_array_records_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
+    fd_check_forward(fn, args, wrt, rng)
     f = srcad.differentiate(fn, wrt=wrt, backend="numba")
     assert f._specialise("vjp", args).__srcad_backend__ == "numba"
+    assert f._specialise("jvp", args).__srcad_backend__ == "numba"
     want = srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
     _agree(f.grad(*args), want, 1e-11)
     text = f.source("grad", *args, backend="numba")

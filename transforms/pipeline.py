@@ -44,7 +44,7 @@ class Generated:
     lineno: int
     timings: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)   # name -> shape symbol (cotangents included)
-    primals: dict = field(default_factory=dict)  # a cotangent's name -> its primal's name
+    primals: dict = field(default_factory=dict)  # a (co)tangent's name -> its primal's name
 
 
 class _Run:
@@ -155,5 +155,6 @@ def forward_mode(fn, wrt, numeric_params=(), level=1, vector=False, param_shapes
         out = simplify.method_forms(out, simplify.with_products(out, known.get), env.namespace)
     out = simplify.default_keywords(out, env.namespace)
     out = run("simplify", simplify.simplify, out)
-    return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings)
+    return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,
+                     dict(known), {t: p for p, t in fwd.dots.items() if "." not in p})
 
