@@ -368,10 +368,10 @@ def _full_tangent(t, x):
         return lambda t, x: t
     if isinstance(x, numba.types.Array) and isinstance(t, numba.types.Array) \
             and t.ndim == x.ndim:
-        def same_rank(t, x):
-            if t.shape != x.shape:
-                raise ValueError("a tangent of another shape than its value")
-            return t
+        common = np.result_type(np.dtype(str(t.dtype)), np.dtype(str(x.dtype))).type
+
+        def same_rank(t, x):        # (broadcast along its length-1 axes, as NumPy's)
+            return t if t.shape == x.shape else assign(np.empty(x.shape, common), t)
         return same_rank
     if isinstance(x, numba.types.Array) and _scalar(t):
         return lambda t, x: np.full(x.shape, t)

@@ -179,3 +179,20 @@ def test_a_slice_of_a_flat_view_adds_its_cotangent_in_place(rng):
     np.testing.assert_allclose(f.grad(x), srcad.grad(sliced_flat, backend="numpy")(x),
                                rtol=1e-14)
     assert f._specialise("vjp", (x,)).__srcad_backend__ == "numba"
+
+
+def shifted_rows(x, y):
+    """A tangent of one row broadcast against a full array (seed 51 of the fuzzer: the
+    twin of ``full_tangent`` raised where NumPy broadcasts)."""
+    v = np.log(np.cosh(((y * np.ones((x.shape[0], 3))) - x[:, None]).T))
+    if y > 0.2:
+        return np.mean(x * x) + np.sum(v) + y
+    return np.mean(v * v) + np.sum(np.sin(x)) + y
+
+
+@pytest.mark.parametrize("y", [0.3, -0.8])
+def test_a_tangent_broadcast_along_unit_axes(numba_default, rng, y):
+    args = (rng.uniform(-1, 1, 3), y)
+    fd_check_forward(shifted_rows, args, 0, rng)  # (its branches' cotangents: NumPy code)
+    f = srcad.differentiate(shifted_rows, backend="numba")
+    assert f._specialise("jvp", args).__srcad_backend__ == "numba"
