@@ -302,15 +302,15 @@ def _unbroadcast_into(out, g, x):
         return None
     if _scalar(g):
         def fill(out, g, x):
-            if x.shape != out.shape:
-                raise ValueError("unbroadcast_into: the buffer is not shaped like its value")
+            if x.shape != out.shape:        # a new value, as the NumPy kernel gives
+                return np.full(x.shape, g, out.dtype)
             out.fill(g)
             return out
         return fill
     if isinstance(g, numba.types.Array) and g.ndim == out.ndim:
         def into(out, g, x):
             if x.shape != out.shape:
-                raise ValueError("unbroadcast_into: the buffer is not shaped like its value")
+                return assign(np.empty(x.shape, out.dtype), sum_to_shape(g, x.shape))
             if g.shape == out.shape:
                 return assign(out, g)
             return assign(out, sum_to_shape(g, out.shape))
@@ -444,10 +444,10 @@ def _broadcast_tangent(dx, x, y):
         return lambda dx, x, y: np.full(y.shape, dx)
     if isinstance(y, numba.types.Array) and isinstance(dx, numba.types.Array) \
             and dx.ndim == y.ndim:
-        def same_rank(dx, x, y):
-            if dx.shape != y.shape:
-                raise ValueError("a tangent broadcast between arrays of different shapes")
-            return dx
+        common = np.result_type(np.dtype(str(dx.dtype)), np.dtype(str(y.dtype))).type
+
+        def same_rank(dx, x, y):     # (broadcast along its length-1 axes, as NumPy's)
+            return dx if dx.shape == y.shape else assign(np.empty(y.shape, common), dx)
         return same_rank
     return None
 

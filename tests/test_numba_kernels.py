@@ -16,8 +16,8 @@ from conftest import fd_check, fd_check_forward, need_numba
 
 need_numba()
 
-from srcad import numba_axes, numba_kernels as K  # noqa: E402
-from srcad.kernels import elementwise, linalg, norms, reductions, shapes  # noqa: E402
+from srcad import numba_axes, numba_kernels as K, numba_runtime  # noqa: E402
+from srcad.kernels import broadcast, elementwise, linalg, norms, reductions, shapes  # noqa: E402
 
 
 @numba.njit
@@ -196,3 +196,23 @@ def test_a_tangent_broadcast_along_unit_axes(numba_default, rng, y):
     fd_check_forward(shifted_rows, args, 0, rng)  # (its branches' cotangents: NumPy code)
     f = srcad.differentiate(shifted_rows, backend="numba")
     assert f._specialise("jvp", args).__srcad_backend__ == "numba"
+
+
+@numba.njit
+def _broadcast_twins(dx, x, y, out, g):
+    return (numba_runtime.broadcast_tangent(dx, x, y), numba_runtime.unbroadcast_into(out, g, x),
+            numba_runtime.unbroadcast_into(out, 1.5, x))
+
+
+def test_broadcasting_twins_give_what_numpy_gives_where_shapes_differ(rng):
+    """A tangent of a (1, 4) operand broadcast to (3, 4), and a cotangent asked into a
+    buffer of another shape: the NumPy kernels broadcast and give a new value; their twins
+    did not (they raised)."""
+    x, y = rng.standard_normal((1, 4)), rng.standard_normal((3, 4))
+    dx, g = rng.standard_normal((1, 4)), rng.standard_normal((3, 4))
+    got = _broadcast_twins(dx, x, y, np.empty((3, 4)), g)
+    want = (broadcast.broadcast_tangent(dx, x, y), broadcast.unbroadcast_into(None, g, x),
+            broadcast.unbroadcast_into(None, 1.5, x))
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, np.broadcast_to(b, np.shape(a)), rtol=1e-15)
+        assert np.shape(a) == (np.shape(b) if np.ndim(b) else x.shape)
