@@ -191,11 +191,52 @@ def _basic(idx):
     return all(isinstance(t, (numba.types.Integer, numba.types.SliceType)) for t in parts)
 
 
+def _gathered(idx, x, g):
+    """Is ``idx`` one 1-d int array per axis of ``x`` (``logp[np.arange(n), labels]``),
+    with ``g`` the 1-d cotangent of the entries it picks?"""
+    parts = idx.types if isinstance(idx, numba.types.BaseTuple) else (idx,)
+    return len(parts) == x.ndim and isinstance(g, numba.types.Array) and g.ndim == 1 \
+        and all(isinstance(t, numba.types.Array) and t.ndim == 1
+                and isinstance(t.dtype, numba.types.Integer) for t in parts)
+
+
+@_jit
+def _add_at(out, parts, g):
+    """``np.add.at(out, parts, g)`` for a tuple of 1-d int arrays, one per axis of the
+    C-ordered ``out``, each of ``g``'s length: a repeated entry gets each cotangent."""
+    for p in parts:
+        if p.shape[0] != g.shape[0]:
+            raise IndexError("shape mismatch: indexing arrays could not be broadcast")
+    flat = out.reshape(-1)
+    for k in range(g.shape[0]):
+        at = 0
+        for a in range(out.ndim):
+            i = parts[a][k]
+            if i < -out.shape[a] or i >= out.shape[a]:
+                raise IndexError("index out of bounds")
+            at = at * out.shape[a] + (i + out.shape[a] if i < 0 else i)
+        flat[at] += g[k]
+    return out
+
+
 @overload(item_acc)
 def _item_acc(c, x, idx, g):
     """``g`` added into the cotangent ``c`` of the float array ``x`` at ``x[idx]``: into
     ``c`` itself when it is an array of ``x``'s shape (as the NumPy helper does), else
-    into zeros of ``x``'s shape plus ``c`` (a number, or an array that broadcasts)."""
+    into zeros of ``x``'s shape plus ``c`` (a number, or an array that broadcasts). An
+    index of int arrays, one per axis, adds each picked entry's cotangent in turn
+    (``np.add.at``)."""
+    if isinstance(x, numba.types.Array) and isinstance(x.dtype, numba.types.Float) \
+            and _gathered(idx, x, g) \
+            and (scalar_type(c) or isinstance(c, numba.types.Array) and c.dtype == x.dtype
+                 and c.ndim == x.ndim):
+        one = not isinstance(idx, numba.types.BaseTuple)
+
+        def gathered(c, x, idx, g):
+            out = np.zeros(x.shape, x.dtype)
+            out += c
+            return _add_at(out, (idx,) if one else idx, g)
+        return gathered
     if not (isinstance(x, numba.types.Array) and isinstance(x.dtype, numba.types.Float)
             and _basic(idx) and (scalar_type(g) or isinstance(g, numba.types.Array))):
         return None

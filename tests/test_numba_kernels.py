@@ -16,7 +16,7 @@ from conftest import fd_check, fd_check_forward, need_numba
 
 need_numba()
 
-from srcad import numba_axes, numba_kernels as K, numba_runtime  # noqa: E402
+from srcad import numba_axes, numba_kernels as K, numba_runtime, runtime  # noqa: E402
 from srcad.kernels import broadcast, elementwise, linalg, norms, reductions, shapes  # noqa: E402
 
 
@@ -216,3 +216,20 @@ def test_broadcasting_twins_give_what_numpy_gives_where_shapes_differ(rng):
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, np.broadcast_to(b, np.shape(a)), rtol=1e-15)
         assert np.shape(a) == (np.shape(b) if np.ndim(b) else x.shape)
+
+
+@numba.njit
+def _picked(c, x, rows, cols, g):
+    return numba_runtime.item_acc(c, x, (rows, cols), g)
+
+
+def test_cotangents_of_picked_entries_add_up_as_add_at(rng):
+    """``x[rows, cols]`` with an entry picked twice and a negative index: each pick's
+    cotangent is added (``np.add.at``), into a fresh array or onto a given cotangent."""
+    x = rng.standard_normal((4, 3))
+    rows, cols = np.array([0, 1, 1, 3, 2, 1]), np.array([2, 0, 0, -1, 1, -3])
+    g = rng.standard_normal(6)
+    for c in (0.0, rng.standard_normal((4, 3))):
+        fresh = (lambda: c) if isinstance(c, float) else c.copy
+        want = runtime.item_acc(fresh(), x, (rows, cols), g)
+        np.testing.assert_allclose(_picked(fresh(), x, rows, cols, g), want, rtol=1e-15)

@@ -118,6 +118,15 @@ def evidence(A, y):
         + 0.01 * np.sum(np.linalg.inv(K))
 
 
+def classifier(W1, b1, W2, X, labels):
+    """A ReLU network's negative log-likelihood, the labels' log-probabilities picked
+    with an index array per axis (their cotangents added back as ``np.add.at`` does)."""
+    z = np.maximum(X @ W1 + b1, 0.0) @ W2
+    z = z - np.max(z, axis=1, keepdims=True)
+    logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.mean(logp[np.arange(X.shape[0]), labels])
+
+
 def _cases(rng):
     p = rng.uniform(0.05, 0.9, (3, 5))
     p[1, 2] = 1.0                       # 1 - p is 0 there: a zero in the product
@@ -125,10 +134,14 @@ def _cases(rng):
             "survival": (survival, (p,), 0),
             "regularised": (regularised, (rng.uniform(-0.5, 0.5, (4, 4)),
                                           rng.uniform(-1, 1, 4)), (0, 1)),
-            "evidence": (evidence, (rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, 4)), (0, 1))}
+            "evidence": (evidence, (rng.uniform(-1, 1, (4, 3)), rng.uniform(-1, 1, 4)), (0, 1)),
+            "classifier": (classifier, (rng.uniform(-1, 1, (3, 5)), rng.uniform(0, 0.5, 5),
+                                        rng.uniform(-1, 1, (5, 3)), rng.uniform(-1, 1, (7, 3)),
+                                        np.array([0, 2, 2, 1, 0, 2, 1])), (0, 1, 2))}
 
 
-@pytest.mark.parametrize("name", ["discounted", "survival", "regularised", "evidence"])
+@pytest.mark.parametrize("name", ["discounted", "survival", "regularised", "evidence",
+                                  "classifier"])
 def test_user_functions_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
     fd_check(fn, args, wrt, rng)              # (SRCAD_BACKEND=numba: compiled or raises)
