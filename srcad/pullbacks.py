@@ -71,7 +71,12 @@ def jvp_positions(fn, args, tangents):
     if not positions:
         return call_full(fn, args), 0.0
     d = _differentiable(fn, positions)
-    return depth.with_room(lambda: d.jvp(args, tuple(tangents[k] for k in positions)))
+    # a number's tangent of an array argument (the zero of a constant entry, or a tangent
+    # that merely broadcasts) is made full: the callee's jvp checks shapes
+    full = tuple(np.full(np.shape(args[k]), tangents[k]) if np.ndim(tangents[k]) == 0
+                 and isinstance(args[k], np.ndarray) and args[k].ndim else tangents[k]
+                 for k in positions)
+    return depth.with_room(lambda: d.jvp(args, full))
 
 
 def _differentiable(fn, positions):

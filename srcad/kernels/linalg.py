@@ -72,8 +72,8 @@ def matmul_pad(d2, rank, batch, lead):
 def matmul_tangent_a(da, a, b, y):
     """The term ``da @ b`` of the tangent of ``a @ b``, also in vector mode."""
     lead = tangent_lead(da, a)
-    if not lead:
-        return da @ b
+    if not lead:                # (a tangent that broadcasts, a constant entry's 0.0: full first)
+        return np.broadcast_to(da, np.shape(a)) @ b if np.ndim(da) < np.ndim(a) else da @ b
     b = np.asarray(b)                       # np.dot and np.matmul take lists too
     d2 = da[..., None, :] if np.ndim(a) == 1 else da
     b2 = b[:, None] if np.ndim(b) == 1 else b
@@ -85,8 +85,8 @@ def matmul_tangent_a(da, a, b, y):
 def matmul_tangent_b(db, a, b, y):
     """The term ``a @ db`` of the tangent of ``a @ b``, also in vector mode."""
     lead = tangent_lead(db, b)
-    if not lead:
-        return a @ db
+    if not lead:                # (a tangent that broadcasts: full first)
+        return a @ np.broadcast_to(db, np.shape(b)) if np.ndim(db) < np.ndim(b) else a @ db
     a = np.asarray(a)                       # np.dot and np.matmul take lists too
     a2 = a[None, :] if np.ndim(a) == 1 else a
     d2 = db[..., None] if np.ndim(b) == 1 else db
