@@ -73,9 +73,9 @@ def jvp_positions(fn, args, tangents):
     d = _differentiable(fn, positions)
     # a number's tangent of an array argument (the zero of a constant entry, or a tangent
     # that merely broadcasts) is made full: the callee's jvp checks shapes
-    full = tuple(np.full(np.shape(args[k]), tangents[k]) if np.ndim(tangents[k]) == 0
-                 and isinstance(args[k], np.ndarray) and args[k].ndim else tangents[k]
-                 for k in positions)
+    full = tuple(np.full(args[k].shape, tangents[k]) if isinstance(args[k], np.ndarray)
+                 and args[k].ndim and isinstance(tangents[k], (float, int, np.number))
+                 else tangents[k] for k in positions)
     return depth.with_room(lambda: d.jvp(args, full))
 
 
