@@ -538,8 +538,9 @@ def _zero_like(y):
     if isinstance(y, numba.types.Array) and isinstance(y.dtype, numba.types.Complex):
         return lambda y: np.zeros(y.shape, np.complex128)
     if isinstance(y, (numba.types.Float, numba.types.Integer, numba.types.NoneType,
-                      numba.types.Optional)):       # (a value not set yet: 0.0, as before)
-        return lambda y: 0.0
+                      numba.types.Optional)) or isinstance(y, numba.types.Array) \
+            and isinstance(y.dtype, (numba.types.Integer, numba.types.Boolean)):
+        return lambda y: 0.0        # (a value not set yet, or of no derivative: as before)
     return None
 
 
