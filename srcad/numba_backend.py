@@ -42,7 +42,7 @@ import numba
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, numba_cache, numba_runtime, numba_wide, runtime
+from srcad import codegen, numba_cache, numba_runtime, numba_wide, runtime, seeds
 from srcad.errors import TransformError
 from srcad.transforms import numba_form
 from srcad.workspace import Workspace
@@ -189,7 +189,7 @@ def _calling(cls, entry):
                 if not compiling(exc):
                     raise
                 refused = exc
-            self.entry = switch(self, refused)
+            self.entry = switch(self, refused, (a0, a1, a2))
             return self.entry(a0, a1, a2)
     """
     scope = {"ndarray": np.ndarray, "LARGE": numba_wide.LARGE, "compiling": _compiling,
@@ -212,7 +212,7 @@ def _calling(cls, entry):
                       f"        return self.chooser.call(({args},), {a}.size)"]
     lines += ["    try:", f"        return self.entry({args})", "    except Exception as exc:",
               "        if not compiling(exc):", "            raise",
-              "        refused = exc", "    self.entry = switch(self, refused)",
+              "        refused = exc", f"    self.entry = switch(self, refused, ({args},))",
               f"    return self.entry({args})"]
     exec(compile("\n".join(lines) + "\n", "<srcad numba call>", "exec"), scope)
     return type(cls.__name__, (cls,), {"__call__": scope["__call__"],
@@ -240,7 +240,7 @@ class Guarded:
                 raise
             refused = exc
         # outside the handler: an error of the NumPy function is not chained to numba's
-        self.entry = _switch(self, refused)
+        self.entry = _switch(self, refused, args)
         return self.entry(*args)
 
 
@@ -273,8 +273,18 @@ _HELPER = re.compile(r"module 'srcad\.numba_runtime' has no attribute '(\w+)'"
                      r"|Untyped global name '(\w+)'")
 
 
-def _switch(g, exc):
-    """What ``g`` calls after numba refused: the NumPy function (auto), else raise."""
+def _switch(g, exc, args=None):
+    """What ``g`` calls after numba refused: the NumPy function (auto), else raise. With
+    ``backend="numba"``, a ``grad`` (its seed object among ``args``) whose NumPy code
+    refuses the call itself (a value that is no scalar) raises that error: numba's typing
+    failure would only be its symptom."""
+    if g.d.backend != "auto" and args is not None \
+            and any(type(a) is seeds.GradSeed for a in args):
+        try:
+            g.fallback()(*args)
+        except ValueError as own:
+            if getattr(own, "srcad_scalar_output", False):
+                raise own from None
     filename, line = _user_line(g.__srcad_text__, str(exc), g.where)
     reason = _reason(exc)
     helper = _HELPER.search(str(exc))

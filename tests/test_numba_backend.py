@@ -436,3 +436,16 @@ def test_module_arrays_are_read_as_they_are_now(rng):
         assert after != pytest.approx(before)
     finally:
         GRID[:] = old
+
+
+def doubled_sines(x):
+    return np.sin(x) * 2.0
+
+
+def test_grad_of_a_vector_says_so_under_numba(rng):
+    """``grad`` of a function whose value is no scalar: the error the NumPy backend gives
+    (naming the shape and pullback/jacobian), not numba's typing failure it causes."""
+    x = rng.standard_normal(3)
+    for backend in ("numba", "auto", "numpy"):
+        with pytest.raises(ValueError, match=r"grad needs a real scalar output.*shape \(3,\)"):
+            srcad.grad(doubled_sines, backend=backend)(x)
