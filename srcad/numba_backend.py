@@ -193,7 +193,7 @@ def _calling(cls, entry):
             return self.entry(a0, a1, a2)
     """
     scope = {"ndarray": np.ndarray, "LARGE": numba_wide.LARGE, "compiling": _compiling,
-             "switch": _switch}
+             "switch": _switch, "numpy_error": _numpy_error}
     params = list(inspect.signature(entry).parameters.values())
     if any(p.kind not in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params):
         return cls
@@ -211,7 +211,8 @@ def _calling(cls, entry):
             lines += [f"    if type({a}) is ndarray and {a}.size >= LARGE:",
                       f"        return self.chooser.call(({args},), {a}.size)"]
     lines += ["    try:", f"        return self.entry({args})", "    except Exception as exc:",
-              "        if not compiling(exc):", "            raise",
+              "        if not compiling(exc):",
+              f"            raise numpy_error(self, exc, ({args},)) from None",
               "        refused = exc", f"    self.entry = switch(self, refused, ({args},))",
               f"    return self.entry({args})"]
     exec(compile("\n".join(lines) + "\n", "<srcad numba call>", "exec"), scope)
@@ -237,7 +238,7 @@ class Guarded:
             return self.entry(*args)
         except Exception as exc:
             if not _compiling(exc):
-                raise
+                raise _numpy_error(self, exc, args) from None
             refused = exc
         # outside the handler: an error of the NumPy function is not chained to numba's
         self.entry = _switch(self, refused, args)
@@ -258,6 +259,20 @@ class Wide(Guarded):
             if type(a) is np.ndarray and a.size >= numba_wide.LARGE:
                 return self.chooser.call(args, a.size)
         return Guarded.__call__(self, *args)
+
+
+def _numpy_error(g, exc, args):
+    """The error to raise where the compiled core raised ``exc`` at run time: the NumPy
+    code's own for these arguments (numba's exceptions carry no line of the core, the
+    NumPy code's name the user's line), else ``exc`` itself (loud: the core and the
+    NumPy code disagree). Runs on the error path only."""
+    if g.__srcad_backend__ != "numba":
+        return exc                      # (already the NumPy code)
+    try:
+        g.fallback()(*args)
+    except Exception as own:            # noqa: BLE001 -- whatever the NumPy code raises
+        return own
+    return exc
 
 
 def _compiling(exc):

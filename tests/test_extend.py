@@ -560,7 +560,7 @@ def test_checkpoint_keeps_fewer_temporaries_between_sweeps():
     g_checkpointed = srcad.grad(chain_checkpointed)
     want = g_plain(x)           # (to rounding: a compiled backend may sum in its own order)
     np.testing.assert_allclose(g_checkpointed(x), want, rtol=1e-12,
-                               atol=1e-14 * np.abs(want).max())
+                               atol=1e-13 * np.abs(want).max())
     plain, checkpointed_peak = _peak(g_plain, x), _peak(g_checkpointed, x)
     saved = plain - checkpointed_peak
     array = x.nbytes
