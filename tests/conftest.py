@@ -420,3 +420,19 @@ def fd_check_forward(fn, args, wrt, rng):
             f"{_name(fn)}: output tangent leaf {j} at {worst}: srcad gives {got[worst]!r}, "
             f"central differences {want[worst]!r}")
     return value, t_out
+
+
+def numba_agrees(fn, args, wrt, rng, rtol, atol):
+    """Central differences in both modes with ``backend="numba"`` required (call under the
+    ``numba_default`` fixture), both specialisations compiled by numba, and the gradient
+    equal to the NumPy backend's to ``rtol``/``atol``. Returns the Differentiable."""
+    fd_check(fn, args, wrt, rng)
+    fd_check_forward(fn, args, wrt, rng)
+    f = srcad.differentiate(fn, wrt=wrt, backend="numba")
+    assert f._specialise("vjp", args).__srcad_backend__ == "numba"
+    assert f._specialise("jvp", args).__srcad_backend__ == "numba"
+    got, want = f.grad(*args), srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
+    got, want = (got, want) if isinstance(wrt, tuple) else ((got,), (want,))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+    return f

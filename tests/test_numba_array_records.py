@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check, fd_check_forward, need_numba
+from conftest import need_numba, numba_agrees
 
 need_numba()
 
@@ -149,13 +149,7 @@ def _agree(got, want, rtol):
 @pytest.mark.parametrize("name", NAMES)
 def test_array_records_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
-    fd_check(fn, args, wrt, rng)                  # (SRCAD_BACKEND=numba: compiled or raises)
-    fd_check_forward(fn, args, wrt, rng)
-    f = srcad.differentiate(fn, wrt=wrt, backend="numba")
-    assert f._specialise("vjp", args).__srcad_backend__ == "numba"
-    assert f._specialise("jvp", args).__srcad_backend__ == "numba"
-    want = srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
-    _agree(f.grad(*args), want, 1e-11)
+    f = numba_agrees(fn, args, wrt, rng, 1e-11, 1e-13)
     text = f.source("grad", *args, backend="numba")
     assert ".append(" in text and ".pop()" in text      # arrays on lists, not on a stack
 

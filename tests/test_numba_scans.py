@@ -7,9 +7,7 @@ required, and against the NumPy backend to rounding.
 """
 import numpy as np
 import pytest
-
-import srcad
-from conftest import fd_check, fd_check_forward, need_numba
+from conftest import need_numba, numba_agrees
 
 need_numba()
 
@@ -144,13 +142,4 @@ def _cases(rng):
                                   "classifier"])
 def test_user_functions_compile_and_agree(numba_default, name, rng):
     fn, args, wrt = _cases(rng)[name]
-    fd_check(fn, args, wrt, rng)              # (SRCAD_BACKEND=numba: compiled or raises)
-    fd_check_forward(fn, args, wrt, rng)
-    f = srcad.differentiate(fn, wrt=wrt, backend="numba")
-    assert f._specialise("vjp", args).__srcad_backend__ == "numba"
-    assert f._specialise("jvp", args).__srcad_backend__ == "numba"
-    got = f.grad(*args)
-    want = srcad.grad(fn, wrt=wrt, backend="numpy")(*args)
-    got, want = (got, want) if isinstance(wrt, tuple) else ((got,), (want,))
-    for g, w in zip(got, want, strict=True):
-        np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-13)
+    numba_agrees(fn, args, wrt, rng, 1e-11, 1e-13)
