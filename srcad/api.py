@@ -94,6 +94,7 @@ class Differentiable:
         self.last_jacobian_mode = None   # "forward" or "reverse": what the last jacobian used
         self._jacobian_plans = {}        # argument shapes -> (mode taken, output shape, inputs)
         self.grad_seed = GradSeed(self.fn.__name__, self.has_aux)    # srcad/seeds.py
+        self._value_unread = GradSeed(self.fn.__name__, keep=False)   # grad's own call
 
     @property
     def base_fn(self):
@@ -399,7 +400,7 @@ class Differentiable:
                 return grad_out.grad_into(self, fn, args, out)
         outs = None if out is None else (out,)
         try:
-            value, grads = fn(*args, self.grad_seed, outs)
+            value, grads = fn(*args, self._value_unread, outs)
         except Exception as exc:
             outputs.explain(self, args, exc)
             raise

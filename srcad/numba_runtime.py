@@ -9,8 +9,9 @@ numba can hold (scalars, arrays); typing refuses the rest.
 
 The loop-record helpers (``floats``, ``ints``, ``bools``, ``reserve``, ``room``,
 ``trips``, ``last_of_range``) serve ``transforms/numba_form.py``'s stacks.
-``seed_value`` runs in the Python entry, before the core: ``grad``'s seed object
-becomes 1.0 (the core checks the output is a scalar before the reverse sweep).
+``seed_value`` and ``seed_pair`` run in the Python entry, before the core: ``grad``'s
+seed object becomes 1.0 (the core checks the output is a scalar before the reverse
+sweep).
 
 Nothing here uses numba's own disk cache (unsigned pickles wherever
 ``NUMBA_CACHE_DIR`` points): plain twins are compiled under ``numba_cache.private()``
@@ -25,7 +26,8 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import numba_kernels, numba_matrices, numba_scans, seeds
+from srcad import numba_kernels, numba_matrices, numba_scans
+from srcad.numba_entry import kept, out_or_new, seed_pair, seed_value  # noqa: F401
 from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
                                  ndim, reshape_c)
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
@@ -37,21 +39,6 @@ from srcad.numba_axes import (extreme_weights, matmul_into, max_axes, max_kept, 
                               mean_axes, mean_kept, min_axes, min_kept, prod_axes, prod_kept,
                               prod_others, reduce_count, reduce_expand, std_axes, std_kept,
                               std_weights, sum_axes, sum_kept, var_axes, var_kept, var_weights)
-
-
-def seed_value(seed):
-    """The seed as a value the core can take: ``grad``'s seed object is 1.0."""
-    return seed.one if type(seed) is seeds.GradSeed else seed
-
-
-def out_or_new(out, k, x):
-    """The array the core writes the gradient of ``x`` into: ``out[k]``, else a new one
-    like ``x`` (a float array), else None (numba then refuses what it cannot take)."""
-    if out is not None:
-        return out[k]
-    if type(x) is np.ndarray and x.dtype.kind == "f":
-        return np.empty_like(x)
-    return None
 
 
 # ------------------------------------------------------------ loop records

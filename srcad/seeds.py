@@ -18,13 +18,18 @@ import numpy as np
 
 
 class GradSeed:
-    """``grad``'s seed for the function named ``name`` (one per Differentiable)."""
-    __slots__ = ("name", "has_aux", "one")
+    """``grad``'s seed for the function named ``name`` (two per Differentiable).
 
-    def __init__(self, name, has_aux=False):
+    ``keep`` is False for the seed of a ``grad`` that reads its value only to know it is
+    a scalar: compiled code (the numba backend) may then leave out the work that only
+    computes the value (srcad/numba_runtime.py ``seed_pair``)."""
+    __slots__ = ("name", "has_aux", "one", "keep")
+
+    def __init__(self, name, has_aux=False, keep=True):
         self.name = name
         self.has_aux = has_aux
         self.one = (1.0, 0.0, 0.0) if has_aux else 1.0
+        self.keep = keep
 
     def __repr__(self):
         return f"<grad seed of {self.name}>"

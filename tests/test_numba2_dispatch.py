@@ -63,7 +63,7 @@ def test_the_core_takes_what_it_reads_and_the_entry_returns_out(rng):
     x = rng.uniform(0, 1, 30)
     f = srcad.differentiate(eam, backend="numba")
     text = f.source("grad", x)
-    assert _core_params(text) == ["x", "seed", "work", "x_out"]     # no `out` tuple
+    assert _core_params(text) == ["x", "seed", "work", "x_out", "keep"]     # no `out` tuple
     assert "return (value, (x_out,))" in text                         # the entry's
     buf = np.empty_like(x)
     assert f.grad(x, out=buf) is buf
@@ -107,3 +107,40 @@ def test_forward_jacobian_of_one_scalar_agrees(rng):
     np.testing.assert_allclose(got, want, rtol=1e-12)
     np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-8)
     assert got.shape == (11,)
+
+
+def pair_energy(x):
+    """A loss summed in the loop the gradient runs in: grad never reads it."""
+    e = 0.0
+    for i in range(x.shape[0]):
+        for j in range(i + 1, x.shape[0]):
+            d = x[i] - x[j]
+            e = e + 1.0 / (1.0 + d * d)
+    return e
+
+
+def test_grad_leaves_out_the_value_and_value_and_grad_keeps_it(rng):
+    """``grad`` calls the core with ``keep=None`` (the value is a zero of its type, the
+    sum that makes it is left out); ``value_and_grad`` and a pullback get the value. Both
+    gradients agree with central differences, float32 stays float32."""
+    for dtype, rtol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        x = rng.standard_normal(9).astype(dtype)
+        f = srcad.differentiate(pair_energy, backend="numba")
+        assert "_rt.kept(" in f.source("grad", x)
+        g = f.grad(x)
+        value, h = f.value_and_grad(x)
+        assert g.dtype == h.dtype == dtype and g is not h
+        np.testing.assert_allclose(g, h, rtol=rtol)
+        assert value == pytest.approx(pair_energy(x), rel=rtol)
+        assert f.value_and_grad(x)[0] == value and f.grad(x) is not g
+        fn = f._specialise("vjp", (x,))
+        assert fn.__srcad_backend__ == "numba"
+        ref = srcad.differentiate(pair_energy).grad(x.astype(np.float64))
+        np.testing.assert_allclose(g, ref, rtol=rtol * 10)
+    fd_check(pair_energy, (rng.standard_normal(6),), 0, rng)
+    with pytest.raises(ValueError, match="shape"):
+        srcad.differentiate(elementwise, backend="numba").grad(rng.standard_normal(3))
+
+
+def elementwise(x):
+    return np.sin(x) * x

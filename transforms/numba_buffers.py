@@ -276,6 +276,33 @@ def numpy_calls(tree, namespace):
         node.func, node.args, node.keywords = into.func, into.args, []
 
 
+def own_work(s, workspace_names):
+    """``work = x_out if x_out is not None else _ws.take(...)`` (the NumPy code's work
+    buffer that may be the caller's ``out``: transforms/buffers.py) takes a buffer of its
+    own here: the compiled core's fused loops already stream through memory once."""
+    value = s.value if isinstance(s, gast.Assign) else None
+    if isinstance(value, gast.IfExp) and isinstance(value.orelse, gast.Call) \
+            and isinstance(value.orelse.func, gast.Attribute) \
+            and isinstance(value.orelse.func.value, gast.Name) \
+            and value.orelse.func.value.id in workspace_names \
+            and value.orelse.func.attr == "take":
+        s.value = value.orelse
+
+
+def value_unread(body, keep):
+    """Each ``return (value, grads)`` of the core as ``return (_rt.kept(value, keep),
+    grads)`` (srcad/numba_entry.py): the core compiled for ``keep=None`` (``grad``, which
+    does not read the value) never reads it, and the compiler drops the work that only
+    computes it. False (nothing changed) when a return has another form."""
+    returns = [n for s in body for n in walk(s) if isinstance(n, gast.Return)]
+    if not returns or not all(isinstance(r.value, gast.Tuple) and len(r.value.elts) == 2
+                              and isinstance(r.value.elts[1], gast.Tuple) for r in returns):
+        return False
+    for r in returns:
+        r.value.elts[0] = rt_call("kept", r.value.elts[0], _load(keep))
+    return True
+
+
 def drop_returned(body, returned):
     """The core's returns without the gradients the entry returns itself: ``value`` when
     it returns them all, else ``(value, (the others...))``."""

@@ -71,7 +71,7 @@ from srcad.transforms import buffers, numba_fuse, numba_loops, numba_replay
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (accumulators, arguments, drop_returned,
-                                            entry_return,
+                                            entry_return, own_work, value_unread,
                                             numpy_calls, only_ufunc_out, own_tangents,
                                             call as _call, is_comment as _is_comment,
                                             rt_call as _rt, out_slot, returned_outs,
@@ -485,7 +485,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     numpy_calls(gast.Module(body=body, type_ignores=[]), namespace)
     hoisted, rest = [], []
     for s in body:
-        _own_work(s, workspace_names)
+        own_work(s, workspace_names)
         uses = _names_in(s) & set(workspace_names)
         if not uses:
             rest.append(s)
@@ -520,6 +520,9 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     if seed_param is not None:          # a reverse sweep that may run inside its loop
         new_body = numba_fuse.fuse(new_body)
     core_name = records.fresh(f"{fn.name}_core")
+    keep = records.fresh("keep") if seed_param is not None else None
+    if keep is not None and not value_unread(new_body, keep):
+        keep = None
     returned = returned_outs(new_body, slots, out_of, namespace, aliases)
     if returned:
         drop_returned(new_body, returned)
@@ -535,13 +538,17 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     # the core takes what it reads (numba types each argument on every call: an unread
     # ``out`` tuple costs more than the core's own work on a small array)
     read = {n.id for s in new_body for n in walk(s) if isinstance(n, gast.Name)}
-    core_params = [p for p in params + buffer_names if p in read]
+    core_params = [p for p in params + buffer_names if p in read] + ([keep] if keep else [])
     core = gast.FunctionDef(name=core_name, args=arguments(core_params), body=new_body,
                             decorator_list=[], returns=None, type_comment=None)
     gast.copy_location(core, fn)
-    call_args = [_rt("seed_value", _load(p)) if p == seed_param else _load(p)
+    call_args = [_rt("seed_value", _load(p)) if p == seed_param and not keep else _load(p)
                  for p in core_params]
     call = _call(_load(core_name), *call_args)
+    if keep:                            # seed, keep = _rt.seed_pair(seed)
+        hoisted.insert(0, gast.Assign(targets=[gast.Tuple(elts=[
+            store_name(seed_param), store_name(keep)], ctx=gast.Store())], value=_rt(
+                "seed_pair", _load(seed_param)), type_comment=None))
     entry_body = hoisted + entry_return(call, returned, len(out_of), records.fresh)
     entry = gast.FunctionDef(name=fn.name, args=fn.args, body=entry_body, decorator_list=[],
                              returns=None, type_comment=None)
@@ -575,19 +582,6 @@ def _zero_like_primal(body, params, primals, shapes):
 
 def _stored(node):
     return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-
-
-def _own_work(s, workspace_names):
-    """``work = x_out if x_out is not None else _ws.take(...)`` (the NumPy code's work
-    buffer that may be the caller's ``out``: transforms/buffers.py) takes a buffer of its
-    own here: the compiled core's fused loops already stream through memory once."""
-    value = s.value if isinstance(s, gast.Assign) else None
-    if isinstance(value, gast.IfExp) and isinstance(value.orelse, gast.Call) \
-            and isinstance(value.orelse.func, gast.Attribute) \
-            and isinstance(value.orelse.func.value, gast.Name) \
-            and value.orelse.func.value.id in workspace_names \
-            and value.orelse.func.attr == "take":
-        s.value = value.orelse
 
 
 def rest_has_loop(stmts):
