@@ -98,6 +98,9 @@ def _forward(d, args, ins, n_in):
         if not number and np.ndim(ins[0]):
             tan = tan.reshape(np.shape(value) + np.shape(ins[0]))
         return tan if d.single else (tan,)
+    if d.inner is not None and d.backend != "numpy" and getattr(
+            d._specialise("jvp", args), "__srcad_backend__", None) == "numba":
+        return _forward_columns(d, args, ins, n_in)     # (numba compiles one direction)
     tangents, offset = [], 0
     for a in ins:
         n = _size(a)

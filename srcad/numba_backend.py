@@ -108,8 +108,6 @@ def build(d, kind, gen, header, key, fallback):
     """The compiled specialisation of ``d`` of ``kind`` for the generated ``gen`` (its tree
     annotated): a Python entry calling the njit core, or ``fallback()`` (the NumPy
     backend's) when ``d.backend`` is "auto" and numba cannot take it."""
-    if d.inner is not None:
-        return refuse_nested(d, fallback)
     seed = gen.tree.args.args[len(d.params)].id if kind == "vjp" else None
     workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
     try:
@@ -362,17 +360,22 @@ def _user_line(text, message, where):
 
 
 def refuse_nested(d, fallback):
-    """A derivative of a derivative (any kind): refused at the user's ``def`` line."""
-    code = d.base_fn.__code__
-    return refuse(d, code.co_filename, code.co_firstlineno,
-                  "a derivative of a derivative (hessian, hvp, grad of grad) calls the inner "
-                  "derivative's generated code, which numba does not compile: the numba "
-                  "backend compiles first derivatives", fallback, d.base_fn.__qualname__)
+    """A derivative of a derivative of a kind numba does not compile (a Hessian's
+    vector-mode pass, a third derivative's plain gradient): refused at the user's
+    ``def`` line."""
+    return refuse(d, "", 0, "numba compiles a derivative of a derivative as one forward "
+                  "pass over the gradient's code (hvp, jvp, each column of a hessian), not "
+                  "this kind", fallback)
 
 
 def refuse(d, filename, line, reason, fallback, name=None):
     """Say once that numba cannot compile ``d``'s code at ``filename:line`` and why; the
-    NumPy backend's function (auto) or raise (numba)."""
+    NumPy backend's function (auto) or raise (numba). A derivative of a derivative is
+    named at the user's ``def`` line (its code is srcad's own, inlined)."""
+    if d.inner is not None:
+        code = d.base_fn.__code__
+        filename, line, name = code.co_filename, code.co_firstlineno, d.base_fn.__qualname__
+        reason = f"in the code of a derivative of a derivative: {reason}"
     error = TransformError(
         f"the numba backend cannot compile the derivative of `{name or d.fn.__qualname__}`",
         filename=filename, lineno=line, why=reason,

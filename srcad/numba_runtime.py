@@ -26,8 +26,10 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import numba_kernels, numba_matrices, numba_scans
+from srcad import numba_kernels, numba_matrices, numba_scans, numba_tangents
 from srcad.numba_entry import kept, out_or_new, seed_pair, seed_value  # noqa: F401
+from srcad.numba_tangents import (not_shared, not_shared_item, own,  # noqa: F401
+                                  tangent_setitem, zero_tangent)
 from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
                                  ndim, reshape_c)
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
@@ -369,9 +371,12 @@ def tangent_item(t, x, idx, vector):
     raise NotImplementedError("njit only")
 
 
-@overload(tangent_item)
+@overload(tangent_item, prefer_literal=True)
 def _tangent_item(t, x, idx, vector):
-    """The tangent of ``x[idx]``: a scalar tangent of an array is the zero tangent."""
+    """The tangent of ``x[idx]``: a scalar tangent of an array is the zero tangent; an
+    item of a tuple at a literal index (numba_tangents.tuple_item)."""
+    if isinstance(t, numba.types.BaseTuple):
+        return numba_tangents.tuple_item(t, x, idx)
     if _scalar(t):
         return lambda t, x, idx, vector: 0.0
     if isinstance(t, numba.types.Array) and isinstance(x, numba.types.Array) \
@@ -387,6 +392,8 @@ def tangent_out(t, y, vector):
 @overload(tangent_out)
 def _tangent_out(t, y, vector):
     """The output tangent shaped and typed like the output ``y``."""
+    if isinstance(y, numba.types.BaseTuple):
+        return numba_tangents.tuple_out(t, y, tangent_out)
     if _scalar(y) and _scalar(t):
         return lambda t, y, vector: t
     if isinstance(y, numba.types.Array) and isinstance(t, numba.types.Array) \
@@ -553,7 +560,9 @@ TWINS = {broadcast.unbroadcast: unbroadcast, broadcast.unbroadcast_into: unbroad
          sequences.builtin_extreme_back: builtin_extreme_back,
          sequences.builtin_extreme_back_second: builtin_extreme_back_second,
          sequences.builtin_extreme_tangent: builtin_extreme_tangent,
-         sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight)}
+         sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight),
+         sequences.builtin_float_tangent: numba_tangents.builtin_float_tangent,
+         sequences.builtin_float_back: numba_tangents.builtin_float_back}
 TWINS.update(numba_kernels.TWINS)
 TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
               reductions.cumsum_tangent: numba_scans.cumsum_tangent,

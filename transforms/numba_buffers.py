@@ -33,6 +33,15 @@ from srcad.transforms.rules import registry
 from srcad.transforms.exits import _assign, _const, _load
 
 
+class Unsupported(Exception):
+    """The generated code has a form the numba lowering cannot give to numba."""
+
+    def __init__(self, reason, node=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.node = node
+
+
 def store_name(name):
     return gast.Name(id=name, ctx=gast.Store(), annotation=None, type_comment=None)
 

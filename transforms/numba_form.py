@@ -68,23 +68,15 @@ import gast
 import numpy as np
 
 from srcad.transforms import buffers, numba_fuse, numba_loops, numba_replay
+from srcad.transforms import numba_nested
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
-from srcad.transforms.numba_buffers import (accumulators, arguments, drop_returned,
+from srcad.transforms.numba_buffers import (Unsupported, accumulators, arguments, drop_returned,
                                             entry_return, own_work, value_unread,
                                             numpy_calls, only_ufunc_out, own_tangents,
                                             call as _call, is_comment as _is_comment,
                                             rt_call as _rt, out_slot, returned_outs,
                                             store_name, ufunc_outs)
-
-
-class Unsupported(Exception):
-    """The generated code has a form this pass cannot give to numba."""
-
-    def __init__(self, reason, node=None):
-        super().__init__(reason)
-        self.reason = reason
-        self.node = node
 
 
 def _names_in(node):
@@ -483,6 +475,16 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     body = list(fn.body)
     buffers.plain_returns(body)
     numpy_calls(gast.Module(body=body, type_ignores=[]), namespace)
+
+    def fresh(base):
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}{k}"
+        taken.add(name)
+        return name
+    shapes = numba_nested.nested_form(gast.Module(body=body, type_ignores=[]), namespace,
+                                      shapes, fresh)
     hoisted, rest = [], []
     for s in body:
         own_work(s, workspace_names)
