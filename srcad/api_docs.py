@@ -17,8 +17,8 @@ DOCS["differentiate"] = """Make ``fn`` a ``Differentiable``: the function plus i
         fn: a Python function written with ``def`` (its source must be readable).
         wrt: the parameters to differentiate with respect to: a name or a position,
             or a tuple of them. Default: the first parameter.
-        backend: ``"numpy"`` (generated NumPy code), ``"numba"`` (first derivatives
-            compiled with ``numba.njit``: loops of scalar code; raises
+        backend: ``"numpy"`` (generated NumPy code), ``"numba"`` (first derivatives,
+            ``hvp`` and ``hessian`` compiled with ``numba.njit``; raises
             ``TransformError`` at the user's line where numba cannot compile) or
             ``"auto"`` (numba where it compiles, else NumPy, with one warning).
             Default: ``SRCAD_BACKEND``, else ``"numpy"``. ``"numba"`` without numba

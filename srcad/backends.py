@@ -17,10 +17,11 @@ EXTRA = "pip install srcad[numba]"
 def for_kind(d, kind):
     """The backend that compiles ``d``'s code of ``kind``: its own for the kinds numba
     compiles, else NumPy; a derivative of a derivative of another kind (a Hessian's
-    vector-mode jvp) is refused under "numba" as hvp's jvp is ("auto": NumPy, said once)."""
+    vector-mode jvp, asked for only where its one-direction jvp did not compile) is
+    refused under "numba" ("auto": NumPy; the jvp's refusal said why)."""
     if kind in COMPILED:
         return d.backend
-    if d.inner is not None and d.backend != "numpy":
+    if d.inner is not None and d.backend == "numba":
         from srcad import numba_backend
         numba_backend.refuse_nested(d, lambda: None)
     return "numpy"

@@ -71,9 +71,8 @@ def nested_form(tree, namespace, shapes, fresh):
     for r in records.values():
         r.forward()
     for r in records.values():     # outer records first: they name an inner list's reads
+        r.guards()                 # (which the inner record's guards then see)
         r.reverse()
-    for r in records.values():
-        r.guards()
     for r in records.values():
         r.finish()
     return shapes
@@ -259,7 +258,8 @@ class _Record:
                 names[pos] = s.targets[0].id
             else:
                 body.append(_assign(s.targets[0].id, _load(names[pos])))
-        if any(_loads(gast.Module(body=body, type_ignores=[]), n) for n in (j, row, trow)):
+        if any(_loads(gast.Module(body=body, type_ignores=[]), n)      # (nor appended to)
+               for n in (j, row, trow, self.name, self.dot)):
             raise Unsupported(f"the loop record `{self.name}` is read back in a way the "
                               f"numba backend does not rewrite", loop)
         for p, item in enumerate(self.items):   # an inner record: read under its own name
