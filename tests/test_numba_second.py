@@ -176,3 +176,54 @@ def test_the_in_place_guard_finds_shared_memory_as_numpy_does(rng):
                     _guard(x, a, other)
             else:
                 _guard(x, a, other)
+
+
+def huber_loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        a = x[i]
+        if abs(a) < 1.0:
+            s = s + 0.5 * a * a
+        else:
+            s = s + abs(a) - 0.5
+    return s
+
+
+def horner(c, x):
+    s = 0.0
+    for k in range(c.shape[0]):
+        s = s * x + c[k]
+    return s * s
+
+
+def series(x):
+    total = 0.0
+    term = 1.0
+    k = 1
+    while k < 25:
+        term = term * (-x[0] * x[0] / (4.0 * k * k))
+        total = total + term * x[1]
+        k = k + 1
+    return total
+
+
+@pytest.mark.parametrize("fn, make", [
+    (huber_loop, lambda rng: (np.array([0.3, -1.7, 0.8, 2.1]) + 0.01 * rng.standard_normal(4),)),
+    (horner, lambda rng: (rng.standard_normal(5), 0.7)),
+    (series, lambda rng: (np.array([1.3, 0.8]) + 0.01 * rng.standard_normal(2),))],
+    ids=["branch-in-loop", "replayed-index", "while-counter"])
+def test_loops_with_branches_replays_and_counters(fn, make, rng):
+    """A branch whose values a loop record keeps only on one path (None on the other), a
+    reverse loop that replays its index instead of keeping it, a ``while`` loop with a
+    counter: compiled, and equal to central differences and to the NumPy backend."""
+    args = make(rng)
+    f = srcad.differentiate(fn, wrt=0, backend="numba")
+    v = rng.standard_normal(args[0].shape)
+    hv = f.hvp(args, v)
+    assert _compiled(f, args) == "numba"
+    want = _fd_along(fn, args, v)
+    scale = max(np.abs(want).max(), 1e-3)
+    np.testing.assert_allclose(hv, want, rtol=1e-5, atol=1e-6 * scale)
+    np.testing.assert_allclose(f.hessian(*args),
+                               srcad.differentiate(fn, wrt=0, backend="numpy").hessian(*args),
+                               rtol=1e-11, atol=1e-13 * scale)

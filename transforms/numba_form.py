@@ -139,8 +139,8 @@ class _Kinds:
         return isinstance(f, gast.Name) and self.is_builtin(f.id, "range")
 
     def _int(self, v):
-        if isinstance(v, gast.Constant):
-            return type(v.value) is int
+        if isinstance(v, gast.Constant):        # (None: not yet assigned; see ``kind``)
+            return type(v.value) is int or v.value is None
         if isinstance(v, gast.Name):
             return v.id in self.ints
         if isinstance(v, gast.BinOp):
@@ -163,6 +163,11 @@ class _Kinds:
         return isinstance(v, gast.Name) and v.id in self.bools
 
     def kind(self, name):
+        """An int or a bool on every path that assigns one (None before: the record keeps a
+        stand-in there, ``unset_as``), else "floats"."""
+        if all(isinstance(v, gast.Constant) and v.value is None
+               for v in self.defs.get(name, ())):
+            return "floats"
         return "ints" if name in self.ints else "bools" if name in self.bools else "floats"
 
 
@@ -278,10 +283,13 @@ class _Records:
             return parent.target is name
         return False
 
-    def _maybe_none(self, name):
-        """Is ``name`` assigned None somewhere (srcad's initialisation of a value a loop
-        body assigns only on some paths)? numba's number stacks cannot hold None."""
+    def _maybe_none(self, name, seen=()):
+        """Is ``name`` assigned None somewhere, or a name that may be (srcad's
+        initialisation of a value a loop body assigns only on some paths, and its copies)?
+        numba's number stacks cannot hold None."""
         return any(isinstance(v, gast.Constant) and v.value is None
+                   or isinstance(v, gast.Name) and v.id not in seen
+                   and self._maybe_none(v.id, seen + (name,))
                    for v in self.kinds.defs.get(name, ()))
 
     def kind_of(self, rec, item):
@@ -361,9 +369,11 @@ class _Records:
         for item, store in zip(self.items[rec], names["items"], strict=True):
             if store is None:           # recomputed by the reverse loop
                 continue
-            if self.kind_of(rec, item) == "lists":
+            if self.kind_of(rec, item) == "lists":      # (a number that may be None: 0.0)
+                value = _rt("unset_as", _load(item), _const(0.0)) \
+                    if self._maybe_none(item) else _load(item)
                 out.append(gast.Expr(value=_call(gast.Attribute(
-                    value=_load(store), attr="append", ctx=gast.Load()), _load(item))))
+                    value=_load(store), attr="append", ctx=gast.Load()), value)))
                 continue
             if not reserved:
                 out.append(_assign(store, _rt("room", _load(store), _load(sp))))

@@ -9,6 +9,9 @@ and ``nested_form`` rewrites it in place before ``transforms/numba_form.py`` low
   core's ``_rt.grad_seed`` twin checks the output is one, as the object does), and a
   number's copy ``_rt.own(0.0)`` the number (a zero tangent a loop may make an array:
   the lowering then starts it as zeros of its primal's shape).
+- A reverse loop that replays its index (``for k in reversed(range(a, b))``) arrives
+  as an index into the range object, which numba does not take: it is the
+  counting-down loop again (``_replayed_ranges``).
 - A loop record of the inner gradient (``L.append((i, a, b))``, read back by
   ``for i, a, b in reversed(L)``) arrives as forward mode writes a list it updates: a
   list of tangent tuples beside it, a guard on each append, and a reverse loop over
@@ -36,8 +39,10 @@ and ``nested_form`` rewrites it in place before ``transforms/numba_form.py`` low
 
   The list is srcad's own and appended to only here, so the guard on the append has
   nothing to find; a guard of another in-place update that names the list among the
-  values it must not share memory with keeps it only when every item is a number (no
-  memory to share); otherwise the code is refused. A tangent of a number is a number:
+  values it must not share memory with drops it when every item is a number (no
+  memory to share) or when the array updated is a zero cotangent made once, after the
+  record was filled (no live array's memory is a later allocation's); otherwise the
+  code is refused. A tangent of a number is a number:
   the shape facts say so for the tangent items, which then go on number stacks.
 
 Code in any other form is left as it is (the lowering then refuses what it cannot take).
@@ -64,6 +69,8 @@ def nested_form(tree, namespace, shapes, fresh):
                         value[k] = new
                     else:
                         setattr(node, field, new)
+    for stmts in list(_stmt_lists(tree)):
+        _replayed_ranges(tree, stmts)
     shapes = dict(shapes or {})
     records = {}
     for name in _record_pairs(tree):
@@ -76,6 +83,60 @@ def nested_form(tree, namespace, shapes, fresh):
     for r in records.values():
         r.finish()
     return shapes
+
+
+def _replayed_ranges(tree, stmts):
+    """``R = range(a, b)``; ``n = len(R)``; ``t = n - 1``; ``for j in range(t, -1, -1): k
+    = R[j]; ...`` (the inner gradient's ``for k in reversed(range(a, b))``, which replays
+    its loop's index, as forward mode writes it) -> ``for k in reversed(range(a, b)):
+    ...``: numba does not index a range. Taken when ``R``, ``n``, ``t`` and ``j`` are
+    read nowhere else and the range's bounds are names not bound again before the loop."""
+    for k, loop in enumerate(stmts):
+        if not (isinstance(loop, gast.For) and _name(loop.target) and loop.body
+                and isinstance(loop.body[0], gast.Assign) and _name(loop.body[0].targets[0])
+                and isinstance(loop.body[0].value, gast.Subscript)
+                and _name(loop.body[0].value.value)
+                and _name(loop.body[0].value.slice, loop.target.id)):
+            continue
+        start = _Record._counted_down(loop.iter)
+        rng = loop.body[0].value.value.id
+        made = [j for j in range(k) if isinstance(stmts[j], gast.Assign)
+                and _name(stmts[j].targets[0], rng) and isinstance(stmts[j].value, gast.Call)
+                and _name(stmts[j].value.func, "range") and not stmts[j].value.keywords
+                and all(_name(a) or isinstance(a, gast.Constant)
+                        for a in stmts[j].value.args)]
+        if start is None or not made:
+            continue
+        bounds = {a.id for a in stmts[made[-1]].value.args if _name(a)}
+        between = gast.Module(body=stmts[made[-1] + 1:k], type_ignores=[])
+        rest = gast.Module(body=loop.body[1:], type_ignores=[])
+        stored = {n.id for n in walk(between) if isinstance(n, gast.Name)
+                  and not isinstance(n.ctx, gast.Load)}
+        counts = [j for j in range(made[-1] + 1, k) if isinstance(stmts[j], gast.Assign)
+                  and len(stmts[j].targets) == 1 and _name(stmts[j].targets[0])]
+        count = next((j for j in counts if isinstance(stmts[j].value, gast.Call)
+                      and _name(stmts[j].value.func, "len")
+                      and len(stmts[j].value.args) == 1
+                      and _name(stmts[j].value.args[0], rng)), None)
+        last = next((j for j in counts if _name(stmts[j].targets[0], start)), None)
+        if count is None or last is None or bounds & stored \
+                or not (isinstance(stmts[last].value, gast.BinOp)
+                        and isinstance(stmts[last].value.op, gast.Sub)
+                        and _name(stmts[last].value.left, stmts[count].targets[0].id)
+                        and isinstance(stmts[last].value.right, gast.Constant)
+                        and stmts[last].value.right.value == 1) \
+                or len(_loads(tree, rng)) != 2 or len(_loads(tree, start)) != 1 \
+                or len(_loads(tree, stmts[count].targets[0].id)) != 1 \
+                or _loads(rest, loop.target.id):
+            continue
+        loop.target = gast.Name(id=loop.body[0].targets[0].id, ctx=gast.Store(),
+                                annotation=None, type_comment=None)
+        loop.iter = gast.Call(func=_load("reversed"), args=[stmts[made[-1]].value],
+                              keywords=[])
+        loop.body = loop.body[1:] or [gast.Pass()]
+        for j in sorted((made[-1], count, last), reverse=True):
+            del stmts[j]
+        return _replayed_ranges(tree, stmts)       # (indices moved: look again)
 
 
 def _is_seed(node, namespace):
@@ -350,13 +411,29 @@ class _Record:
                 if args is not None and _name(args[0], self.name):
                     continue                # the append's guard: srcad's own list
                 if args is not None and any(_name(a, self.name) for a in args[1:]):
-                    if not numbers:
+                    if not numbers and not self._made_after(args[0]):
                         raise Unsupported(f"an in-place update must not share memory with "
                                           f"the arrays of the loop record `{self.name}`, "
                                           f"which the compiled code does not check", s)
                     call.args = [a for a in args if not _name(a, self.name)]
                 keep.append(s)
             stmts[:] = keep
+
+    def _made_after(self, node):
+        """Is ``node`` a name bound once, at the top level, to a new zero cotangent
+        (``_rt.zeros_cot``) after every append to the record? Its memory is then none of
+        the record's arrays (all alive, all made before it)."""
+        if not _name(node):
+            return False
+        body = self.tree.body
+        defs = [n for n in walk(self.tree) if isinstance(n, gast.Name) and n.id == node.id
+                and not isinstance(n.ctx, gast.Load)]
+        made = [k for k, s in enumerate(body) if isinstance(s, gast.Assign)
+                and len(s.targets) == 1 and _name(s.targets[0], node.id)
+                and _rt_call(s.value, "zeros_cot") is not None]
+        appends = [k for k, s in enumerate(body)
+                   if any(self._append_arg(t, self.name) is not None for t in walk(s))]
+        return len(defs) == 1 and len(made) == 1 and all(k < made[0] for k in appends)
 
     def _int_like(self, name):
         """An item the loop's ``range`` counts (an index): no memory."""
