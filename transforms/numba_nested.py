@@ -107,28 +107,15 @@ def _replayed_ranges(tree, stmts):
                         for a in stmts[j].value.args)]
         if start is None or not made:
             continue
-        bounds = {a.id for a in stmts[made[-1]].value.args if _name(a)}
-        between = gast.Module(body=stmts[made[-1] + 1:k], type_ignores=[])
-        rest = gast.Module(body=loop.body[1:], type_ignores=[])
-        stored = {n.id for n in walk(between) if isinstance(n, gast.Name)
-                  and not isinstance(n.ctx, gast.Load)}
-        counts = [j for j in range(made[-1] + 1, k) if isinstance(stmts[j], gast.Assign)
-                  and len(stmts[j].targets) == 1 and _name(stmts[j].targets[0])]
-        count = next((j for j in counts if isinstance(stmts[j].value, gast.Call)
-                      and _name(stmts[j].value.func, "len")
-                      and len(stmts[j].value.args) == 1
-                      and _name(stmts[j].value.args[0], rng)), None)
-        last = next((j for j in counts if _name(stmts[j].targets[0], start)), None)
-        if count is None or last is None or bounds & stored \
-                or not (isinstance(stmts[last].value, gast.BinOp)
-                        and isinstance(stmts[last].value.op, gast.Sub)
-                        and _name(stmts[last].value.left, stmts[count].targets[0].id)
-                        and isinstance(stmts[last].value.right, gast.Constant)
-                        and stmts[last].value.right.value == 1) \
-                or len(_loads(tree, rng)) != 2 or len(_loads(tree, start)) != 1 \
-                or len(_loads(tree, stmts[count].targets[0].id)) != 1 \
-                or _loads(rest, loop.target.id):
+        bounds = {a.id for a in stmts[made[-1]].value.args if _name(a)} | {rng}
+        stored = {n.id for s in stmts[made[-1] + 1:k] for n in walk(s)
+                  if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+        found = _count_down(tree, stmts, made[-1] + 1, k, start, rng)
+        if found is None or bounds & stored or len(_loads(tree, rng)) != 2 \
+                or len(_loads(tree, start)) != 1 \
+                or _loads(gast.Module(body=loop.body[1:], type_ignores=[]), loop.target.id):
             continue
+        count, last = found
         loop.target = gast.Name(id=loop.body[0].targets[0].id, ctx=gast.Store(),
                                 annotation=None, type_comment=None)
         loop.iter = gast.Call(func=_load("reversed"), args=[stmts[made[-1]].value],
@@ -137,6 +124,29 @@ def _replayed_ranges(tree, stmts):
         for j in sorted((made[-1], count, last), reverse=True):
             del stmts[j]
         return _replayed_ranges(tree, stmts)       # (indices moved: look again)
+
+
+def _count_down(tree, stmts, lo, k, start, seq):
+    """(i, j) for ``n = len(seq)`` at ``stmts[i]`` and ``start = n - 1`` at ``stmts[j]``,
+    lo <= i < j < k, ``n`` read only there; else None (the count of a loop over indices
+    ``range(start, -1, -1)``, which reads ``seq`` backwards)."""
+    def at(test):
+        return next((j for j in range(k - 1, lo - 1, -1) if test(stmts[j])), None)
+    last = at(lambda s: isinstance(s, gast.Assign) and _name(s.targets[0], start))
+    value = stmts[last].value if last is not None else None
+    if not (isinstance(value, gast.BinOp) and isinstance(value.op, gast.Sub)
+            and _name(value.left) and isinstance(value.right, gast.Constant)
+            and value.right.value == 1):
+        return None
+    n = value.left.id
+    count = at(lambda s: isinstance(s, gast.Assign) and _name(s.targets[0], n))
+    call = stmts[count].value if count is not None else None
+    if count is None or count > last or not (
+            isinstance(call, gast.Call) and _name(call.func, "len") and len(call.args) == 1
+            and _name(call.args[0], seq)) \
+            or len(_loads(tree, n)) != 1:
+        return None
+    return count, last
 
 
 def _is_seed(node, namespace):
@@ -371,28 +381,13 @@ class _Record:
         """``n = len(L)`` and ``start = n - 1`` before the loop (which no longer reads
         ``start``), read nowhere else and with nothing between them and the loop that
         reads ``L``: gone."""
-        def at(test):
-            return next((j for j in range(k - 1, -1, -1) if test(stmts[j])), None)
-        last = at(lambda s: isinstance(s, gast.Assign) and _name(s.targets[0], start))
-        ok = last is not None and isinstance(stmts[last].value, gast.BinOp) \
-            and isinstance(stmts[last].value.op, gast.Sub) \
-            and _name(stmts[last].value.left) \
-            and isinstance(stmts[last].value.right, gast.Constant) \
-            and stmts[last].value.right.value == 1
-        n = stmts[last].value.left.id if ok else None
-        count = at(lambda s: isinstance(s, gast.Assign) and _name(s.targets[0], n)) \
-            if ok else None
-        value = stmts[count].value if count is not None else None
-        ok = ok and count is not None and count < last and isinstance(value, gast.Call) \
-            and _name(value.func, "len") and len(value.args) == 1 \
-            and _name(value.args[0], self.name) and not _loads(self.tree, start) \
-            and len(_loads(self.tree, n)) == 1 and not any(
-                _loads(t, self.name) for t in stmts[count + 1:k])
-        if not ok:
+        found = _count_down(self.tree, stmts, 0, k, start, self.name)
+        if found is None or _loads(self.tree, start) or any(
+                _loads(t, self.name) for t in stmts[found[0] + 1:k]):
             raise Unsupported(f"the loop record `{self.name}` is read back in a way the "
                               f"numba backend does not rewrite", stmts[k])
-        del stmts[last]
-        del stmts[count]
+        del stmts[found[1]]
+        del stmts[found[0]]
 
     # -------------------------------------------------------------- guards
     def numbers(self):
