@@ -1,8 +1,9 @@
 """Numba twins of the kernels of one matrix (``srcad/kernels/linalg.py``): its trace and
 diagonals (``trace_back``/``trace_tangent``, ``diag_back``/``diag_tangent``, also of
 ``np.diag``'s vectors), a linear solve's cotangent (``solve_adjoint`` and the column
-helpers) and the determinant's; one tangent direction. Stacks of matrices and vector
-mode stay NumPy code (typing returns None: the backend refuses or falls back).
+helpers), the determinant's, and ``np.dot``'s of vectors, matrices and numbers
+(``dot_back_a``/``_b``, ``dot_tangent_a``/``_b``); one tangent direction. Stacks of
+matrices and vector mode stay NumPy code (typing returns None: the backend refuses or falls back).
 
 The ``k``-th diagonal of an (n, m) matrix holds the entries (i, i + k) for
 max(0, -k) <= i < min(n, m - k), as in NumPy.
@@ -11,6 +12,8 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from srcad import numba_kernels
+from srcad.kernels import linalg
 from srcad.numba_arrays import _jit, scalar_type
 
 
@@ -227,3 +230,72 @@ def _outer_tangent(dt, t, other, first):
             return np.outer(np.ravel(dt), np.ravel(other))
         return np.outer(np.ravel(other), np.ravel(dt))
     return impl
+
+
+def _arrays_of_rank(a, b):
+    """Are ``a`` and ``b`` arrays of rank 1 or 2 (``np.dot`` is then ``a @ b``)?"""
+    return all(isinstance(t, numba.types.Array) and t.ndim in (1, 2) for t in (a, b))
+
+
+def _dot_back(first):
+    """The typing of ``dot_back_a`` (``first``) or ``dot_back_b``: a product by a number
+    (the cotangent times the other operand, summed when this operand is the number), or
+    the matrix product's cotangent."""
+    def typer(g, a, b):
+        mine, other = (a, b) if first else (b, a)
+        if scalar_type(a) and scalar_type(b):
+            return (lambda g, a, b: g * b) if first else (lambda g, a, b: g * a)
+        if scalar_type(mine) and isinstance(other, numba.types.Array):
+            return (lambda g, a, b: np.sum(g * b)) if first else (lambda g, a, b: np.sum(g * a))
+        if isinstance(mine, numba.types.Array) and mine.ndim >= 1 and scalar_type(other):
+            return (lambda g, a, b: g * b) if first else (lambda g, a, b: g * a)
+        if _arrays_of_rank(a, b):
+            back = numba_kernels.matmul_back_a if first else numba_kernels.matmul_back_b
+            return lambda g, a, b: back(g, a, b)
+        return None
+    return typer
+
+
+def _dot_tangent(first):
+    """The typing of ``dot_tangent_a`` (``first``) or ``dot_tangent_b``: the tangent term
+    of this operand (one direction: the tangent has the operand's rank, or is a number)."""
+    def typer(d, a, b, y):
+        if scalar_type(a) or scalar_type(b):
+            return (lambda d, a, b, y: d * b) if first else (lambda d, a, b, y: a * d)
+        if _arrays_of_rank(a, b):
+            term = numba_kernels.matmul_tangent_a if first else numba_kernels.matmul_tangent_b
+            return lambda d, a, b, y: term(d, a, b, y)
+        return None
+    return typer
+
+
+def dot_back_a(g, a, b):
+    raise NotImplementedError("njit only")
+
+
+def dot_back_b(g, a, b):
+    raise NotImplementedError("njit only")
+
+
+def dot_tangent_a(da, a, b, y):
+    raise NotImplementedError("njit only")
+
+
+def dot_tangent_b(db, a, b, y):
+    raise NotImplementedError("njit only")
+
+
+overload(dot_back_a)(_dot_back(True))
+overload(dot_back_b)(_dot_back(False))
+overload(dot_tangent_a)(_dot_tangent(True))
+overload(dot_tangent_b)(_dot_tangent(False))
+
+# the NumPy kernels and their twins (by identity); see srcad/numba_runtime.py
+TWINS = {linalg.trace_back: trace_back, linalg.trace_tangent: trace_tangent,
+         linalg.diag_back: diag_back, linalg.diag_tangent: diag_tangent,
+         linalg.solve_adjoint: solve_adjoint, linalg.solve_col: solve_col,
+         linalg.solve_uncol: solve_uncol, linalg.solve_pad: solve_pad,
+         linalg.det_back: det_back, linalg.det_tangent: det_tangent,
+         linalg.outer_tangent: outer_tangent,
+         linalg.dot_back_a: dot_back_a, linalg.dot_back_b: dot_back_b,
+         linalg.dot_tangent_a: dot_tangent_a, linalg.dot_tangent_b: dot_tangent_b}

@@ -26,14 +26,14 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import numba_kernels, numba_matrices, numba_scans, numba_tangents
+from srcad import numba_kernels, numba_matrices, numba_scans, numba_tangents, runtime
 from srcad.numba_entry import kept, out_or_new, seed_pair, seed_value  # noqa: F401
 from srcad.numba_tangents import (not_shared, not_shared_item, own,  # noqa: F401
                                   tangent_setitem, zero_tangent)
 from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
                                  ndim, reshape_c)
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
-from srcad.kernels import broadcast, elementwise, linalg, power, reductions, scalar, sequences
+from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)
@@ -560,24 +560,14 @@ TWINS = {broadcast.unbroadcast: unbroadcast, broadcast.unbroadcast_into: unbroad
          sequences.builtin_extreme_back: builtin_extreme_back,
          sequences.builtin_extreme_back_second: builtin_extreme_back_second,
          sequences.builtin_extreme_tangent: builtin_extreme_tangent,
-         sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight),
-         sequences.builtin_float_tangent: numba_tangents.builtin_float_tangent,
-         sequences.builtin_float_back: numba_tangents.builtin_float_back}
+         sequences.builtin_tie_weight: _jit(sequences.builtin_tie_weight)}
 TWINS.update(numba_kernels.TWINS)
 TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
               reductions.cumsum_tangent: numba_scans.cumsum_tangent,
               reductions.cumprod_back: numba_scans.cumprod_back,
-              reductions.cumprod_tangent: numba_scans.cumprod_tangent,
-              linalg.trace_back: numba_matrices.trace_back,
-              linalg.trace_tangent: numba_matrices.trace_tangent,
-              linalg.diag_back: numba_matrices.diag_back,
-              linalg.diag_tangent: numba_matrices.diag_tangent,
-              linalg.solve_adjoint: numba_matrices.solve_adjoint,
-              linalg.solve_col: numba_matrices.solve_col,
-              linalg.solve_uncol: numba_matrices.solve_uncol,
-              linalg.solve_pad: numba_matrices.solve_pad,
-              linalg.det_back: numba_matrices.det_back,
-              linalg.det_tangent: numba_matrices.det_tangent,
-              linalg.outer_tangent: numba_matrices.outer_tangent})
+              reductions.cumprod_tangent: numba_scans.cumprod_tangent})
+TWINS.update(numba_matrices.TWINS)
+TWINS.update(numba_tangents.TWINS)
+TWINS[runtime.dense] = dense        # (forward mode over generated code names it bare)
 TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
               if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 from numba.extending import overload
 
+from srcad.kernels import sequences
 from srcad.numba_arrays import absent, assign, scalar_type
 
 
@@ -230,3 +231,8 @@ def _not_shared_item(container, idx, name, filename, lineno, *others):
         if _meets(container, others):
             raise ValueError("an array updated in place shares memory with another value")
     return guard
+
+
+# the NumPy kernels generated code names bare, and their twins (by identity)
+TWINS = {sequences.builtin_float_tangent: builtin_float_tangent,
+         sequences.builtin_float_back: builtin_float_back}

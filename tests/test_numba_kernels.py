@@ -233,3 +233,44 @@ def test_cotangents_of_picked_entries_add_up_as_add_at(rng):
         fresh = (lambda: c) if isinstance(c, float) else c.copy
         want = runtime.item_acc(fresh(), x, (rows, cols), g)
         np.testing.assert_allclose(_picked(fresh(), x, rows, cols, g), want, rtol=1e-15)
+
+
+@pytest.mark.parametrize("sa, sb", [((), (4,)), ((4,), ()), ((), ()), ((4,), (4,)),
+                                    ((3, 4), (4,)), ((4,), (4, 5)), ((3, 4), (4, 5)),
+                                    ((3, 4), ())])
+def test_dots_give_numpys_cotangents_and_tangents(sa, sb, rng):
+    """``np.dot``'s twins against its NumPy kernels: products by a number (either side,
+    the number's cotangent summed), vectors, matrices (srcad/numba_matrices.py)."""
+    from srcad import numba_matrices as M
+
+    @numba.njit
+    def terms(g, a, b, da, db, y):
+        return (M.dot_back_a(g, a, b), M.dot_back_b(g, a, b),
+                M.dot_tangent_a(da, a, b, y), M.dot_tangent_b(db, a, b, y))
+
+    def value(s):
+        return rng.standard_normal(s) if s else float(rng.standard_normal())
+
+    a, b, da, db = value(sa), value(sb), value(sa), value(sb)
+    y = np.dot(a, b)
+    g = rng.standard_normal(np.shape(y)) if np.ndim(y) else 0.7
+    want = (linalg.dot_back_a(g, a, b), linalg.dot_back_b(g, a, b),
+            linalg.dot_tangent_a(da, a, b, y), linalg.dot_tangent_b(db, a, b, y))
+    for got, w in zip(terms(g, a, b, da, db, y), want, strict=True):
+        assert np.shape(got) == np.shape(w)
+        np.testing.assert_allclose(got, w, rtol=1e-13, atol=1e-14)
+
+
+def powers(x, M):
+    v = x
+    s = 0.0
+    for _ in range(4):
+        v = np.dot(M, v)
+        s = s + np.dot(v, v) + 0.5 * v[0]
+    return s
+
+
+def test_dot_in_a_loop_compiles_and_agrees(numba_default, rng):
+    from conftest import numba_agrees
+    args = (rng.standard_normal(3), 0.5 * rng.standard_normal((3, 3)))
+    numba_agrees(powers, args, (0, 1), rng, 1e-11, 1e-12)
