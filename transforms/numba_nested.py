@@ -49,7 +49,6 @@ Code in any other form is left as it is (the lowering then refuses what it canno
 """
 import gast
 
-from srcad import seeds
 from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import Unsupported
@@ -152,7 +151,14 @@ def _count_down(tree, stmts, lo, k, start, seq):
 def _is_seed(node, namespace):
     return isinstance(node, gast.Call) and not node.keywords and len(node.args) == 1 \
         and isinstance(node.args[0], gast.Constant) and isinstance(node.args[0].value, str) \
-        and resolve(node.func, namespace) is seeds.GradSeed
+        and _names_seed(resolve(node.func, namespace))
+
+
+def _names_seed(obj):
+    """Is ``obj`` grad's seed class (srcad/seeds.py, a runtime module the compiler does
+    not import: known by its module and name)?"""
+    return isinstance(obj, type) and obj.__module__ == "srcad.seeds" \
+        and obj.__qualname__ == "GradSeed"
 
 
 def _own_number(node):
