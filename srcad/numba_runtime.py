@@ -28,7 +28,7 @@ from numba.extending import overload
 
 from srcad import numba_kernels, numba_matrices, numba_scans, numba_tangents, runtime
 from srcad.numba_entry import kept, out_or_new, seed_pair, seed_value  # noqa: F401
-from srcad.numba_tangents import (not_shared, not_shared_item, own,  # noqa: F401
+from srcad.numba_tangents import (add_cot, not_shared, not_shared_item, own,  # noqa: F401
                                   tangent_setitem, zero_tangent)
 from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (generated: _rt.*)
                                  ndim, reshape_c)
@@ -568,6 +568,7 @@ TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
               reductions.cumprod_tangent: numba_scans.cumprod_tangent})
 TWINS.update(numba_matrices.TWINS)
 TWINS.update(numba_tangents.TWINS)
-TWINS[runtime.dense] = dense        # (forward mode over generated code names it bare)
+TWINS.update({runtime.dense: dense,   # (forward mode over generated code names them bare)
+              runtime.item_acc: item_acc, runtime.add_cot: add_cot})
 TWINS.update({fn: _jit(fn) for fn in vars(scalar).values()
               if inspect.isfunction(fn) and fn.__module__ == scalar.__name__})

@@ -39,6 +39,26 @@ def _own(c):
     return None
 
 
+def add_cot(a, b):
+    raise NotImplementedError("njit only")
+
+
+@overload(add_cot)
+def _add_cot(a, b):
+    """``a + b`` for cotangents (numbers and arrays): a zero number on one side gives the
+    other side, an array a copy of its own (the sweep may update it in place)."""
+    arrays = [isinstance(t, numba.types.Array) for t in (a, b)]
+    if not all(scalar_type(t) or isinstance(t, numba.types.Array) for t in (a, b)):
+        return None
+    if not any(arrays):
+        return lambda a, b: a + b
+    if arrays == [False, True]:
+        return lambda a, b: b.copy() if a == 0 else a + b
+    if arrays == [True, False]:
+        return lambda a, b: a if b == 0 else a + b
+    return lambda a, b: a + b
+
+
 def zero_tangent(x):
     raise NotImplementedError("njit only")
 

@@ -227,3 +227,20 @@ def test_loops_with_branches_replays_and_counters(fn, make, rng):
     np.testing.assert_allclose(f.hessian(*args),
                                srcad.differentiate(fn, wrt=0, backend="numpy").hessian(*args),
                                rtol=1e-11, atol=1e-13 * scale)
+
+
+@numba.njit
+def _add(a, b):
+    return numba_runtime.add_cot(a, b)
+
+
+def test_cotangent_sums_give_the_runtimes_values(rng):
+    """``add_cot``'s twin against the NumPy runtime's on numbers and arrays, zeros on
+    either side included; an array it returns for a zero number is a copy of its own."""
+    from srcad import runtime
+    x, y = rng.standard_normal(4), rng.standard_normal((3, 4))
+    for a, b in [(0.0, x), (1.5, x), (x, 0.0), (x, 2.5), (x, y), (0.0, 0.0), (0.5, -1.0)]:
+        got, want = _add(a, b), runtime.add_cot(a, b)
+        np.testing.assert_array_equal(got, want)
+        if isinstance(got, np.ndarray) and isinstance(b, np.ndarray) and np.isscalar(a):
+            assert not np.shares_memory(got, b)
