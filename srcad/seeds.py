@@ -22,7 +22,7 @@ class GradSeed:
 
     ``keep`` is False for the seed of a ``grad`` that reads its value only to know it is
     a scalar: compiled code (the numba backend) may then leave out the work that only
-    computes the value (srcad/numba_runtime.py ``seed_pair``)."""
+    computes the value (srcad/numba_entry.py ``seed_pair``)."""
     __slots__ = ("name", "has_aux", "one", "keep")
 
     def __init__(self, name, has_aux=False, keep=True):
