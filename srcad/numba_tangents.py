@@ -66,8 +66,9 @@ def zero_tangent(x):
 @overload(zero_tangent)
 def _zero_tangent(x):
     """A materialised zero tangent for ``x``: zeros of its shape (float), or 0.0."""
-    if isinstance(x, numba.types.Array):
-        dtype = _float_of(x) if np.dtype(str(x.dtype)).kind in "fc" else np.float64
+    if isinstance(x, numba.types.Array):       # (x's own dtype, as the runtime's: no promotion)
+        own_dtype = np.dtype(str(x.dtype))
+        dtype = own_dtype.type if own_dtype.kind in "fc" else np.float64
         return lambda x: np.zeros(x.shape, dtype)
     if scalar_type(x):
         return lambda x: 0.0

@@ -244,3 +244,30 @@ def test_cotangent_sums_give_the_runtimes_values(rng):
         np.testing.assert_array_equal(got, want)
         if isinstance(got, np.ndarray) and isinstance(b, np.ndarray) and np.isscalar(a):
             assert not np.shares_memory(got, b)
+
+
+@numba.njit
+def _zero(x):
+    return numba_runtime.zero_tangent(x)
+
+
+@numba.njit
+def _set(t, x, v):
+    return numba_runtime.tangent_setitem(t, x, slice(1, 3), v, False)
+
+
+def test_zero_tangents_and_item_writes_give_the_runtimes_values(rng):
+    """``zero_tangent`` keeps the array's own float dtype (ints get float64) and
+    ``tangent_setitem`` writes into a copy, from a number or an array tangent, as the
+    NumPy runtime does."""
+    from srcad import runtime
+    for x in (rng.standard_normal(5).astype(np.float32), rng.standard_normal(5),
+              np.arange(5), rng.standard_normal(5) + 1j):
+        got, want = _zero(x), runtime.zero_tangent(x)
+        assert got.dtype == want.dtype and got.shape == want.shape and not got.any()
+    x, v = rng.standard_normal(5), rng.standard_normal(2)
+    for t in (0.5, rng.standard_normal(5)):
+        before = np.copy(t)
+        got, want = _set(t, x, v), runtime.tangent_setitem(np.copy(t), x, slice(1, 3), v, False)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(t, before)        # the tangent given is not written
