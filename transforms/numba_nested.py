@@ -97,7 +97,7 @@ def _replayed_ranges(tree, stmts):
                 and _name(loop.body[0].value.value)
                 and _name(loop.body[0].value.slice, loop.target.id)):
             continue
-        start = _Record._counted_down(loop.iter)
+        start = _counted_down(loop.iter)
         rng = loop.body[0].value.value.id
         made = [j for j in range(k) if isinstance(stmts[j], gast.Assign)
                 and _name(stmts[j].targets[0], rng) and isinstance(stmts[j].value, gast.Call)
@@ -123,6 +123,17 @@ def _replayed_ranges(tree, stmts):
         for j in sorted((made[-1], count, last), reverse=True):
             del stmts[j]
         return _replayed_ranges(tree, stmts)       # (indices moved: look again)
+
+
+def _counted_down(it):
+    """``range(start, -1, -1)``: the name ``start``, else None."""
+    if isinstance(it, gast.Call) and _name(it.func, "range") and len(it.args) == 3 \
+            and _name(it.args[0]) and all(
+                isinstance(a, gast.UnaryOp) and isinstance(a.op, gast.USub)
+                and isinstance(a.operand, gast.Constant) and a.operand.value == 1
+                or isinstance(a, gast.Constant) and a.value == -1 for a in it.args[1:]):
+        return it.args[0].id
+    return None
 
 
 def _count_down(tree, stmts, lo, k, start, seq):
@@ -314,7 +325,7 @@ class _Record:
     def _as_reversed(self, stmts, k):
         loop = stmts[k]
         j = loop.target.id if _name(loop.target) else None
-        start = self._counted_down(loop.iter)
+        start = _counted_down(loop.iter)
         row = loop.body[0].targets[0].id
         second = loop.body[1] if len(loop.body) > 1 else None
         args = _rt_call(getattr(second, "value", None), "tangent_item")
@@ -370,17 +381,6 @@ class _Record:
                 and isinstance(args[2], gast.Constant) and type(args[2].value) is int \
                 and 0 <= args[2].value < m:
             return m + args[2].value
-        return None
-
-    @staticmethod
-    def _counted_down(it):
-        """``range(start, -1, -1)``: the name ``start``, else None."""
-        if isinstance(it, gast.Call) and _name(it.func, "range") and len(it.args) == 3 \
-                and _name(it.args[0]) and all(
-                    isinstance(a, gast.UnaryOp) and isinstance(a.op, gast.USub)
-                    and isinstance(a.operand, gast.Constant) and a.operand.value == 1
-                    or isinstance(a, gast.Constant) and a.value == -1 for a in it.args[1:]):
-            return it.args[0].id
         return None
 
     def _drop_count(self, stmts, k, start):
