@@ -27,6 +27,7 @@ from srcad.seeds import GradSeed
 from srcad.signature import (describe, fields_of, is_numeric, param_kinds, signature_of,
                              struct_layouts, struct_types)
 from srcad.transforms.blocks import clone
+from srcad.transforms import thread_runs
 from srcad.transforms.rules import registry as _REG
 
 _VERSION = _REG.VERSION
@@ -237,8 +238,7 @@ class Differentiable:
             return own
         backend = backend or backends.for_kind(self, kind)
         key = disk.key_of(_code_key(self.base_fn), self._nesting(), kind, self.wrt, sig,
-                          backend + ("+parallel" if self.parallel and backend != "numpy"
-                                     else ""), _types_key(args))
+                          backend + ("+parallel" if self.parallel else ""), _types_key(args))
         load = None
         if backend != "numpy":
             from srcad import numba_backend
@@ -279,17 +279,17 @@ class Differentiable:
         self.compiles += 1
         logs.note(timings=gen.timings)
         gen.tree.body = codegen.annotate(gen.tree.body, gen.filename, gen.env)
+        # the NumPy code (numba's lowering rewrites gen.tree: a copy), its runs on threads
+        tree = thread_runs.split(gen.tree, gen.env) if self.parallel else clone(gen.tree)
         params = sorted(gen.env.namespace)
         header = [f"srcad: {what} of {self.fn.__qualname__}"
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         if backend != "numpy":
-            # numba's lowering rewrites the tree: the NumPy fallback is made from a copy
-            tree = clone(gen.tree)
             fn = numba_backend.build(self, kind, gen, header, key,
                                      lambda: self._numpy_fn(tree, gen.env, params, header))
         else:
-            fn = self._numpy_fn(gen.tree, gen.env, params, header)
+            fn = self._numpy_fn(tree, gen.env, params, header)
         fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)
         record = entry_of(gen.env, params)
         if record is not None and (backend == "numpy" or hasattr(fn, "__srcad_entry__")):

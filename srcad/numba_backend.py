@@ -65,7 +65,7 @@ def _bindings(namespace):
     return out
 
 
-def module_text(core, entry, header, kernels=(), loop_free=False):
+def module_text(core, entry, header, kernels=(), loop_free=False, parallel=False):
     """The module numba compiles (and users read); ``kernels``: the elementwise loops of
     ``parallel=True``, compiled with ``numba.njit(parallel=True)`` (``_njit_parallel``);
     ``loop_free``: no loop of the user's (large calls may take NumPy's loops)."""
@@ -79,6 +79,10 @@ def module_text(core, entry, header, kernels=(), loop_free=False):
         notes.append(f"no loop of the user's: calls with an array of {numba_wide.LARGE}+ "
                      f"elements take this code or the NumPy backend's, whichever ran faster "
                      f"on the first of them (srcad/numba_wide.py)")
+        if parallel:
+            notes.append("parallel=True: that NumPy code runs its runs of ufuncs into buffers "
+                         "on threads (srcad/threads.py); f.source(..., backend='numpy') "
+                         "prints it")
     head = "\n".join("# " + codegen.comment_safe(h) for h in header + notes)
     parts = [f"@_njit_parallel\n{codegen.readable(k)}\n\n\n" for k in kernels]
     return (f"{head}\n{''.join(parts)}@_njit\n{codegen.readable(core)}\n\n\n"
@@ -120,7 +124,8 @@ def build(d, kind, gen, header, key, fallback):
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)
     loop_free = not any(isinstance(n, (gast.For, gast.While)) for n in gast.walk(gen.tree))
-    text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free)
+    text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free,
+                       d.parallel)
     return _load(d, key, text, gen.env.namespace, (core.name, entry.name),
                  (gen.filename, gen.lineno), fallback, loop_free)
 

@@ -19,6 +19,7 @@ import numpy as np
 from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
 from srcad.seeds import GradSeed, grad_seed  # noqa: F401
 from srcad.statements import show, text, throw  # noqa: F401
+from srcad.threads import threads_fit, threads_run  # noqa: F401
 
 
 def is_zero(c):

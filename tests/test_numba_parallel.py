@@ -93,3 +93,45 @@ def test_the_option_is_checked_and_kept():
     assert not api._differentiable(chained, (0, 1), backend="numba").parallel
     # unpickled where the module holds no such object: the same twin, not a new one
     assert pickling._by_name(__name__, "chained", (0, 1), "numba", False, True) is twin
+
+
+def eam_like(x, y):
+    t = np.exp(-3.0 * (x + 1.0))
+    p = np.sum(t)
+    return p ** 2 + 0.5 * p ** 3 + np.sum(np.sin(y) * x)
+
+
+def test_large_calls_may_take_numpy_code_with_its_runs_on_threads(rng, monkeypatch):
+    """Large calls of loop-free code may take the NumPy backend's code (numba_wide); with
+    parallel=True its runs of ufuncs into buffers run on threads (threads.py)."""
+    from srcad import numba_wide, runtime, threads
+    monkeypatch.setattr(threads, "SPLIT", 2000)
+    monkeypatch.setattr(threads, "CHUNK", 700)
+    monkeypatch.setattr(numba_wide, "MARGIN", 1e9)      # the NumPy code wins, whatever times
+    calls = []
+    real = runtime.threads_run
+
+    def spy(part, *args):
+        calls.append(part.__name__)
+        return real(part, *args)
+
+    monkeypatch.setattr(runtime, "threads_run", spy)
+    f = srcad.differentiate(eam_like, wrt=(0, 1), backend="numba", parallel=True)
+    plain = srcad.differentiate(eam_like, wrt=(0, 1), backend="numpy")
+    x, y = rng.uniform(0, 1, (60, 90)), rng.uniform(-1, 1, (60, 90))
+    for _ in range(5):                                   # the timed calls that decide
+        f.grad(x, y)
+    assert f._hot["vjp"].chooser.choice == "numpy"
+    calls.clear()
+    _close(f.grad(x, y), plain.grad(x, y), 1e-12)
+    assert calls                                          # the threaded runs ran
+    outs = (np.empty_like(x), np.empty_like(y))
+    assert f.grad(x, y, out=outs) is outs
+    _close(outs, plain.grad(x, y), 1e-12)
+    fd_check(f, (x, y), (0, 1), rng)
+    assert "srcad/threads.py" in f.source("grad", x, y)
+    text = f.source("grad", x, y, backend="numpy")
+    assert "_rt.threads_fit(" in text and "_rt.threads_run(" in text
+    assert "threads_fit" not in plain.source("grad", x, y)
+    with pytest.raises(ValueError, match="example arguments"):
+        f.source("grad", backend="numpy")
