@@ -5,9 +5,9 @@ numba compiles (the njit core and the Python entry that calls it). ``backend=`` 
 another backend than the function's: the source is that of the same function, wrt and
 options compiled for it; for a ``parallel=True`` function, ``backend="numpy"`` gives the
 NumPy code its large calls may take (srcad/numba_wide.py), with its runs of ufuncs into
-buffers on threads (transforms/thread_runs.py). ``standalone=True`` writes the NumPy backend's code (a module
-that runs with NumPy alone), whatever the function's backend; asking for it with
-``backend="numba"`` is an error.
+buffers on threads (transforms/thread_runs.py). ``standalone=True`` writes the NumPy
+backend's code (a module that runs with NumPy alone), whatever the function's backend;
+asking for it with ``backend="numba"`` is an error.
 """
 from srcad import backends, codegen
 from srcad.arguments import plain_data
