@@ -14,6 +14,9 @@ hand-written, srcad and hand numba rows (tracemalloc; RSS for numba). Also
 measured: peak extra memory at the largest eam size
 (tracemalloc), cold and warm start of srcad in fresh processes (empty, then
 warm, ``SRCAD_CACHE_DIR``), and the call overhead on a trivial function.
+``jax.jit`` runs wide elementwise work on all cores; at eam n=10^6 the row "jax
+jit(grad), 1 core" times it in a process of its own pinned to one core (the
+single-threaded figure), beside the in-process row.
 Results go to stdout as Markdown, to ``bench/results.json`` and, when
 matplotlib is installed, to ``bench/results.png`` (one panel per workload).
 Hand numba rows (``numba_hand.py``) need ``pip install srcad[numba]``; rows
@@ -23,6 +26,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -175,6 +179,9 @@ def bench_workload(w, peer_names, rounds, target):
         if mib is not None:
             rows[name]["peak_mib"] = mib
             rows[name]["peak_by"] = how
+    if w.key == "eam" and w.n >= 10**6 and "jax" in peer_names \
+            and rows.get("jax jit(grad)", {}).get("status") == "ok":
+        rows[JAX_ONE_CORE] = pinned_jax(w, rounds, target)
     hand = rows.get(HAND, {}).get("median_s")
     for row in rows.values():
         if "median_s" in row and hand:
@@ -223,6 +230,41 @@ def child_start(key):
     call(*w.args)
     t_second = time.perf_counter() - t0
     print(json.dumps({"import_s": t_import, "first_call_s": t_first, "second_call_s": t_second}))
+
+
+JAX_ONE_CORE = "jax jit(grad), 1 core"   # eam n >= 10^6: jax.jit spreads wide work on all cores
+
+
+def child_pinned(n, rounds, target):
+    """In a fresh process pinned to one core before jax starts (its thread pool then runs
+    on that core only): jax's eam gradient at ``n``, checked against the hand-written one,
+    then timed. Prints the row as JSON."""
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    w = workloads.eam_workload(n)
+    call, to_numpy = peers.methods(w, ("jax",))["jax jit(grad)"]
+    first = time.perf_counter()
+    result = to_numpy(call())
+    first = time.perf_counter() - first
+    bad = harness.mismatch(result, w.hand(*w.args), *TIGHT)
+    if bad:
+        print(json.dumps({"status": f"WRONG ({bad})"}))
+        return
+    row = harness.time_interleaved({JAX_ONE_CORE: call}, rounds, target)[JAX_ONE_CORE]
+    print(json.dumps(dict(row, status="ok", first_call_s=first)))
+
+
+def pinned_jax(w, rounds, target):
+    """The row of ``child_pinned`` for workload ``w`` (run in the same ``make bench``)."""
+    if not hasattr(os, "sched_setaffinity"):
+        return {"status": "skipped: no CPU affinity on this platform"}
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--child-pinned",
+                           f"{w.n},{rounds},{target}"], capture_output=True, text=True,
+                          timeout=900)
+    try:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"status": f"error: {tail[:200]}"}
 
 
 NUMBA_START = ("euler", "lj", "while")     # loop workloads: the numba backend's start too
@@ -408,9 +450,13 @@ def main(argv=None):
     ap.add_argument("--json", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--png", default=os.path.join(HERE, "results.png"))
     ap.add_argument("--child-start", help=argparse.SUPPRESS)
+    ap.add_argument("--child-pinned", help=argparse.SUPPRESS)
     opts = ap.parse_args(argv)
     if opts.child_start:
         return child_start(opts.child_start)
+    if opts.child_pinned:
+        n, r, t = opts.child_pinned.split(",")
+        return child_pinned(int(n), int(r), float(t))
 
     peer_names = tuple(p for p in opts.peers.split(",") if p)
     rounds = opts.rounds or (3 if opts.quick else 7)
