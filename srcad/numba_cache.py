@@ -22,6 +22,7 @@ import os
 import pickle
 import stat
 import sys
+import warnings
 
 import numba
 from numba.core import caching
@@ -39,6 +40,7 @@ def njit(folder, secret, parallel=False):
     ``parallel``: ``numba.njit(parallel=True)`` (the module's ``_prange`` loops)."""
     def decorate(fn):
         dispatcher = numba.njit(fn, parallel=True) if parallel else numba.njit(fn)
+        _quiet(dispatcher)
         if folder is not None and secret is not None:
             try:                        # as enable_caching does with numba's own cache
                 dispatcher._cache = _SignedCache(fn, str(folder), secret)
@@ -46,6 +48,19 @@ def njit(folder, secret, parallel=False):
                 pass                    # compiled in memory only
         return dispatcher
     return decorate
+
+
+def _quiet(dispatcher):
+    """Compile ``dispatcher`` without numba's performance warnings (``@`` on a transposed
+    view...): they are about code srcad wrote, which the user cannot change, and under
+    ``-W error`` they would stop the compile. Other warnings pass as they are."""
+    compile_for_args = dispatcher._compile_for_args
+
+    def quietly(*args, **kws):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", numba.core.errors.NumbaPerformanceWarning)
+            return compile_for_args(*args, **kws)
+    dispatcher._compile_for_args = quietly
 
 
 def folder(top):

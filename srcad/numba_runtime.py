@@ -452,9 +452,12 @@ def ratio_or_zero(n, d):
 
 @overload(ratio_or_zero)
 def _ratio_or_zero(n, d):
-    """n / d, taken as 0 where d == 0 (scalars)."""
+    """n / d with d taken as 1 where d == 0 (as the NumPy kernel: scalars, or an array d,
+    whose dtype the 1 takes)."""
     if _scalar(n) and _scalar(d):
         return lambda n, d: n / (1.0 if d == 0 else d)
+    if isinstance(d, numba.types.Array) and (_scalar(n) or isinstance(n, numba.types.Array)):
+        return lambda n, d: n / np.where(d == 0, np.ones_like(d), d)
     return None
 
 
