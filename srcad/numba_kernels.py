@@ -84,7 +84,9 @@ def _transposed(inverse):
         ndim = a.ndim
         if not (absent(axes) or isinstance(axes, numba.types.BaseTuple)
                 and axes.count == ndim
-                and all(isinstance(t, numba.types.Integer) for t in axes.types)):
+                and all(isinstance(t, numba.types.Integer) for t in axes.types)
+                or isinstance(axes, numba.types.Array) and axes.ndim == 1    # (numba_perms)
+                and isinstance(axes.dtype, numba.types.Integer)):
             return None
         perm = _permutation(absent(axes), ndim)
         if inverse:

@@ -26,7 +26,8 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad import numba_kernels, numba_matrices, numba_scans, numba_tangents, runtime
+from srcad import (numba_kernels, numba_matrices, numba_perms, numba_scans, numba_tangents,
+                   runtime)
 from srcad.numba_entry import kept, out_or_new, seed_pair, seed_value  # noqa: F401
 from srcad.numba_tangents import (add_cot, not_shared, not_shared_item, own,  # noqa: F401
                                   tangent_setitem, zero_tangent)
@@ -570,6 +571,7 @@ TWINS.update({reductions.cumsum_back: numba_scans.cumsum_back,
               reductions.cumprod_back: numba_scans.cumprod_back,
               reductions.cumprod_tangent: numba_scans.cumprod_tangent})
 TWINS.update(numba_matrices.TWINS)
+TWINS.update(numba_perms.TWINS)
 TWINS.update(numba_tangents.TWINS)
 TWINS.update({runtime.dense: dense,   # (forward mode over generated code names them bare)
               runtime.item_acc: item_acc, runtime.add_cot: add_cot})

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import srcad
-from conftest import fd_check, need_numba
+from conftest import fd_check, fd_check_forward, need_numba
 
 need_numba()
 
@@ -29,6 +29,8 @@ def _both(fn, args, wrt, rng, rtol=1e-12):
     fd_check(f, args, wrt, rng)
     got = f.grad(*args)
     want = srcad.differentiate(fn, wrt=wrt, backend="numpy").grad(*args)
+    if isinstance(wrt, int):
+        got, want = (got,), (want,)
     for g, w in zip(got, want, strict=True):
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * np.max(np.abs(w)))
@@ -68,3 +70,56 @@ def test_numba_performance_warnings_do_not_stop_the_compile_under_error_filters(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _both(solved, (A, b), (0, 1), rng, rtol=1e-10)
+
+
+def test_the_permutation_twins_give_the_kernels_permutations():
+    import numba
+    from srcad import numba_perms
+    from srcad.kernels import shapes
+
+    @numba.njit
+    def swap(i, j, n):
+        return numba_perms.shape_swap_perm(i, j, n)
+
+    @numba.njit
+    def move(s, d, n):
+        return numba_perms.shape_move_perm(s, d, n)
+
+    for n in range(1, 5):
+        for i in range(-n, n):
+            for j in range(-n, n):
+                assert tuple(swap(i, j, n)) == shapes.shape_swap_perm(i, j, n)
+                assert tuple(move(i, j, n)) == shapes.shape_move_perm(i, j, n)
+
+
+def swapped(A):
+    return np.sum(np.swapaxes(A, 0, -1)[1] ** 2 * np.arange(A.shape[1] * 1.0)[:, None])
+
+
+def moved(A):
+    return np.sum(np.sin(np.moveaxis(A, -1, 0)[0]) * np.moveaxis(A, 1, -1)[:, 0, :])
+
+
+def transposed(A):
+    return np.sum(A.transpose(2, 0, 1)[0] ** 3) + np.sum(A.transpose((1, 2, 0))[0] ** 2) \
+        + np.sum(A.transpose()[0] * A[:, :, 0].T)
+
+
+@pytest.mark.parametrize("fn", [swapped, moved, transposed])
+def test_swapaxes_moveaxis_and_transpose_compile(rng, fn):
+    A = rng.standard_normal((3, 4, 2))
+    _both(fn, (A,), 0, rng)
+    if fn is moved:                     # the tangents: the same twins, forward
+        fd_check_forward(srcad.differentiate(fn, backend="numba"), (A,), 0, rng)
+
+
+def test_moveaxis_of_several_axes_is_left_to_numpy(rng):
+    def several(A):
+        return np.sum(np.moveaxis(A, (0, 1), (2, 0))[0] ** 2)
+
+    A = rng.standard_normal((2, 3, 4))
+    with pytest.raises(srcad.TransformError, match="numba"):
+        srcad.differentiate(several, backend="numba").grad(A)
+    with pytest.warns(RuntimeWarning, match="srcad"):
+        got = srcad.differentiate(several, backend="auto").grad(A)
+    np.testing.assert_allclose(got, srcad.differentiate(several, backend="numpy").grad(A))
