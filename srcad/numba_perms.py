@@ -1,6 +1,6 @@
-"""numba twins of the axis permutations of ``np.swapaxes``, ``np.moveaxis`` and
+"""numba twins of the permutations of ``np.swapaxes``, ``np.moveaxis`` and
 ``x.transpose(...)`` (srcad/kernels/shapes.py), for the cotangents and tangents of
-those calls in the numba core.
+those calls in the numba core, and of ``np.sort`` of a vector (srcad/kernels/reorder.py).
 
 NumPy's kernels return the permutation as a tuple of ``ndim`` ints; here it is a 1-d
 int array of the same entries (numba cannot make a tuple whose length is a run-time
@@ -13,7 +13,8 @@ import numba
 import numpy as np
 from numba.extending import overload
 
-from srcad.kernels import shapes
+from srcad.kernels import reorder, shapes
+from srcad.numba_arrays import absent
 
 
 def _ints(*ts):
@@ -101,6 +102,44 @@ def _array_transpose(a, *axes):
     return None
 
 
+def _sorted_vector(a, axis):
+    """A 1-d array sorted along its one axis (``axis`` -1, 0 or None)."""
+    return isinstance(a, numba.types.Array) and a.ndim == 1 \
+        and isinstance(a.dtype, (numba.types.Float, numba.types.Integer)) \
+        and (absent(axis) or isinstance(axis, numba.types.Integer))
+
+
+def sort_back(g, a, axis):
+    raise NotImplementedError("njit only")
+
+
+@overload(sort_back)
+def _sort_back(g, a, axis):
+    """The cotangent of ``np.sort`` of a vector: ``g`` put back where each entry came
+    from (numba's stable argsort orders ties, nan and inf as NumPy's does)."""
+    if not (_sorted_vector(a, axis) and isinstance(g, numba.types.Array) and g.ndim == 1):
+        return None
+
+    def impl(g, a, axis):
+        out = np.zeros(a.shape[0])          # (float64, as the NumPy kernel's)
+        out[np.argsort(a, kind="mergesort")] = g
+        return out
+    return impl
+
+
+def sort_tangent(d, a, axis):
+    raise NotImplementedError("njit only")
+
+
+@overload(sort_tangent)
+def _sort_tangent(d, a, axis):
+    """The tangent of ``np.sort`` of a vector (one direction: ``d`` shaped like ``a``)."""
+    if not (_sorted_vector(a, axis) and isinstance(d, numba.types.Array) and d.ndim == 1):
+        return None
+    return lambda d, a, axis: d[np.argsort(a, kind="mergesort")]
+
+
 # the NumPy kernels and their twins (by identity); see srcad/numba_runtime.py
 TWINS = {shapes.shape_swap_perm: shape_swap_perm, shapes.shape_move_perm: shape_move_perm,
-         shapes.shape_method_axes: shape_method_axes, shapes.array_transpose: array_transpose}
+         shapes.shape_method_axes: shape_method_axes, shapes.array_transpose: array_transpose,
+         reorder.sort_back: sort_back, reorder.sort_tangent: sort_tangent}

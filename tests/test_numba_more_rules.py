@@ -123,3 +123,33 @@ def test_moveaxis_of_several_axes_is_left_to_numpy(rng):
     with pytest.warns(RuntimeWarning, match="srcad"):
         got = srcad.differentiate(several, backend="auto").grad(A)
     np.testing.assert_allclose(got, srcad.differentiate(several, backend="numpy").grad(A))
+
+
+def trimmed(x):
+    s = np.sort(x)
+    return np.sum(s[1:-1] ** 2 * np.arange(1.0, x.shape[0] - 1.0))
+
+
+def test_sort_of_a_vector_compiles(rng):
+    x = rng.permutation(12) + rng.uniform(0.0, 0.5, 12)     # entries apart: no ties
+    _both(trimmed, (x,), 0, rng)
+    fd_check_forward(srcad.differentiate(trimmed, backend="numba"), (x,), 0, rng)
+
+
+def test_sort_with_ties_nan_and_float32_agrees_with_the_numpy_backend():
+    f = srcad.differentiate(trimmed, backend="numba")
+    plain = srcad.differentiate(trimmed, backend="numpy")
+    for x in (np.array([2.0, 1.0, 2.0, 0.5, 1.0, 3.0]),
+              np.array([2.0, np.nan, -np.inf, 1.0, 2.0, 0.0]),
+              np.array([3.0, 1.0, 2.0, 1.0, 0.0], dtype=np.float32)):
+        got, want = f.grad(x), plain.grad(x)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_sort_of_a_matrix_is_left_to_numpy(rng):
+    def rows(A):
+        return np.sum(np.sort(A, axis=1)[:, 0] ** 2)
+
+    with pytest.raises(srcad.TransformError, match="numba"):
+        srcad.differentiate(rows, backend="numba").grad(rng.standard_normal((3, 4)))
