@@ -8,12 +8,15 @@ array-wide work only, which of the two wins depends on the machine and on the uf
 So a numba specialisation of loop-free code decides on its first calls with large
 arrays (an array argument of ``LARGE`` elements or more), each call run once:
 
-- large call 1: the core (it may include numba's JIT: not timed);
-- large calls 2 and 3: the core, timed; calls 4 and 5: the NumPy backend's function of
-  the same specialisation, timed;
+- large call 1: the core (it may include numba's JIT: not timed); calls 2 to 4: the
+  core, timed;
+- large call 5: the NumPy backend's function of the same specialisation (its first
+  call builds it, takes its work buffers and, with ``parallel=True``, starts the
+  threads: not timed); calls 6 to 8: that function, timed;
 - then large calls take the NumPy function when its best time per element is under
   ``MARGIN`` times the core's, else the core. Calls with smaller arrays always take
-  the core (its per-call cost is the lower).
+  the core (its per-call cost is the lower). Three timed calls each, after a call
+  that is not timed, keep one slow call of a busy machine from deciding.
 
 Both compute the same derivative (they agree to rounding: the suite checks both against
 central differences); which one a large call took is ``chooser.choice`` ("numba" or
@@ -23,6 +26,7 @@ import time
 
 LARGE = 4096          # elements of an array argument from which a call is large
 MARGIN = 0.8
+SAMPLES = 3           # timed calls of each
 
 
 class Chooser:
@@ -40,20 +44,21 @@ class Chooser:
         if self.fn is not None:
             return self.fn(*args)
         k = len(self.times)
-        if k == 0:
-            self.times.append(None)     # the first large call: the core, not timed
-            return self.core(*args)
-        if k < 3:
+        if k < 1 + SAMPLES:
             fn = self.core
         else:
             if self.numpy_fn is None:
                 self.numpy_fn = self.make()
             fn = self.numpy_fn
+        if k in (0, 1 + SAMPLES):       # the first call of each: not timed
+            self.times.append(None)
+            return fn(*args)
         start = time.perf_counter()
         out = fn(*args)
         self.times.append((time.perf_counter() - start) / n)
-        if len(self.times) >= 5 and self.fn is None:     # (>=: calls from several threads)
-            numba_best, numpy_best = min(self.times[1:3]), min(self.times[3:5])
+        if len(self.times) >= 2 + 2 * SAMPLES and self.fn is None:   # (>=: several threads)
+            numba_best = min(self.times[1:1 + SAMPLES])
+            numpy_best = min(self.times[2 + SAMPLES:2 + 2 * SAMPLES])
             self.choice = "numpy" if numpy_best < MARGIN * numba_best else "numba"
             self.fn = self.numpy_fn if self.choice == "numpy" else self.core
         return out

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 SPLIT = 1 << 18         # entries from which a run is cut across threads
-CHUNK = 1 << 16         # entries of one call of the part (a slice stays in the cache)
+CHUNK = 1 << 18         # entries of one call of the part (a slice stays near the cache)
 
 _LOCK = threading.Lock()
 _POOL = [None, None]    # (the pool, the process it was made in: a fork starts a new one)

@@ -45,7 +45,7 @@ def _check_grad(f, x, w, rng, out=None):
 
 def test_large_calls_take_either_code_and_agree_with_differences(rng):
     f = srcad.differentiate(energy, wrt=(0, 1), backend="numba")
-    for _ in range(6):                     # the timed calls, then one decided call
+    for _ in range(3 + 2 * numba_wide.SAMPLES):    # the calls that decide, one decided
         _check_grad(f, rng.uniform(0.1, 2.0, N), float(rng.uniform(0.5, 1.5)), rng)
     g = f._hot["vjp"]
     assert isinstance(g, numba_backend.Wide)
@@ -86,3 +86,49 @@ def test_code_with_a_loop_always_runs_compiled(rng):
     g = f._hot.get("vjp") or f._specialise("vjp", (x, 0.8))
     assert isinstance(g, numba_backend.Guarded) and not isinstance(g, numba_backend.Wide)
     assert "no loop of the user's" not in f.source("grad", x, 0.8)
+
+
+class _Clock:
+    """A clock that each fake code advances by its own cost per call."""
+    def __init__(self):
+        self.now = 0.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def test_the_choice_skips_each_first_call_and_takes_the_best_of_three(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(numba_wide, "time", clock)
+    ran = []
+
+    def core(*args):
+        ran.append("core")
+        clock.now += 10.0
+
+    costs = iter([1000.0, 50.0, 5.0, 6.0])     # first call (builds, starts threads), then a
+    # slow timed call on a busy machine, then two calls at the code's own speed
+
+    def numpy_fn(*args):
+        ran.append("numpy")
+        clock.now += next(costs)
+
+    chooser = numba_wide.Chooser(core, lambda: numpy_fn)
+    for _ in range(2 + 2 * numba_wide.SAMPLES):
+        chooser.call((), 1)
+    assert ran == ["core"] * 4 + ["numpy"] * 4
+    assert chooser.times[0] is None and chooser.times[4] is None
+    assert chooser.choice == "numpy" and chooser.fn is numpy_fn
+    clock2 = _Clock()
+    monkeypatch.setattr(numba_wide, "time", clock2)
+
+    def close(*args):                          # not clearly faster (MARGIN): the core
+        clock2.now += 9.0
+
+    def core2(*args):
+        clock2.now += 10.0
+
+    chooser = numba_wide.Chooser(core2, lambda: close)
+    for _ in range(2 + 2 * numba_wide.SAMPLES):
+        chooser.call((), 1)
+    assert chooser.choice == "numba" and chooser.fn is core2
