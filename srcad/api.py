@@ -280,7 +280,8 @@ class Differentiable:
         logs.note(timings=gen.timings)
         gen.tree.body = codegen.annotate(gen.tree.body, gen.filename, gen.env)
         # the NumPy code (numba's lowering rewrites gen.tree: a copy), its runs on threads
-        tree = thread_runs.split(gen.tree, gen.env) if self.parallel else clone(gen.tree)
+        tree = thread_runs.split(gen.tree, gen.env) if self.parallel \
+            else gen.tree if backend == "numpy" else clone(gen.tree)
         params = sorted(gen.env.namespace)
         header = [f"srcad: {what} of {self.fn.__qualname__}"
                   f" ({gen.filename.rsplit('/', 1)[-1]}:{gen.lineno})",
