@@ -45,6 +45,7 @@ import numpy as np
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _load, rt_call
 from srcad.transforms.numba_buffers import arguments, call, is_comment
+from srcad.transforms.numba_loops import _summed, _target
 
 
 def split(fn_node, env):
@@ -65,13 +66,6 @@ def split(fn_node, env):
     return fn_node
 
 
-def _target(s):
-    if isinstance(s, gast.Assign) and len(s.targets) == 1 \
-            and isinstance(s.targets[0], gast.Name):
-        return s.targets[0].id
-    return None
-
-
 def _ufunc_call(s, namespace):
     """(operands, out name) of ``NAME = ufunc(a, b, out=OUT)`` (the operands names or
     numbers, the ufunc one of one output), else None."""
@@ -88,21 +82,6 @@ def _ufunc_call(s, namespace):
                and type(a.value) in (int, float) for a in v.args):
         return None
     return v.args, v.keywords[0].value.id
-
-
-def _summed(s, names):
-    """``(name summed, float(...) around it)`` of ``NAME = [float(]A.sum()[)]`` with A in
-    ``names``, else None."""
-    v = s.value if _target(s) is not None else None
-    wrapped = isinstance(v, gast.Call) and isinstance(v.func, gast.Name) \
-        and v.func.id == "float" and len(v.args) == 1 and not v.keywords
-    if wrapped:
-        v = v.args[0]
-    if isinstance(v, gast.Call) and not v.args and not v.keywords \
-            and isinstance(v.func, gast.Attribute) and v.func.attr == "sum" \
-            and isinstance(v.func.value, gast.Name) and v.func.value.id in names:
-        return v.func.value.id, wrapped
-    return None
 
 
 def _runs(stmts, env, fresh):
@@ -158,8 +137,8 @@ def _threaded(run, env, fresh):
     part = fresh(f"{_target(calls[0])}_part")
     body = [clone(s) for s in run if s is not summed]
     result = None
+    wrapped = summed is not None and isinstance(summed.value.func, gast.Name)  # float(A.sum())
     if summed is not None:
-        name, wrapped = _summed(summed, set(alias))
         sum_call = summed.value.args[0] if wrapped else summed.value
         body.append(gast.Return(value=clone(sum_call)))
         result = fresh(f"{_target(summed)}_part")
