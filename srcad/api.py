@@ -288,7 +288,7 @@ class Differentiable:
                   f"wrt {self.wrt}, signature {describe(sig)}"]
         if backend != "numpy":
             fn = numba_backend.build(self, kind, gen, header, key,
-                                     lambda: self._numpy_fn(tree, gen.env, params, header))
+                                     lambda: self._numpy_fn(tree, gen.env, params, header), sig)
         else:
             fn = self._numpy_fn(tree, gen.env, params, header)
         fn.__srcad_guards__ = tuple(_guards(gen.env)) + self._inner_guards(args)

@@ -42,7 +42,7 @@ import numba
 import numpy as np
 
 from srcad import cache as disk
-from srcad import codegen, numba_cache, numba_runtime, numba_wide, runtime, seeds
+from srcad import codegen, numba_cache, numba_dtypes, numba_runtime, numba_wide, runtime, seeds
 from srcad.errors import TransformError
 from srcad.transforms import numba_form
 from srcad.workspace import Workspace
@@ -108,14 +108,20 @@ def _file_for(key, text, name):
     return str(path), where, secret
 
 
-def build(d, kind, gen, header, key, fallback):
+def build(d, kind, gen, header, key, fallback, sig=()):
     """The compiled specialisation of ``d`` of ``kind`` for the generated ``gen`` (its tree
-    annotated): a Python entry calling the njit core, or ``fallback()`` (the NumPy
-    backend's) when ``d.backend`` is "auto" and numba cannot take it."""
+    annotated) and the argument signature ``sig``: a Python entry calling the njit core,
+    or ``fallback()`` (the NumPy backend's) when ``d.backend`` is "auto" and numba cannot
+    take it."""
     seed = gen.tree.args.args[len(d.params)].id if kind == "vjp" else None
     workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
+    names = dict(d.base_fn.__globals__, **gen.env.namespace)   # as the module binds them
+    if kind == "jvp" and numba_dtypes.narrow(sig, names, gen.tree):
+        return refuse(d, gen.filename, gen.lineno, "a forward pass meeting float32 (or another "
+                      "dtype narrower than float64/int64): numba computes NumPy's float32 "
+                      "arithmetic with Python numbers in float64, and this pass returns what "
+                      "it computes (srcad/numba_dtypes.py)", fallback)
     try:
-        names = dict(d.base_fn.__globals__, **gen.env.namespace)   # as the module binds them
         core, entry, *kernels = numba_form.lower(gen.tree, names, seed, workspaces,
                                                  d.wrt if kind == "vjp" else (),
                                                  parallel=d.parallel, shapes=gen.shapes,

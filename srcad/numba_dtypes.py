@@ -1,0 +1,83 @@
+"""Which specialisations may compute in a dtype narrower than numba's defaults.
+
+NumPy lets a Python number take the type of the array or NumPy scalar it meets
+(``x32 * 1.5`` is float32; ``x32[0] * 2`` is a float32 scalar), and its ufuncs
+keep a float32 scalar float32 (``np.exp(x32[0])``). numba types every Python
+float as float64 and computes float32 scalars in float64, so the same
+expression in a core can come out float64. Where the core writes into buffers of
+the argument's dtype (a gradient) that is rounding; where it returns what it
+computed (a forward pass's value and tangent) it would hand a float64 array for
+a float32 one. The numba backend therefore does not compile a forward pass of a
+specialisation that may meet such a dtype: ``narrow`` says whether it may.
+
+It may when a dtype other than float64, complex128, int64 or bool is in the
+argument signature (arrays, NumPy scalars, fields of containers and dataclasses),
+in an array or NumPy scalar the code reads by name from outside (one level into lists,
+tuples, dicts and objects' attributes), or named in the code (``np.float32``,
+``dtype="f4"``, ``.astype("float32")``).
+"""
+import types
+
+import gast
+import numpy as np
+
+WIDE = frozenset(np.dtype(t) for t in (np.float64, np.complex128, np.int64, np.bool_))
+
+
+def narrow(sig, namespace, tree):
+    """May the specialisation of signature ``sig`` (``srcad.signature``), whose generated
+    ``tree`` reads ``namespace``, meet a dtype narrower than numba's defaults?"""
+    nodes = list(gast.walk(tree))
+    read = {n.id for n in nodes if isinstance(n, gast.Name)}
+    return _in_signature(sig) or any(_narrow_value(namespace[n], 1) for n in read
+                                     if n in namespace) \
+        or any(_names_narrow(n, namespace) for n in nodes)
+
+
+def _in_signature(s):
+    if isinstance(s, np.dtype):
+        return s not in WIDE
+    if isinstance(s, (tuple, list)):
+        return any(_in_signature(v) for v in s)
+    return False
+
+
+def _is_narrow_dtype(obj):
+    try:
+        dtype = np.dtype(obj)
+    except (TypeError, ValueError):
+        return False
+    return dtype.kind in "biufc" and dtype not in WIDE
+
+
+def _narrow_value(v, depth):
+    if isinstance(v, (np.ndarray, np.generic)):
+        return v.dtype not in WIDE and v.dtype.kind in "biufc"
+    if isinstance(v, type) and issubclass(v, np.generic):
+        return _is_narrow_dtype(v)
+    if isinstance(v, np.dtype):
+        return _is_narrow_dtype(v)
+    if depth == 0:
+        return False
+    if isinstance(v, (list, tuple)):
+        return any(_narrow_value(x, depth - 1) for x in v)
+    if isinstance(v, dict):
+        return any(_narrow_value(x, depth - 1) for x in v.values())
+    fields = getattr(v, "__dict__", None)
+    if isinstance(fields, dict) and not isinstance(v, (type, types.ModuleType)) \
+            and not callable(v):
+        return any(_narrow_value(x, depth - 1) for x in list(fields.values()))
+    return False
+
+
+def _names_narrow(node, namespace):
+    """A dtype named in the code: ``np.float32`` (an attribute of a module the code
+    names), a name bound to one, or a string that is one (``"f4"``)."""
+    if isinstance(node, gast.Constant) and isinstance(node.value, str):
+        return len(node.value) <= 12 and _is_narrow_dtype(node.value)
+    if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
+        owner = namespace.get(node.value.id)
+        return owner is not None and _narrow_value(getattr(owner, node.attr, None), 0)
+    if isinstance(node, gast.Name):
+        return _narrow_value(namespace.get(node.id), 0)
+    return False
