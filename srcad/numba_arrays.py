@@ -6,10 +6,17 @@ cache (``numba_cache.private()``), never numba's own.
 """
 import numba
 import numpy as np
+from numba.extending import overload
 
 from srcad import numba_cache
 
 _jit = numba_cache.private()
+
+# the NumPy forms of ``a / b`` and ``a ** b`` on numbers inside a chain loop
+# (transforms/numba_chains.py): inf and nan where NumPy's arrays give them, never
+# Python's ZeroDivisionError
+np_divide, np_power = np.true_divide, np.power
+_WIDE = (numba.types.float64, numba.types.int64, numba.types.boolean)
 
 
 def absent(t):
@@ -119,3 +126,26 @@ def group_index(shape, kept):
             step *= kept[k]
         out[i] = at
     return out
+
+
+def wide(a, ref):
+    raise NotImplementedError("njit only")
+
+
+@overload(wide)
+def _wide(a, ref):
+    """May ``a`` join a chain loop over ``ref``'s entries (transforms/numba_chains.py): a
+    real number, or a C-contiguous float64, int64 or bool array of ``ref``'s shape (the
+    loop's results are float64: an operand of another dtype runs the statements)."""
+    if isinstance(a, (numba.types.Integer, numba.types.Boolean)) or a == numba.types.float64:
+        return lambda a, ref: True
+    if isinstance(a, numba.types.Array) and isinstance(ref, numba.types.Array) \
+            and a.ndim == ref.ndim and a.layout == "C" and a.dtype in _WIDE:
+        return lambda a, ref: a.shape == ref.shape
+    return lambda a, ref: False
+
+
+@_jit
+def floats_like(ref):
+    """A new float64 array of ``ref``'s shape: a chain loop's result."""
+    return np.empty(ref.shape, np.float64)

@@ -44,7 +44,7 @@ import numpy as np
 from srcad import cache as disk
 from srcad import codegen, numba_cache, numba_dtypes, numba_runtime, numba_wide, runtime, seeds
 from srcad.errors import TransformError
-from srcad.transforms import numba_form
+from srcad.transforms import numba_chains, numba_form
 from srcad.workspace import Workspace
 
 _LINE = re.compile(r"^\s*# (.+?):(\d+)  ")
@@ -129,11 +129,34 @@ def build(d, kind, gen, header, key, fallback, sig=()):
     except numba_form.Unsupported as exc:
         line = getattr(exc.node, "lineno", None) or gen.lineno
         return refuse(d, gen.filename, line, exc.reason, fallback)
+    if numba_dtypes.real(sig, names, gen.tree):
+        _chains(d, sig, core, entry, names, gen)
     loop_free = not any(isinstance(n, (gast.For, gast.While)) for n in gast.walk(gen.tree))
     text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free,
                        d.parallel)
     return _load(d, key, text, gen.env.namespace, (core.name, entry.name),
                  (gen.filename, gen.lineno), fallback, loop_free)
+
+
+def _chains(d, sig, core, entry, names, gen):
+    """The core's allocating elementwise runs as loops (transforms/numba_chains.py), in a
+    specialisation that meets only float64, int64 and bool."""
+    taken = set(names) | {n.id for f in (core, entry) for n in gast.walk(f)
+                          if isinstance(n, gast.Name)}
+
+    def fresh(base):
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}{k}"
+        taken.add(name)
+        return name
+    floats = {p for p, s in zip(d.params, sig, strict=False) if s == ("float",) or s[0] in (
+        "array", "npscalar") and s[1] == np.float64}
+    floats |= {n for n, v in names.items() if type(v) is float or isinstance(
+        v, (np.ndarray, np.float64)) and v.dtype == np.float64}
+    core.body = numba_chains.fuse(core.body, names, fresh, gen.shapes or {}, floats,
+                                  [a.id for a in core.args.args], gen.primals)
 
 
 def _load(d, key, text, namespace, names, where, fallback, loop_free):

@@ -22,62 +22,76 @@ import gast
 import numpy as np
 
 WIDE = frozenset(np.dtype(t) for t in (np.float64, np.complex128, np.int64, np.bool_))
+REAL = WIDE - {np.dtype(np.complex128)}
 
 
-def narrow(sig, namespace, tree):
+def narrow(sig, namespace, tree, wide=WIDE):
     """May the specialisation of signature ``sig`` (``srcad.signature``), whose generated
-    ``tree`` reads ``namespace``, meet a dtype narrower than numba's defaults?"""
+    ``tree`` reads ``namespace``, meet a dtype outside ``wide`` (numba's defaults)?"""
     nodes = list(gast.walk(tree))
     read = {n.id for n in nodes if isinstance(n, gast.Name)}
-    return _in_signature(sig) or any(_narrow_value(namespace[n], 1) for n in read
-                                     if n in namespace) \
-        or any(_names_narrow(n, namespace) for n in nodes)
+    return _in_signature(sig, wide) or any(_narrow_value(namespace[n], 1, wide) for n in read
+                                           if n in namespace) \
+        or any(_names_narrow(n, namespace, wide) for n in nodes)
 
 
-def _in_signature(s):
+def real(sig, namespace, tree):
+    """Does the specialisation surely meet only float64, int64 and bool (no float32, no
+    complex number: no complex argument, constant or dtype named)?"""
+    return not narrow(sig, namespace, tree, REAL) and not _complex_in(sig) and not any(
+        isinstance(n, gast.Constant) and isinstance(n.value, complex) for n in gast.walk(tree))
+
+
+def _complex_in(s):
+    return s == ("complex",) or isinstance(s, (tuple, list)) and any(_complex_in(v) for v in s)
+
+
+def _in_signature(s, wide):
     if isinstance(s, np.dtype):
-        return s not in WIDE
+        return s not in wide
     if isinstance(s, (tuple, list)):
-        return any(_in_signature(v) for v in s)
+        return any(_in_signature(v, wide) for v in s)
     return False
 
 
-def _is_narrow_dtype(obj):
+def _is_narrow_dtype(obj, wide):
     try:
         dtype = np.dtype(obj)
     except (TypeError, ValueError):
         return False
-    return dtype.kind in "biufc" and dtype not in WIDE
+    return dtype.kind in "biufc" and dtype not in wide
 
 
-def _narrow_value(v, depth):
+def _narrow_value(v, depth, wide):
     if isinstance(v, (np.ndarray, np.generic)):
-        return v.dtype not in WIDE and v.dtype.kind in "biufc"
+        return v.dtype not in wide and v.dtype.kind in "biufc"
+    if isinstance(v, complex):
+        return np.dtype(complex) not in wide
     if isinstance(v, type) and issubclass(v, np.generic):
-        return _is_narrow_dtype(v)
+        return _is_narrow_dtype(v, wide)
     if isinstance(v, np.dtype):
-        return _is_narrow_dtype(v)
+        return _is_narrow_dtype(v, wide)
     if depth == 0:
         return False
     if isinstance(v, (list, tuple)):
-        return any(_narrow_value(x, depth - 1) for x in v)
+        return any(_narrow_value(x, depth - 1, wide) for x in v)
     if isinstance(v, dict):
-        return any(_narrow_value(x, depth - 1) for x in v.values())
+        return any(_narrow_value(x, depth - 1, wide) for x in v.values())
     fields = getattr(v, "__dict__", None)
     if isinstance(fields, dict) and not isinstance(v, (type, types.ModuleType)) \
             and not callable(v):
-        return any(_narrow_value(x, depth - 1) for x in list(fields.values()))
+        return any(_narrow_value(x, depth - 1, wide) for x in list(fields.values()))
     return False
 
 
-def _names_narrow(node, namespace):
+def _names_narrow(node, namespace, wide):
     """A dtype named in the code: ``np.float32`` (an attribute of a module the code
     names), a name bound to one, or a string that is one (``"f4"``)."""
     if isinstance(node, gast.Constant) and isinstance(node.value, str):
-        return len(node.value) <= 12 and _is_narrow_dtype(node.value)
+        return len(node.value) <= 12 and _is_narrow_dtype(node.value, wide)
     if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
         owner = namespace.get(node.value.id)
-        return owner is not None and _narrow_value(getattr(owner, node.attr, None), 0)
+        return owner is not None and _narrow_value(getattr(owner, node.attr, None), 0, wide)
     if isinstance(node, gast.Name):
-        return _narrow_value(namespace.get(node.id), 0)
+        return _narrow_value(namespace.get(node.id), 0, wide)
     return False
