@@ -116,7 +116,7 @@ def build(d, kind, gen, header, key, fallback, sig=()):
     seed = gen.tree.args.args[len(d.params)].id if kind == "vjp" else None
     workspaces = [n for n, o in gen.env.namespace.items() if isinstance(o, Workspace)]
     names = dict(d.base_fn.__globals__, **gen.env.namespace)   # as the module binds them
-    if kind == "jvp" and numba_dtypes.narrow(sig, names, gen.tree):
+    if kind == "jvp" and d.inner is None and numba_dtypes.narrow(sig, names, gen.tree):
         return refuse(d, gen.filename, gen.lineno, "a forward pass meeting float32 (or another "
                       "dtype narrower than float64/int64): numba computes NumPy's float32 "
                       "arithmetic with Python numbers in float64, and this pass returns what "
@@ -151,11 +151,11 @@ def _chains(d, sig, core, entry, names, gen):
             name = f"{base}{k}"
         taken.add(name)
         return name
-    floats = {p for p, s in zip(d.params, sig, strict=False) if s == ("float",) or s[0] in (
+    own = {p for p, s in zip(d.params, sig, strict=False) if s == ("float",) or s[0] in (
         "array", "npscalar") and s[1] == np.float64}
-    floats |= {n for n, v in names.items() if type(v) is float or isinstance(
+    outer = {n for n, v in names.items() if type(v) is float or isinstance(
         v, (np.ndarray, np.float64)) and v.dtype == np.float64}
-    core.body = numba_chains.fuse(core.body, names, fresh, gen.shapes or {}, floats,
+    core.body = numba_chains.fuse(core.body, names, fresh, gen.shapes or {}, (own, outer),
                                   [a.id for a in core.args.args], gen.primals)
 
 

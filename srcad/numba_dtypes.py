@@ -8,7 +8,10 @@ expression in a core can come out float64. Where the core writes into buffers of
 the argument's dtype (a gradient) that is rounding; where it returns what it
 computed (a forward pass's value and tangent) it would hand a float64 array for
 a float32 one. The numba backend therefore does not compile a forward pass of a
-specialisation that may meet such a dtype: ``narrow`` says whether it may.
+specialisation that may meet such a dtype: ``narrow`` says whether it may. (A
+forward pass over a gradient's code, a Hessian's, writes the gradient and its
+tangent into arrays of the argument's dtype, as the gradient does: compiled;
+tests/test_numba_dtypes.py compares its dtypes with the NumPy backend's.)
 
 It may when a dtype other than float64, complex128, int64 or bool is in the
 argument signature (arrays, NumPy scalars, fields of containers and dataclasses),

@@ -157,3 +157,38 @@ def test_float32_read_or_named_in_a_float64_function(fn, rng):
     assert getattr(f._specialise("jvp", (x, 0.3)), "__srcad_backend__", "numpy") == "numpy"
     assert value.dtype == want_value.dtype and tangent.dtype == want_tangent.dtype
     np.testing.assert_array_equal(tangent, want_tangent)
+
+
+def rosen(x):
+    s = 0.0
+    for i in range(x.shape[0] - 1):
+        s = s + 100.0 * (x[i + 1] - x[i] ** 2) ** 2 + (1.0 - x[i]) ** 2
+    return s
+
+
+def mixed(x):
+    t = np.tanh(x * 0.5)
+    return np.sum(t * t) * 2.0 + np.sum(np.sin(x) * np.cos(x[::-1]) / (2.0 + x * x))
+
+
+@pytest.mark.parametrize("fn", (rosen, mixed), ids=lambda f: f.__name__)
+def test_float32_hessians_compile_and_keep_float32(fn, rng):
+    """A forward pass over a gradient's code (hessian, hvp, jvp of grad) writes into arrays
+    of the argument's dtype: numba compiles it for float32, and its dtypes and values
+    are the NumPy backend's (to float32 rounding)."""
+    x = rng.uniform(-1.0, 1.0, 6).astype(np.float32)
+    v = rng.standard_normal(6).astype(np.float32)
+    f = srcad.differentiate(fn, backend="numba")
+    ref = srcad.differentiate(fn)
+    H, want = f.hessian(x), ref.hessian(x)
+    assert H.dtype == want.dtype == np.float32
+    np.testing.assert_allclose(H, want, rtol=2e-4, atol=2e-4 * np.abs(want).max())
+    hv, want_hv = f.hvp((x,), v), ref.hvp((x,), v)
+    assert hv.dtype == want_hv.dtype
+    np.testing.assert_allclose(hv, want_hv, rtol=2e-4, atol=2e-4 * np.abs(want_hv).max())
+    g = srcad.differentiate(srcad.grad(fn, backend="numba"), backend="numba")
+    value, tangent = g.jvp((x,), (v,))
+    want_value, want_tangent = srcad.differentiate(srcad.grad(fn)).jvp((x,), (v,))
+    assert value.dtype == want_value.dtype and tangent.dtype == want_tangent.dtype
+    H64 = srcad.differentiate(fn).hessian(x.astype(np.float64))      # and the derivative
+    np.testing.assert_allclose(H, H64, rtol=1e-3, atol=1e-3 * np.abs(H64).max())

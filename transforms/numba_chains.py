@@ -70,18 +70,20 @@ _OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _F64 = np.dtype(np.float64)
 
 
-def fuse(body, namespace, fresh, shapes, reals, params, primals=None):
+def fuse(body, namespace, fresh, shapes, floats, params, primals=None):
     """``body`` (a numba core's statements) with each run of allocating elementwise
     statements at its top level as a guarded loop (see the module text).
 
-    ``shapes``: name -> shape fact (transforms/shapes.py); ``reals``: names known to hold
-    a real number or a float64 array (float parameters, float64 arrays); ``params``: the
-    core's parameters; ``primals``: tangent or cotangent name -> its primal (a tangent
-    has its primal's rank, or is a number)."""
+    ``shapes``: name -> shape fact (transforms/shapes.py); ``floats``: (parameters, names
+    of ``namespace``) that hold a float or a float64 array (a name of ``namespace`` the
+    core binds itself is its own); ``params``: the core's parameters; ``primals``: tangent
+    or cotangent name -> its primal (a tangent has its primal's rank, or is a number)."""
     stores = collections.Counter(n.id for s in body for n in walk(s)
                                  if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load))
+    own, outer = floats
+    reals = set(own) | {n for n in outer if not stores[n] and n not in params}
     stores.update(params)
-    plan = _Plan(namespace, shapes, set(reals), stores, primals or {})
+    plan = _Plan(namespace, shapes, reals, stores, primals or {})
     out, k = [], 0
     while k < len(body):
         taken = plan.take(body, k)
@@ -105,10 +107,10 @@ class _Plan:
     def rank(self, name):
         """The rank of ``name``'s array, 0 for a number, None when not known; a tangent
         without a fact: its primal's rank, or a number (("tangent", rank))."""
-        fact = self.shapes.get(name)
-        if fact is None and name in self.primals:
+        if name in self.primals:     # (its fact may say array where it is a 0.0)
             base = self.rank(self.primals[name])
             return None if base is None else ("tangent", base if isinstance(base, int) else None)
+        fact = self.shapes.get(name)
         if fact == ("scalar",):
             return 0
         if fact and fact[0] == "array" and isinstance(fact[2], int):
@@ -173,6 +175,8 @@ class _Plan:
             if name is None or self.stores[name] != 1:
                 break
             leaves = self.leaves(s.value, bound)
+            if isinstance(s.value, (gast.Name, gast.Constant)):
+                leaves = None           # (a copy of a name computes nothing)
             summed = self._summed(s) if leaves is None else None
             if leaves is not None:
                 reads = {n.id for n in leaves if isinstance(n, gast.Name)}
