@@ -321,9 +321,8 @@ class Differentiable:
         return tuple(out)
 
     def _target(self, args, kind):
-        """The Python function to transform: the user's, the ``has_aux`` wrapper, or for a
-        derivative of a derivative, a small function calling the inner derivative's
-        generated code."""
+        """The Python function to transform: the user's, the ``has_aux`` wrapper, or (a
+        derivative of a derivative) one calling the inner derivative's generated code."""
         if kind == "vjp_aux":
             return outputs.aux_target(self.fn, self.params)
         if self.inner is None:
@@ -481,10 +480,11 @@ class Differentiable:
             except Exception as exc:
                 tracebacks.note_origin(exc)
                 raise
-            if isinstance(value, (float, int, np.ndarray, np.number)) or self.inner:
+            same = value.__class__ is np.ndarray and tan.__class__ is np.ndarray  # (first)
+            if same or isinstance(value, (float, int, np.ndarray, np.number)) or self.inner:
                 self.last_jacobian_mode = "forward"
-                return tan if value.__class__ is np.ndarray and tan.__class__ is np.ndarray \
-                    and tan.shape == value.shape else _DERIVATIVES.number_column(value, tan)
+                return tan if same and tan.shape == value.shape else \
+                    _DERIVATIVES.number_column(value, tan)
         self._refuse("jacobian")          # (a value jacobian refuses: its error, below)
         if kwargs or len(args) != len(self.params):
             args = self._bind(args, kwargs)

@@ -20,6 +20,7 @@ tuples, dicts and objects' attributes), or named in the code (``np.float32``,
 ``dtype="f4"``, ``.astype("float32")``).
 """
 import types
+import warnings
 
 import gast
 import numpy as np
@@ -59,8 +60,10 @@ def _in_signature(s, wide):
 
 def _is_narrow_dtype(obj, wide):
     try:
-        dtype = np.dtype(obj)
-    except (TypeError, ValueError):
+        with warnings.catch_warnings():         # (a deprecated alias: "a")
+            warnings.simplefilter("ignore")
+            dtype = np.dtype(obj)
+    except (TypeError, ValueError, DeprecationWarning):
         return False
     return dtype.kind in "biufc" and dtype not in wide
 

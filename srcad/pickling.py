@@ -18,6 +18,7 @@ another one, a name rebound since) cannot be pickled: ``pickle.PicklingError``
 names it and says what to do.
 """
 import importlib
+import inspect
 import pickle
 import sys
 
@@ -110,6 +111,9 @@ class Derived:
         self._options = options
         # the Differentiable's own method, taken once: a call is one more call, no lookup
         self._call = getattr(d, method) if method != "derivative" else None
+        # options that are the method's defaults are not passed (no keywords on a call)
+        self._passed = {k: v for k, v in options.items()
+                        if self._call is None or not _default(self._call, k, v)}
         name = getattr(d.fn, "__name__", "f")
         self.__name__ = f"{name}_{method}"
         self.__qualname__ = f"{getattr(d.fn, '__qualname__', name)}_{method}"
@@ -126,13 +130,22 @@ class Derived:
             return _derivative(self._d, *args, **kwargs)
         if kwargs:
             return self._call(*args, **self._options, **kwargs)
-        return self._call(*args, **self._options)
+        if self._passed:
+            return self._call(*args, **self._passed)
+        return self._call(*args)
 
     def __reduce__(self):
         return _derived, (self._d, self._method, tuple(self._options.items()))
 
     def __repr__(self):
         return f"<srcad.{self._method} of {self._d.fn.__qualname__} wrt={self._d.wrt}>"
+
+
+def _default(method, name, value):
+    """Is ``value`` the default of ``method``'s parameter ``name`` (a plain constant)?"""
+    p = inspect.signature(method).parameters.get(name)
+    return p is not None and type(value) in (str, int, float, bool, type(None)) \
+        and type(p.default) is type(value) and p.default == value
 
 
 def _derived(d, method, options):
