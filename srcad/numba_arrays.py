@@ -12,10 +12,10 @@ from srcad import numba_cache
 
 _jit = numba_cache.private()
 
-# the NumPy forms of ``a / b`` and ``a ** b`` on numbers inside a chain loop
+# the NumPy forms of ``a / b``, ``a ** b`` and ``a ** 0.5`` on numbers inside a chain loop
 # (transforms/numba_chains.py): inf and nan where NumPy's arrays give them, never
 # Python's ZeroDivisionError
-np_divide, np_power = np.true_divide, np.power
+np_divide, np_power, np_sqrt = np.true_divide, np.power, np.sqrt
 _WIDE = (numba.types.float64, numba.types.int64, numba.types.boolean)
 
 
@@ -149,3 +149,20 @@ def _wide(a, ref):
 def floats_like(ref):
     """A new float64 array of ``ref``'s shape: a chain loop's result."""
     return np.empty(ref.shape, np.float64)
+
+
+def neg_power(a, e):
+    raise NotImplementedError("njit only")
+
+
+@overload(neg_power)
+def _neg_power(a, e):
+    """``a ** e`` for a negative int ``e`` (transforms/numba_chains.py, ``negative_powers``):
+    a float base as NumPy computes it, a zero giving inf (numba's integer power of a
+    float raises ZeroDivisionError there); any other base as numba's ``**``."""
+    if isinstance(a, numba.types.Array) and isinstance(a.dtype, numba.types.Float):
+        kind = a.dtype
+        return lambda a, e: np.power(a, kind(e))
+    if isinstance(a, numba.types.Float):
+        return lambda a, e: np.power(a, float(e))
+    return lambda a, e: a ** e

@@ -131,6 +131,7 @@ def build(d, kind, gen, header, key, fallback, sig=()):
         return refuse(d, gen.filename, line, exc.reason, fallback)
     if numba_dtypes.real(sig, names, gen.tree):
         _chains(d, sig, core, entry, names, gen)
+    numba_chains.negative_powers(core)
     loop_free = not any(isinstance(n, (gast.For, gast.While)) for n in gast.walk(gen.tree))
     text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free,
                        d.parallel)

@@ -36,7 +36,8 @@ from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (ge
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
-from srcad.numba_arrays import floats_like, np_divide, np_power, wide  # noqa: F401
+from srcad.numba_arrays import (floats_like, neg_power, np_divide, np_power,  # noqa: F401
+                                np_sqrt, wide)
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)
 from srcad.numba_axes import (extreme_weights, matmul_into, max_axes, max_kept,  # noqa: F401
@@ -316,7 +317,8 @@ def pow_dbase(a, b):
 @overload(pow_dbase)
 def _pow_dbase(a, b):
     """d(a**b)/da = b * a**(b-1), taken as 0 where b == 0 (scalars, or float arrays and
-    scalars broadcast together: entry by entry, as ``np.where`` picks in NumPy)."""
+    scalars broadcast together: entry by entry, as ``np.where`` picks in NumPy). The power
+    is NumPy's: a zero base under a negative exponent gives inf, not ZeroDivisionError."""
     if _scalar(a) and _scalar(b):
         def scalar(a, b):
             if b == 2:
@@ -325,7 +327,7 @@ def _pow_dbase(a, b):
                 return 3.0 * (a * a)
             if b == 0:
                 return a * 0.0
-            return b * a ** (b - 1)
+            return b * np.power(a * 1.0, b - 1.0)
         return scalar
     floats = [isinstance(t, numba.types.Array)
               and isinstance(t.dtype, (numba.types.Float, numba.types.Integer)) for t in (a, b)]
@@ -338,7 +340,7 @@ def _pow_dbase(a, b):
             i = 0
             for at in np.ndindex(A.shape):
                 bv = B[at]
-                flat[i] = 0.0 if bv == 0 else bv * A[at] ** (bv - 1.0)
+                flat[i] = 0.0 if bv == 0 else bv * np.power(A[at], bv - 1.0)
                 i += 1
             return out
         return arrays

@@ -139,3 +139,47 @@ def test_int_arrays_join_as_float_operands(rng):
     value, tangent = f.jvp((d, m), (1.0,))
     assert value.dtype == tangent.dtype == np.float64
     assert "_rt.item(GRID_f" in f.source("jvp", d, m, backend="numba")
+
+
+def roots(x, k):
+    t = x * k
+    return t ** 0.5 + t ** -1 + t ** 2 * 0.5
+
+
+def test_powers_give_numpys_values_at_signed_zeros_and_infinities():
+    """``t ** 0.5`` is NumPy's square root (``sqrt(-inf)`` is nan, ``sqrt(-0.0)`` is -0.0,
+    where ``pow`` gives inf and 0.0), ``t ** -1`` its reciprocal, ``t ** 2`` its square."""
+    x = np.array([-0.0, 0.0, -np.inf, np.inf, -2.0, 3.0, 1e-300, 7.5])
+    f = srcad.differentiate(roots, wrt=1, backend="numba")
+    assert "_rt.np_sqrt(" in f.source("jvp", x, 1.0, backend="numba")
+    with np.errstate(all="ignore"):
+        got = f.jvp((x, 1.0), (1.0,))
+        want = srcad.differentiate(roots, wrt=1).jvp((x, 1.0), (1.0,))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w)
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(w))
+
+
+def inverse_loop(x, k):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + (x[i] * k) ** -1 * 0.5
+    return s * x ** -2
+
+
+def test_negative_int_powers_give_inf_at_zero_as_numpy(rng, monkeypatch):
+    """``a ** -1`` of a float array or number: NumPy gives inf at a zero base; numba's
+    integer power raised ZeroDivisionError (now ``_rt.neg_power``, NumPy's power)."""
+    x = np.array([0.0, 1.5, -2.0, 4.0])
+    for fn in (roots, inverse_loop):
+        f = srcad.differentiate(fn, wrt=1, backend="numba")
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            got = f.jvp((x, 1.0), (1.0,))
+            want = srcad.differentiate(fn, wrt=1).jvp((x, 1.0), (1.0,))
+        assert getattr(f._specialise("jvp", (x, 1.0)), "__srcad_backend__", "") == "numba"
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    x = rng.uniform(0.5, 1.5, 5)
+    monkeypatch.setenv("SRCAD_BACKEND", "numba")
+    fd_check_forward(inverse_loop, (x, 0.7), (0, 1), rng)

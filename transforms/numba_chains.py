@@ -41,7 +41,8 @@ Entry i of each statement reads only entry i of its operands, so computing every
 statement for entry i before entry i + 1 gives the same numbers; a sum adds in
 another order (to rounding). ``a / b`` and ``a ** b`` become NumPy's ufuncs on
 numbers (``_rt.np_divide``, ``_rt.np_power``: inf and nan as NumPy's arrays give
-them, not ZeroDivisionError), ``a ** 2`` a product (what NumPy computes for it).
+them, not ZeroDivisionError); ``a ** 2``, ``a ** 0.5`` and ``a ** -1`` what NumPy
+computes for them on arrays (``a * a``, ``np.sqrt(a)``, ``1.0 / a``).
 
 What a run holds: statements ``NAME = e`` where ``e`` is built from names, int and
 float constants, ``+ - * / **``, unary minus and ufuncs (one output, float64 for
@@ -342,10 +343,37 @@ class _Plan:
             right = self._entry(node.right, entry, flat, i)
             if isinstance(node.op, gast.Div):
                 return _rt("np_divide", left, right)
-            if isinstance(node.op, gast.Pow):
-                if isinstance(node.right, gast.Constant) and node.right.value == 2 \
-                        and isinstance(node.left, gast.Name):
+            if isinstance(node.op, gast.Pow):   # NumPy's own forms of these powers
+                p = node.right.value if isinstance(node.right, gast.Constant) else None
+                if p == 2 and isinstance(node.left, gast.Name):
                     return gast.BinOp(left=left, op=gast.Mult(), right=clone(left))
+                if p == 0.5:
+                    return _rt("np_sqrt", left)
+                if p == -1:
+                    return _rt("np_divide", _const(1.0), left)
                 return _rt("np_power", left, right)
             return gast.BinOp(left=left, op=node.op.__class__(), right=right)
         return _call(clone(node.func), *[self._entry(a, entry, flat, i) for a in node.args])
+
+
+def negative_powers(fn):
+    """``a ** -1`` (an int constant below 0) in the numba core ``fn`` as
+    ``_rt.neg_power(a, -1)``: numba's integer power of a float raises ZeroDivisionError
+    at a zero base, where NumPy gives inf."""
+    for node in walk(fn):
+        for field, value in gast.iter_fields(node):
+            if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Pow) \
+                    and _negative_int(value.right):
+                setattr(node, field, _rt("neg_power", value.left, value.right))
+            elif isinstance(value, list):
+                value[:] = [_rt("neg_power", v.left, v.right)
+                            if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Pow)
+                            and _negative_int(v.right) else v for v in value]
+    return fn
+
+
+def _negative_int(node):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub):
+        node = node.operand
+        return isinstance(node, gast.Constant) and type(node.value) is int and node.value > 0
+    return isinstance(node, gast.Constant) and type(node.value) is int and node.value < 0
