@@ -51,7 +51,7 @@ def _args(fn, rng, n=9):
 
 
 @pytest.mark.parametrize("fn", FORWARD, ids=lambda f: f.__name__)
-def test_chain_loops_give_the_forward_pass(fn, rng, monkeypatch):
+def test_chain_loops_give_the_forward_pass(fn, rng):
     args = _args(fn, rng)
     f = srcad.differentiate(fn, wrt=1, backend="numba")
     text = f.source("jvp", *args, backend="numba")
@@ -63,8 +63,16 @@ def test_chain_loops_give_the_forward_pass(fn, rng, monkeypatch):
     column = srcad.jacobian(fn, wrt=1, backend="numba")(*args)
     np.testing.assert_allclose(column, srcad.jacobian(fn, wrt=1)(*args), rtol=1e-12,
                                atol=1e-14)
-    monkeypatch.setenv("SRCAD_BACKEND", "numba")
-    fd_check_forward(fn, args, (0, 1), rng)
+    _central_along_k(fn, args, tangent)
+
+
+def _central_along_k(fn, args, tangent, h=1e-6):
+    """The tangent along the number ``k`` against a central difference (the compiled
+    forward pass already made: no second specialisation to compile)."""
+    x, k = args
+    want = (fn(x, k + h) - fn(x, k - h)) / (2 * h)
+    scale = 1.0 + np.max(np.abs(fn(x, k)))
+    np.testing.assert_allclose(tangent, want, rtol=1e-6, atol=1e-7 * scale)
 
 
 @pytest.mark.parametrize("fn", FORWARD, ids=lambda f: f.__name__)
@@ -108,7 +116,7 @@ def test_broadcasting_operands_keep_their_statements(rng):
     want_value, want_tangent = srcad.differentiate(broadcast, wrt=1).jvp((x, k), (1.0,))
     np.testing.assert_allclose(value, want_value, rtol=1e-13)
     np.testing.assert_allclose(tangent, want_tangent, rtol=1e-12)
-    fd_check_forward(broadcast, (x, k), (0, 1), rng)
+    _central_along_k(broadcast, (x, k), tangent)
 
 
 def test_gradients_with_chains_agree_with_central_differences(rng):
