@@ -228,12 +228,24 @@ def test_a_global_rebound_after_a_hot_call():
 
 def test_the_check_reads_guards_directly():
     """Module globals by subscription, object attributes by attribute access: no call
-    per guard."""
+    per guard; a helper's code is tested once (the guard on its ``__code__`` is the
+    helper test itself), and redefining the helper still sends the call the long way."""
     x = np.linspace(0.1, 1.0, 7)
     f = srcad.differentiate(_uses_helper)
-    f.grad(x)
-    text = f.compiled("grad", x).__srcad_fits__.__srcad_text__
-    assert "get0(" not in text and "[name" in text and ".__code__ is value" in text, text
+    g = f.grad(x)
+    fn = f.compiled("grad", x)
+    text = fn.__srcad_fits__.__srcad_text__
+    assert "get0(" not in text and "[name" in text and "helper0.__code__ is helper_code0" \
+        in text and text.count(".__code__ is") == 2, text      # (user's and the helper's)
+    assert fn.__srcad_fits__((x,))
+    helper = fn.__srcad_helpers__[0][0]
+    original = helper.__code__
+    try:
+        helper.__code__ = (lambda v: np.cos(v)).__code__
+        assert not fn.__srcad_fits__((x,))
+    finally:
+        helper.__code__ = original
+    np.testing.assert_array_equal(f.grad(x), g)
 
 
 def _bump(m):
