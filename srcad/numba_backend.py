@@ -45,6 +45,7 @@ from srcad import cache as disk
 from srcad import codegen, numba_cache, numba_dtypes, numba_runtime, numba_wide, runtime, seeds
 from srcad.errors import TransformError
 from srcad.transforms import numba_chains, numba_form
+from srcad.transforms.blocks import fresh_names
 from srcad.workspace import Workspace
 
 _LINE = re.compile(r"^\s*# (.+?):(\d+)  ")
@@ -142,16 +143,8 @@ def build(d, kind, gen, header, key, fallback, sig=()):
 def _chains(d, sig, core, entry, names, gen):
     """The core's allocating elementwise runs as loops (transforms/numba_chains.py), in a
     specialisation that meets only float64, int64 and bool."""
-    taken = set(names) | {n.id for f in (core, entry) for n in gast.walk(f)
-                          if isinstance(n, gast.Name)}
-
-    def fresh(base):
-        name, k = base, 1
-        while name in taken:
-            k += 1
-            name = f"{base}{k}"
-        taken.add(name)
-        return name
+    fresh = fresh_names(set(names) | {n.id for f in (core, entry) for n in gast.walk(f)
+                                      if isinstance(n, gast.Name)})
     own = {p for p, s in zip(d.params, sig, strict=False) if s == ("float",) or s[0] in (
         "array", "npscalar") and s[1] == np.float64}
     outer = {n for n, v in names.items() if type(v) is float or isinstance(

@@ -166,3 +166,16 @@ def counts(node):
             table = stored if isinstance(n.ctx, gast.Store) else loaded
             table[n.id] = table.get(n.id, 0) + 1
     return stored, loaded
+
+
+def fresh_names(taken, sep=""):
+    """``fresh(base)``: ``base``, or ``base{sep}2``, ``base{sep}3``... the first not in the
+    set ``taken``, which it joins (names a pass adds to a function)."""
+    def fresh(base):
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}{sep}{k}"
+        taken.add(name)
+        return name
+    return fresh

@@ -76,13 +76,14 @@ def fuse(body, namespace, fresh, shapes, floats, params, primals=None):
     statements at its top level as a guarded loop (see the module text).
 
     ``shapes``: name -> shape fact (transforms/shapes.py); ``floats``: (parameters, names
-    of ``namespace``) that hold a float or a float64 array (a name of ``namespace`` the
-    core binds itself is its own); ``params``: the core's parameters; ``primals``: tangent
+    of ``namespace``) that hold a float or a float64 array (a name the core binds itself
+    is its own); ``params``: the core's parameters; ``primals``: tangent
     or cotangent name -> its primal (a tangent has its primal's rank, or is a number)."""
     stores = collections.Counter(n.id for s in body for n in walk(s)
                                  if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load))
     own, outer = floats
-    reals = set(own) | {n for n in outer if not stores[n] and n not in params}
+    reals = {n for n in own if not stores[n]} | {n for n in outer
+                                                 if not stores[n] and n not in params}
     stores.update(params)
     plan = _Plan(namespace, shapes, reals, stores, primals or {})
     out, k = [], 0

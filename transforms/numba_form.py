@@ -69,7 +69,7 @@ import numpy as np
 
 from srcad.transforms import buffers, numba_fuse, numba_loops, numba_replay
 from srcad.transforms import numba_nested
-from srcad.transforms.blocks import clone, walk
+from srcad.transforms.blocks import clone, fresh_names, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import (Unsupported, accumulators, arguments, drop_returned,
                                             entry_return, own_work, value_unread,
@@ -485,14 +485,7 @@ def lower(fn, namespace, seed_param=None, workspace_names=(), out_of=(), paralle
     body = list(fn.body)
     buffers.plain_returns(body)
     numpy_calls(gast.Module(body=body, type_ignores=[]), namespace)
-
-    def fresh(base):
-        name, k = base, 1
-        while name in taken:
-            k += 1
-            name = f"{base}{k}"
-        taken.add(name)
-        return name
+    fresh = fresh_names(taken)
     shapes = numba_nested.nested_form(gast.Module(body=body, type_ignores=[]), namespace,
                                       shapes, fresh)
     hoisted, rest = [], []

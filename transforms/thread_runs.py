@@ -42,7 +42,7 @@ otherwise the statements run as they were. Runs inside a loop stay as they are
 import gast
 import numpy as np
 
-from srcad.transforms.blocks import clone, walk
+from srcad.transforms.blocks import clone, fresh_names, walk
 from srcad.transforms.exits import _assign, _load, rt_call
 from srcad.transforms.numba_buffers import arguments, call, is_comment
 from srcad.transforms.numba_loops import _summed, _target
@@ -53,16 +53,7 @@ def split(fn_node, env):
     outside loops run on threads when they fit (see the module text)."""
     fn_node = clone(fn_node)
     taken = {n.id for n in walk(fn_node) if isinstance(n, gast.Name)} | set(env.namespace)
-
-    def fresh(base):
-        name, k = base, 1
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
-
-    fn_node.body = _runs(fn_node.body, env, fresh)
+    fn_node.body = _runs(fn_node.body, env, fresh_names(taken, "_"))
     return fn_node
 
 
