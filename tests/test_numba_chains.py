@@ -191,3 +191,23 @@ def test_negative_int_powers_give_inf_at_zero_as_numpy(rng, monkeypatch):
     x = rng.uniform(0.5, 1.5, 5)
     monkeypatch.setenv("SRCAD_BACKEND", "numba")
     fd_check_forward(inverse_loop, (x, 0.7), (0, 1), rng)
+
+
+def scaled_by_0d(x, a):
+    t = x * a + 1.0
+    return t * t * a
+
+
+def test_a_0d_array_operand_is_no_chain_entry(rng):
+    """A 0-d array argument has no entry of its own: its statements stay whole-array code
+    and the forward pass compiles and agrees with the NumPy backend and differences."""
+    x, a = rng.uniform(0.0, 1.0, 5), np.array(0.7)
+    f = srcad.differentiate(scaled_by_0d, wrt=1, backend="numba")
+    value, tangent = f.jvp((x, a), (np.array(1.0),))
+    assert getattr(f._specialise("jvp", (x, a)), "__srcad_backend__", "") == "numba"
+    want = srcad.differentiate(scaled_by_0d, wrt=1).jvp((x, a), (np.array(1.0),))
+    np.testing.assert_allclose(value, want[0], rtol=1e-13)
+    np.testing.assert_allclose(tangent, want[1], rtol=1e-12)
+    h = 1e-6
+    fd = (scaled_by_0d(x, a + h) - scaled_by_0d(x, a - h)) / (2 * h)
+    np.testing.assert_allclose(tangent, fd, rtol=1e-6, atol=1e-9)

@@ -115,9 +115,9 @@ class _Plan:
         fact = self.shapes.get(name)
         if fact == ("scalar",):
             return 0
-        if fact and fact[0] == "array" and isinstance(fact[2], int):
+        if fact and fact[0] == "array" and isinstance(fact[2], int) and fact[2] > 0:
             return fact[2]
-        return None
+        return None                     # (unknown, or a 0-d array: no entry of its own)
 
     def is_float(self, node, bound):
         """Is the number or array ``node`` surely a float (a float64 array or a float)?"""
