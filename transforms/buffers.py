@@ -188,12 +188,13 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
     new_body = []
     in_out = {}                  # name -> param: it holds ``out`` or a fresh array for it
     acc_names = {}               # param -> the array its gradient is added into
+    placeholders = _maybe_zero(fn)
     for k, s in enumerate(body[:-1]):
         rewritten = None
         wrote = None
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
-            rewritten = _method_form(s, namespace, shapes, param_kinds)
+            rewritten = _method_form(s, namespace, shapes, param_kinds, placeholders)
             ufunc, args = _ufunc_of(s.value, namespace)
             shape = shapes(name)
             if rewritten is None and ufunc is not None and shape is not None \
@@ -470,12 +471,38 @@ def _matrix_product(value, shapes):
         and matrix(value.left) and matrix(value.right)
 
 
-def _method_form(s, namespace, shapes, param_kinds):
+def _maybe_zero(fn):
+    """Names that may hold the number 0.0 whatever their shape fact says: the cotangent of
+    an item or field that nothing read (``_rt.index_cot``, ``_rt.field_cot`` give 0.0),
+    and names bound to one of them."""
+    copies, out = [], set()
+    for n in walk(fn):
+        if isinstance(n, gast.Assign) and len(n.targets) == 1 \
+                and isinstance(n.targets[0], gast.Name):
+            v = n.value
+            if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
+                    and isinstance(v.func.value, gast.Name) and v.func.value.id == "_rt" \
+                    and v.func.attr in ("index_cot", "field_cot"):
+                out.add(n.targets[0].id)
+            elif isinstance(v, gast.Name):
+                copies.append((n.targets[0].id, v.id))
+    grew = True
+    while grew:
+        grew = False
+        for target, source in copies:
+            if source in out and target not in out:
+                out.add(target)
+                grew = True
+    return out
+
+
+def _method_form(s, namespace, shapes, param_kinds, placeholders=frozenset()):
     """``p = np.sum(a)`` on a float array -> ``p = float(a.sum())``: a Python float is
-    the cheapest scalar for the arithmetic that follows."""
+    the cheapest scalar for the arithmetic that follows. Not for a name that may be a
+    0.0 standing for zeros (``placeholders``): ``np.sum`` takes both."""
     value = s.value
     if not (isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords
-            and isinstance(value.args[0], gast.Name)):
+            and isinstance(value.args[0], gast.Name)) or value.args[0].id in placeholders:
         return None
     fn = resolve(value.func, namespace)
     try:
