@@ -63,9 +63,8 @@ from srcad.transforms.blocks import clone, walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import call as _call, is_comment as _is_comment
 from srcad.transforms.numba_buffers import rt_call as _rt
-from srcad.transforms.numba_loops import _for, _target
+from srcad.transforms.numba_loops import _for, _target, summed_expr
 from srcad.transforms.parse import resolve
-from srcad.transforms.rules import registry
 
 _OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _F64 = np.dtype(np.float64)
@@ -245,24 +244,7 @@ class _Plan:
         return first, ranks[0]
 
     def _summed(self, s):
-        """The expression ``s`` sums whole: ``e.sum()``, ``float(e.sum())``, ``np.sum(e)``."""
-        v = s.value
-        if isinstance(v, gast.Call) and isinstance(v.func, gast.Name) and v.func.id == "float" \
-                and len(v.args) == 1 and not v.keywords \
-                and self.namespace.get("float", float) is float:
-            v = v.args[0]
-        if not isinstance(v, gast.Call) or v.keywords:
-            return None
-        if not v.args and isinstance(v.func, gast.Attribute) and v.func.attr == "sum":
-            return v.func.value
-        if len(v.args) == 1:
-            try:
-                method = registry.op(resolve(v.func, self.namespace)).method_form
-            except Exception:       # noqa: BLE001 -- not a function this code resolves
-                return None
-            if method is not None and method[0] == "sum" and not method[1]:
-                return v.args[0]
-        return None
+        return summed_expr(s, self.namespace)
 
     def learn(self, s):
         """Names a statement outside any run surely binds to a float (a real number)."""

@@ -59,6 +59,8 @@ from srcad.transforms.blocks import clone
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.numba_buffers import arguments, call as _call, is_comment as _is_comment
 from srcad.transforms.numba_buffers import rt_call as _rt
+from srcad.transforms.parse import resolve
+from srcad.transforms.rules import registry
 
 
 def _target(s):
@@ -88,14 +90,30 @@ def _ufunc_call(s, namespace):
 
 def _summed(s, names):
     """The name summed by ``NAME = float(A.sum())`` or ``NAME = A.sum()`` (A in names)."""
+    v = summed_expr(s)
+    return v.id if isinstance(v, gast.Name) and v.id in names else None
+
+
+def summed_expr(s, namespace=None):
+    """The expression ``NAME = s`` sums whole: ``e.sum()``, ``float(e.sum())``, and with
+    ``namespace`` also ``np.sum(e)`` (a function whose rule names the method form
+    ``sum``); else None."""
     v = s.value if _target(s) is not None else None
     if isinstance(v, gast.Call) and isinstance(v.func, gast.Name) and v.func.id == "float" \
-            and len(v.args) == 1 and not v.keywords:
+            and len(v.args) == 1 and not v.keywords \
+            and (namespace is None or namespace.get("float", float) is float):
         v = v.args[0]
-    if isinstance(v, gast.Call) and not v.args and not v.keywords \
-            and isinstance(v.func, gast.Attribute) and v.func.attr == "sum" \
-            and isinstance(v.func.value, gast.Name) and v.func.value.id in names:
-        return v.func.value.id
+    if not isinstance(v, gast.Call) or v.keywords:
+        return None
+    if not v.args and isinstance(v.func, gast.Attribute) and v.func.attr == "sum":
+        return v.func.value
+    if namespace is not None and len(v.args) == 1:
+        try:
+            method = registry.op(resolve(v.func, namespace)).method_form
+        except Exception:       # noqa: BLE001 -- not a function this code resolves
+            return None
+        if method is not None and method[0] == "sum" and not method[1]:
+            return v.args[0]
     return None
 
 
