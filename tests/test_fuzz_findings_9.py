@@ -43,3 +43,24 @@ def test_an_unread_dict_entry_whose_cotangent_is_summed():
     for mode in ("grad", "value_and_grad", "pullback", "hessian"):
         check_case(SOURCE_FIELD, '(np.array([0.3, -1.2, 0.8]),)', wrt=("x",), scalar=True,
                    mode=mode)
+
+
+SOURCE_EXPR = '''\\
+import numpy as np
+
+def f(x):
+    t1 = (1.0, 2.0 * (x + np.sum(x)))
+    return np.full((2,), 1.0) * t1[0]
+'''
+
+
+def test_an_expression_of_an_unread_items_cotangent_is_summed():
+    """The 0.0 passes through an expression (``2.0 * t1_bar``) before ``np.sum`` reads it:
+    the buffer plan asks the zero-guard analysis which names may be 0.0 (it had a
+    narrower list of its own: bound to ``_rt.index_cot`` or a copy of one)."""
+    modes = ("pullback", "jac_rev", "jac_fwd", "jvp")
+    result = check_program(Program(source=SOURCE_EXPR, args=ARGS, args2=ARGS, wrt=("x",),
+                                   scalar=False, second_order=True), only=modes)
+    assert result.status == "valid", result.note
+    for mode in modes:
+        assert result.outcomes[mode][0] == "ok", (mode, result.outcomes[mode])

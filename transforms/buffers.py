@@ -44,6 +44,7 @@ from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load
 from srcad.transforms.parse import MISSING, resolve
 from srcad.transforms.kinds import BINOPS
+from srcad.transforms import zero_guards
 from srcad.transforms.rules import registry
 from srcad.transforms.simplify import method_call
 
@@ -165,8 +166,9 @@ def _replace_arg(node, k, new):
         node.args[k] = new
 
 
-def plan(fn, env, namer, shapes, wrt, param_kinds):
-    """Rewrite ``fn`` (a simplified vjp) to use workspace buffers and ``out``."""
+def plan(fn, env, namer, shapes, wrt, param_kinds, cotangents=frozenset()):
+    """Rewrite ``fn`` (a simplified vjp) to use workspace buffers and ``out``; ``cotangents``:
+    the names of cotangents (one may be a 0.0 standing for zeros whatever its shape fact)."""
     namespace = env.namespace
     shapes = _flatten(fn, namespace, namer, shapes, param_kinds)
     body = fn.body
@@ -188,7 +190,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds):
     new_body = []
     in_out = {}                  # name -> param: it holds ``out`` or a fresh array for it
     acc_names = {}               # param -> the array its gradient is added into
-    placeholders = _maybe_zero(fn)
+    placeholders = zero_guards.may_be_zero(fn, set(cotangents))
     for k, s in enumerate(body[:-1]):
         rewritten = None
         wrote = None
@@ -469,31 +471,6 @@ def _matrix_product(value, shapes):
         return shape is not None and shape[0] == "array" and shape[2] == 2
     return isinstance(value, gast.BinOp) and isinstance(value.op, gast.MatMult) \
         and matrix(value.left) and matrix(value.right)
-
-
-def _maybe_zero(fn):
-    """Names that may hold the number 0.0 whatever their shape fact says: the cotangent of
-    an item or field that nothing read (``_rt.index_cot``, ``_rt.field_cot`` give 0.0),
-    and names bound to one of them."""
-    copies, out = [], set()
-    for n in walk(fn):
-        if isinstance(n, gast.Assign) and len(n.targets) == 1 \
-                and isinstance(n.targets[0], gast.Name):
-            v = n.value
-            if isinstance(v, gast.Call) and isinstance(v.func, gast.Attribute) \
-                    and isinstance(v.func.value, gast.Name) and v.func.value.id == "_rt" \
-                    and v.func.attr in ("index_cot", "field_cot"):
-                out.add(n.targets[0].id)
-            elif isinstance(v, gast.Name):
-                copies.append((n.targets[0].id, v.id))
-    grew = True
-    while grew:
-        grew = False
-        for target, source in copies:
-            if source in out and target not in out:
-                out.add(target)
-                grew = True
-    return out
 
 
 def _method_form(s, namespace, shapes, param_kinds, placeholders=frozenset()):

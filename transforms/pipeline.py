@@ -129,11 +129,11 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
     out = run("zero_guards", zero_guards.prune, out, set(last.bars.values()),
               {v for k, v in last.bars.items() if k.split(".")[0] in wrt})
     if optimize:
-        out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
-                  {p: k for p, k in (param_kinds or {}).items() if "." not in p})
         # a cotangent may be a broadcasting 0.0 where its shape says array: only products
         # with a primal array count for it
         bars = set(last.bars.values()) | set(last.bar_shapes)
+        out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
+                  {p: k for p, k in (param_kinds or {}).items() if "." not in p}, bars)
         primal = lambda n: None if n in bars else bar_shapes.get(n)     # noqa: E731
         out = simplify.method_forms(out, simplify.with_products(out, primal), env.namespace)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,

@@ -81,8 +81,10 @@ def _assignments(stmts, out):
     return out
 
 
-def _may_be_zero(fn, cotangents):
-    """Names whose value may be the zero cotangent 0.0 (over-approximated)."""
+def may_be_zero(fn, cotangents):
+    """Names whose value may be the zero cotangent 0.0 (over-approximated): ``cotangents``
+    assigned 0.0 or an item of another, a runtime helper's item cotangent, and any
+    expression of such a name that no guard made dense before it."""
     assigns = _assignments(fn.body, [])
     zero = set()
     for name, value, _ in assigns:
@@ -110,7 +112,7 @@ def prune(fn, cotangents, named=frozenset()):
     (the earlier one's definition takes the later name when nothing else reads it, else
     the later name's readers read the earlier one); ``named`` (the gradients' own names)
     keep theirs."""
-    zero = _may_be_zero(fn, set(cotangents))
+    zero = may_be_zero(fn, set(cotangents))
 
     def drop(stmts):
         out = []
