@@ -278,7 +278,7 @@ class Wide(Guarded):
 
     def __init__(self, d, entry, core, text, where, fallback):
         super().__init__(d, entry, core, text, where, fallback)
-        self.chooser = numba_wide.Chooser(super().__call__, fallback)
+        self.chooser = numba_wide.Sizes(super().__call__, fallback)
 
     def __call__(self, *args):
         for a in args:

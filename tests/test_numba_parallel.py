@@ -121,7 +121,7 @@ def test_large_calls_may_take_numpy_code_with_its_runs_on_threads(rng, monkeypat
     x, y = rng.uniform(0, 1, (60, 90)), rng.uniform(-1, 1, (60, 90))
     for _ in range(2 + 2 * numba_wide.SAMPLES):          # the calls that decide
         f.grad(x, y)
-    assert f._hot["vjp"].chooser.choice == "numpy"
+    assert f._hot["vjp"].chooser.of(x.size).choice == "numpy"
     calls.clear()
     _close(f.grad(x, y), plain.grad(x, y), 1e-12)
     assert calls                                          # the threaded runs ran

@@ -49,11 +49,12 @@ def test_large_calls_take_either_code_and_agree_with_differences(rng):
         _check_grad(f, rng.uniform(0.1, 2.0, N), float(rng.uniform(0.5, 1.5)), rng)
     g = f._hot["vjp"]
     assert isinstance(g, numba_backend.Wide)
-    assert g.chooser.choice in ("numba", "numpy")
+    c = g.chooser.of(N)
+    assert c.choice in ("numba", "numpy")
     assert "no loop of the user's" in f.source("grad", np.ones(N), 1.0)
     x, w = rng.uniform(0.1, 2.0, N), 0.7
     for which in ("numba", "numpy"):       # each code, taken for good, with and without out=
-        g.chooser.fn = g.chooser.core if which == "numba" else g.chooser.make()
+        c.fn = c.core if which == "numba" else c.make()
         _check_grad(f, x, w, rng)
         _check_grad(f, x, w, rng, out=(np.empty(N), np.empty(())))
         value, tangent = f.jvp((x, w), (np.ones(N), 0.5))
@@ -70,7 +71,7 @@ def test_small_calls_keep_to_the_core(rng):
     def refused(*args):
         raise AssertionError("a small call took the code of large calls")
 
-    g.chooser.fn = refused
+    g.chooser.of(N).fn = refused
     _check_grad(f, rng.uniform(0.1, 2.0, 40), 0.9, rng)     # same specialisation, 40 entries
     with pytest.raises(AssertionError, match="large calls"):
         f.grad(rng.uniform(0.1, 2.0, N), 0.9)
@@ -132,3 +133,31 @@ def test_the_choice_skips_each_first_call_and_takes_the_best_of_three(monkeypatc
     for _ in range(2 + 2 * numba_wide.SAMPLES):
         chooser.call((), 1)
     assert chooser.choice == "numba" and chooser.fn is core2
+
+
+def test_each_size_class_decides_apart(monkeypatch):
+    """Which code wins moves with the size: a class (a power of two of elements) takes the
+    code its own timed calls chose, and a call of another size in the same class takes it
+    without timing anything."""
+    clock = _Clock()
+    monkeypatch.setattr(numba_wide, "time", clock)
+    ran = []
+
+    def core(n):
+        ran.append(("core", n))
+        clock.now += 1.0 * n
+
+    def numpy_fn(n):                # faster at a few thousand elements, slower at a million
+        ran.append(("numpy", n))
+        clock.now += (0.5 if n < 5000 else 2.0) * n
+
+    sizes = numba_wide.Sizes(core, lambda: numpy_fn)
+    for n in (2000, 10**6):
+        for _ in range(2 + 2 * numba_wide.SAMPLES):
+            sizes.call((n,), n)
+    assert sizes.of(2000).choice == "numpy" and sizes.of(10**6).choice == "numba"
+    ran.clear()
+    sizes.call((2047,), 2047)       # the class of 2000 (1024-2047): NumPy's, untimed
+    sizes.call((2**20 - 1,), 2**20 - 1)
+    assert ran == [("numpy", 2047), ("core", 2**20 - 1)]
+    assert len(sizes.of(2047).times) == 2 + 2 * numba_wide.SAMPLES
