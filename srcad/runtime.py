@@ -305,8 +305,15 @@ def numbers_only(a, b, op, filename, lineno):
 
 def not_shared_item(container, idx, name, filename, lineno, *others, held=(), same=()):
     """Guard before ``container[idx] += ...``: the array updated in place is the container
-    itself (an ndarray) or, in a list or dict, the array stored at ``idx``."""
-    x = container if isinstance(container, np.ndarray) else container[idx]
+    itself (an ndarray) or the array stored at ``idx``, which the container's other items
+    may hold too (``l = [a, a]; l[0] += 1.0`` changes ``l[1]``)."""
+    if isinstance(container, np.ndarray):
+        not_shared(container, name, filename, lineno, *others, held=held, same=same)
+        return
+    x = container[idx]
+    if isinstance(x, np.ndarray):
+        items = container.items() if isinstance(container, dict) else enumerate(container)
+        others = others + tuple(v for k, v in items if k != idx)
     not_shared(x, name, filename, lineno, *others, held=held, same=same)
 
 

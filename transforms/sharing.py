@@ -299,8 +299,12 @@ def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
     line = getattr(s, "lineno", 0)
     group = norm.aliases.get(name, set()) if group is None else group
     followed = {c for c, _, _ in held} | set(same)
-    others = sorted(group & norm.assigned & norm.reads_after(s) - {name} - followed)
-    if not others and not norm.helper and not held and not same:
+    after = norm.reads_after(s)
+    others = sorted(group & norm.assigned & after - {name} - followed)
+    # an item updated in place may be held by the container's other items too: a guard
+    # whenever the container is read afterwards (the run-time check looks at its items)
+    if not others and not norm.helper and not held and not same and not (
+            index is not None and name in after and not _surely_array(norm, name)):
         return
     label = label or name
     runtime = registry.HOST.runtime
@@ -315,6 +319,28 @@ def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
                      keywords=held_keyword([(c, keys) for c, keys, _ in held], same)
                      if held or same else [])
     return gast.Expr(value=call)
+
+
+def _surely_array(norm, name):
+    """Is every binding of ``name`` arithmetic or a NumPy function's result (an array or a
+    number: no items that could hold the same array)?"""
+    tree = norm.parsed.tree
+    if name in {a.id for a in tree.args.args + tree.args.kwonlyargs}:
+        return False
+    stores = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
+                 for n in walk(tree))
+    plain = 0
+    for n in walk(tree):
+        if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name) \
+                and n.target.id == name:
+            plain += 1
+        elif isinstance(n, gast.Assign) and len(n.targets) == 1 \
+                and isinstance(n.targets[0], gast.Name) and n.targets[0].id == name:
+            v = n.value
+            callee = norm.callee(v.func) if isinstance(v, gast.Call) else None
+            plain += isinstance(v, (gast.BinOp, gast.UnaryOp)) or (
+                getattr(callee, "__module__", None) or "").split(".")[0] == "numpy"
+    return stores == plain
 
 
 def check_restore(norm, s):

@@ -1,0 +1,95 @@
+"""An item of a list or dict updated in place (``l[0] += 1.0``) changes the array itself,
+which the container's other items may hold too: ``l = [a, a]; l[0] += 1.0`` changes
+``l[1]`` in the plain function. srcad treats the update as a new value of the item, so
+such code gave a wrong value and a wrong gradient. The guard before the update now
+looks at the container's other items whenever the container is read afterwards: the
+same array there is refused at the user's line; distinct arrays are differentiated
+(checked against central differences in every mode)."""
+import os
+
+import numpy as np
+import pytest
+
+import srcad
+from test_wrong_gradients import check_every_mode
+
+X = np.array([0.5, -0.3, 0.8])
+
+
+def list_twice(x):
+    a = x * 1.0
+    lst = [a, a]
+    lst[0] += 1.0
+    return np.sum(lst[1] * x)
+
+
+def dict_twice(x):
+    a = x * 2.0
+    d = {"u": a, "v": a}
+    d["v"] *= x
+    return np.sum(d["u"] * x)
+
+
+def view_in_list(x):
+    a = x * 1.0
+    lst = [a, a[::2]]
+    lst[0] += x
+    return np.sum(lst[1])
+
+
+def list_in_loop(x):
+    a = np.tanh(x)
+    lst = [a, a, x * 3.0]
+    for k in range(2):
+        lst[k] += x[k]
+    return np.sum(lst[0] * lst[1] + lst[2])
+
+
+def nested_holder(x):
+    a = x * 1.0
+    d = {"rows": [a], "last": a}
+    d["last"] += 1.0
+    return np.sum(d["rows"][0] * x)
+
+
+def assert_refused_here(call, fn, line):
+    with pytest.raises(srcad.TransformError) as info:
+        call()
+    err = info.value
+    assert os.path.basename(err.filename) == os.path.basename(__file__), str(err)
+    assert err.lineno == fn.__code__.co_firstlineno + line, str(err)
+    assert "updated in place" in str(err), str(err)
+
+
+@pytest.mark.parametrize("fn, line", [(list_twice, 3), (dict_twice, 3), (view_in_list, 3),
+                                      (list_in_loop, 4), (nested_holder, 3)])
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_an_item_held_twice_is_refused(fn, line, backend):
+    for call in (lambda: srcad.value_and_grad(fn, backend=backend)(X),
+                 lambda: srcad.jvp(fn, (X,), (np.ones(3),), backend=backend)):
+        assert_refused_here(call, fn, line)
+
+
+def distinct_items(x):
+    lst = [x * 1.0, x * x]
+    lst[0] += x
+    lst[1] *= 2.0
+    return np.sum(lst[0] * lst[1])
+
+
+def distinct_in_loop(x):
+    d = {"a": np.sin(x), "b": x * 1.0, "c": 2.0}
+    for key in ("a", "b"):
+        d[key] += x * d["c"]
+    return np.sum(d["a"] * d["b"])
+
+
+def number_items(x):
+    lst = [x[0], x[0], x]
+    lst[0] += x[1]
+    return lst[0] * lst[1] + np.sum(lst[2])
+
+
+@pytest.mark.parametrize("fn", [distinct_items, distinct_in_loop, number_items])
+def test_distinct_items_are_differentiated(fn, rng):
+    check_every_mode(fn, X, rng)
