@@ -93,3 +93,43 @@ def number_items(x):
 @pytest.mark.parametrize("fn", [distinct_items, distinct_in_loop, number_items])
 def test_distinct_items_are_differentiated(fn, rng):
     check_every_mode(fn, X, rng)
+
+
+# -------------------------------- an output array passed by position, not as ``out=``
+
+def exp_into_itself(x):
+    a = x * 1.0
+    np.exp(a, a)
+    return np.sum(a * x)
+
+
+def clip_method_into(x):
+    a = x * 2.0
+    b = a.clip(0.0, 1.0, a)
+    return np.sum(a * x) + np.sum(b)
+
+
+def cumsum_into(x):
+    a = x * 1.0
+    np.cumsum(a, 0, None, a)
+    return np.sum(a * x)
+
+
+@pytest.mark.parametrize("fn", [exp_into_itself, clip_method_into, cumsum_into])
+def test_an_output_passed_by_position_is_refused(fn):
+    """``np.exp(a, a)`` writes into ``a`` as ``out=a`` does (the gradient was wrong);
+    the keyword was refused, the position was not."""
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(fn)(X)
+    err = info.value
+    assert err.lineno == fn.__code__.co_firstlineno + 2, str(err)
+    assert "passed by position" in str(err), str(err)
+
+
+def positional_non_outputs(x):
+    return np.sum(np.clip(x, -0.2, 0.6) * np.round(x, 2)) + np.dot(x, x) \
+        + np.sum(np.cumsum(x * x, 0)) + np.max(x * x, 0)
+
+
+def test_positional_arguments_short_of_the_output_are_differentiated(rng):
+    check_every_mode(positional_non_outputs, X, rng, hessian="hvp")

@@ -30,6 +30,7 @@ Invariant of the normal form (what later passes may assume):
 - free names are bound in ``env.namespace``; every call's function is a Name
   bound there (``np.exp`` stays spelled ``np.exp`` when ``np`` is bound).
 """
+import inspect
 import types
 
 import gast
@@ -435,13 +436,18 @@ class Normalizer(Checks, Names, Loops):
             return gast.Tuple(elts=[self.index(x) for x in sl.elts], ctx=gast.Load())
         return self.atom(sl)
 
+    def out_error(self, e, positional=False):
+        self.error(e, "an output array passed by position (`np.exp(a, a)` is `np.exp(a, out=a)`)"
+                   " is not supported in differentiated code" if positional else
+                   "`out=` arguments are not supported in differentiated code",
+                   "a result written into an existing array updates it in place, which "
+                   "srcad cannot follow", "assign the result to a name instead "
+                   "(`b = np.multiply(b, 2.0)`)")
+
     def expr_Call(self, e, hint):
         func = e.func
         if any(k.arg == "out" for k in e.keywords):
-            self.error(e, "`out=` arguments are not supported in differentiated code",
-                       "a result written into an existing array updates it in place, which "
-                       "srcad cannot follow", "assign the result to a name instead "
-                       "(`b = np.multiply(b, 2.0)`)")
+            self.out_error(e)
         if isinstance(func, gast.Attribute) and (not self._is_global(func) or value_method(
                 func, self.parsed.scope)):      # (``W0.mean()`` of a module-level array too)
             method = self.user_method(func)
@@ -455,6 +461,8 @@ class Normalizer(Checks, Names, Loops):
                 self.error(e, f"the method call `.{func.attr}(...)` is not supported",
                            "srcad differentiates NumPy array methods and plain functions",
                            "call a module-level function instead")
+            if _reaches_out(target, e.args, 1):
+                self.out_error(e, True)
             base = self.atom(func.value)
             args = [base] + [self.atom(a) for a in e.args]
             keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]
@@ -467,6 +475,8 @@ class Normalizer(Checks, Names, Loops):
             obj, ref, *rest = found
             lead = rest[0] if rest else ()
         obj = getattr(obj, "__srcad_wrapped__", obj)
+        if _reaches_out(obj, e.args, len(lead)):
+            self.out_error(e, True)
         special = registry.SPECIAL.get(obj) if registry.hashable(obj) else None
         if special == "isderiving":
             return _const(True)
@@ -524,3 +534,23 @@ def normalize(parsed, env, namer, level=1, types=None, helper=False):
     fn = parsed.tree
     fn.body = norm.block(fn.body)
     return fn
+
+
+def _reaches_out(fn, args, lead=0):
+    """Do the positional ``args`` (after ``lead`` ones bound before them) reach the output
+    parameter of ``fn``, a ufunc (past its inputs) or a NumPy function (``out``)?"""
+    n = lead + len(args)
+    if any(isinstance(a, gast.Starred) for a in args):
+        n = 1 << 30                     # (how many: unknown)
+    if type(getattr(fn, "nin", None)) is int and hasattr(fn, "nout") and hasattr(fn, "reduce"):
+        return n > fn.nin
+    if not (getattr(fn, "__module__", None) or "").startswith("numpy"):
+        return False                    # (a user's function with a parameter `out`: followed)
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    for k, p in enumerate(params):
+        if p.name == "out" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            return n > k
+    return False
