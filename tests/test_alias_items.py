@@ -133,3 +133,16 @@ def positional_non_outputs(x):
 
 def test_positional_arguments_short_of_the_output_are_differentiated(rng):
     check_every_mode(positional_non_outputs, X, rng, hessian="hvp")
+
+
+def repeated_list(x):
+    lst = [x * 1.0] * 2
+    lst[0] += 1.0
+    return np.sum(lst[1] * x)
+
+
+def test_a_repeated_list_holds_one_array_twice():
+    """``[a] * 2`` is arithmetic in the source but a list holding ``a`` twice."""
+    for backend in ("numpy", "auto"):
+        assert_refused_here(lambda: srcad.value_and_grad(repeated_list, backend=backend)(X),
+                            repeated_list, 2)

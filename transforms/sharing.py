@@ -321,26 +321,35 @@ def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
     return gast.Expr(value=call)
 
 
-def _surely_array(norm, name):
-    """Is every binding of ``name`` arithmetic or a NumPy function's result (an array or a
-    number: no items that could hold the same array)?"""
+def _surely_array(norm, name, seen=()):
+    """Is every binding of ``name`` a NumPy function's result, or arithmetic of such results,
+    numbers and such names (an array or a number: no items that could hold one array
+    twice, as ``[a] * 2`` does)?"""
     tree = norm.parsed.tree
-    if name in {a.id for a in tree.args.args + tree.args.kwonlyargs}:
+    if name in seen or name in {a.id for a in tree.args.args + tree.args.kwonlyargs}:
         return False
+    seen = seen + (name,)
+
+    def plain(v):
+        if isinstance(v, gast.Constant):
+            return isinstance(v.value, (int, float, complex))
+        if isinstance(v, gast.BinOp):
+            return plain(v.left) and plain(v.right)
+        if isinstance(v, gast.UnaryOp):
+            return plain(v.operand)
+        if isinstance(v, gast.Name):
+            return _surely_array(norm, v.id, seen)
+        callee = norm.callee(v.func) if isinstance(v, gast.Call) else None
+        return (getattr(callee, "__module__", None) or "").split(".")[0] == "numpy"
+
     stores = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
                  for n in walk(tree))
-    plain = 0
-    for n in walk(tree):
-        if isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name) \
-                and n.target.id == name:
-            plain += 1
-        elif isinstance(n, gast.Assign) and len(n.targets) == 1 \
-                and isinstance(n.targets[0], gast.Name) and n.targets[0].id == name:
-            v = n.value
-            callee = norm.callee(v.func) if isinstance(v, gast.Call) else None
-            plain += isinstance(v, (gast.BinOp, gast.UnaryOp)) or (
-                getattr(callee, "__module__", None) or "").split(".")[0] == "numpy"
-    return stores == plain
+    bound = [n.value for n in walk(tree) if isinstance(n, gast.Assign) and len(n.targets) == 1
+             and isinstance(n.targets[0], gast.Name) and n.targets[0].id == name]
+    # (``a += v`` keeps an array an array, and a number a number or an array)
+    augmented = sum(isinstance(n, gast.AugAssign) and isinstance(n.target, gast.Name)
+                    and n.target.id == name for n in walk(tree))
+    return stores == len(bound) + augmented and all(map(plain, bound))
 
 
 def check_restore(norm, s):
