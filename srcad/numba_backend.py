@@ -136,8 +136,30 @@ def build(d, kind, gen, header, key, fallback, sig=()):
     loop_free = not any(isinstance(n, (gast.For, gast.While)) for n in gast.walk(gen.tree))
     text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free,
                        d.parallel)
-    return _load(d, key, text, gen.env.namespace, (core.name, entry.name),
-                 (gen.filename, gen.lineno), fallback, loop_free)
+    fn = _load(d, key, text, gen.env.namespace, (core.name, entry.name),
+               (gen.filename, gen.lineno), fallback, loop_free)
+    if kind.startswith("vjp") and numba_dtypes.narrow(sig, names, gen.tree):
+        fn.entry = _valued_as_numpy(fn.entry, fn.fallback)
+        fn.__srcad_entry__["numpy_valued"] = True       # (a disk entry's load does it too)
+    return fn
+
+
+def _valued_as_numpy(entry, fallback):
+    """``entry`` of a gradient that may meet float32, whose value (a number) numba boxes as
+    a Python float where the user's function gives a NumPy float32: the type the NumPy
+    code gives it (learnt on the first call, which runs that code first)."""
+    kind = []
+
+    def call(*args):
+        if not kind:
+            value = fallback()(*args)[0]
+            kind.append(type(value) if isinstance(value, np.generic) else None)
+        value, grads = entry(*args)
+        if kind[0] is not None and type(value) is float:
+            value = kind[0](value)
+        return value, grads
+    call.__name__ = entry.__name__
+    return call
 
 
 def _chains(d, sig, core, entry, names, gen):
@@ -183,8 +205,11 @@ def loader(d, key, fallback):
     def load(entry, namespace):
         if entry.get("backend") != "numba":
             raise ValueError("not an entry of the numba backend")
-        return _load(d, key, entry["source"], namespace, tuple(entry["names"]),
-                     tuple(entry["where"]), fallback, entry.get("loop_free") is True)
+        fn = _load(d, key, entry["source"], namespace, tuple(entry["names"]),
+                   tuple(entry["where"]), fallback, entry.get("loop_free") is True)
+        if entry.get("numpy_valued") is True:
+            fn.entry = _valued_as_numpy(fn.entry, fn.fallback)
+        return fn
     return load
 
 

@@ -151,11 +151,20 @@ def param_kinds(params, sig, fields):
         if s[0] == "float":
             return "float"
         return "array" if s[0] == "array" and np.dtype(s[1]).kind == "f" else None
-    out = {p: kind(s) for p, s in zip(params, sig, strict=True)}
+    out = Kinds({p: kind(s) for p, s in zip(params, sig, strict=True)})
     for p, items in fields.items():
         out.update({f"{p}.{f}": kind(s) or ("keep" if s[0] in ("int", "bool", "str", "none")
                                             else None) for f, s in items})
+    out.wide = all(np.dtype(s[1]) == np.float64 for s in sig + tuple(
+        s for items in fields.values() for _, s in items) if s[0] in ("array", "npscalar")
+        and np.dtype(s[1]).kind == "f")
     return out
+
+
+class Kinds(dict):
+    """``param_kinds``; ``wide``: every float array or NumPy float of the signature is
+    float64 (a float32 one's sum stays a float32, not a Python float)."""
+    wide = True
 
 
 def struct_types(params, args):

@@ -194,3 +194,40 @@ def test_float32_hessians_compile_and_keep_float32(fn, rng):
         assert value.dtype == want_value.dtype and tangent.dtype == want_tangent.dtype
     H64 = srcad.differentiate(fn).hessian(x.astype(np.float64))      # and the derivative
     np.testing.assert_allclose(H, H64, rtol=1e-3, atol=1e-3 * np.abs(H64).max())
+
+
+# ------------------------------------------------ the value of a float32 gradient
+
+def cumulative(x):
+    return np.sum(np.cumsum(x) ** 2)
+
+
+def squashed(x):
+    return np.sum(np.tanh(x) * x)
+
+
+def stepped(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + x[i] * x[i] * 0.5
+    return s
+
+
+@pytest.mark.parametrize("fn", (cumulative, squashed, stepped), ids=lambda f: f.__name__)
+@pytest.mark.parametrize("backend", ("numpy", "numba"))
+def test_a_float32_gradients_value_has_the_functions_type(fn, backend, rng):
+    """``value_and_grad`` of float32 code: the value is the NumPy float32 the function
+    gives (numba boxes its numbers as Python floats; the NumPy backend's sum of a float
+    array was a Python float), on the first call and the later ones; the gradient is
+    float32 and agrees with central differences (in float64) to float32 precision."""
+    x = rng.uniform(-1.0, 1.0, 6).astype(np.float32)
+    d = srcad.differentiate(fn, backend=backend)
+    for _ in range(2):
+        value, g = _quiet(lambda: d.value_and_grad(x))
+        assert type(value) is type(fn(x)) is np.float32
+        assert value == pytest.approx(fn(x), rel=1e-5)
+        assert g.dtype == np.float32
+    v = rng.standard_normal(6)
+    x64, h = x.astype(np.float64), 1e-6
+    slope = (fn(x64 + h * v) - fn(x64 - h * v)) / (2 * h)
+    assert float(np.dot(g, v)) == pytest.approx(slope, rel=1e-4, abs=1e-5)

@@ -166,9 +166,10 @@ def _replace_arg(node, k, new):
         node.args[k] = new
 
 
-def plan(fn, env, namer, shapes, wrt, param_kinds, cotangents=frozenset()):
+def plan(fn, env, namer, shapes, wrt, param_kinds, cotangents=frozenset(), wide=True):
     """Rewrite ``fn`` (a simplified vjp) to use workspace buffers and ``out``; ``cotangents``:
-    the names of cotangents (one may be a 0.0 standing for zeros whatever its shape fact)."""
+    the names of cotangents (one may be a 0.0 standing for zeros whatever its shape fact);
+    ``wide``: the float arrays of the signature are float64 (see ``_method_form``)."""
     namespace = env.namespace
     shapes = _flatten(fn, namespace, namer, shapes, param_kinds)
     body = fn.body
@@ -196,7 +197,7 @@ def plan(fn, env, namer, shapes, wrt, param_kinds, cotangents=frozenset()):
         wrote = None
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name):
             name = s.targets[0].id
-            rewritten = _method_form(s, namespace, shapes, param_kinds, placeholders)
+            rewritten = _method_form(s, namespace, shapes, param_kinds, placeholders, wide)
             ufunc, args = _ufunc_of(s.value, namespace)
             shape = shapes(name)
             if rewritten is None and ufunc is not None and shape is not None \
@@ -473,9 +474,11 @@ def _matrix_product(value, shapes):
         and matrix(value.left) and matrix(value.right)
 
 
-def _method_form(s, namespace, shapes, param_kinds, placeholders=frozenset()):
+def _method_form(s, namespace, shapes, param_kinds, placeholders=frozenset(), wide=True):
     """``p = np.sum(a)`` on a float array -> ``p = float(a.sum())``: a Python float is
-    the cheapest scalar for the arithmetic that follows. Not for a name that may be a
+    the cheapest scalar for the arithmetic that follows (``a.sum()`` only where a
+    signature's float array is not float64, ``wide`` false: a float32 sum and what
+    follows it stay float32, as in the user's function). Not for a name that may be a
     0.0 standing for zeros (``placeholders``): ``np.sum`` takes both."""
     value = s.value
     if not (isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords
@@ -490,7 +493,7 @@ def _method_form(s, namespace, shapes, param_kinds, placeholders=frozenset()):
     if method is None or shape is None or shape[0] != "array":
         return None
     call = method_call(value.args[0], method)
-    if param_kinds.get(shape[1]) == "array":     # surely a float array: a Python float result
+    if wide and param_kinds.get(shape[1]) == "array":   # surely a float64 array: a Python float
         call = gast.Call(func=_load("float"), args=[call], keywords=[])
     return gast.copy_location(_assign(s.targets[0].id, call), s)
 

@@ -133,7 +133,8 @@ def reverse_mode(fn, wrt, numeric_params=(), level=1, param_shapes=None, param_k
         # with a primal array count for it
         bars = set(last.bars.values()) | set(last.bar_shapes)
         out = run("buffers", buffers.plan, out, env, namer, bar_shapes.get, list(wrt),
-                  {p: k for p, k in (param_kinds or {}).items() if "." not in p}, bars)
+                  {p: k for p, k in (param_kinds or {}).items() if "." not in p}, bars,
+                  getattr(param_kinds, "wide", True))
         primal = lambda n: None if n in bars else bar_shapes.get(n)     # noqa: E731
         out = simplify.method_forms(out, simplify.with_products(out, primal), env.namespace)
     return Generated(out, env, parsed.filename, fn.__code__.co_firstlineno, run.timings,
