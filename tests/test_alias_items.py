@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import srcad
+from conftest import fd_check, fd_check_forward
 from test_wrong_gradients import check_every_mode
 
 X = np.array([0.5, -0.3, 0.8])
@@ -146,3 +147,63 @@ def test_a_repeated_list_holds_one_array_twice():
     for backend in ("numpy", "auto"):
         assert_refused_here(lambda: srcad.value_and_grad(repeated_list, backend=backend)(X),
                             repeated_list, 2)
+
+
+# ------------------------------- one array passed for two parameters, one updated in place
+
+def bump(u, v):
+    u += 1.0
+    return np.sum(v * v)
+
+
+def bump_same(x):
+    a = x * 1.0
+    return bump(a, a)
+
+
+def bump_apart(x):
+    return bump(x * 1.0, x * 2.0) + np.sum(x * x)
+
+
+def relax(u, f):
+    for i in range(1, u.shape[0]):
+        u[i] = 0.5 * (u[i - 1] + f[i])
+    return np.sum(u * f)
+
+
+def relax_same(x):
+    a = np.tanh(x)
+    return relax(a, a)
+
+
+def relax_apart(x):
+    return relax(np.tanh(x), x * x)
+
+
+@pytest.mark.parametrize("fn, line", [(bump_same, 1), (relax_same, 2)])
+def test_a_helper_given_one_array_twice_is_refused(fn, line):
+    """The helper updates one parameter in place and reads the other: the same array for
+    both changes what it reads (the value and the gradient were wrong; the update was
+    even dropped as dead). Parameters may share memory: the guard checks at run time."""
+    helper = bump if fn is bump_same else relax
+    for call in (lambda: srcad.value_and_grad(fn)(X),
+                 lambda: srcad.jvp(fn, (X,), (np.ones(3),))):
+        with pytest.raises(srcad.TransformError) as info:
+            call()
+        assert info.value.lineno == helper.__code__.co_firstlineno + line, str(info.value)
+
+
+def test_a_helper_given_two_arrays_is_differentiated(rng):
+    check_every_mode(bump_apart, X, rng, hessian="hvp")
+    # (second derivatives through relax's in-place loop are refused, as they were)
+    fd_check(relax_apart, (X,), 0, rng)
+    fd_check_forward(relax_apart, (X,), 0, rng)
+
+
+def test_the_same_array_for_two_parameters_of_the_function_itself(rng):
+    a = X * 1.0
+    with pytest.raises(srcad.TransformError):
+        srcad.value_and_grad(bump, wrt=(0, 1))(a, a)
+    value, (gu, gv) = srcad.value_and_grad(bump, wrt=(0, 1))(a, X * 2.0)
+    assert value == pytest.approx(bump(a.copy(), X * 2.0)) and np.all(gu == 0.0)
+    np.testing.assert_allclose(gv, 4.0 * X)     # d/dv of sum(v*v) at v = 2X

@@ -24,8 +24,9 @@ from srcad.transforms.rules import registry
 def alias_groups(fn, scope, fresh=None):
     """name -> the names that may refer to the same array (or to an array inside it).
 
-    Deliberately generous: every assignment or ``for`` target may share with every
-    name its value reads, unless the value is arithmetic or a call ``fresh(call)``
+    Deliberately generous: the parameters may share with one another (one array passed
+    twice), every assignment or ``for`` target may share with every name its value reads,
+    unless the value is arithmetic or a call ``fresh(call)``
     says returns a new array, and sharing is closed transitively. The guard that
     uses this checks at run time (``np.may_share_memory``), so a generous guess
     costs a check, not an error.
@@ -53,6 +54,9 @@ def alias_groups(fn, scope, fresh=None):
         return {n.id for n in walk(value) if isinstance(n, gast.Name)
                 and isinstance(n.ctx, gast.Load) and n.id not in scope}
 
+    params = [a.id for a in fn.args.args + fn.args.kwonlyargs]
+    for a, b in zip(params, params[1:]):    # a caller may pass one array for two of them
+        union(a, b)
     for node in walk(fn):
         if isinstance(node, gast.Assign):
             targets = {n.id for t in node.targets for n in walk(t)
