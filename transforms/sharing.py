@@ -55,7 +55,7 @@ def alias_groups(fn, scope, fresh=None):
                 and isinstance(n.ctx, gast.Load) and n.id not in scope}
 
     params = [a.id for a in fn.args.args + fn.args.kwonlyargs]
-    for a, b in zip(params, params[1:]):    # a caller may pass one array for two of them
+    for a, b in zip(params, params[1:], strict=False):   # one array passed for two of them
         union(a, b)
     for node in walk(fn):
         if isinstance(node, gast.Assign):
