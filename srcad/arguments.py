@@ -10,6 +10,7 @@ import operator
 
 import numpy as np
 
+from srcad.instances import rebuilt
 from srcad.runtime import zeros_for_value
 from srcad.signature import abstract, holds_complex, is_differentiable
 
@@ -365,5 +366,5 @@ def _plain(x, depth):
         return type(x)(_plain(v, depth + 1) for v in x)
     if isinstance(x, dict):
         return {k: _plain(v, depth + 1) for k, v in x.items()}
-    return dataclasses.replace(x, **{f.name: _plain(getattr(x, f.name), depth + 1)
-                                     for f in dataclasses.fields(x) if f.init})
+    return rebuilt(x, {f.name: _plain(getattr(x, f.name), depth + 1)
+                       for f in dataclasses.fields(x) if f.init})

@@ -45,6 +45,8 @@ import types
 
 import numpy as np
 
+from srcad.instances import rebuilt
+
 try:
     import dask
     import dask.array as da
@@ -248,8 +250,8 @@ def _add(a, b):
     if isinstance(a, dict):
         return {k: _add(a[k], b[k]) for k in a}
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
-        return dataclasses.replace(a, **{f.name: _add(getattr(a, f.name), getattr(b, f.name))
-                                         for f in dataclasses.fields(a) if f.init})
+        return rebuilt(a, {f.name: _add(getattr(a, f.name), getattr(b, f.name))
+                           for f in dataclasses.fields(a) if f.init})
     if isinstance(a, (float, np.floating)) and not isinstance(a, bool) or (
             isinstance(a, np.ndarray) and a.dtype.kind in "fc"):
         return a + b

@@ -23,6 +23,7 @@ import linecache
 import numpy as np
 
 from srcad.errors import InternalError, TransformError
+from srcad.instances import rebuilt
 from srcad.reflect import stop_gradient
 from srcad.seeds import scalar_error
 
@@ -122,7 +123,7 @@ def detach(aux):
     if isinstance(aux, dict):
         return {k: detach(v) for k, v in aux.items()}
     if dataclasses.is_dataclass(aux) and not isinstance(aux, type):
-        return dataclasses.replace(aux, **{f.name: detach(getattr(aux, f.name))
-                                           for f in dataclasses.fields(aux) if f.init})
+        return rebuilt(aux, {f.name: detach(getattr(aux, f.name))
+                             for f in dataclasses.fields(aux) if f.init})
     return aux
 

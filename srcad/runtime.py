@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 
 # generated code calls these as _rt.<name>, like every helper here
+from srcad.instances import rebuilt
 from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
 from srcad.seeds import GradSeed, grad_seed  # noqa: F401
 from srcad.statements import show, text, throw  # noqa: F401
@@ -391,7 +392,7 @@ def finalize(c, x):
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         values = {f.name: finalize(field_cot(c, f.name), getattr(x, f.name))
                   for f in dataclasses.fields(x) if f.init}
-        return dataclasses.replace(x, **values)
+        return rebuilt(x, values)
     if isinstance(x, (tuple, list)):
         return type(x)(finalize(index_cot(c, k), v) for k, v in enumerate(x))
     if isinstance(x, dict):
@@ -482,8 +483,8 @@ def tangent_construct(y, fields):
     of the same type (fields without a tangent keep 0.0, non-float fields their value)."""
     if dataclasses.is_dataclass(y) and not isinstance(y, type):
         init = {f.name for f in dataclasses.fields(y) if f.init}
-        return dataclasses.replace(y, **{k: v for k, v in fields.items()
-                                         if k in init and _carries(getattr(y, k))})
+        return rebuilt(y, {k: v for k, v in fields.items()
+                           if k in init and _carries(getattr(y, k))})
     if isinstance(y, tuple) and hasattr(y, "_fields"):
         return y._replace(**{k: v for k, v in fields.items() if _carries(getattr(y, k))})
     return dict(fields) if fields else 0.0
@@ -567,9 +568,8 @@ def tangent_out(t, y, vector):
         return type(y)(*[tangent_out(index_cot(t, f), getattr(y, f), False) for f in y._fields])
     if dataclasses.is_dataclass(y) and not isinstance(y, type):
         t = _as_cot(t)
-        return dataclasses.replace(y, **{f.name: tangent_out(field_cot(t, f.name),
-                                                             getattr(y, f.name), False)
-                                         for f in dataclasses.fields(y) if f.init})
+        return rebuilt(y, {f.name: tangent_out(field_cot(t, f.name), getattr(y, f.name), False)
+                           for f in dataclasses.fields(y) if f.init})
     if isinstance(y, (tuple, list)):
         return type(y)(tangent_out(index_cot(t, k), v, False) for k, v in enumerate(y))
     if isinstance(y, dict):

@@ -34,7 +34,8 @@ KERNELS = os.path.dirname(os.path.abspath(kernels.__file__))
 
 RUNTIME = {"srcad.runtime", "srcad.pullbacks", "srcad.library", "srcad.codegen",
            "srcad.signature", "srcad.cache", "srcad.entries", "srcad.workspace", "srcad.depth",
-           "srcad.seeds", "srcad.outputs", "srcad.reflect", "srcad.statements", "srcad.threads"}
+           "srcad.seeds", "srcad.outputs", "srcad.reflect", "srcad.statements", "srcad.threads",
+           "srcad.instances"}
 BASE = {"srcad.errors", "srcad.tracebacks", "srcad.logs"}
 LAYERS = ("base", "kernels", "compiler", "runtime", "api")
 

@@ -25,6 +25,7 @@ import dataclasses
 import gast
 
 from srcad.errors import TransformError
+from srcad.transforms import classes
 from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load, rt_call
 
@@ -99,6 +100,9 @@ class FieldGradients:
             else:
                 value = rt_call(self.env, "zeros_for", field)
             keywords.append(gast.keyword(arg=f, value=value))
+        if classes.runs_code(cls):      # not through its __post_init__ (srcad/instances.py)
+            return rt_call(self.env, "rebuilt", _load(p), gast.Dict(
+                keys=[_const(k.arg) for k in keywords], values=[k.value for k in keywords]))
         return gast.Call(func=func, args=[], keywords=keywords)
 
 

@@ -29,7 +29,7 @@ when every rule used supports it.
 import gast
 
 from srcad.errors import TransformError
-from srcad.transforms import refusal, template, variants
+from srcad.transforms import classes, refusal, template, variants
 from srcad.transforms import exits
 from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load, index_value
@@ -306,6 +306,7 @@ class Forward:
             return [_assign(name, x)], self.tangent_of(x)
         if kind == "construct":
             import inspect
+            classes.check_construct(fn, self.where(s))
             bound = inspect.signature(fn).bind(*call.args,
                                                **{k.arg: k.value for k in call.keywords})
             fields = gast.Dict(keys=[_const(k) for k in bound.arguments],

@@ -36,7 +36,7 @@ import types
 import gast
 
 from srcad.errors import TransformError
-from srcad.transforms import callees, holders, sharing
+from srcad.transforms import callees, classes, holders, sharing
 from srcad.transforms.blocks import walk
 from srcad.transforms.checks import Checks
 from srcad.transforms.normal_loops import Loops, _store
@@ -90,6 +90,10 @@ class Normalizer(Checks, Names, Loops):
         self.types = types or {}      # parameter -> its class (dataclass/NamedTuple arguments)
         self.aliases = sharing.alias_groups(parsed.tree, parsed.scope)
         self.reads_after = sharing.reads_after(parsed.tree)
+        self.stores = {}                # name -> how often the function binds it
+        for n in walk(parsed.tree):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                self.stores[n.id] = self.stores.get(n.id, 0) + 1
         self.assigned = {a.id for a in parsed.tree.args.args}
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
@@ -201,6 +205,9 @@ class Normalizer(Checks, Names, Loops):
 
     def assign(self, target, value, s):
         if isinstance(target, gast.Name):
+            built = self.struct_of(value) if isinstance(value, gast.Call) else None
+            if built is not None and self.stores.get(target.id) == 1:
+                self.env.built[target.id] = built
             if isinstance(value, gast.Name):
                 value = self.read(value)
             elif isinstance(value, gast.Tuple) is False and is_atom(value) is False:
@@ -412,11 +419,35 @@ class Normalizer(Checks, Names, Loops):
             if obj is not MISSING:
                 return self.bind_global(e, obj)
             # an attribute of a global value (``W0.T``): read when the code runs
+        cls = self.struct_of(e.value)
         base = self.atom(e.value)
+        if cls is not None:                     # a dataclass or NamedTuple (transforms/classes.py)
+            kind, detail = classes.attribute(cls, e.attr)
+            if kind == "property":
+                self.env.attrs.append((cls, e.attr, inspect.getattr_static(cls, e.attr)))
+                return gast.Call(func=self.bind_callable(detail), args=[base], keywords=[])
+            if kind == "opaque":                # refused where the value carries derivatives
+                name = self.namer.fresh("t")
+                self.locals.add(name)
+                self.emit(_assign(name, gast.Attribute(value=base, attr=e.attr,
+                                                       ctx=gast.Load())), e)
+                self.env.opaque[name] = detail
+                return _load(name)
         target = registry.ATTRIBUTES.get(e.attr)
         if target is not None:
             return gast.Call(func=self.bind_callable(target), args=[base], keywords=[])
         return gast.Attribute(value=base, attr=e.attr, ctx=gast.Load())
+
+    def struct_of(self, node):
+        """The dataclass or NamedTuple class of ``node``'s value where it is known: an
+        argument's, a name bound once to a built one, a call building one."""
+        if isinstance(node, gast.Name):
+            cls = self.types.get(node.id) or self.env.built.get(node.id)
+        elif isinstance(node, gast.Call) and not isinstance(node.func, gast.Call):
+            cls = self.callee(node.func)
+        else:
+            return None
+        return cls if classes.is_struct(cls) else None
 
     def expr_Subscript(self, e, hint):
         form = index_form(e, self.parsed.scope) if self._is_global(e.value) else None

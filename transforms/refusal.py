@@ -18,6 +18,7 @@ import gast
 import numpy as np
 
 from srcad.errors import TransformError
+from srcad.transforms import classes
 from srcad.transforms.blocks import walk
 from srcad.transforms.rules import registry
 
@@ -104,6 +105,12 @@ class Refusals:
     def check(self, s):
         """``s`` assigns an active name (or writes into an active array)."""
         value = s.value
+        if isinstance(value, gast.Attribute) and isinstance(s.targets[0], gast.Name) \
+                and s.targets[0].id in self.env.opaque:     # (transforms/classes.py)
+            base = value.value.id + "." if isinstance(value.value, gast.Name) else "."
+            raise self.error(s, f"cannot differentiate a read of `{base}{value.attr}`: "
+                             f"{self.env.opaque[s.targets[0].id]}", classes.OPAQUE_WHY,
+                             classes.OPAQUE_HINT)
         bad = _complex_atom(value, self.env.namespace)
         if bad is None:
             bad = next((n for n in _loads(s) if n.id in self.complex), None)

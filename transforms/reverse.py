@@ -43,7 +43,8 @@ into arrays save the overwritten element when the adjoint reads the array.
 import gast
 
 from srcad.errors import InternalError, TransformError
-from srcad.transforms import exits, refusal, sharing, symmetric, template, variants, zero_guards
+from srcad.transforms import (classes, exits, refusal, sharing, symmetric, template, variants,
+                              zero_guards)
 from srcad.transforms.blocks import clone, walk
 from srcad.transforms.broadcasting import BroadcastCotangents, KnownUnbroadcast
 from srcad.transforms.fields import FieldGradients
@@ -561,6 +562,7 @@ def _store(name):
 
 def _bind_fields(cls, call, where):
     import inspect
+    classes.check_construct(cls, where)
     try:
         bound = inspect.signature(cls).bind(*call.args, **{k.arg: k.value for k in call.keywords})
     except TypeError as exc:
