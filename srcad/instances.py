@@ -22,3 +22,9 @@ def rebuilt(like, values):
             object.__setattr__(new, f.name, getattr(like, f.name))
     return new
 
+
+def struct_attribute(obj, name):
+    """``obj.name``, an attribute of a dataclass or NamedTuple that is no field of it
+    (transforms/classes.py): read as it is where nothing differentiates through it, refused
+    (before any derivative code is written) where something does."""
+    return getattr(obj, name)

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 # generated code calls these as _rt.<name>, like every helper here
-from srcad.instances import rebuilt
+from srcad.instances import rebuilt, struct_attribute  # noqa: F401
 from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
 from srcad.seeds import GradSeed, grad_seed  # noqa: F401
 from srcad.statements import show, text, throw  # noqa: F401

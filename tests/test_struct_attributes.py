@@ -173,3 +173,26 @@ def test_a_gradient_instance_is_not_run_through_post_init(rng):
     assert np.dot(g.w, v) == pytest.approx(want, rel=1e-6)
     value, g2 = srcad.value_and_grad(halved_loss)(p)
     np.testing.assert_allclose(g2.w, g.w)
+
+
+@dataclasses.dataclass
+class WithMethod:
+    w: np.ndarray
+
+    def __post_init__(self):
+        self.w2 = self.w ** 2
+
+    def energy(self):
+        return np.sum(self.w2)
+
+
+def method_energy(p):
+    return p.energy()
+
+
+def test_a_non_field_attribute_read_in_an_inlined_method_is_refused():
+    p = WithMethod(X * 1.0)
+    with pytest.raises(srcad.TransformError) as info:
+        srcad.grad(method_energy)(p)
+    assert info.value.lineno == WithMethod.energy.__code__.co_firstlineno + 1, str(info.value)
+    assert "`.w2`" in str(info.value)

@@ -77,6 +77,8 @@ def check_construct(cls, where):
                  "values in the function from the fields")
 
 
+OPAQUE_WHAT = ("it is no field of the dataclass or NamedTuple (an attribute `__post_init__` or "
+               "a method sets, a cached_property, an init=False field)")
 OPAQUE_WHY = ("srcad follows the fields of a dataclass or NamedTuple; this value comes from "
               "code it does not see, so its derivative would be lost")
 OPAQUE_HINT = "compute the value in the function from the fields it is made of"

@@ -427,12 +427,8 @@ class Normalizer(Checks, Names, Loops):
                 self.env.attrs.append((cls, e.attr, inspect.getattr_static(cls, e.attr)))
                 return gast.Call(func=self.bind_callable(detail), args=[base], keywords=[])
             if kind == "opaque":                # refused where the value carries derivatives
-                name = self.namer.fresh("t")
-                self.locals.add(name)
-                self.emit(_assign(name, gast.Attribute(value=base, attr=e.attr,
-                                                       ctx=gast.Load())), e)
-                self.env.opaque[name] = detail
-                return _load(name)
+                return gast.Call(func=rt(self.env, "struct_attribute"),
+                                 args=[base, _const(e.attr)], keywords=[])
         target = registry.ATTRIBUTES.get(e.attr)
         if target is not None:
             return gast.Call(func=self.bind_callable(target), args=[base], keywords=[])

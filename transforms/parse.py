@@ -45,7 +45,6 @@ class Env:
     inlined_names: dict = field(default_factory=dict)  # an inlined helper's local -> its call
                                                     # (the index in ``inlined``)
     built: dict = field(default_factory=dict)       # local name -> class of a struct built once
-    opaque: dict = field(default_factory=dict)      # name -> why: a struct's non-field attribute
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""

@@ -105,11 +105,12 @@ class Refusals:
     def check(self, s):
         """``s`` assigns an active name (or writes into an active array)."""
         value = s.value
-        if isinstance(value, gast.Attribute) and isinstance(s.targets[0], gast.Name) \
-                and s.targets[0].id in self.env.opaque:     # (transforms/classes.py)
-            base = value.value.id + "." if isinstance(value.value, gast.Name) else "."
-            raise self.error(s, f"cannot differentiate a read of `{base}{value.attr}`: "
-                             f"{self.env.opaque[s.targets[0].id]}", classes.OPAQUE_WHY,
+        if isinstance(value, gast.Call) and _is_rt(value.func, "struct_attribute") \
+                and any(self.is_varied(a) for a in value.args[:1]):  # (transforms/classes.py)
+            base = value.args[0].id if isinstance(value.args[0], gast.Name) \
+                and value.args[0].id not in self.env.inlined_names else ""
+            raise self.error(s, f"cannot differentiate a read of `{base}.{value.args[1].value}`"
+                             ": " + classes.OPAQUE_WHAT, classes.OPAQUE_WHY,
                              classes.OPAQUE_HINT)
         bad = _complex_atom(value, self.env.namespace)
         if bad is None:
@@ -193,3 +194,8 @@ def ufunc_method_error(ufunc, method, where):
              "`add.reduce` is `sum`, `multiply.accumulate` is `cumprod`, `multiply.outer(a, "
              "b)` is `outer(a, b)` (or `a[:, None] * b`); or give it a rule with "
              "@srcad.adjoint")
+
+
+def _is_rt(func, name):
+    return isinstance(func, gast.Attribute) and func.attr == name \
+        and isinstance(func.value, gast.Name) and func.value.id == "_rt"
