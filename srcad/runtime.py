@@ -16,6 +16,7 @@ import dataclasses
 import numpy as np
 
 # generated code calls these as _rt.<name>, like every helper here
+from srcad.indexed import last_writes
 from srcad.instances import rebuilt, struct_attribute  # noqa: F401
 from srcad.pullbacks import call_back, call_full, jvp_call, vjp_back, vjp_call  # noqa: F401
 from srcad.seeds import GradSeed, grad_seed  # noqa: F401
@@ -156,22 +157,8 @@ def take_cot(c, idx):
         return c.get(idx, 0.0)
     if isinstance(idx, list) and idx and all(isinstance(i, (int, np.integer)) for i in idx):
         idx = np.asarray(idx)
-    item = last_writes(c[idx], idx)
+    item = last_writes(c[idx], idx, np.shape(c))
     return item.copy() if isinstance(item, np.ndarray) else item
-
-
-def last_writes(item, idx):
-    """``item`` (gathered at ``idx``) with the entries of earlier duplicate indices zeroed:
-    the values ``x[idx] = v`` keeps."""
-    if isinstance(idx, list) and idx and all(isinstance(i, (int, np.integer)) for i in idx):
-        idx = np.asarray(idx)
-    if isinstance(idx, np.ndarray) and idx.dtype.kind in "iu" and idx.ndim == 1 \
-            and len(np.unique(idx)) < idx.size and not is_zero(item):
-        last = np.zeros(idx.size, dtype=bool)
-        _, first_from_end = np.unique(idx[::-1], return_index=True)
-        last[idx.size - 1 - first_from_end] = True
-        item = item * last.reshape((-1,) + (1,) * (np.ndim(item) - 1))
-    return item
 
 
 def zero_item(c, idx):

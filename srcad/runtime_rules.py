@@ -169,7 +169,7 @@ def index_cot_dot(y, c, k):
 
 @reverse(take_cot)
 def take_cot_bar(y, g, c, k):
-    return (runtime_item_like(c, k, last_writes(g, k)), None)
+    return (runtime_item_like(c, k, last_writes(g, k, np.shape(c))), None)
 
 
 @forward(take_cot)

@@ -35,7 +35,7 @@ KERNELS = os.path.dirname(os.path.abspath(kernels.__file__))
 RUNTIME = {"srcad.runtime", "srcad.pullbacks", "srcad.library", "srcad.codegen",
            "srcad.signature", "srcad.cache", "srcad.entries", "srcad.workspace", "srcad.depth",
            "srcad.seeds", "srcad.outputs", "srcad.reflect", "srcad.statements", "srcad.threads",
-           "srcad.instances"}
+           "srcad.instances", "srcad.indexed"}
 BASE = {"srcad.errors", "srcad.tracebacks", "srcad.logs"}
 LAYERS = ("base", "kernels", "compiler", "runtime", "api")
 
