@@ -8,7 +8,7 @@ import pytest
 
 import srcad
 
-I = np.array([0, 0])
+II = np.array([0, 0])
 J = np.array([2, 2])
 R = np.array([1, 0, 1])
 W = np.arange(1.0, 7.0).reshape(2, 3)
@@ -16,7 +16,7 @@ W = np.arange(1.0, 7.0).reshape(2, 3)
 
 def row_at_repeat(v):
     Y = np.zeros((2, 3))
-    Y[0, I] = v
+    Y[0, II] = v
     return np.sum(Y * W)
 
 
@@ -28,19 +28,19 @@ def rows_repeated(V):
 
 def columns_added(A):
     Y = A * 1.0
-    Y[:, I] += A[:, :2]
+    Y[:, II] += A[:, :2]
     return np.sum(Y * W)
 
 
 def pairs_repeated(v):
     Y = np.ones((2, 3))
-    Y[I, J] = v * v
+    Y[II, J] = v * v
     return np.sum(Y * W)
 
 
 def scaled_twice(A):
     Y = np.tanh(A)
-    Y[I, I] *= A[0, 1]
+    Y[II, II] *= A[0, 1]
     return np.sum(Y * W)
 
 
