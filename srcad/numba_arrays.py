@@ -165,4 +165,26 @@ def _neg_power(a, e):
         return lambda a, e: np.power(a, kind(e))
     if isinstance(a, numba.types.Float):
         return lambda a, e: np.power(a, float(e))
+    if isinstance(a, numba.types.Integer):     # Python: an int to a negative power is a float
+        return lambda a, e: float(a) ** e      # (numba's integer power gives 0 for 2 ** -2)
+    return lambda a, e: a ** e
+
+
+def py_power(a, e):
+    raise NotImplementedError("njit only")
+
+
+@overload(py_power)
+def _py_power(a, e):
+    """``a ** e`` for an exponent that is no int constant (transforms/numba_chains.py,
+    ``negative_powers``): a float base to an int power as NumPy computes it (inf at a zero
+    base); an int to an int power is not compiled: Python gives a float for a negative
+    exponent and an exact integer of any size otherwise, numba an int64 either way."""
+    if isinstance(a, numba.types.Integer) and isinstance(e, numba.types.Integer):
+        raise numba.core.errors.TypingError(
+            "srcad refuses: an integer to the power of an integer that is not a constant "
+            "(Python gives a float for a negative exponent and an exact integer of any "
+            "size otherwise, numba a 64-bit integer)")
+    if isinstance(a, numba.types.Float) and isinstance(e, numba.types.Integer):
+        return lambda a, e: np.power(a, float(e))
     return lambda a, e: a ** e

@@ -132,7 +132,7 @@ def build(d, kind, gen, header, key, fallback, sig=()):
         return refuse(d, gen.filename, line, exc.reason, fallback)
     if numba_dtypes.real(sig, names, gen.tree):
         _chains(d, sig, core, entry, names, gen)
-    numba_chains.negative_powers(core)
+    numba_chains.negative_powers(core, names)
     loop_free = not any(isinstance(n, (gast.For, gast.While)) for n in gast.walk(gen.tree))
     text = module_text(core, entry, header, kernels[0] if kernels else (), loop_free,
                        d.parallel)
@@ -369,6 +369,9 @@ def _reason(exc):
     """The first informative line of numba's message."""
     if not isinstance(exc, numba.core.errors.NumbaError):
         return f"{type(exc).__name__}: {exc}"
+    own = re.search(r"srcad refuses: ([^\n]+)", str(exc))     # a twin's own refusal
+    if own:
+        return re.sub(r"\x1b\[[0-9;]*m", "", own.group(1)).strip()
     for line in str(exc).splitlines():
         line = line.strip()
         if line and not line.startswith(("During:", "File ", "^", "Failed in")):

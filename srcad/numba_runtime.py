@@ -36,7 +36,7 @@ from srcad.numba_kernels import (flip_axes, item_acc, matmul,  # noqa: F401  (ge
 from srcad.numba_scans import cumprod_axes, cumsum_axes  # noqa: F401
 from srcad.kernels import broadcast, elementwise, power, reductions, scalar, sequences
 from srcad.numba_arrays import _jit, assign, sum_to_shape
-from srcad.numba_arrays import (floats_like, neg_power, np_divide, np_power,  # noqa: F401
+from srcad.numba_arrays import (floats_like, neg_power, np_divide, np_power, py_power,  # noqa: F401
                                 np_sqrt, wide)
 from srcad.numba_arrays import scalar_type as _scalar
 # (generated code names these as _rt.*)

@@ -54,6 +54,7 @@ bound once in the core. Arrays of other ranks (broadcasting), names no fact
 covers, and a specialisation that may meet float32 or complex numbers
 (``srcad/numba_dtypes.py``) keep their statements.
 """
+import builtins
 import collections
 
 import gast
@@ -339,20 +340,39 @@ class _Plan:
         return _call(clone(node.func), *[self._entry(a, entry, flat, i) for a in node.args])
 
 
-def negative_powers(fn):
+def negative_powers(fn, namespace=None):
     """``a ** -1`` (an int constant below 0) in the numba core ``fn`` as
     ``_rt.neg_power(a, -1)``: numba's integer power of a float raises ZeroDivisionError
-    at a zero base, where NumPy gives inf."""
+    at a zero base, where NumPy gives inf, and of an int gives an int (0 for ``2 ** -2``,
+    a float in Python); ``a ** k`` for an exponent that is no constant as
+    ``_rt.py_power(a, k)``, which compiles an int to an int power nowhere (Python's
+    result is a float or an exact integer of any size, numba's an int64). The builtin
+    ``pow(a, k)`` (``namespace`` does not rebind it) the same."""
+    fn_pow = (namespace or {}).get("pow", builtins.pow)
+    def lowered(v):
+        if isinstance(v, gast.Call) and isinstance(v.func, gast.Name) and v.func.id == "pow" \
+                and len(v.args) == 2 and not v.keywords and fn_pow is builtins.pow:
+            v = gast.BinOp(left=v.args[0], op=gast.Pow(), right=v.args[1])   # (the same)
+        if not (isinstance(v, gast.BinOp) and isinstance(v.op, gast.Pow)):
+            return v
+        if _negative_int(v.right):
+            return _rt("neg_power", v.left, v.right)
+        if not _constant(v.right):
+            return _rt("py_power", v.left, v.right)
+        return v
     for node in walk(fn):
         for field, value in gast.iter_fields(node):
-            if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Pow) \
-                    and _negative_int(value.right):
-                setattr(node, field, _rt("neg_power", value.left, value.right))
-            elif isinstance(value, list):
-                value[:] = [_rt("neg_power", v.left, v.right)
-                            if isinstance(v, gast.BinOp) and isinstance(v.op, gast.Pow)
-                            and _negative_int(v.right) else v for v in value]
+            if isinstance(value, list):
+                value[:] = [lowered(v) for v in value]
+            else:
+                setattr(node, field, lowered(value))
     return fn
+
+
+def _constant(node):
+    if isinstance(node, gast.UnaryOp) and isinstance(node.op, (gast.USub, gast.UAdd)):
+        node = node.operand
+    return isinstance(node, gast.Constant)
 
 
 def _negative_int(node):
