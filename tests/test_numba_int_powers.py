@@ -6,7 +6,6 @@ compiled (``backend="auto"`` runs the NumPy code, ``backend="numba"`` refuses); 
 to an int power is NumPy's. Checked against central differences and the plain function."""
 import warnings
 
-import numpy as np
 import pytest
 
 import srcad
