@@ -325,6 +325,14 @@ def guard(norm, name, s, index=None, held=(), same=(), group=None, label=None):
     return gast.Expr(value=call)
 
 
+_MAKERS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+           "full_like", "array", "arange", "linspace", "eye", "identity", "outer", "dot"}
+
+
+def _is_ufunc(fn):
+    return type(getattr(fn, "nin", None)) is int and hasattr(fn, "reduce")
+
+
 def _surely_array(norm, name, seen=()):
     """Is every binding of ``name`` a NumPy function's result, or arithmetic of such results,
     numbers and such names (an array or a number: no items that could hold one array
@@ -344,7 +352,9 @@ def _surely_array(norm, name, seen=()):
         if isinstance(v, gast.Name):
             return _surely_array(norm, v.id, seen)
         callee = norm.callee(v.func) if isinstance(v, gast.Call) else None
-        return (getattr(callee, "__module__", None) or "").split(".")[0] == "numpy"
+        # (NumPy functions that give lists, np.atleast_1d(a, a) one array twice, are not)
+        return (getattr(callee, "__module__", None) or "").split(".")[0] == "numpy" and (
+            _is_ufunc(callee) or getattr(callee, "__name__", None) in _MAKERS)
 
     stores = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
                  for n in walk(tree))
