@@ -157,7 +157,7 @@ def take_cot(c, idx):
         return c.get(idx, 0.0)
     if isinstance(idx, list) and idx and all(isinstance(i, (int, np.integer)) for i in idx):
         idx = np.asarray(idx)
-    item = last_writes(c[idx], idx, np.shape(c))
+    item = last_writes(c[idx], idx, c.shape if isinstance(c, np.ndarray) else None)
     return item.copy() if isinstance(item, np.ndarray) else item
 
 

@@ -169,7 +169,8 @@ def index_cot_dot(y, c, k):
 
 @reverse(take_cot)
 def take_cot_bar(y, g, c, k):
-    return (runtime_item_like(c, k, last_writes(g, k, np.shape(c))), None)
+    return (runtime_item_like(c, k, last_writes(g, k, c.shape if isinstance(
+        c, np.ndarray) else None)), None)
 
 
 @forward(take_cot)

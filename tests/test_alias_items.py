@@ -208,13 +208,3 @@ def test_the_same_array_for_two_parameters_of_the_function_itself(rng):
     assert value == pytest.approx(bump(a.copy(), X * 2.0)) and np.all(gu == 0.0)
     np.testing.assert_allclose(gv, 4.0 * X)     # d/dv of sum(v*v) at v = 2X
 
-
-def numpy_list_twice(x):
-    a = x * 1.0
-    lst = np.atleast_1d(a, a)           # a list holding ``a`` twice
-    lst[0] += 1.0
-    return np.sum(lst[1] * x)
-
-
-def test_a_list_a_numpy_function_gives_may_hold_one_array_twice():
-    assert_refused_here(lambda: srcad.value_and_grad(numpy_list_twice)(X), numpy_list_twice, 3)
