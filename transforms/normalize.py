@@ -91,6 +91,7 @@ class Normalizer(Checks, Names, Loops):
         self.aliases = sharing.alias_groups(parsed.tree, parsed.scope)
         self.reads_after = sharing.reads_after(parsed.tree)
         self.stores = {}                # name -> how often the function binds it
+        self.built = {}                 # name bound once to a dataclass or NamedTuple built here
         for n in walk(parsed.tree):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 self.stores[n.id] = self.stores.get(n.id, 0) + 1
@@ -207,7 +208,7 @@ class Normalizer(Checks, Names, Loops):
         if isinstance(target, gast.Name):
             built = self.struct_of(value) if isinstance(value, gast.Call) else None
             if built is not None and self.stores.get(target.id) == 1:
-                self.env.built[target.id] = built
+                self.built[target.id] = built
             if isinstance(value, gast.Name):
                 value = self.read(value)
             elif isinstance(value, gast.Tuple) is False and is_atom(value) is False:
@@ -438,7 +439,7 @@ class Normalizer(Checks, Names, Loops):
         """The dataclass or NamedTuple class of ``node``'s value where it is known: an
         argument's, a name bound once to a built one, a call building one."""
         if isinstance(node, gast.Name):
-            cls = self.types.get(node.id) or self.env.built.get(node.id)
+            cls = self.types.get(node.id) or self.built.get(node.id)
         elif isinstance(node, gast.Call) and not isinstance(node.func, gast.Call):
             cls = self.callee(node.func)
         else:

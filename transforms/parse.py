@@ -44,7 +44,6 @@ class Env:
     inlined: list = field(default_factory=list)     # (helper, caller's file, line, col) per call
     inlined_names: dict = field(default_factory=dict)  # an inlined helper's local -> its call
                                                     # (the index in ``inlined``)
-    built: dict = field(default_factory=dict)       # local name -> class of a struct built once
 
     def bind(self, preferred, obj, recipe=None):
         """Bind ``obj`` under ``preferred`` (or a fresh variant); return the name."""
