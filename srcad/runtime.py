@@ -161,6 +161,12 @@ def take_cot(c, idx):
     return item.copy() if isinstance(item, np.ndarray) else item
 
 
+def seq_operand(x):
+    """A list or tuple operand of an elementwise function as the array it stands for (the
+    rules compute with their operands: ``1 - x * x`` is no arithmetic on a list)."""
+    return np.asarray(x)
+
+
 def zero_item(c, idx):
     if is_zero(c):
         return c

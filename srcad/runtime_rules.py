@@ -36,6 +36,7 @@ from srcad.runtime import (
     own,
     pop_cot,
     restore_item,
+    seq_operand,
     show,
     text,
     throw,
@@ -49,6 +50,7 @@ from srcad.runtime import (
     zeros_for,
 )
 from srcad.kernels.broadcast import unbroadcast
+from srcad.kernels.shapes import seq_array_back, seq_array_tangent
 from srcad.transforms.rules import registry
 from srcad.transforms.rules.registry import checked_only, effect, forward, nondiff, reverse
 
@@ -264,3 +266,13 @@ def runtime_item_like(x, idx, g):
     if isinstance(x, np.ndarray):
         return item_acc(0.0, x, idx, g)
     return item_acc(0.0, x, idx, g)
+
+
+@reverse(seq_operand)
+def seq_operand_bar(y, g, x):
+    return (seq_array_back(g, x),)
+
+
+@forward(seq_operand, sequences=True)
+def seq_operand_dot(y, x):
+    return (lambda d: seq_array_tangent(d, x),)

@@ -38,6 +38,8 @@ SIDE_EFFECTS = {
     "add_docstring", "add_newdoc_ufunc", "set_string_function", "from_dlpack",
 }
 
+# values of uninitialised memory: no central differences of a list given to them
+UNINITIALISED = {"np.empty_like", "np.empty"}
 POINT = np.array([0.23, 0.41, 0.67])
 SCALAR = 0.37
 MATRIX = np.array([[0.8, 0.21, 0.33], [0.27, 0.74, 0.29], [0.31, 0.24, 0.69]])
@@ -73,6 +75,12 @@ def _leaves(y):
         if a.dtype.kind in "biuf" and a.size and np.all(np.isfinite(a)):
             return [((), y)]
     return None
+
+
+def _same_leaves(a, b):
+    """Do two outputs' leaves have the same paths and shapes?"""
+    return a is not None and [(p, np.shape(v)) for p, v in a] == [(p, np.shape(v))
+                                                                    for p, v in b]
 
 
 def _plain(fn, arg, count):
@@ -114,13 +122,15 @@ def _cases():
     return cases, na
 
 
-def _source(cases, rng):
-    """One module with ``f_k(x)`` per case, and its weights."""
+def _source(cases, rng, listed=False):
+    """One module with ``f_k(x)`` per case, and its weights; ``listed``: the argument, a
+    1-d array, passed as a list of its entries (``name([x[0], x[1], x[2]])``)."""
     lines = ["import math", "import numpy as np", ""]
     weights = {}
     for k, (key, obj, arg, count, leaves) in enumerate(cases):
         lines.append(f"def f_{k}(x):")
-        lines.append(f"    y = {key}({', '.join(['x'] * count)})")
+        operand = "[x[0], x[1], x[2]]" if listed else "x"
+        lines.append(f"    y = {key}({', '.join([operand] * count)})")
         if leaves[0][1] is None:       # complex: reduce its real part
             lines.append("    return np.sum(np.real(y) * np.imag(y))")
         else:
@@ -202,10 +212,19 @@ def no_disk_cache(monkeypatch):
 
 
 @pytest.mark.slow
-def test_every_public_callable(tmp_path, no_disk_cache, capsys):
+@pytest.mark.parametrize("listed", [False, True], ids=["array", "list"])
+def test_every_public_callable(tmp_path, no_disk_cache, capsys, listed):
+    """``list``: each callable that takes the 1-d array once, given instead the list of its
+    entries (each a value that carries a derivative: a list operand's cotangent is a
+    list, and two of them added with ``+`` were joined, ``np.interp``'s ``fp`` lost an
+    entry's part)."""
     rng = np.random.default_rng(7)
     cases, na = _cases()
-    text, weights = _source(cases, rng)
+    if listed:
+        cases = [c for c in cases if c[2] is POINT and c[3] == 1 and c[4][0][1] is not None
+                 and c[0] not in UNINITIALISED
+                 and _same_leaves(_leaves(_plain(c[1], list(POINT), 1)), c[4])]
+    text, weights = _source(cases, rng, listed)
     path = tmp_path / "sweep_functions.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location("sweep_functions", path)
@@ -225,7 +244,8 @@ def test_every_public_callable(tmp_path, no_disk_cache, capsys):
     finally:
         sys.modules.pop("sweep_functions", None)
     with capsys.disabled():
-        print(f"\nnumpy sweep: {counts['differentiated']} differentiated, {counts['refused']} "
+        print(f"\nnumpy sweep ({'list' if listed else 'array'} operand): "
+              f"{counts['differentiated']} differentiated, {counts['refused']} "
               f"refused, {counts['piecewise-constant']} piecewise-constant, {len(na)} not "
               f"applicable, {len(failures)} failed")
     assert not failures, "\n".join(failures)

@@ -95,6 +95,10 @@ class Normalizer(Checks, Names, Loops):
         for n in walk(parsed.tree):
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                 self.stores[n.id] = self.stores.get(n.id, 0) + 1
+        self.sequences = {n.targets[0].id for n in walk(parsed.tree) if isinstance(n, gast.Assign)
+                          and len(n.targets) == 1 and isinstance(n.targets[0], gast.Name)
+                          and isinstance(n.value, (gast.List, gast.Tuple))
+                          and self.stores.get(n.targets[0].id) == 1}    # (a list literal's)
         self.assigned = {a.id for a in parsed.tree.args.args}
         fn = parsed.tree
         self.locals = {a.id for a in fn.args.args} | {a.id for a in fn.args.kwonlyargs}
@@ -517,9 +521,18 @@ class Normalizer(Checks, Names, Loops):
         if special == "showgrad":
             e = self.showgrad_call(e, obj)
         args = list(lead)           # ``OBJ.method(x)``: the object, as ``self``
+        # a list or tuple operand of an elementwise function: the array it stands for
+        listed = registry.hashable(obj) and registry.is_elementwise(obj)
         for a in e.args:
             if isinstance(a, (gast.GeneratorExp, gast.ListComp)):
                 args.append(self.comprehension(a))
+            elif listed and (isinstance(a, (gast.List, gast.Tuple)) or isinstance(
+                    a, gast.Name) and a.id in self.sequences):
+                name = self.namer.fresh("t")
+                self.locals.add(name)
+                self.emit(_assign(name, gast.Call(func=rt(self.env, "seq_operand"),
+                                                  args=[self.atom(a)], keywords=[])), e)
+                args.append(_load(name))
             else:
                 args.append(self.atom(a))
         keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value)) for k in e.keywords]

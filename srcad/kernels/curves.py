@@ -29,7 +29,7 @@ def gradient_back(g, f, varargs, axis, edge_order):
     gs = list(g) if isinstance(g, (list, tuple)) else [g] * len(axes)
     arrays = [gk for gk in gs if np.ndim(gk)]
     lead = np.shape(arrays[0])[:np.ndim(arrays[0]) - np.ndim(f)] if arrays else ()
-    out = np.zeros(lead + np.shape(f), dtype=np.result_type(f, 0.0))
+    out = np.zeros(lead + np.shape(f), dtype=np.result_type(np.asarray(f), 0.0))
     for gk, a, m in zip(gs, axes, mats, strict=True):
         if np.ndim(gk):
             out = out + _along(m.T, np.broadcast_to(gk, out.shape), a + len(lead))

@@ -53,6 +53,17 @@ def gather_back(g, m, x, start=0):
     return out if lead or isinstance(x, np.ndarray) else seq_array_back(out, x)
 
 
+def gathers_back(x, *parts):
+    """The cotangent of operand ``x`` from several gathers of it (``(g, m)`` pairs), summed
+    before it takes the structure of a list operand (two such lists added with ``+``
+    would be joined: ``np.interp(t, xp, [a, b])`` lost ``b``'s part)."""
+    if not isinstance(x, (list, tuple)):
+        return sum(gather_back(g, m, x) for g, m in parts)
+    stand_in = np.asarray(x)
+    total = sum(gather_back(g, m, stand_in) for g, m in parts)
+    return total if np.ndim(total) > stand_in.ndim else seq_array_back(total, x)
+
+
 def gather_tangent(d, m, x, start=0):
     """The tangent of the result from the tangent ``d`` of operand ``x``."""
     if isinstance(x, (list, tuple)):            # a sequence operand: its tangents, as one array

@@ -2,6 +2,7 @@
 import numpy as np
 
 from srcad.kernels.broadcast import tangent_lead
+from srcad.kernels.shapes import seq_array_tangent
 from srcad.errors import unsupported_here
 
 
@@ -23,6 +24,8 @@ def sort_back(g, a, axis):
 
 
 def sort_tangent(d, a, axis):
+    if isinstance(a, (list, tuple)):        # a list operand: its entries' tangents, as one array
+        d, a = seq_array_tangent(d, a), np.asarray(a)
     lead = tangent_lead(d, a)
     idx = sort_order(a, axis)
     if axis is None:

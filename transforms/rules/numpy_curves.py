@@ -13,7 +13,7 @@ from srcad.transforms.rules.registry import forward, nondiff, reverse
 from srcad.kernels.curves import (
     gradient_back, gradient_matrices, gradient_tangent, interp_fp_tangent,
     interp_weights, polyval_p_tangent, polyval_powers)
-from srcad.kernels.moves import gather_back, not_differentiated
+from srcad.kernels.moves import gathers_back, not_differentiated
 
 
 # (``*args``: an entry for ``f`` alone, so that a spacing that carries a derivative is refused)
@@ -33,8 +33,7 @@ def interp_bar(y, g, x, xp, fp, left=None, right=None, period=None):
     t = (x - w[3]) * w[2]
     return (g * (np.take(fp, w[1]) - np.take(fp, w[0])) * w[2],
             not_differentiated("np.interp's xp"),
-            gather_back(g * (w[4] - t + w[5]), w[0] + 1, fp) + gather_back(g * (t + w[6]),
-                                                                           w[1] + 1, fp),
+            gathers_back(fp, (g * (w[4] - t + w[5]), w[0] + 1), (g * (t + w[6]), w[1] + 1)),
             not_differentiated("np.interp's left"), not_differentiated("np.interp's right"))
 
 

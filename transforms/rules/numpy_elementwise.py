@@ -7,13 +7,14 @@ entries it replaces. ``real_if_close`` of a real array is that array.
 """
 import numpy as np
 
-from srcad.transforms.rules.registry import forward, reverse, view
+from srcad.transforms.rules.registry import elementwise, forward, reverse, view
 from srcad.transforms.rules.templates import binary_rule, linear, scalar_rule
 from srcad.kernels.broadcast import lift_tangent, unbroadcast  # noqa: F401  (binary_rule)
 from srcad.kernels.elementwise import sinc_curve, sinc_slope  # noqa: F401 (named by scalar_rule)
 from srcad.kernels.moves import not_differentiated
 
 scalar_rule(np.sinc, None, "sinc_slope(x)")
+elementwise(np.sinc)            # (a list operand is taken as its array: normalize.py)
 scalar_rule(sinc_slope, None, "sinc_curve(x)")     # for second derivatives
 binary_rule(np.logaddexp2, "np.exp2(a - y)", "np.exp2(b - y)")
 binary_rule(np.copysign, "np.sign(a) * np.copysign(1.0, b)", "0.0 * np.sign(b)")  # b: its sign

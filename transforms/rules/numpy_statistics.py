@@ -11,7 +11,7 @@ import numpy as np
 
 from srcad.transforms.rules.registry import forward, nondiff, reverse
 from srcad.transforms.rules.templates import weighted_reduction
-from srcad.kernels.moves import gather_back, gather_tangent, not_differentiated
+from srcad.kernels.moves import gather_tangent, gathers_back, not_differentiated
 from srcad.kernels.reductions import (  # noqa: F401  (weighted_reduction names them)
     cumsum_back, reduce_expand, reduce_tangent_axis)
 from srcad.kernels.statistics import (
@@ -53,7 +53,7 @@ def cumulative_cut_dot(y, g, x, axis, include_initial):
 def quantile_bar(y, g, a, q, axis=None, out=None, overwrite_input=False, method="linear",
                  keepdims=False, *, weights=None, interpolation=None):
     m = quantile_maps(a, q, axis, method, keepdims, weights, interpolation)
-    return (gather_back(g * (1.0 - m[2]), m[0], a) + gather_back(g * m[2], m[1], a),
+    return (gathers_back(a, (g * (1.0 - m[2]), m[0]), (g * m[2], m[1])),
             not_differentiated("np.quantile's q"))
 
 
@@ -69,7 +69,7 @@ def quantile_dot(y, a, q, axis=None, out=None, overwrite_input=False, method="li
 def percentile_bar(y, g, a, q, axis=None, out=None, overwrite_input=False, method="linear",
                    keepdims=False, *, weights=None, interpolation=None):
     m = quantile_maps(a, np.asarray(q) / 100.0, axis, method, keepdims, weights, interpolation)
-    return (gather_back(g * (1.0 - m[2]), m[0], a) + gather_back(g * m[2], m[1], a),
+    return (gathers_back(a, (g * (1.0 - m[2]), m[0]), (g * m[2], m[1])),
             not_differentiated("np.percentile's q"))
 
 
@@ -85,7 +85,7 @@ def percentile_dot(y, a, q, axis=None, out=None, overwrite_input=False, method="
 @reverse(np.median)
 def median_bar(y, g, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     m = quantile_maps(a, 0.5, axis, "linear", keepdims, None, None)
-    return (gather_back(g * (1.0 - m[2]), m[0], a) + gather_back(g * m[2], m[1], a),)
+    return (gathers_back(a, (g * (1.0 - m[2]), m[0]), (g * m[2], m[1])),)
 
 
 @forward(np.median)
