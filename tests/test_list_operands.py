@@ -6,7 +6,6 @@ quantiles. Elementwise functions computed their rules with the list itself
 import numpy as np
 import pytest
 
-import srcad
 from conftest import fd_check, fd_check_forward
 
 X = np.array([0.5, -0.3, 0.8])
