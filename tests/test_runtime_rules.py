@@ -14,7 +14,7 @@ from srcad.runtime import (add_cot, attr_acc, copy_item, copy_value, field_cot, 
     gather_cot,
                            finalize_array, index_cot, item_acc, own, take_cot, tangent_attr,
                            tangent_item, tangent_out, zero_item, pop_cot, list_cot, dense,
-                           grad_seed, kept_0d)
+                           grad_seed, kept_0d, seq_operand)
 from srcad.transforms.rules import registry
 
 IDX = np.array([0, 2, 2])
@@ -43,6 +43,7 @@ def f_attr_acc(c, g): return field_cot(attr_acc(c, "w", g), "w") * g
 def f_field_cot(c): return field_cot(attr_acc(0.0, "w", c), "w") ** 2
 def f_tangent_item(t, x): return tangent_item(t, x, 1, False) * t[0]
 def f_tangent_attr(t, x): return tangent_attr(attr_acc(0.0, "w", t), x, "w") ** 2
+def f_seq_operand(c): return np.sum(seq_operand([c[0], c[1] * c[2]]) * c[:2])
 
 
 class _Holder:
@@ -75,6 +76,7 @@ ROWS = [
     (field_cot, f_field_cot, lambda r: (0.9,), (0,)),
     (tangent_item, f_tangent_item, lambda r: (V4(r), np.zeros(4)), (0,)),
     (tangent_attr, f_tangent_attr, lambda r: (0.6, _Holder()), (0,)),
+    (seq_operand, f_seq_operand, lambda r: (V4(r),), (0,)),
 ]
 
 

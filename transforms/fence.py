@@ -65,6 +65,9 @@ REJECTED = {
 }
 
 
+RESERVED = {"_rt", "_ws"}       # the runtime and the work buffers in generated code
+
+
 def check(parsed):
     """Raise TransformError for the first unsupported construct of ``parsed``."""
     fn_node = parsed.tree
@@ -73,6 +76,13 @@ def check(parsed):
         _raise(parsed, fn_node, "functions with `*args` or `**kwargs` parameters are not "
                "supported", "srcad specialises on each named parameter",
                "give every parameter a name")
+    own = parsed.filename.startswith("<srcad")      # srcad's own code, differentiated again
+    for node in walk(fn_node) if not own else ():
+        if isinstance(node, gast.Name) and node.id in RESERVED:
+            _raise(parsed, node if getattr(node, "lineno", None) else fn_node,
+                   f"the name `{node.id}` is srcad's own in the code it generates",
+                   "generated code reads srcad's runtime and work buffers under these names",
+                   f"rename `{node.id}`")
     for stmt in fn_node.body:
         for node in walk(stmt):
             entry = REJECTED.get(type(node))

@@ -11,6 +11,7 @@ After::
     y = r_join(t)
     m = np.mean(W0)
 """
+import inspect
 import types
 
 import gast
@@ -40,3 +41,23 @@ def value_method(func, scope):
     base = resolve(func.value, scope)
     return base is not MISSING and not isinstance(base, (types.ModuleType, type)) \
         and type(base).__name__ != "ufunc"
+
+
+def reaches_out(fn, args, lead=0):
+    """Do the positional ``args`` (after ``lead`` ones bound before them) reach the output
+    parameter of ``fn``, a ufunc (past its inputs) or a NumPy function (``out``)?"""
+    n = lead + len(args)
+    if any(isinstance(a, gast.Starred) for a in args):
+        n = 1 << 30                     # (how many: unknown)
+    if type(getattr(fn, "nin", None)) is int and hasattr(fn, "nout") and hasattr(fn, "reduce"):
+        return n > fn.nin
+    if not (getattr(fn, "__module__", None) or "").startswith("numpy"):
+        return False                    # (a user's function with a parameter `out`: followed)
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    for k, p in enumerate(params):
+        if p.name == "out" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            return n > k
+    return False

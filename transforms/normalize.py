@@ -42,7 +42,7 @@ from srcad.transforms.checks import Checks
 from srcad.transforms.normal_loops import Loops, _store
 from srcad.transforms.normal_names import Names
 from srcad.transforms.exits import _assign, _const, _load, dotted, index_value, rt
-from srcad.transforms.forms import index_form, value_method
+from srcad.transforms.forms import index_form, reaches_out as _reaches_out, value_method
 from srcad.transforms.parse import MISSING, resolve
 from srcad.transforms.rules import registry
 
@@ -509,6 +509,12 @@ class Normalizer(Checks, Names, Loops):
         obj = getattr(obj, "__srcad_wrapped__", obj)
         if _reaches_out(obj, e.args, len(lead)):
             self.out_error(e, True)
+        if (getattr(obj, "__module__", None) or "").startswith("numpy.random"):
+            self.error(e, "a draw from NumPy's global random state in differentiated code",
+                       "a derivative may run the function more than once (a Hessian, a "
+                       "Jacobian by rows), each run drawing other numbers, and the numba "
+                       "backend keeps a random state of its own", "draw the numbers outside "
+                       "the function and pass them in")
         special = registry.SPECIAL.get(obj) if registry.hashable(obj) else None
         if special == "isderiving":
             return _const(True)
@@ -576,22 +582,3 @@ def normalize(parsed, env, namer, level=1, types=None, helper=False):
     fn.body = norm.block(fn.body)
     return fn
 
-
-def _reaches_out(fn, args, lead=0):
-    """Do the positional ``args`` (after ``lead`` ones bound before them) reach the output
-    parameter of ``fn``, a ufunc (past its inputs) or a NumPy function (``out``)?"""
-    n = lead + len(args)
-    if any(isinstance(a, gast.Starred) for a in args):
-        n = 1 << 30                     # (how many: unknown)
-    if type(getattr(fn, "nin", None)) is int and hasattr(fn, "nout") and hasattr(fn, "reduce"):
-        return n > fn.nin
-    if not (getattr(fn, "__module__", None) or "").startswith("numpy"):
-        return False                    # (a user's function with a parameter `out`: followed)
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return False
-    for k, p in enumerate(params):
-        if p.name == "out" and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            return n > k
-    return False

@@ -81,7 +81,7 @@ def front(fn, level, run, types=None, layouts=None):
     """parse, fence, exits, normalize, inline, ssa: the shared front half."""
     parsed = run("parse", parse_function, fn)
     run("fence", fence.check, parsed)
-    params = {a.id for a in parsed.tree.args.args}
+    params = {a.id for a in parsed.tree.args.args + parsed.tree.args.kwonlyargs}
     stores = {n.id for n in walk(parsed.tree)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     namer = exits.Namer(params | stores)

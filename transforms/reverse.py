@@ -40,6 +40,8 @@ reverse; a ``for`` whose adjoint needs only its index runs over
 into arrays save the overwritten element when the adjoint reads the array.
 """
 
+import types
+
 import gast
 
 from srcad.errors import InternalError, TransformError
@@ -455,8 +457,15 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
         if kind == "checkpoint":
             func, args = args[0], args[1:]
             fn = resolve(func, self.env.namespace)
+            if not (isinstance(fn, types.FunctionType) or hasattr(fn, "_vjp_plain")):
+                raise TransformError(
+                    f"srcad.checkpoint takes a plain function here, not a "
+                    f"{type(fn).__name__}", **self.where(s),
+                    why="its reverse sweep runs the function's own gradient on the inputs "
+                        "it kept", hint="wrap the call in a function defined with `def`")
         else:
             func = call.func
+        only = {}                       # a custom rule's keyword-only arguments
         if kind == "custom":
             if call.keywords:
                 import inspect
@@ -465,7 +474,13 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
                         *args, **{k.arg: k.value for k in call.keywords})
                 except TypeError as exc:
                     raise TransformError(f"cannot bind the call: {exc}", **self.where(s)) from None
-                args = list(bound.args)
+                args, only = list(bound.args), dict(bound.kwargs)
+                if any(self.is_active(v) for v in only.values()):
+                    raise TransformError(
+                        f"a keyword-only argument of `{fn.__name__}` carries a derivative here",
+                        **self.where(s), why="its @srcad.adjoint rule gives cotangents for "
+                        "the positional arguments only",
+                        hint="pass the value positionally (a parameter before `*`)")
         else:
             args = template.full_arguments(fn, args, call.keywords, self.env, self.where(s))
         active = [k for k, a in enumerate(args) if self.is_active(a)]
@@ -476,7 +491,8 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
             rule_name = _load(self.env.bind(fn.__name__ + "_adjoint", registry.CUSTOM_REVERSE[fn]))
             primal = [gast.Assign(targets=[gast.Tuple(elts=[_store(name), _store(back)],
                                                       ctx=gast.Store())],
-                                  value=gast.Call(func=rule_name, args=args, keywords=[]),
+                                  value=gast.Call(func=rule_name, args=args, keywords=[
+                                      gast.keyword(arg=k, value=v) for k, v in only.items()]),
                                   type_comment=None)]
             label = fn.__name__
         elif kind == "vjp":
@@ -488,7 +504,7 @@ class Reverse(BroadcastCotangents, LoopSweeps, ItemWrites, FieldGradients):
         else:   # checkpoint: only the inputs are kept, the primal is recomputed
             primal = [_assign(name, rt_call(self.env, "call_full", func, arg_tuple))]
             adj.append(_assign(back, rt_call(self.env, "vjp_back", func, arg_tuple, wrt)))
-            label = fn.__name__
+            label = getattr(fn, "__name__", None) or type(fn).__name__   # (a partial)
         primal = [gast.copy_location(p, s) for p in primal]
         if not active:
             return primal

@@ -53,14 +53,14 @@ def gather_back(g, m, x, start=0):
     return out if lead or isinstance(x, np.ndarray) else seq_array_back(out, x)
 
 
-def gathers_back(x, *parts):
-    """The cotangent of operand ``x`` from several gathers of it (``(g, m)`` pairs), summed
-    before it takes the structure of a list operand (two such lists added with ``+``
-    would be joined: ``np.interp(t, xp, [a, b])`` lost ``b``'s part)."""
+def gathers_back(x, g1, m1, g2, m2):
+    """The cotangent of operand ``x`` from two gathers of it, summed before it takes the
+    structure of a list operand (two such lists added with ``+`` would be joined:
+    ``np.interp(t, xp, [a, b])`` lost ``b``'s part)."""
     if not isinstance(x, (list, tuple)):
-        return sum(gather_back(g, m, x) for g, m in parts)
+        return gather_back(g1, m1, x) + gather_back(g2, m2, x)
     stand_in = np.asarray(x)
-    total = sum(gather_back(g, m, stand_in) for g, m in parts)
+    total = gather_back(g1, m1, stand_in) + gather_back(g2, m2, stand_in)
     return total if np.ndim(total) > stand_in.ndim else seq_array_back(total, x)
 
 

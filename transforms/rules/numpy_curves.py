@@ -33,7 +33,7 @@ def interp_bar(y, g, x, xp, fp, left=None, right=None, period=None):
     t = (x - w[3]) * w[2]
     return (g * (np.take(fp, w[1]) - np.take(fp, w[0])) * w[2],
             not_differentiated("np.interp's xp"),
-            gathers_back(fp, (g * (w[4] - t + w[5]), w[0] + 1), (g * (t + w[6]), w[1] + 1)),
+            gathers_back(fp, g * (w[4] - t + w[5]), w[0] + 1, g * (t + w[6]), w[1] + 1),
             not_differentiated("np.interp's left"), not_differentiated("np.interp's right"))
 
 

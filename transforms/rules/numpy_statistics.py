@@ -53,7 +53,7 @@ def cumulative_cut_dot(y, g, x, axis, include_initial):
 def quantile_bar(y, g, a, q, axis=None, out=None, overwrite_input=False, method="linear",
                  keepdims=False, *, weights=None, interpolation=None):
     m = quantile_maps(a, q, axis, method, keepdims, weights, interpolation)
-    return (gathers_back(a, (g * (1.0 - m[2]), m[0]), (g * m[2], m[1])),
+    return (gathers_back(a, g * (1.0 - m[2]), m[0], g * m[2], m[1]),
             not_differentiated("np.quantile's q"))
 
 
@@ -69,7 +69,7 @@ def quantile_dot(y, a, q, axis=None, out=None, overwrite_input=False, method="li
 def percentile_bar(y, g, a, q, axis=None, out=None, overwrite_input=False, method="linear",
                    keepdims=False, *, weights=None, interpolation=None):
     m = quantile_maps(a, np.asarray(q) / 100.0, axis, method, keepdims, weights, interpolation)
-    return (gathers_back(a, (g * (1.0 - m[2]), m[0]), (g * m[2], m[1])),
+    return (gathers_back(a, g * (1.0 - m[2]), m[0], g * m[2], m[1]),
             not_differentiated("np.percentile's q"))
 
 
@@ -85,7 +85,7 @@ def percentile_dot(y, a, q, axis=None, out=None, overwrite_input=False, method="
 @reverse(np.median)
 def median_bar(y, g, a, axis=None, out=None, overwrite_input=False, keepdims=False):
     m = quantile_maps(a, 0.5, axis, "linear", keepdims, None, None)
-    return (gathers_back(a, (g * (1.0 - m[2]), m[0]), (g * m[2], m[1])),)
+    return (gathers_back(a, g * (1.0 - m[2]), m[0], g * m[2], m[1]),)
 
 
 @forward(np.median)
