@@ -147,13 +147,15 @@ def build(d, kind, gen, header, key, fallback, sig=()):
 def _valued_as_numpy(entry, fallback):
     """``entry`` of a gradient that may meet float32, whose value (a number) numba boxes as
     a Python float where the user's function gives a NumPy float32: the type the NumPy
-    code gives it (learnt on the first call, which runs that code first)."""
+    code gives it, learnt on the first call, which the NumPy code runs (once: the
+    function's own prints and hooks are not run twice)."""
     kind = []
 
     def call(*args):
         if not kind:
-            value = fallback()(*args)[0]
+            value, grads = fallback()(*args)
             kind.append(type(value) if isinstance(value, np.generic) else None)
+            return value, grads
         value, grads = entry(*args)
         if kind[0] is not None and type(value) is float:
             value = kind[0](value)
