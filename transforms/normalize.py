@@ -31,6 +31,7 @@ Invariant of the normal form (what later passes may assume):
   bound there (``np.exp`` stays spelled ``np.exp`` when ``np`` is bound).
 """
 import inspect
+import sys
 import types
 
 import gast
@@ -509,7 +510,7 @@ class Normalizer(Checks, Names, Loops):
         obj = getattr(obj, "__srcad_wrapped__", obj)
         if _reaches_out(obj, e.args, len(lead)):
             self.out_error(e, True)
-        if (getattr(obj, "__module__", None) or "").startswith("numpy.random"):
+        if _global_random(obj):
             self.error(e, "a draw from NumPy's global random state in differentiated code",
                        "a derivative may run the function more than once (a Hessian, a "
                        "Jacobian by rows), each run drawing other numbers, and the numba "
@@ -582,3 +583,13 @@ def normalize(parsed, env, namer, level=1, types=None, helper=False):
     fn.body = norm.block(fn.body)
     return fn
 
+
+def _global_random(fn):
+    """A function of ``numpy.random`` that draws from (or sets) the global random state: a
+    method of its global ``RandomState`` or a module-level function (a user's own
+    ``Generator`` or ``RandomState`` is the user's to pass and to seed)."""
+    if (getattr(fn, "__module__", None) or "") != "numpy.random":
+        return False
+    owner = getattr(fn, "__self__", None)
+    state = getattr(getattr(sys.modules.get("numpy.random"), "mtrand", None), "_rand", None)
+    return owner is None or isinstance(owner, types.ModuleType) or owner is state
