@@ -138,28 +138,19 @@ def build(d, kind, gen, header, key, fallback, sig=()):
                        d.parallel)
     fn = _load(d, key, text, gen.env.namespace, (core.name, entry.name),
                (gen.filename, gen.lineno), fallback, loop_free)
-    if kind.startswith("vjp") and numba_dtypes.narrow(sig, names, gen.tree):
-        fn.entry = _valued_as_numpy(fn.entry, fn.fallback)
-        fn.__srcad_entry__["numpy_valued"] = True       # (a disk entry's load does it too)
+    valued = numba_dtypes.value_type(sig) if kind.startswith("vjp") else None
+    if valued is not None:
+        fn.entry = _valued_as(fn.entry, valued)
+        fn.__srcad_entry__["valued"] = valued.__name__     # (a disk entry's load does it too)
     return fn
 
 
-def _valued_as_numpy(entry, fallback):
-    """``entry`` of a gradient that may meet float32, whose value (a number) numba boxes as
-    a Python float where the user's function gives a NumPy float32: the type the NumPy
-    code gives it, learnt on the first call, which the NumPy code runs (once: the
-    function's own prints and hooks are not run twice)."""
-    kind = []
-
+def _valued_as(entry, kind):
+    """``entry`` of a gradient whose value (a number) numba boxes as a Python float where
+    NumPy gives a ``kind`` (float32) scalar (``numba_dtypes.value_type``)."""
     def call(*args):
-        if not kind:
-            value, grads = fallback()(*args)
-            kind.append(type(value) if isinstance(value, np.generic) else None)
-            return value, grads
         value, grads = entry(*args)
-        if kind[0] is not None and type(value) is float:
-            value = kind[0](value)
-        return value, grads
+        return (kind(value) if type(value) is float else value), grads
     call.__name__ = entry.__name__
     return call
 
@@ -209,8 +200,8 @@ def loader(d, key, fallback):
             raise ValueError("not an entry of the numba backend")
         fn = _load(d, key, entry["source"], namespace, tuple(entry["names"]),
                    tuple(entry["where"]), fallback, entry.get("loop_free") is True)
-        if entry.get("numpy_valued") is True:
-            fn.entry = _valued_as_numpy(fn.entry, fn.fallback)
+        if entry.get("valued") in ("float32", "float16"):
+            fn.entry = _valued_as(fn.entry, getattr(np, entry["valued"]))
         return fn
     return load
 

@@ -101,3 +101,23 @@ def _names_narrow(node, namespace, wide):
     if isinstance(node, gast.Name):
         return _narrow_value(namespace.get(node.id), 0, wide)
     return False
+
+
+def value_type(sig):
+    """The NumPy scalar type a gradient's number value has where it is narrower than
+    float64: the result type of the float arrays and NumPy floats of the signature (Python
+    floats are weak, as in NumPy), when that is float32 or float16; else None."""
+    found = []
+
+    def walk(s):
+        if isinstance(s, np.dtype):
+            if s.kind == "f":
+                found.append(s)
+        elif isinstance(s, (tuple, list)):
+            for v in s:
+                walk(v)
+    walk(sig)
+    if not found:
+        return None
+    kind = np.result_type(*found)
+    return kind.type if kind in (np.float32, np.float16) else None

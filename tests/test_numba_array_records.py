@@ -170,8 +170,7 @@ def test_strided_and_float32_arrays(name, rng):
     _agree(f.grad(*strided), srcad.grad(fn, wrt=wrt, backend="numpy")(*args), 1e-11)
     single = tuple(a.astype(np.float32) if isinstance(a, np.ndarray) else a for a in args)
     auto = srcad.differentiate(fn, wrt=wrt, backend="auto")
-    auto.grad(*single)      # (a float32 gradient's first call runs the NumPy code: its value's
-    got = auto.grad(*single)   # type; numba_backend._valued_as_numpy)
+    got = auto.grad(*single)
     compiled = auto._specialise("vjp", single).__srcad_backend__
     assert compiled == ("numba" if name == "rnn" else "numpy")
     want = srcad.grad(fn, wrt=wrt, backend="numpy")(*single)
