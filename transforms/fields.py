@@ -24,7 +24,6 @@ import dataclasses
 
 import gast
 
-from srcad.errors import TransformError
 from srcad.transforms import classes
 from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _assign, _const, _load, rt_call
@@ -54,15 +53,6 @@ class FieldGradients:
 
     def field_read(self, adj, base, attr, g, where):
         """The adjoint of ``t = p.attr``: True when handled field by field."""
-        cls = self.env.types.get(base.id)
-        if dataclasses.is_dataclass(cls) and any(f.name == attr and not f.init
-                                                 for f in dataclasses.fields(cls)):
-            raise TransformError(
-                f"cannot differentiate a read of `{base.id}.{attr}`: the field is not set by "
-                f"`{cls.__name__}(...)` (init=False)", **where,
-                why="its value is made from other fields (in __post_init__, say), and srcad "
-                    "does not see how, so its gradient could not reach them",
-                hint="compute the value in the function from the fields it is made of")
         layout = self.field_layout(base.id)
         if layout is None or dict(layout).get(attr) is None:
             return False

@@ -43,13 +43,19 @@ def value_method(func, scope):
         and type(base).__name__ != "ufunc"
 
 
+def is_ufunc(fn):
+    """A NumPy ufunc (known by its attributes: the compiler names no NumPy object)."""
+    return type(getattr(fn, "nin", None)) is int and hasattr(fn, "nout") \
+        and hasattr(fn, "reduce")
+
+
 def reaches_out(fn, args, lead=0):
     """Do the positional ``args`` (after ``lead`` ones bound before them) reach the output
     parameter of ``fn``, a ufunc (past its inputs) or a NumPy function (``out``)?"""
     n = lead + len(args)
     if any(isinstance(a, gast.Starred) for a in args):
         n = 1 << 30                     # (how many: unknown)
-    if type(getattr(fn, "nin", None)) is int and hasattr(fn, "nout") and hasattr(fn, "reduce"):
+    if is_ufunc(fn):
         return n > fn.nin
     if not (getattr(fn, "__module__", None) or "").startswith("numpy"):
         return False                    # (a user's function with a parameter `out`: followed)

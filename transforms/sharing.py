@@ -17,6 +17,7 @@ import gast
 from srcad.errors import TransformError
 from srcad.transforms.blocks import walk
 from srcad.transforms.exits import _const, _load
+from srcad.transforms.forms import is_ufunc
 from srcad.transforms.parse import resolve
 from srcad.transforms.rules import registry
 
@@ -329,10 +330,6 @@ _MAKERS = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_l
            "full_like", "array", "arange", "linspace", "eye", "identity", "outer", "dot"}
 
 
-def _is_ufunc(fn):
-    return type(getattr(fn, "nin", None)) is int and hasattr(fn, "reduce")
-
-
 def _surely_array(norm, name, seen=()):
     """Is every binding of ``name`` a NumPy function's result, or arithmetic of such results,
     numbers and such names (an array or a number: no items that could hold one array
@@ -354,7 +351,7 @@ def _surely_array(norm, name, seen=()):
         callee = norm.callee(v.func) if isinstance(v, gast.Call) else None
         # (NumPy functions that give lists, np.atleast_1d(a, a) one array twice, are not)
         return (getattr(callee, "__module__", None) or "").split(".")[0] == "numpy" and (
-            _is_ufunc(callee) or getattr(callee, "__name__", None) in _MAKERS)
+            is_ufunc(callee) or getattr(callee, "__name__", None) in _MAKERS)
 
     stores = sum(isinstance(n, gast.Name) and n.id == name and isinstance(n.ctx, gast.Store)
                  for n in walk(tree))
